@@ -1,0 +1,1 @@
+"""DenialOps: denial prevention and recovery for behavioral-health billing."""
