@@ -1,0 +1,376 @@
+"""Assemble the synthetic data directory: contract tables plus truth.csv.
+
+Sessions are generated over two years, billed, adjudicated, and then cut at the
+submission date of the N-th claim (the extract date, `as_of`): remits that
+arrive later are hidden (those claims are pending), appeals not yet made are
+absent, and appeals not yet closed are pending. The cut is by submission order
+so the history before it is complete, as in a real clinic's extract.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from synthetic import adjudication, history, population, sessions, world
+from synthetic.appeals import appeals_for
+from synthetic.population import START
+
+log = logging.getLogger(__name__)
+
+SESSIONS_PER_PATIENT = 18.0
+"""Measured average over the two years; a little headroom is generated and cut at `as_of`."""
+Progress = Callable[[str], None]
+
+
+@dataclass
+class SyntheticData:
+    tables: dict[str, pd.DataFrame]
+    truth: pd.DataFrame
+    as_of: date
+    seed: int
+
+
+def _dates(days: np.ndarray) -> np.ndarray:
+    return (START + np.asarray(days).astype("timedelta64[D]")).astype("datetime64[us]")
+
+
+def _claim_flags(
+    rng: np.random.Generator,
+    coded: pd.DataFrame,
+    patients: pd.DataFrame,
+    facilities: pd.DataFrame,
+    providers: pd.DataFrame,
+    payers: pd.DataFrame,
+) -> pd.DataFrame:
+    """Claim-level facts and mistakes that do not need a claim's history."""
+    n = len(coded)
+    payer = coded["payer"].to_numpy()
+    facility = coded["facility"].to_numpy()
+    patient = coded["patient"].to_numpy()
+    excluded_credentials = payers["excluded_credentials"].to_numpy()
+    credential = coded["credential"].to_numpy()
+    credential_excluded = np.fromiter(
+        (c in excluded_credentials[p] for c, p in zip(credential, payer, strict=True)), bool, n
+    )
+    primary_dx = patients["primary_dx"].to_numpy()[patient]
+    dx_excluded = np.zeros(n, dtype=bool)
+    for p, spec in payers.iterrows():
+        if spec["excluded_dx"]:
+            dx_excluded |= (payer == p) & pd.Series(primary_dx).str.startswith(
+                tuple(spec["excluded_dx"])
+            ).to_numpy()
+    out_pairs = (
+        rng.random((len(facilities), len(payers))) < payers["network_out_share"].to_numpy()[None, :]
+    )
+    median = facilities["submit_lag_median"].to_numpy()[facility]
+    lag = np.round(rng.lognormal(np.log(median), 0.6))
+    late_batch = rng.random(n) < facilities["late_batch_rate"].to_numpy()[facility]
+    lag = np.where(late_batch, rng.integers(45, 420, n), lag).astype(np.int64)
+    main_present = ~coded["addon_alone"].to_numpy()
+    main_mismatch = sessions.time_mismatch(
+        coded["main_code"].to_numpy(),
+        coded["main_minutes"].to_numpy(),
+        extended=coded["extra_code"].to_numpy() == "90840",
+    )
+    addon_codes, addon_minutes = coded["addon_code"].to_numpy(), coded["addon_minutes"].to_numpy()
+    mismatch = (main_mismatch & main_present) | sessions.time_mismatch(addon_codes, addon_minutes)
+    return coded.assign(
+        primary_dx=primary_dx,
+        secondary_dx=patients["secondary_dx"].to_numpy()[patient],
+        severity=patients["severity"].to_numpy()[patient],
+        credential_excluded=credential_excluded,
+        dx_excluded=dx_excluded,
+        network_status=np.where(out_pairs[facility, payer], "out", "in"),
+        clerical_error=rng.random(n)
+        < providers["clerical_rate"].to_numpy()[coded["provider"].to_numpy()],
+        submission_day=coded["day"].to_numpy() + lag,
+        filed_late=lag > payers["timely_filing_days"].to_numpy()[payer],
+        time_mismatch=mismatch,
+    )
+
+
+def _add_duplicates(
+    rng: np.random.Generator, claims: pd.DataFrame, lines: pd.DataFrame, facilities: pd.DataFrame
+):
+    """Resubmissions of claims still awaiting an answer: the classic CO-18."""
+    rate = facilities["duplicate_rate"].to_numpy()[claims["facility"].to_numpy()]
+    chosen = np.flatnonzero(rng.random(len(claims)) < rate)
+    copies = claims.iloc[chosen].copy()
+    copies["is_duplicate"] = True
+    copies["submission_day"] += rng.integers(25, 50, len(copies))
+    copies["filed_late"] = (copies["submission_day"] - copies["day"]).to_numpy() > copies[
+        "timely_filing_days"
+    ].to_numpy()
+    copies.index = pd.RangeIndex(len(claims), len(claims) + len(copies))
+    mapping = pd.Series(copies.index, index=chosen)
+    copied_lines = lines[lines["session"].isin(chosen)].copy()
+    copied_lines["session"] = mapping.loc[copied_lines["session"]].to_numpy()
+    return pd.concat([claims, copies]), pd.concat([lines, copied_lines], ignore_index=True)
+
+
+def _line_level(claims: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    """Which denials hit one line only (partial payment), and that line's charge."""
+    extra_charge = lines[lines["slot"] == 3].groupby("session")["line_charge"].sum()
+    addon_charge = lines[lines["slot"] == 2].groupby("session")["line_charge"].sum()
+    with_em = ~claims["addon_alone"].to_numpy() & (claims["addon_code"].to_numpy() != "")
+    addon_mismatch_only = (
+        with_em
+        & ~sessions.time_mismatch(claims["main_code"].to_numpy(), claims["main_minutes"].to_numpy())
+        & claims["time_mismatch"].to_numpy()
+    )
+    extra_issue = (
+        claims["screening_unbundled"].to_numpy() | claims["complexity_with_crisis"].to_numpy()
+    )
+    charge = np.where(
+        extra_issue,
+        extra_charge.reindex(claims.index, fill_value=0.0).to_numpy(),
+        np.where(
+            addon_mismatch_only, addon_charge.reindex(claims.index, fill_value=0.0).to_numpy(), 0.0
+        ),
+    )
+    return claims.assign(line_issue=extra_issue | addon_mismatch_only, denied_line_charge=charge)
+
+
+@dataclass
+class Simulation:
+    """Everything simulated before the extract cut, indexed by session/claim row."""
+
+    payers: pd.DataFrame
+    facilities: pd.DataFrame
+    providers: pd.DataFrame
+    patients: pd.DataFrame
+    claims: pd.DataFrame
+    lines: pd.DataFrame
+    outcome: pd.DataFrame
+    remits: pd.DataFrame
+    authorizations: pd.DataFrame
+
+
+def _simulate(n_claims: int, seed: int, headroom: float, progress: Progress) -> Simulation:
+    rng = np.random.default_rng(seed)
+    payers = world.payer_frame()
+    facilities = world.facility_frame(rng, n_claims)
+    providers = world.provider_frame(rng, facilities, n_claims)
+    n_patients = int(np.ceil(n_claims * headroom / SESSIONS_PER_PATIENT)) + 10
+    progress("patients and episodes")
+    patients = population.make_patients(rng, n_patients, payers, facilities)
+    episodes = population.make_episodes(rng, patients, facilities, providers)
+    progress("sessions and coding")
+    expanded = sessions.expand_sessions(rng, episodes, patients, facilities, providers, payers)
+    coded = sessions.code_sessions(rng, expanded, facilities, providers, payers)
+    coded = coded.join(payers[["timely_filing_days"]], on="payer")
+    claims = _claim_flags(rng, coded, patients, facilities, providers, payers)
+    progress("history: caps and authorizations")
+    claims["over_visit_cap"] = history.visits_over_cap(claims, payers)
+    auth_records, auth_flags = history.authorizations(rng, claims, facilities, payers)
+    claims = claims.join(auth_flags)
+    lines = sessions.build_lines(claims, facilities)
+    claims["total_charge"] = (
+        lines.groupby("session")["line_charge"].sum().reindex(claims.index).to_numpy()
+    )
+    claims["is_duplicate"] = False
+    claims, lines = _add_duplicates(rng, claims, lines, facilities)
+    claims = _line_level(claims, lines)
+    progress("adjudication")
+    probabilities = adjudication.mechanism_probabilities(claims, payers)
+    outcome = adjudication.adjudicate(rng, probabilities)
+    claims["line_level_denial"] = (
+        claims["line_issue"].to_numpy()
+        & outcome["category"].isin(["bundling", "time_code_mismatch"]).to_numpy()
+    )
+    codes = adjudication.remit_codes(rng, claims, outcome)
+    remits = adjudication.remit_amounts(rng, claims, outcome, codes, payers)
+    lag = payers["remit_lag_days"].to_numpy()[claims["payer"].to_numpy()]
+    remits["received_day"] = claims["submission_day"].to_numpy() + np.maximum(
+        3, np.round(rng.gamma(4, lag / 4))
+    )
+    return Simulation(
+        payers, facilities, providers, patients, claims, lines, outcome, remits, auth_records
+    )
+
+
+def generate(n_claims: int, seed: int, progress: Progress | None = None) -> SyntheticData:
+    """A synthetic behavioral-health data directory of exactly `n_claims` claims."""
+    if n_claims < 1:
+        raise ValueError("n_claims must be at least 1")
+    progress = progress or (lambda step: log.info("synth: %s", step))
+    headroom = 1.1
+    sim = _simulate(n_claims, seed, headroom, progress)
+    while len(sim.claims) < n_claims:  # small data sets vary more than the average promises
+        headroom *= 1.25
+        sim = _simulate(n_claims, seed, headroom, progress)
+
+    progress("cut at the extract date")
+    order = np.lexsort((sim.claims.index.to_numpy(), sim.claims["submission_day"].to_numpy()))
+    claims = sim.claims.iloc[order[:n_claims]]
+    as_of_day = int(claims["submission_day"].max())
+    outcome = sim.outcome.loc[claims.index]
+    remits = sim.remits.loc[claims.index]
+    recovery = appeals_for(
+        np.random.default_rng([seed, 1]), claims, outcome, remits, sim.payers, as_of_day
+    )
+    claim_ids = pd.Series(
+        pd.Series(np.arange(1, n_claims + 1)).map("CLM{:09d}".format).to_numpy(), index=claims.index
+    )
+    progress("contract tables")
+    ids = _Ids(sim, claim_ids)
+    tables = {
+        "claims": _claims_table(claims, ids),
+        "claim_lines": _lines_table(sim.lines[sim.lines["session"].isin(claims.index)], ids),
+        "remits": _remits_table(remits[remits["received_day"] <= as_of_day], ids),
+        "authorizations": _authorizations_table(sim, claims, as_of_day, ids),
+        "eligibility": _eligibility_table(
+            np.random.default_rng([seed, 2]), sim.patients, claims["patient"].unique(), ids
+        ),
+        "appeals": _appeals_table(recovery.appeals, ids),
+    }
+    truth = pd.DataFrame(
+        {
+            "claim_id": claim_ids.to_numpy(),
+            "p_denial": outcome["p_denial"].round(6).to_numpy(),
+            "denial_category": outcome["category"].to_numpy(),
+            "p_recover": recovery.p_recover.round(6).to_numpy(),
+            "effort_minutes": recovery.effort_minutes.round(1).to_numpy(),
+            "denied": outcome["denied"].to_numpy(),
+        }
+    )
+    as_of = (START + np.timedelta64(as_of_day, "D")).astype(date)
+    return SyntheticData(tables, truth, as_of, seed)
+
+
+class _Ids:
+    """Contract identifiers for the simulation's integer keys."""
+
+    def __init__(self, sim: Simulation, claim_ids: pd.Series):
+        self.claim = claim_ids
+        self.payer = sim.payers["payer_id"].to_numpy()
+        self.patient = sim.patients["patient_id"].to_numpy()
+        self.provider = sim.providers["rendering_provider_id"].to_numpy()
+        self.facility = sim.facilities["facility_id"].to_numpy()
+
+
+def _claims_table(claims: pd.DataFrame, ids: _Ids) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "claim_id": ids.claim.to_numpy(),
+            "patient_id": ids.patient[claims["patient"].to_numpy()],
+            "payer_id": ids.payer[claims["payer"].to_numpy()],
+            "plan_type": claims["plan_type"].to_numpy(),
+            "network_status": claims["network_status"].to_numpy(),
+            "rendering_provider_id": ids.provider[claims["provider"].to_numpy()],
+            "provider_credential": claims["credential"].to_numpy(),
+            "facility_id": ids.facility[claims["facility"].to_numpy()],
+            "program": claims["program"].to_numpy(),
+            "place_of_service": claims["place_of_service"].to_numpy(),
+            "service_date": _dates(claims["day"].to_numpy()),
+            "submission_date": _dates(claims["submission_day"].to_numpy()),
+            "primary_dx": claims["primary_dx"].to_numpy(),
+            "secondary_dx": claims["secondary_dx"].to_numpy(),
+            "prior_auth_id": claims["prior_auth_id"].to_numpy(),
+            "total_charge": claims["total_charge"].to_numpy(),
+            "frequency_code": "1",
+            "original_claim_id": None,
+        }
+    )
+
+
+def _lines_table(lines: pd.DataFrame, ids: _Ids) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "claim_id": ids.claim.loc[lines["session"]].to_numpy(),
+            "line_number": lines["line_number"].to_numpy(),
+            "procedure_code": lines["procedure_code"].to_numpy(),
+            "modifiers": lines["modifiers"].to_numpy(),
+            "units": lines["units"].to_numpy(),
+            "minutes": pd.array(lines["minutes"].to_numpy(), dtype="Float64").astype("Int64"),
+            "line_charge": lines["line_charge"].to_numpy(),
+            "revenue_code": lines["revenue_code"].replace("", None).to_numpy(),
+        }
+    ).sort_values(["claim_id", "line_number"], ignore_index=True)
+
+
+def _remits_table(remits: pd.DataFrame, ids: _Ids) -> pd.DataFrame:
+    columns = ["billed_amount", "allowed_amount", "paid_amount", "patient_responsibility"]
+    return pd.DataFrame(
+        {
+            "claim_id": ids.claim.loc[remits.index].to_numpy(),
+            "received_date": _dates(remits["received_day"].to_numpy()),
+            "status": remits["status"].to_numpy(),
+            **{column: remits[column].to_numpy() for column in columns},
+            "carc_codes": remits["carc_codes"].to_numpy(),
+            "rarc_codes": remits["rarc_codes"].to_numpy(),
+        }
+    )
+
+
+def _appeals_table(appeals: pd.DataFrame, ids: _Ids) -> pd.DataFrame:
+    closed = appeals["closed_day"].notna().to_numpy()
+    closed_date = _dates(appeals["closed_day"].fillna(0).astype(int).to_numpy())
+    return pd.DataFrame(
+        {
+            "claim_id": ids.claim.loc[appeals["claim"]].to_numpy(),
+            "action": appeals["action"].to_numpy(),
+            "action_date": _dates(appeals["action_day"].to_numpy()),
+            "effort_minutes": appeals["effort_minutes"].to_numpy(),
+            "outcome": appeals["outcome"].to_numpy(),
+            "recovered_amount": appeals["recovered_amount"].to_numpy(),
+            "closed_date": pd.Series(closed_date).where(closed).to_numpy(),
+        }
+    )
+
+
+def _authorizations_table(
+    sim: Simulation, claims: pd.DataFrame, as_of_day: int, ids: _Ids
+) -> pd.DataFrame:
+    """Authorizations on file at the extract date for the patients in the data."""
+    records = sim.authorizations
+    keep = np.isin(records["patient"], claims["patient"].unique()) & (
+        records["start_day"] <= as_of_day
+    )
+    auths = records[keep]
+    return pd.DataFrame(
+        {
+            "auth_id": auths["auth_id"].to_numpy(),
+            "patient_id": ids.patient[auths["patient"].to_numpy()],
+            "payer_id": ids.payer[auths["payer"].to_numpy()],
+            "procedure_codes": auths["procedure_codes"].to_numpy(),
+            "program": auths["program"].to_numpy(),
+            "start_date": _dates(auths["start_day"].to_numpy()),
+            "end_date": _dates(auths["end_day"].to_numpy()),
+            "units_approved": auths["units_approved"].to_numpy(),
+        }
+    )
+
+
+def _eligibility_table(
+    rng: np.random.Generator, patients: pd.DataFrame, used: np.ndarray, ids: _Ids
+) -> pd.DataFrame:
+    """Coverage spans as the clinic's last eligibility checks saw them (some ends missed)."""
+    p = patients.iloc[np.sort(used)]
+    changed = p["change_day"].to_numpy() >= 0
+    known_end = changed & p["termination_known"].to_numpy()
+    first = pd.DataFrame(
+        {
+            "patient_id": p["patient_id"].to_numpy(),
+            "payer_id": ids.payer[p["payer"].to_numpy()],
+            "coverage_start": _dates(-rng.integers(30, 900, len(p))),
+            "coverage_end": pd.Series(_dates(p["change_day"].to_numpy() - 1)).where(known_end),
+        }
+    )
+    switched = p["second_payer"].to_numpy() >= 0
+    second = pd.DataFrame(
+        {
+            "patient_id": p["patient_id"].to_numpy()[switched],
+            "payer_id": ids.payer[p["second_payer"].to_numpy()[switched]],
+            "coverage_start": _dates(p["change_day"].to_numpy()[switched]),
+            "coverage_end": pd.NaT,
+        }
+    )
+    spans = pd.concat([first, second], ignore_index=True)
+    return spans.sort_values(["patient_id", "coverage_start"], ignore_index=True)
