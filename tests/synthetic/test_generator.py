@@ -1,0 +1,141 @@
+"""The generator's mechanisms, measured the way a billing analyst would: from the tables alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data_contracts.denials import remit_denial_categories, timed_psychotherapy_claims
+from data_contracts.reader import read_data_dir
+from synthetic import SyntheticData, generate
+from synthetic.world import PAYERS
+
+
+@pytest.fixture(scope="module")
+def labelled(synthetic_data: SyntheticData) -> pd.DataFrame:
+    """Adjudicated claims with the contract's denial label and category from their remits."""
+    tables = synthetic_data.tables
+    remits = tables["remits"]
+    timed = remits["claim_id"].isin(timed_psychotherapy_claims(tables["claim_lines"]))
+    remits = remits.assign(category=remit_denial_categories(remits, timed))
+    return tables["claims"].merge(remits[["claim_id", "category"]], on="claim_id")
+
+
+def denial_rate(frame: pd.DataFrame) -> float:
+    return float(frame["category"].notna().mean())
+
+
+def test_exact_count_and_reproducible() -> None:
+    first, again, other = generate(3_000, seed=5), generate(3_000, seed=5), generate(3_000, seed=6)
+    assert len(first.tables["claims"]) == 3_000
+    for name, frame in first.tables.items():
+        pd.testing.assert_frame_equal(frame, again.tables[name])
+    assert not first.tables["claims"].equals(other.tables["claims"])
+
+
+def test_written_data_passes_the_contract_reader(synthetic_dir, synthetic_data) -> None:
+    loaded = read_data_dir(synthetic_dir)
+    for name, frame in synthetic_data.tables.items():
+        assert len(loaded.tables()[name]) == len(frame), name
+    assert loaded.present == frozenset(synthetic_data.tables)
+
+
+def test_overall_denial_rate_is_in_the_behavioral_health_range(labelled) -> None:
+    assert 0.10 <= denial_rate(labelled) <= 0.18
+
+
+def test_truth_probability_is_calibrated_against_realised_denials(synthetic_data) -> None:
+    truth = synthetic_data.truth
+    bins = pd.cut(truth["p_denial"], [0, 0.05, 0.2, 0.5, 1.0], include_lowest=True)
+    by_bin = truth.groupby(bins, observed=True).agg(p=("p_denial", "mean"), rate=("denied", "mean"))
+    assert np.allclose(by_bin["p"], by_bin["rate"], atol=0.03)
+
+
+def test_remit_codes_map_back_to_the_true_category(synthetic_data, labelled) -> None:
+    truth = synthetic_data.truth.set_index("claim_id")
+    denied = labelled[labelled["category"].notna()].set_index("claim_id")
+    agreement = (denied["category"] == truth.loc[denied.index, "denial_category"]).mean()
+    assert agreement == 1.0
+
+
+def test_visits_over_the_annual_cap_are_denied_far_more(labelled) -> None:
+    caps = {spec.payer_id: spec.visit_cap for spec in PAYERS}
+    op = labelled[labelled["program"] == "OP"].sort_values("service_date", kind="stable")
+    year = op["service_date"].dt.year
+    visit = op.groupby([op["patient_id"], op["payer_id"], year]).cumcount() + 1
+    cap = op["payer_id"].map(caps)
+    over = (cap > 0) & (visit > cap)
+    assert over.sum() > 100
+    assert denial_rate(op[over]) > 4 * denial_rate(op[~over])
+    assert (op.loc[over, "category"] == "visit_limit").mean() > 0.6
+
+
+def test_time_based_code_below_its_minutes_is_denied_more(synthetic_data, labelled) -> None:
+    lines = synthetic_data.tables["claim_lines"]
+    l90837 = lines[lines["procedure_code"] == "90837"]
+    short = set(l90837.loc[l90837["minutes"] < 53, "claim_id"])
+    full = set(l90837.loc[l90837["minutes"] >= 53, "claim_id"])
+    is_short = labelled["claim_id"].isin(short)
+    assert is_short.sum() > 50
+    assert denial_rate(labelled[is_short]) > 3 * denial_rate(
+        labelled[labelled["claim_id"].isin(full)]
+    )
+
+
+def test_telehealth_without_a_modifier_is_denied_more(synthetic_data, labelled) -> None:
+    lines = synthetic_data.tables["claim_lines"]
+    first = lines[lines["line_number"] == 1].set_index("claim_id")["modifiers"]
+    tele = labelled[labelled["place_of_service"].isin(["02", "10"])]
+    mods = first.reindex(tele["claim_id"]).fillna("").to_numpy()
+    has_tele_mod = pd.Series(mods).str.contains(r"\b(?:95|GT)\b").to_numpy()
+    assert (~has_tele_mod).sum() > 30
+    assert denial_rate(tele[~has_tele_mod]) > 3 * denial_rate(tele[has_tele_mod])
+
+
+def test_resubmitted_duplicates_are_denied_as_duplicates(synthetic_data, labelled) -> None:
+    lines = synthetic_data.tables["claim_lines"]
+    first = lines[lines["line_number"] == 1][["claim_id", "procedure_code"]]
+    claims = labelled.merge(first, on="claim_id").sort_values(["submission_date", "claim_id"])
+    repeat = claims.duplicated(["patient_id", "service_date", "procedure_code"], keep="first")
+    assert repeat.sum() > 100
+    assert denial_rate(claims[repeat]) > 0.8
+    assert (claims.loc[repeat, "category"] == "duplicate").mean() > 0.8
+
+
+def test_claims_without_a_required_authorization_are_denied(labelled) -> None:
+    institutional = labelled[labelled["program"].isin(["IOP", "PHP", "RES", "DETOX"])]
+    institutional = institutional[institutional["plan_type"] != "medicare"]
+    no_auth = institutional["prior_auth_id"].isna()
+    assert no_auth.sum() > 20
+    assert denial_rate(institutional[no_auth]) > 3 * denial_rate(institutional[~no_auth])
+    assert (institutional.loc[no_auth, "category"] == "missing_auth").mean() > 0.6
+
+
+def test_pending_claims_are_the_most_recent(synthetic_data) -> None:
+    claims = synthetic_data.tables["claims"]
+    remitted = claims["claim_id"].isin(synthetic_data.tables["remits"]["claim_id"])
+    pending = claims[~remitted]
+    assert 0 < len(pending) < 0.1 * len(claims)
+    assert pending["submission_date"].median() > claims.loc[remitted, "submission_date"].quantile(
+        0.9
+    )
+
+
+def test_appeals_only_follow_denials_and_precede_the_extract(synthetic_data, labelled) -> None:
+    appeals = synthetic_data.tables["appeals"]
+    denied = set(labelled.loc[labelled["category"].notna(), "claim_id"])
+    assert appeals["claim_id"].isin(denied).all()
+    as_of = pd.Timestamp(synthetic_data.as_of)
+    assert (appeals["action_date"] <= as_of).all()
+    closed = appeals["closed_date"].notna()
+    assert (appeals.loc[closed, "closed_date"] <= as_of).all()
+    assert (appeals.loc[~closed, "outcome"] == "pending").all()
+    overturned = appeals["outcome"] == "overturned"
+    assert (appeals.loc[overturned, "recovered_amount"] > 0).all()
+
+
+def test_truth_has_the_contract_columns(synthetic_data) -> None:
+    expected = {"claim_id", "p_denial", "denial_category", "p_recover", "effort_minutes"}
+    assert expected <= set(synthetic_data.truth.columns)
+    assert synthetic_data.truth["claim_id"].equals(synthetic_data.tables["claims"]["claim_id"])
