@@ -110,7 +110,7 @@ def _rows(mask: pd.Series) -> tuple[int, ...]:
 
 
 def _values(raw: pd.Series, mask: pd.Series) -> tuple[str, ...]:
-    return tuple(str(v) for v in raw[mask].head(MAX_LISTED_ROWS))
+    return tuple("" if pd.isna(v) else str(v) for v in raw[mask].head(MAX_LISTED_ROWS))
 
 
 def _table_file(directory: Path, name: str) -> tuple[Path | None, list[Problem]]:
@@ -138,13 +138,19 @@ def _read_arrow(path: Path) -> pa_arrow.Table:
 
 
 def _arrow_to_pandas(table: pa_arrow.Table) -> pd.DataFrame:
-    """Lists (Parquet list<string>) become the contract's `;`-joined text."""
+    """Lists (Parquet list<string>) become the contract's `;`-joined text; dates and decimals
+    become the pandas types the coercion expects, rather than Python objects per cell."""
     for index, arrow_field in enumerate(table.schema):
-        if pa_arrow.types.is_list(arrow_field.type) or pa_arrow.types.is_large_list(
-            arrow_field.type
-        ):
-            joined = pc.binary_join(table.column(index), ";")
-            table = table.set_column(index, arrow_field.name, joined)
+        kind = arrow_field.type
+        if pa_arrow.types.is_list(kind) or pa_arrow.types.is_large_list(kind):
+            column = pc.binary_join(table.column(index), ";")
+        elif pa_arrow.types.is_date(kind):
+            column = table.column(index).cast(pa_arrow.timestamp("us"))
+        elif pa_arrow.types.is_decimal(kind):
+            column = table.column(index).cast(pa_arrow.float64())
+        else:
+            continue
+        table = table.set_column(index, arrow_field.name, column)
     return table.to_pandas()
 
 
