@@ -32,13 +32,21 @@ def authorizations(
     requires &= payer_plan != "medicare"
     sessions = coded.loc[
         requires,
-        ["episode", "payer", "day", "units", "facility", "patient", "program"],
+        ["episode", "payer", "day", "billed_units", "facility", "patient", "program"],
     ]
-    units_used_before = sessions.groupby(["episode", "payer"])["units"].cumsum() - sessions["units"]
+    # Payers count every unit billed under the authorization, line by line.
+    units = sessions["billed_units"]
+    units_used_before = sessions.groupby(["episode", "payer"])["billed_units"].cumsum() - units
     approved = sessions["program"].map({p: spec[3] for p, spec in EPISODE.items()})
     window = sessions["program"].map({p: spec[4] for p, spec in EPISODE.items()})
+    segment = units_used_before // approved
     sessions = sessions.assign(
-        segment=(units_used_before // approved).to_numpy(), approved=approved, window=window
+        segment=segment.to_numpy(),
+        approved=approved,
+        window=window,
+        # A claim whose units run past what its authorization approved (a 7-day residential
+        # week on 5 approved days): the payer pays the approved units and denies the rest.
+        overflow=(units_used_before + units > (segment + 1) * approved).to_numpy(),
     )
     segments = (
         sessions.groupby(["episode", "payer", "segment"], sort=False)
@@ -103,7 +111,8 @@ def authorizations(
         obtained & ~omitted, merged["auth_number"], np.where(stale, merged["last_obtained"], None)
     )
     expired = obtained & (merged["day"].to_numpy() > merged["end_day"].to_numpy())
-    exhausted[rows] = stale | (expired & ~omitted)
+    overflow = obtained & ~omitted & merged["overflow"].to_numpy(dtype=bool)
+    exhausted[rows] = stale | (expired & ~omitted) | overflow
     missing[rows] = (~obtained & ~stale) | (obtained & omitted)
 
     granted = segments[segments["obtained"]]
@@ -112,9 +121,7 @@ def authorizations(
             "auth_id": granted["auth_number"].to_numpy(),
             "patient": granted["patient"].to_numpy(),
             "payer": granted["payer"].to_numpy(),
-            "procedure_codes": np.where(
-                granted["program"].to_numpy() == "OP", "90832;90834;90837", ""
-            ),
+            "procedure_codes": "",  # the whole program: units of every line count
             "program": granted["program"].to_numpy(),
             "start_day": granted["start_day"].to_numpy(),
             "end_day": granted["end_day"].to_numpy(),

@@ -258,6 +258,7 @@ def code_sessions(
         addon_code=addon,
         extra_code=extra,
         units=units,
+        billed_units=np.where(addon_alone, 0, units) + timed_addon + (extra != ""),
         main_minutes=main_minutes,
         addon_minutes=addon_minutes,
         main_modifiers=main_modifiers,
