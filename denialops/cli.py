@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from data_contracts.reader import ContractError, read_data_dir
+from data_contracts.reader import ContractData, ContractError, read_data_dir
 from denialops.config import get_settings
 
 app = typer.Typer(
@@ -64,13 +64,7 @@ def validate(
     data: Annotated[Path, typer.Option("--data", help="Data directory to check.")],
 ) -> None:
     """Check a data directory against the contract; list every problem, or count the rows."""
-    try:
-        with _progress() as progress:
-            progress.add_task("checking the contract", total=None)
-            loaded = read_data_dir(data)
-    except ContractError as error:
-        console.print(f"[red]{error}[/]", markup=False, highlight=False)
-        raise typer.Exit(code=1) from error
+    loaded = _read_or_exit(data)
     table = Table(title=f"{data}: contract OK")
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -79,7 +73,56 @@ def validate(
     Console().print(table)
 
 
+features_app = typer.Typer(help="Point-in-time claim features and the serving state.")
+app.add_typer(features_app, name="features")
+
+
+@features_app.command("build")
+def features_build(
+    data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Parquet file: claim_id plus features.")],
+    state: Annotated[
+        Path | None,
+        typer.Option("--state", help="Also write the serving state (latest tallies) here."),
+    ] = None,
+) -> None:
+    """Build one feature row per claim from what was known at its submission date."""
+    from features.pipeline import STEPS, build_features, build_state
+
+    loaded = _read_or_exit(data)
+    started = time.perf_counter()
+    with _progress() as progress:
+        task = progress.add_task("features", total=len(STEPS))
+        frame = build_features(
+            loaded, progress=lambda step: progress.update(task, description=step, advance=1)
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame.reset_index().to_parquet(out, index=False)
+        if state is not None:
+            progress.update(task, description="serving state")
+            build_state(loaded).save(state)
+    console.print(
+        f"[green]wrote[/] {len(frame):,} claims x {frame.shape[1]} features to {out} "
+        f"in {time.perf_counter() - started:.1f} s" + (f"; state in {state}" if state else "")
+    )
+
+
+def _read_or_exit(data: Path) -> ContractData:
+    """The data directory, or the contract's complete error and exit code 1."""
+    try:
+        with _progress() as progress:
+            progress.add_task("checking the contract", total=None)
+            return read_data_dir(data)
+    except ContractError as error:
+        console.print(str(error), markup=False, highlight=False)
+        raise typer.Exit(code=1) from error
+
+
 def _progress() -> Progress:
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
     )

@@ -1,0 +1,290 @@
+"""Claim features, point in time: one code path for training and for serving.
+
+Training (`build_features`) runs over a whole data directory: every claim sees
+the claims before it in submission order and the remits received before its
+submission date. Serving (`features_for_claims`) runs the same steps over a
+batch of new claims with the stored `FeatureState` as the seed of every tally;
+earlier claims of the batch count as history, as the contract says. Both go
+through `_features`, which differs only in where events and seeds come from.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.denials import timed_psychotherapy_claims
+from data_contracts.reader import ContractData
+from features.asof import IDENTITY, accumulate, key_codes, totals
+from features.catalog import CATEGORICAL, FEATURES
+from features.claim_level import claim_features
+from features.events import claim_events, remit_events, submission_order
+from features.reference import authorization_features, eligibility_features
+from features.state import FeatureState, key_tuples
+from features.tallies import CLAIM_TALLIES, DECAY_DAYS, REMIT_TALLIES, Tally, column
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+STEPS = ("claim-level features", "claim history", "remit history", "authorizations and eligibility")
+"""The progress steps `build_features` reports, in order."""
+SMOOTHING = 20.0
+"""Pseudo-count pulling a sparse key's denial rate toward the overall rate."""
+
+
+def _values(tally: Tally, events: pd.DataFrame, times: np.ndarray) -> np.ndarray:
+    columns = []
+    for measure in tally.measures:
+        value = events[measure.value].to_numpy(np.float64)
+        if measure.where is not None:
+            value = np.where(events[measure.where].to_numpy(bool), value, IDENTITY[measure.how])
+        if measure.decay:
+            value = value * np.exp(times / DECAY_DAYS)
+        columns.append(value)
+    return np.column_stack(columns) if columns else np.empty((len(events), 0))
+
+
+def _finish(tally: Tally, raw: np.ndarray, queries: pd.DataFrame, times: np.ndarray) -> dict:
+    out = {}
+    for index, measure in enumerate(tally.measures):
+        value = raw[:, index]
+        if measure.how != "sum":
+            value = np.where(np.isinf(value), np.nan, value)
+        if measure.decay:
+            value = value * np.exp(-times / DECAY_DAYS)
+        if tally.only_where is not None:
+            value = np.where(queries[tally.only_where].to_numpy(bool), value, np.nan)
+        out[column(tally, measure)] = value
+    return out
+
+
+def _seeds(
+    tally: Tally, queries: pd.DataFrame, codes: np.ndarray, state: FeatureState | None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """One pseudo-event per distinct key of the batch, carrying the state's value for it."""
+    if state is None:
+        return None, None
+    distinct, first = np.unique(codes, return_index=True)
+    found, values = state.lookup(tally, key_tuples(queries.iloc[first], tally.keys))
+    return distinct[found], values[found]
+
+
+def _run(
+    tally: Tally,
+    events: pd.DataFrame,
+    event_times: np.ndarray,
+    queries: pd.DataFrame,
+    query_times: np.ndarray,
+    state: FeatureState | None,
+) -> dict:
+    both = pd.concat([events[list(tally.keys)], queries[list(tally.keys)]], ignore_index=True)
+    codes = key_codes(both, tally.keys)
+    event_codes, query_codes = codes[: len(events)], codes[len(events) :]
+    seed_keys, seed_values = _seeds(tally, queries, query_codes, state)
+    raw = accumulate(
+        event_codes,
+        event_times,
+        _values(tally, events, event_times),
+        query_codes,
+        query_times,
+        [m.how for m in tally.measures],
+        seed_keys,
+        seed_values,
+    )
+    return _finish(tally, raw, queries, query_times)
+
+
+def _stage_one_and_two(
+    base: pd.DataFrame, rank: np.ndarray, state: FeatureState | None
+) -> tuple[dict, pd.DataFrame]:
+    """Claim tallies; stage 2 needs stage 1's 'first visit with this payer that day'."""
+    raw: dict = {}
+    for tally in (t for t in CLAIM_TALLIES if t.stage == 1):
+        raw |= _run(tally, base, rank, base, rank, state)
+    base = base.assign(
+        first_visit_of_day=(raw["patient_payer_day__prior_claims"] == 0).astype("float64")
+    )
+    for tally in (t for t in CLAIM_TALLIES if t.stage == 2):
+        raw |= _run(tally, base, rank, base, rank, state)
+    base["visit_number"] = raw["visit_year__visits"] + base["first_visit_of_day"]
+    return raw, base
+
+
+def _features(
+    claims: pd.DataFrame,
+    claim_lines: pd.DataFrame,
+    remits: pd.DataFrame | None,
+    authorizations: pd.DataFrame,
+    eligibility: pd.DataFrame,
+    state: FeatureState | None,
+    progress: Progress,
+) -> pd.DataFrame:
+    progress("claim-level features")
+    level = claim_features(claims, claim_lines)
+    base = claim_events(claims, level)
+    progress("claim history")
+    raw, base = _stage_one_and_two(base, submission_order(base), state)
+    progress("remit history")
+    submitted = base["submission_day"].to_numpy(np.float64)
+    if remits is not None:
+        timed = pd.Series(True, index=timed_psychotherapy_claims(claim_lines))
+        events = remit_events(remits, base, timed)
+        event_times = events["received_day"].to_numpy(np.float64)
+    else:
+        events = base.iloc[:0].assign(received_day=0)
+        event_times = np.empty(0)
+    for tally in REMIT_TALLIES:
+        use = events if remits is not None else _empty_like(events, tally)
+        raw |= _run(tally, use, event_times, base, submitted, state)
+    progress("authorizations and eligibility")
+    reference = pd.concat(
+        [
+            authorization_features(base, authorizations),
+            eligibility_features(base, eligibility),
+        ],
+        axis=1,
+    )
+    return _assemble(level, base, pd.DataFrame(raw), reference)
+
+
+def _empty_like(events: pd.DataFrame, tally: Tally) -> pd.DataFrame:
+    """No remits in a serving batch: an empty event frame with the columns a tally reads."""
+    needed = {m.value for m in tally.measures} | {m.where for m in tally.measures if m.where}
+    return events.reindex(columns=list(events.columns) + sorted(needed - set(events.columns)))
+
+
+def _rate(denied: pd.Series, count: pd.Series, prior: pd.Series) -> pd.Series:
+    return (denied + SMOOTHING * prior) / (count + SMOOTHING)
+
+
+def _assemble(
+    level: pd.DataFrame, base: pd.DataFrame, raw: pd.DataFrame, reference: pd.DataFrame
+) -> pd.DataFrame:
+    """Raw tallies to the documented features (same arithmetic for both paths)."""
+    raw.index = level.index
+    base = base.set_index(level.index)
+    reference.index = level.index
+    out = level.copy()
+    overall = (raw["all__denied"] + 1) / (raw["all__n"] + 2)
+    out["overall_denial_rate"] = overall
+    for name, tally in (
+        ("payer_code", "payer_code"),
+        ("payer_credential", "payer_credential"),
+        ("payer_modifier", "payer_modifiers"),
+        ("provider", "provider"),
+        ("facility", "facility"),
+        ("payer_program", "payer_program_auth"),
+        ("payer_dx", "payer_dx"),
+        ("patient", "patient_remits"),
+    ):
+        out[f"{name}_denial_rate"] = _rate(raw[f"{tally}__denied"], raw[f"{tally}__n"], overall)
+    out["payer_code_adjudicated"] = raw["payer_code__n"]
+    out["payer_code_recent_denial_rate"] = _rate(
+        raw["payer_code__denied_recent"], raw["payer_code__n_recent"], overall
+    )
+    for name, tally, category in (
+        ("payer_code_time_mismatch_rate", "payer_code", "time_code_mismatch"),
+        ("payer_credential_not_covered_rate", "payer_credential", "credential_not_covered"),
+        ("payer_modifier_invalid_rate", "payer_modifiers", "modifier_invalid"),
+        ("payer_program_auth_denial_rate", "payer_program_auth", "auth"),
+        ("payer_dx_not_covered_rate", "payer_dx", "dx_not_covered"),
+    ):
+        prior = (raw[f"all__{category}"] + 1) / (raw["all__n"] + 2)
+        out[name] = _rate(raw[f"{tally}__{category}"], raw[f"{tally}__n"], prior)
+    out["patient_prior_denials"] = raw["patient_remits__denied"]
+    out["patient_recent_denials"] = raw["patient_remits__denied_recent"]
+    out["patient_payer_coverage_denials"] = raw["patient_payer_remits__coverage_inactive"]
+    out["patient_payer_visit_limit_denials"] = raw["patient_payer_remits__visit_limit"]
+    out["auth_exhausted_denials"] = raw["auth_remits__auth_exhausted"]
+
+    service = base["service_day"]
+    out["patient_prior_claims"] = raw["patient__prior_claims"]
+    out["days_since_last_claim"] = service - raw["patient__last_service_day"]
+    out["same_day_prior_claims"] = raw["patient_day__prior_claims"]
+    out["same_service_prior_claims"] = raw["patient_day_code__prior_claims"]
+    out["visit_number_this_year"] = base["visit_number"]
+    out["visits_over_learned_cap"] = base["visit_number"] - raw["payer_limits__learned_visit_cap"]
+    out["days_to_submit_over_learned_limit"] = (
+        out["days_to_submit"] - raw["payer_limits__learned_filing_limit"]
+    )
+    out["days_to_submit_over_longest_paid"] = (
+        out["days_to_submit"] - raw["payer_limits__longest_paid_lag"]
+    )
+    out["days_in_program"] = service - np.fmin(raw["program_stay__first_service_day"], service)
+    out["program_prior_claims"] = raw["program_stay__prior_claims"]
+    out["auth_units_used"] = raw["auth__units_used"]
+    out["auth_prior_claims"] = raw["auth__prior_claims"]
+    out = pd.concat([out, reference], axis=1)
+    out["auth_units_remaining"] = (
+        out["auth_units_approved"] - out["auth_units_used"] - out["total_units"]
+    )
+    out = out[[feature.name for feature in FEATURES]]
+    for name in out.columns:
+        out[name] = out[name].astype("string" if name in CATEGORICAL else "float64")
+    return out
+
+
+def build_features(data: ContractData, progress: Progress | None = None) -> pd.DataFrame:
+    """Training path: features of every claim of `data`, indexed by claim_id, in claims order."""
+    progress = progress or (lambda step: log.info("features: %s", step))
+    return _features(
+        data.claims,
+        data.claim_lines,
+        data.remits,
+        data.authorizations,
+        data.eligibility,
+        None,
+        progress,
+    )
+
+
+def features_for_claims(
+    claims: pd.DataFrame, claim_lines: pd.DataFrame, state: FeatureState
+) -> pd.DataFrame:
+    """Serving path: features of a batch of new claims against the stored state."""
+    return _features(
+        claims,
+        claim_lines,
+        None,
+        state.authorizations,
+        state.eligibility,
+        state,
+        lambda _step: None,
+    )
+
+
+def build_state(data: ContractData, as_of: date | None = None) -> FeatureState:
+    """Latest tally values per key from everything known before `as_of` (default: after all)."""
+    if as_of is None:
+        latest = max(data.claims["submission_date"].max(), data.remits["received_date"].max())
+        as_of = (latest + timedelta(days=1)).date() if pd.notna(latest) else date.today()
+    claims = data.claims[data.claims["submission_date"] < pd.Timestamp(as_of)]
+    lines = data.claim_lines[data.claim_lines["claim_id"].isin(claims["claim_id"])]
+    remits = data.remits[data.remits["received_date"] < pd.Timestamp(as_of)]
+    level = claim_features(claims, lines)
+    base = claim_events(claims, level)
+    rank = submission_order(base)
+    _, base = _stage_one_and_two(base, rank, None)
+    timed = pd.Series(True, index=timed_psychotherapy_claims(lines))
+    events = remit_events(remits, base, timed)
+    tallies = {}
+    for tally in CLAIM_TALLIES + REMIT_TALLIES:
+        source, times = (
+            (base, rank)
+            if tally.source == "claims"
+            else (events, events["received_day"].to_numpy(np.float64))
+        )
+        codes = key_codes(source, tally.keys)
+        keys, values = totals(
+            codes, times, _values(tally, source, times), [m.how for m in tally.measures]
+        )
+        first = pd.Series(np.arange(len(codes))).groupby(codes).first().reindex(keys).to_numpy()
+        frame = source.iloc[first][list(tally.keys)].reset_index(drop=True)
+        for index, measure in enumerate(tally.measures):
+            frame[column(tally, measure)] = values[:, index]
+        tallies[tally.name] = frame
+    log.info("feature state as of %s", as_of)
+    return FeatureState(as_of, tallies, data.authorizations, data.eligibility)

@@ -1,0 +1,104 @@
+"""The serving state: the latest value of every tally per key, and the reference tables.
+
+Written by `features.pipeline.build_state` (with the model bundle, later) and
+loaded by the scoring service, so scoring a claim is a few dictionary lookups
+rather than a scan of history. Files: one Parquet per tally, the
+authorizations and eligibility tables, and `state.json` with the as-of date.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features.tallies import TALLIES, Tally, column
+
+log = logging.getLogger(__name__)
+STATE_VERSION = 1
+
+
+def key_tuples(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[tuple]:
+    """Keys as hashable Python tuples, the same whether read from Parquet or built in memory."""
+    columns = []
+    for key in keys:
+        values = frame[key]
+        if pd.api.types.is_bool_dtype(values.dtype):
+            columns.append([bool(v) for v in values.to_numpy()])
+        elif pd.api.types.is_integer_dtype(values.dtype):
+            columns.append([int(v) for v in values.to_numpy()])
+        else:
+            columns.append([None if pd.isna(v) else str(v) for v in values.to_numpy(object)])
+    return list(zip(*columns, strict=True))
+
+
+@dataclass
+class FeatureState:
+    as_of: date
+    tallies: dict[str, pd.DataFrame]
+    """Per tally: its key columns and its raw measure columns."""
+    authorizations: pd.DataFrame
+    eligibility: pd.DataFrame
+    _index: dict[str, dict[tuple, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def index(self, tally: Tally) -> dict[tuple, np.ndarray]:
+        """Key tuple -> measure values, built once per tally on first use."""
+        if tally.name not in self._index:
+            frame = self.tallies[tally.name]
+            values = frame[[column(tally, m) for m in tally.measures]].to_numpy(np.float64)
+            self._index[tally.name] = dict(zip(key_tuples(frame, tally.keys), values, strict=True))
+        return self._index[tally.name]
+
+    def warm(self) -> None:
+        """Build every lookup now (service start-up) rather than on the first request."""
+        for tally in TALLIES:
+            self.index(tally)
+
+    def lookup(self, tally: Tally, keys: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+        """For each key tuple: whether the state knows it, and its measure values."""
+        index = self.index(tally)
+        found = np.zeros(len(keys), dtype=bool)
+        values = np.zeros((len(keys), len(tally.measures)))
+        for row, key in enumerate(keys):
+            hit = index.get(key)
+            if hit is not None:
+                found[row] = True
+                values[row] = hit
+        return found, values
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, frame in self.tallies.items():
+            frame.to_parquet(directory / f"tally_{name}.parquet", index=False)
+        self.authorizations.to_parquet(directory / "authorizations.parquet", index=False)
+        self.eligibility.to_parquet(directory / "eligibility.parquet", index=False)
+        meta = {"version": STATE_VERSION, "as_of": self.as_of.isoformat()}
+        meta["tallies"] = {name: len(frame) for name, frame in self.tallies.items()}
+        (directory / "state.json").write_text(json.dumps(meta, indent=2) + "\n")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> FeatureState:
+        directory = Path(directory)
+        meta = json.loads((directory / "state.json").read_text())
+        if meta.get("version") != STATE_VERSION:
+            raise ValueError(
+                f"{directory} holds feature state version {meta.get('version')}, "
+                f"this code reads version {STATE_VERSION}: rebuild it"
+            )
+        tallies = {
+            tally.name: pd.read_parquet(directory / f"tally_{tally.name}.parquet")
+            for tally in TALLIES
+        }
+        return cls(
+            as_of=date.fromisoformat(meta["as_of"]),
+            tallies=tallies,
+            authorizations=pd.read_parquet(directory / "authorizations.parquet"),
+            eligibility=pd.read_parquet(directory / "eligibility.parquet"),
+        )
