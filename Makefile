@@ -21,6 +21,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/denialops synth --claims $(DEMO_CLAIMS) --seed $(DEMO_SEED) --out $(DEMO_DIR)
 	$(BIN)/denialops validate --data $(DEMO_DIR)
+	$(BIN)/denialops features build --data $(DEMO_DIR) --out $(DEMO_DIR)/features.parquet --state $(DEMO_DIR)/feature_state
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -35,7 +36,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_synth.py
+	cd benchmarks && ../$(BIN)/python bench_synth.py
+	cd benchmarks && ../$(BIN)/python bench_reader.py
+	cd benchmarks && ../$(BIN)/python bench_features.py
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache .ruff_cache

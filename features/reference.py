@@ -17,7 +17,7 @@ OPEN_ENDED = np.iinfo(np.int64).max
 
 def _differs(a: pd.Series, b: pd.Series) -> np.ndarray:
     """Element-wise inequality of two string columns, a missing value being ''."""
-    return a.fillna("").to_numpy(object) != b.fillna("").to_numpy(object)
+    return (a.fillna("").to_numpy(object) != b.fillna("").to_numpy(object)).astype(bool)
 
 
 def _any_by_row(rows: np.ndarray, flags: np.ndarray, n: int) -> np.ndarray:
@@ -42,7 +42,8 @@ def authorization_features(base: pd.DataFrame, authorizations: pd.DataFrame) -> 
     on_file = has_auth & named["auth_id"].notna().to_numpy()
     codes = named["procedure_codes"].fillna("").map(split_list)
     covers_code = np.array(
-        [not listed or code in listed for code, listed in zip(base["code_1"], codes, strict=True)]
+        [not listed or code in listed for code, listed in zip(base["code_1"], codes, strict=True)],
+        dtype=bool,
     )
     out = pd.DataFrame(index=base.index)
     out["auth_on_file"] = on_file.astype("float64")
