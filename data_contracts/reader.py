@@ -311,6 +311,15 @@ def _load_table(table: Table, path: Path) -> tuple[pd.DataFrame, list[Problem]]:
         return empty_table(table.name), [
             Problem(table.name, None, f"cannot read {path.name}: {error}")
         ]
+    return check_table(table.name, raw)
+
+
+def check_table(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+    """One table's rows typed to the contract, and every problem found in them.
+
+    `raw` may hold text (as from CSV or JSON) or typed columns (as from Parquet).
+    """
+    table = TABLES[name]
     missing = [name for name in table.column_names if name not in raw.columns]
     problems = [Problem(table.name, name, "required column is missing") for name in missing]
     typed: dict[str, pd.Series] = {}
@@ -386,6 +395,22 @@ def _reference_problems(data: dict[str, pd.DataFrame]) -> list[Problem]:
                 )
             )
     return problems
+
+
+def check_tables(source: str, raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Typed tables from in-memory frames (e.g. a scoring request), or `ContractError`.
+
+    The same checks as `read_data_dir`, including references between the tables given.
+    """
+    frames: dict[str, pd.DataFrame] = {}
+    problems: list[Problem] = []
+    for name, frame in raw.items():
+        frames[name], table_problems = check_table(name, frame)
+        problems += table_problems
+    problems += _reference_problems(frames)
+    if problems:
+        raise ContractError(source, problems)
+    return frames
 
 
 def read_data_dir(directory: str | Path) -> ContractData:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -104,6 +105,97 @@ def features_build(
     console.print(
         f"[green]wrote[/] {len(frame):,} claims x {frame.shape[1]} features to {out} "
         f"in {time.perf_counter() - started:.1f} s" + (f"; state in {state}" if state else "")
+    )
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
+    params: Annotated[
+        Path | None,
+        typer.Option("--params", help="JSON of LightGBM parameters, e.g. from `denialops tune`."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Make the new model champion even if it is not better.")
+    ] = False,
+) -> None:
+    """Train the denial model (and the recovery model where appeals exist) and register it."""
+    from training.dataset import TrainingDataError
+    from training.train import train_all
+
+    settings = get_settings()
+    overrides = json.loads(params.read_text()) if params else None
+    loaded = _read_or_exit(data)
+    with _progress() as progress:
+        task = progress.add_task("training", total=None)
+        try:
+            result = train_all(
+                loaded,
+                settings,
+                overrides,
+                force,
+                progress=lambda step: progress.update(task, description=step),
+            )
+        except TrainingDataError as error:
+            console.print(f"[red]cannot train:[/] {error}")
+            raise typer.Exit(code=1) from error
+    metrics = result.test_metrics
+    console.print(
+        f"[green]{settings.denial_model_name} version {result.version} is {result.alias}[/]: "
+        f"{result.reason}\n  test ROC-AUC {metrics['roc_auc']:.4f}, Brier {metrics['brier']:.4f}, "
+        f"ECE {metrics['ece']:.4f}, calibration {result.calibration}; baselines: "
+        + ", ".join(f"{n} ROC-AUC {m['roc_auc']:.4f}" for n, m in result.baselines.items())
+        + f"\n  MLflow run {result.run_id} at {settings.resolved_tracking_uri()}"
+    )
+    if result.recovery:
+        console.print(
+            f"[green]{settings.recovery_model_name} version {result.recovery['version']} is "
+            f"{result.recovery['alias']}[/]: {result.recovery['reason']}"
+        )
+    else:
+        console.print(f"recovery model not trained: {result.recovery_note}")
+
+
+@app.command()
+def tune(
+    data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
+    trials: Annotated[int, typer.Option("--trials", min=1, help="Trials to run in this call.")],
+    study: Annotated[str, typer.Option("--study", help="Study name; reuse it to resume.")] = (
+        "denial-risk"
+    ),
+    storage: Annotated[
+        Path, typer.Option("--storage", help="Optuna journal file (resumable).")
+    ] = Path("optuna/denial-risk.journal"),
+    out: Annotated[
+        Path, typer.Option("--out", help="Best parameters as JSON, for `train --params`.")
+    ] = Path("optuna/best_params.json"),
+) -> None:
+    """Search LightGBM parameters with Optuna on the validation period; resumable."""
+    from training.dataset import TrainingDataError
+    from training.tune import tune as run_tune
+
+    loaded = _read_or_exit(data)
+    with _progress() as progress:
+        task = progress.add_task("tuning", total=trials)
+        try:
+            result = run_tune(
+                loaded,
+                get_settings(),
+                trials,
+                study,
+                storage,
+                out,
+                on_trial=lambda number, loss: progress.update(
+                    task, advance=1, description=f"trial {number}: log loss {loss:.4f}"
+                ),
+            )
+        except TrainingDataError as error:
+            console.print(f"[red]cannot tune:[/] {error}")
+            raise typer.Exit(code=1) from error
+    console.print(
+        f"[green]best of {result.trials} trials[/]: validation log loss "
+        f"{result.best_log_loss:.4f}; parameters in {result.params_file} "
+        f"(use: denialops train --data {data} --params {result.params_file})"
     )
 
 

@@ -1,25 +1,61 @@
 """Runtime settings in one typed place, read from the environment (prefix `DENIALOPS_`).
 
-Later stages add their settings here (MLflow store, queue database, API keys,
-risk bands) so that every command and the service read the same values.
+Every command and the service read the same values; a `.env` file in the
+working directory is read too. MLflow's own `MLFLOW_TRACKING_URI` wins over
+`tracking_uri` when set, as the contract says.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class LightGBMParams(BaseModel):
+    """Defaults for the denial model; `denialops tune` finds better ones per data set."""
+
+    learning_rate: float = 0.05
+    num_leaves: int = 31
+    max_depth: int = 8
+    min_data_in_leaf: int = 50
+    feature_fraction: float = 0.8
+    bagging_fraction: float = 0.8
+    bagging_freq: int = 1
+    lambda_l2: float = 1.0
+    max_bin: int = 255
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DENIALOPS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="DENIALOPS_", env_file=".env", env_nested_delimiter="__", extra="ignore"
+    )
 
     data_dir: Path = Field(Path("data/demo"), description="Default data directory for demo runs.")
-    demo_claims: int = Field(20_000, ge=1, description="Claims `make demo` generates.")
-    demo_seed: int = Field(7, description="Seed `make demo` uses, so demo runs repeat exactly.")
     log_level: str = Field("WARNING", description="Python logging level for library code.")
+
+    tracking_uri: str = Field(
+        "sqlite:///mlflow.db", description="MLflow store when MLFLOW_TRACKING_URI is unset."
+    )
+    experiment: str = "denialops"
+    denial_model_name: str = "denial-risk"
+    recovery_model_name: str = "denial-recovery"
+
+    validation_fraction: float = Field(0.15, gt=0, lt=0.5)
+    test_fraction: float = Field(0.15, gt=0, lt=0.5)
+    lightgbm: LightGBMParams = LightGBMParams()
+    max_boost_rounds: int = 2000
+    early_stopping_rounds: int = 50
+    threads: int = Field(2, ge=1, description="LightGBM threads in training.")
+    calibration_min_rows_isotonic: int = 1000
+    shap_sample_rows: int = 2000
+    seed: int = 7
+
+    def resolved_tracking_uri(self) -> str:
+        return os.environ.get("MLFLOW_TRACKING_URI") or self.tracking_uri
 
 
 @cache

@@ -1,0 +1,113 @@
+"""The denial-risk bundle: booster, calibrator, category levels and feature state in one folder.
+
+`DenialRiskBundle` is what serving holds in memory; `DenialRiskModel` wraps it
+as an MLflow pyfunc so `mlflow.pyfunc.load_model("models:/denial-risk@champion")`
+scores raw contract rows in a fresh process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import mlflow
+import numpy as np
+import pandas as pd
+
+from features.pipeline import features_for_claims
+from features.state import FeatureState
+from model_bundle.calibration import Calibrator
+from model_bundle.matrix import to_matrix
+from model_bundle.rows import from_rows
+
+BUNDLE_FORMAT = 1
+BOOSTER_FILE = "booster.txt"
+META_FILE = "bundle.json"
+STATE_DIR = "feature_state"
+
+
+@dataclass
+class DenialRiskBundle:
+    booster: lgb.Booster
+    calibrator: Calibrator
+    columns: list[str]
+    levels: dict[str, list[str]]
+    state: FeatureState
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def matrix(self, features: pd.DataFrame) -> pd.DataFrame:
+        return to_matrix(features, self.columns, self.levels)
+
+    def raw_scores(self, features: pd.DataFrame) -> np.ndarray:
+        """The booster's own probability, before calibration."""
+        if features.empty:
+            return np.empty(0)
+        return self.booster.predict(self.matrix(features), num_threads=1)
+
+    def score_features(self, features: pd.DataFrame) -> np.ndarray:
+        """Calibrated P(denial) for feature rows."""
+        return self.calibrator.transform(self.raw_scores(features))
+
+    def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Exact TreeSHAP contributions in log-odds (LightGBM `pred_contrib`), plus `bias`."""
+        values = self.booster.predict(self.matrix(features), pred_contrib=True, num_threads=1)
+        return pd.DataFrame(values, index=features.index, columns=[*self.columns, "bias"])
+
+    def score_claims(self, claims: pd.DataFrame, claim_lines: pd.DataFrame) -> pd.DataFrame:
+        """Typed contract claims to claim_id and P(denial), against the bundled state."""
+        features = features_for_claims(claims, claim_lines, self.state)
+        return pd.DataFrame(
+            {"claim_id": features.index, "p_denial": self.score_features(features)}
+        ).reset_index(drop=True)
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(directory / BOOSTER_FILE)
+        self.state.save(directory / STATE_DIR)
+        meta = {
+            "format": BUNDLE_FORMAT,
+            "columns": self.columns,
+            "levels": self.levels,
+            "calibrator": self.calibrator.to_dict(),
+            "meta": self.meta,
+        }
+        (directory / META_FILE).write_text(json.dumps(meta, indent=1) + "\n")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> DenialRiskBundle:
+        directory = Path(directory)
+        meta = json.loads((directory / META_FILE).read_text())
+        if meta.get("format") != BUNDLE_FORMAT:
+            raise ValueError(
+                f"{directory} is bundle format {meta.get('format')}; this code reads "
+                f"{BUNDLE_FORMAT}: retrain or upgrade"
+            )
+        return cls(
+            booster=lgb.Booster(model_file=str(directory / BOOSTER_FILE)),
+            calibrator=Calibrator.from_dict(meta["calibrator"]),
+            columns=meta["columns"],
+            levels=meta["levels"],
+            state=FeatureState.load(directory / STATE_DIR),
+            meta=meta["meta"],
+        )
+
+
+class DenialRiskModel(mlflow.pyfunc.PythonModel):
+    """MLflow pyfunc over a `DenialRiskBundle`: raw contract rows in, P(denial) per claim out."""
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        self.bundle = DenialRiskBundle.load(context.artifacts["bundle"])
+
+    def predict(
+        self,
+        context: mlflow.pyfunc.PythonModelContext,  # noqa: ARG002 (pyfunc signature)
+        model_input: pd.DataFrame,
+        params: dict[str, Any] | None = None,  # noqa: ARG002
+    ) -> pd.DataFrame:
+        claims, lines = from_rows(model_input)
+        return self.bundle.score_claims(claims, lines)

@@ -1,0 +1,69 @@
+"""The bundle's parts: calibration chosen on held-out time, categories fixed at training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model_bundle.calibration import Calibrator, choose_calibrator
+from model_bundle.matrix import fit_levels, to_matrix
+
+
+def _scores(rng: np.random.Generator, n: int, distort) -> tuple[np.ndarray, np.ndarray]:
+    truth = rng.uniform(0.01, 0.6, n)
+    label = (rng.random(n) < truth).astype(int)
+    return distort(truth), label
+
+
+def test_isotonic_wins_when_the_distortion_is_not_a_sigmoid() -> None:
+    rng = np.random.default_rng(0)
+    raw, label = _scores(rng, 20_000, lambda p: np.where(p < 0.3, p / 3, p))
+    calibrator, scores = choose_calibrator(raw, label, min_rows_isotonic=1000)
+    assert calibrator.method == "isotonic"
+    assert scores["isotonic_log_loss"] < scores["sigmoid_log_loss"]
+
+
+def test_small_windows_only_consider_sigmoid() -> None:
+    rng = np.random.default_rng(1)
+    raw, label = _scores(rng, 600, lambda p: p**2)
+    calibrator, scores = choose_calibrator(raw, label, min_rows_isotonic=1000)
+    assert calibrator.method == "sigmoid"
+    assert "isotonic_log_loss" not in scores
+
+
+def test_calibration_fixes_a_miscalibrated_score() -> None:
+    rng = np.random.default_rng(2)
+    raw, label = _scores(rng, 20_000, lambda p: p**2)
+    calibrator, _ = choose_calibrator(raw, label, min_rows_isotonic=1000)
+    calibrated = calibrator.transform(raw)
+    assert abs(calibrated.mean() - label.mean()) < 0.01
+    assert abs(raw.mean() - label.mean()) > 0.05
+
+
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+def test_calibrator_round_trips_through_json_and_keeps_order(method) -> None:
+    rng = np.random.default_rng(3)
+    raw, label = _scores(rng, 5_000, lambda p: p)
+    fitted = Calibrator.fit(raw, label, method)
+    restored = Calibrator.from_dict(fitted.to_dict())
+    grid = np.linspace(0.001, 0.999, 50)
+    assert np.array_equal(fitted.transform(grid), restored.transform(grid))
+    assert np.all(np.diff(restored.transform(grid)) >= 0)
+
+
+def test_one_class_validation_is_refused() -> None:
+    with pytest.raises(ValueError, match="both denied and paid"):
+        choose_calibrator(np.linspace(0, 1, 100), np.zeros(100, int), 1000)
+
+
+def test_unseen_categories_become_missing_and_codes_stay_stable() -> None:
+    train = pd.DataFrame({"payer": pd.array(["B", "A", "B"], dtype="string"), "x": [1.0, 2, 3]})
+    levels = fit_levels(train, ["payer"])
+    assert levels == {"payer": ["A", "B"]}
+    new = pd.DataFrame({"payer": pd.array(["C", "B", None], dtype="string"), "x": [1.0, 2, 3]})
+    matrix = to_matrix(new, ["payer", "x"], levels)
+    assert list(matrix["payer"].cat.categories) == ["A", "B"]
+    assert matrix["payer"].isna().tolist() == [True, False, True]
+    assert matrix["payer"].cat.codes.tolist() == [-1, 1, -1]
+    assert matrix["x"].dtype == "float64"

@@ -1,0 +1,130 @@
+"""The supervised data set: point-in-time features of adjudicated claims, their labels, and a
+time-ordered split into train, validation and test periods.
+
+The label is the contract's: a remit with status denied or partial and at least one
+real denial code (not PR-1/2/3 or a lone CO-45). Pending claims have no label and are
+left out. The split is by submission date, never random: the model is always judged
+on claims submitted after everything it learned from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.denials import remit_denial_categories, timed_psychotherapy_claims
+from data_contracts.reader import ContractData
+from features.pipeline import build_features
+
+log = logging.getLogger(__name__)
+PARTS = ("train", "validation", "test")
+
+
+class TrainingDataError(ValueError):
+    """The data cannot train an honest model (too few claims, one class, an empty period)."""
+
+
+@dataclass
+class TrainingSet:
+    features: pd.DataFrame
+    """Point-in-time features of adjudicated claims, in submission order, indexed by claim_id."""
+    label: pd.Series
+    category: pd.Series
+    """Contract denial category of denied claims (missing for paid ones)."""
+    part: pd.Series
+    """train / validation / test, by submission date."""
+    submission_date: pd.Series
+    cutoffs: tuple[pd.Timestamp, pd.Timestamp]
+    fingerprint: str
+
+    def rows(self, part: str) -> pd.Index:
+        return self.part.index[self.part.to_numpy() == part]
+
+
+def denial_outcomes(data: ContractData) -> pd.DataFrame:
+    """Per adjudicated claim: denied (0/1) and the denial category from its CARC/RARC codes."""
+    remits = data.remits
+    timed = remits["claim_id"].isin(timed_psychotherapy_claims(data.claim_lines))
+    category = remit_denial_categories(remits, timed)
+    return pd.DataFrame(
+        {"denied": category.notna().astype(int).to_numpy(), "category": category.to_numpy()},
+        index=pd.Index(remits["claim_id"], name="claim_id"),
+    )
+
+
+def data_fingerprint(data: ContractData) -> str:
+    """A hash of every table's contents: two runs with the same fingerprint saw the same data."""
+    digest = hashlib.sha256()
+    for name, frame in data.tables().items():
+        digest.update(name.encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def time_split(
+    submission_date: pd.Series, validation_fraction: float, test_fraction: float
+) -> tuple[pd.Series, tuple[pd.Timestamp, pd.Timestamp]]:
+    """Parts by submission date: the latest `test_fraction` of claims is the test period, the
+    `validation_fraction` before it validation, the rest training. A date never spans parts."""
+    dates = submission_date.sort_values()
+    validation_start = dates.iloc[int(len(dates) * (1 - validation_fraction - test_fraction))]
+    test_start = dates.iloc[int(len(dates) * (1 - test_fraction))]
+    if not dates.iloc[0] < validation_start < test_start:
+        raise TrainingDataError(
+            "the claims span too few submission dates to split into train, validation and "
+            f"test periods (from {dates.iloc[0].date()} to {dates.iloc[-1].date()})"
+        )
+    part = np.where(
+        submission_date < validation_start,
+        "train",
+        np.where(submission_date < test_start, "validation", "test"),
+    )
+    return pd.Series(part, index=submission_date.index), (validation_start, test_start)
+
+
+def build_training_set(
+    data: ContractData,
+    validation_fraction: float,
+    test_fraction: float,
+    progress: Callable[[str], None] | None = None,
+) -> TrainingSet:
+    outcomes = denial_outcomes(data)
+    if len(outcomes) < 100:
+        raise TrainingDataError(
+            f"only {len(outcomes)} adjudicated claims (claims with a remit): need at least 100"
+        )
+    features = build_features(data, progress)
+    claims = data.claims.set_index("claim_id")
+    adjudicated = (
+        claims.loc[outcomes.index]
+        .reset_index()
+        .sort_values(["submission_date", "claim_id"])
+        .set_index("claim_id")
+    )
+    order = adjudicated.index
+    submission = adjudicated["submission_date"]
+    part, cutoffs = time_split(submission, validation_fraction, test_fraction)
+    label = outcomes["denied"].reindex(order)
+    for name in PARTS:
+        counts = label[part == name].value_counts()
+        if len(counts) < 2:
+            present = "denied" if counts.index.tolist() == [1] else "paid"
+            raise TrainingDataError(
+                f"the {name} period has only {present} claims ({int(counts.sum())}): a denial "
+                "model needs both denied and paid claims in every period"
+            )
+    log.info("training set: %s", label.groupby(part).agg(["size", "mean"]).to_dict())
+    return TrainingSet(
+        features=features.loc[order],
+        label=label,
+        category=outcomes["category"].reindex(order),
+        part=part,
+        submission_date=submission,
+        cutoffs=cutoffs,
+        fingerprint=data_fingerprint(data),
+    )

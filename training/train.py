@@ -1,0 +1,274 @@
+"""`denialops train`: fit, calibrate, evaluate, track and register the denial model.
+
+One MLflow run holds everything a data scientist needs to trust or reject the
+model: parameters, the data fingerprint, the feature list, validation and test
+metrics of the model and of two baselines on the same split, per-group tables,
+the HTML report, and the pyfunc bundle with its signature. The registry alias
+follows the promotion gate in `training.registry`.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import infer_signature
+
+from data_contracts.reader import ContractData
+from denialops.config import Settings
+from features.catalog import CATEGORICAL, CLAIM_ONLY, FEATURES
+from features.pipeline import build_state
+from model_bundle.calibration import choose_calibrator
+from model_bundle.denial import DenialRiskBundle, DenialRiskModel
+from model_bundle.rows import to_rows
+from training import registry, report, tracking
+from training.dataset import TrainingDataError, TrainingSet, build_training_set
+from training.fit import FittedBooster, fit_booster, fit_logistic, lightgbm_params
+from training.metrics import binary_metrics, category_metrics, group_metrics
+from training.recovery import train_recovery_model
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+ALL_FEATURES = [feature.name for feature in FEATURES]
+
+
+@dataclass
+class TrainResult:
+    run_id: str
+    version: str
+    alias: str
+    reason: str
+    test_metrics: dict[str, float]
+    baselines: dict[str, dict[str, float]]
+    calibration: str
+    recovery: dict[str, Any] = field(default_factory=dict)
+    recovery_note: str = ""
+
+
+def _calibrated(
+    fitted: FittedBooster, ts: TrainingSet, settings: Settings
+) -> tuple[Callable[[pd.DataFrame], np.ndarray], Any, dict[str, float]]:
+    valid = ts.rows("validation")
+    calibrator, scores = choose_calibrator(
+        fitted.predict(ts.features.loc[valid]),
+        ts.label.loc[valid].to_numpy(),
+        settings.calibration_min_rows_isotonic,
+    )
+    return (lambda frame: calibrator.transform(fitted.predict(frame))), calibrator, scores
+
+
+def _fit_lightgbm(
+    ts: TrainingSet, columns: list[str], params: dict[str, Any], settings: Settings
+) -> FittedBooster:
+    train, valid = ts.rows("train"), ts.rows("validation")
+    return fit_booster(
+        ts.features.loc[train],
+        ts.label.loc[train],
+        ts.features.loc[valid],
+        ts.label.loc[valid],
+        columns,
+        sorted(CATEGORICAL),
+        params,
+        settings,
+    )
+
+
+def _baselines(ts: TrainingSet, params: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Test-period P(denial) of the logistic regression and the claim-columns-only LightGBM,
+    each calibrated the same way as the model."""
+    claim_only = _fit_lightgbm(ts, list(CLAIM_ONLY), params, settings)
+    claim_only_predict, _, _ = _calibrated(claim_only, ts, settings)
+    train = ts.rows("train")
+    logistic = fit_logistic(
+        ts.features.loc[train], ts.label.loc[train], ALL_FEATURES, sorted(CATEGORICAL)
+    )
+    valid, test = ts.rows("validation"), ts.rows("test")
+    calibrator, _ = choose_calibrator(
+        logistic(ts.features.loc[valid]),
+        ts.label.loc[valid].to_numpy(),
+        settings.calibration_min_rows_isotonic,
+    )
+    return {
+        "claim_only_lightgbm": claim_only_predict(ts.features.loc[test]),
+        "logistic_regression": calibrator.transform(logistic(ts.features.loc[test])),
+    }
+
+
+def _log_bundle(bundle: DenialRiskBundle, data: ContractData, test: pd.Index) -> str:
+    example_claims = data.claims[data.claims["claim_id"].isin(test[:5])]
+    example_lines = data.claim_lines[data.claim_lines["claim_id"].isin(example_claims["claim_id"])]
+    rows = to_rows(example_claims, example_lines)
+    signature = infer_signature(rows, bundle.score_claims(example_claims, example_lines))
+    with tempfile.TemporaryDirectory() as folder:
+        bundle.save(Path(folder) / "bundle")
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=DenialRiskModel(),
+            artifacts={"bundle": str(Path(folder) / "bundle")},
+            signature=signature,
+            input_example=rows,
+            pip_requirements=tracking.pip_requirements(),
+        )
+    return info.model_uri
+
+
+def _report(
+    ts: TrainingSet,
+    test_p: pd.Series,
+    scores: dict[str, np.ndarray],
+    headline: pd.DataFrame,
+    contributions: pd.DataFrame,
+    data: ContractData,
+    folder: Path,
+) -> Path:
+    test = ts.rows("test")
+    label = ts.label.loc[test]
+    claims = data.claims.set_index("claim_id").loc[test]
+    threshold = float(np.quantile(test_p, 0.9))
+    sections = {
+        "By payer": group_metrics(label, test_p, claims["payer_id"]),
+        "By program": group_metrics(label, test_p, claims["program"]),
+        f"By denial category (flagged = risk ≥ {threshold:.3f}, the riskiest decile)": (
+            category_metrics(test_p, ts.category.loc[test], threshold)
+        ),
+    }
+    plots = [*report.curve_plots(label.to_numpy(), scores), report.shap_plot(contributions)]
+    start, end = ts.cutoffs
+    summary = (
+        f"Trained on {len(ts.rows('train')):,} claims submitted before {start.date()}, "
+        f"calibrated on {len(ts.rows('validation')):,} claims to {end.date()}, tested on "
+        f"{len(test):,} claims submitted from {end.date()}. Data fingerprint {ts.fingerprint}."
+    )
+    return report.write_report(
+        folder / "evaluation_report.html",
+        "Denial model evaluation",
+        summary,
+        headline,
+        plots,
+        sections,
+    )
+
+
+def train_denial_model(
+    data: ContractData,
+    settings: Settings,
+    params: dict[str, Any] | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Train, evaluate, track and register the denial model; see the module docstring."""
+    progress = progress or (lambda step: log.info("train: %s", step))
+    tracking.configure(settings)
+    progress("features and labels")
+    ts = build_training_set(data, settings.validation_fraction, settings.test_fraction)
+    lgb_params = lightgbm_params(settings, params)
+    test = ts.rows("test")
+    label = ts.label.loc[test]
+    with mlflow.start_run(run_name="denial-risk") as run:
+        mlflow.log_params({f"lgb_{k}": v for k, v in lgb_params.items() if k != "metric"})
+        mlflow.log_params(
+            {
+                "data_fingerprint": ts.fingerprint,
+                "validation_start": ts.cutoffs[0].date(),
+                "test_start": ts.cutoffs[1].date(),
+                **{f"rows_{part}": len(ts.rows(part)) for part in ("train", "validation", "test")},
+                "features": len(ALL_FEATURES),
+            }
+        )
+        tracking.log_json(
+            "features.json", [f.__dict__ | {"rule": f.point_in_time} for f in FEATURES]
+        )
+        progress("LightGBM with early stopping")
+        fitted = _fit_lightgbm(ts, ALL_FEATURES, lgb_params, settings)
+        mlflow.log_metric("best_iteration", fitted.best_iteration)
+        progress("calibration")
+        predict, calibrator, calibration_scores = _calibrated(fitted, ts, settings)
+        mlflow.log_param("calibration", calibrator.method)
+        mlflow.log_metrics(tracking.prefixed("calibration", calibration_scores))
+        valid = ts.rows("validation")
+        mlflow.log_metrics(
+            tracking.prefixed(
+                "validation",
+                binary_metrics(ts.label.loc[valid].to_numpy(), predict(ts.features.loc[valid])),
+            )
+        )
+        test_p = pd.Series(predict(ts.features.loc[test]), index=test)
+        test_metrics = binary_metrics(label.to_numpy(), test_p.to_numpy())
+        mlflow.log_metrics(tracking.prefixed("test", test_metrics))
+        progress("baselines")
+        baseline_p = _baselines(ts, lgb_params, settings)
+        baselines = {name: binary_metrics(label.to_numpy(), p) for name, p in baseline_p.items()}
+        for name, metrics in baselines.items():
+            mlflow.log_metrics(tracking.prefixed(f"baseline_{name}_test", metrics))
+
+        progress("bundle and registry")
+        bundle = DenialRiskBundle(
+            fitted.booster,
+            calibrator,
+            fitted.columns,
+            fitted.levels,
+            build_state(data),
+            meta={"run_id": run.info.run_id, "data_fingerprint": ts.fingerprint},
+        )
+        model_uri = _log_bundle(bundle, data, test)
+        champion, note = registry.champion_metrics(
+            settings.denial_model_name,
+            label,
+            lambda model: model.bundle.score_features(ts.features.loc[test]),
+        )
+        alias, reason = registry.decide(test_metrics, champion, note, force)
+        version = registry.register(model_uri, settings.denial_model_name, alias)
+        mlflow.set_tags({"promotion": alias, "promotion_reason": reason})
+        if champion is not None:
+            mlflow.log_metrics(tracking.prefixed("champion_test", champion))
+
+        progress("evaluation report")
+        sample = ts.features.loc[test].sample(
+            min(settings.shap_sample_rows, len(test)), random_state=settings.seed
+        )
+        headline = pd.DataFrame(
+            [{"model": "LightGBM (calibrated)", **test_metrics}]
+            + [{"model": name, **metrics} for name, metrics in baselines.items()]
+        )
+        with tempfile.TemporaryDirectory() as folder:
+            path = _report(
+                ts,
+                test_p,
+                {"LightGBM": test_p.to_numpy(), **baseline_p},
+                headline,
+                bundle.contributions(sample),
+                data,
+                Path(folder),
+            )
+            mlflow.log_artifact(str(path))
+        return TrainResult(
+            run.info.run_id, version, alias, reason, test_metrics, baselines, calibrator.method
+        )
+
+
+def train_all(
+    data: ContractData,
+    settings: Settings,
+    params: dict[str, Any] | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """The denial model, then the recovery model where the appeals history allows one."""
+    progress = progress or (lambda step: log.info("train: %s", step))
+    result = train_denial_model(data, settings, params, force, progress)
+    if "appeals" not in data.present:
+        result.recovery_note = "no appeals table in the data"
+        return result
+    progress("recovery model")
+    try:
+        result.recovery = train_recovery_model(data, settings, force)
+    except TrainingDataError as error:
+        result.recovery_note = str(error)
+    return result
