@@ -44,7 +44,7 @@ REMIT_CODES: dict[str, tuple[tuple[str, str, float], ...]] = {
     "duplicate": (("OA-18", "", 0.6), ("CO-18", "", 0.4)),
     "bundling": (("CO-97", "M15", 0.5), ("CO-234", "N20", 0.3), ("CO-231", "", 0.2)),
     "medical_necessity": (("CO-150", "", 0.4), ("CO-152", "N10", 0.3), ("CO-56", "", 0.3)),
-    "missing_info": (("CO-16", "N290", 0.4), ("CO-16", "M76", 0.3), ("CO-16", "MA130", 0.3)),
+    "missing_info": (("CO-16", "M76", 0.7), ("CO-16", "MA130", 0.3)),
     "other": (("CO-96", "", 0.4), ("CO-A1", "N130", 0.3), ("CO-204", "", 0.3)),
 }
 ADDON_ALONE_CODES = ("CO-B15", "N122")

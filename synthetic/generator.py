@@ -80,15 +80,16 @@ def _claim_flags(
     )
     addon_codes, addon_minutes = coded["addon_code"].to_numpy(), coded["addon_minutes"].to_numpy()
     mismatch = (main_mismatch & main_present) | sessions.time_mismatch(addon_codes, addon_minutes)
+    clerical = rng.random(n) < providers["clerical_rate"].to_numpy()[coded["provider"].to_numpy()]
     return coded.assign(
-        primary_dx=primary_dx,
+        # A clerical slip shows on the claim: the diagnosis cut to its header (F33 for F33.1).
+        primary_dx=np.where(clerical, pd.Series(primary_dx).str.slice(0, 3), primary_dx),
         secondary_dx=patients["secondary_dx"].to_numpy()[patient],
         severity=patients["severity"].to_numpy()[patient],
         credential_excluded=credential_excluded,
         dx_excluded=dx_excluded,
         network_status=np.where(out_pairs[facility, payer], "out", "in"),
-        clerical_error=rng.random(n)
-        < providers["clerical_rate"].to_numpy()[coded["provider"].to_numpy()],
+        clerical_error=clerical,
         submission_day=coded["day"].to_numpy() + lag,
         filed_late=lag > payers["timely_filing_days"].to_numpy()[payer],
         time_mismatch=mismatch,
