@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(BIN)/denialops synth --claims $(DEMO_CLAIMS) --seed $(DEMO_SEED) --out $(DEMO_DIR)
 	$(BIN)/denialops validate --data $(DEMO_DIR)
 	$(BIN)/denialops features build --data $(DEMO_DIR) --out $(DEMO_DIR)/features.parquet --state $(DEMO_DIR)/feature_state
+	$(BIN)/denialops train --data $(DEMO_DIR)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -39,6 +40,7 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_synth.py
 	cd benchmarks && ../$(BIN)/python bench_reader.py
 	cd benchmarks && ../$(BIN)/python bench_features.py
+	cd benchmarks && ../$(BIN)/python bench_train.py
 
 clean:
-	rm -rf $(VENV) data/demo .pytest_cache .ruff_cache
+	rm -rf $(VENV) data/demo .pytest_cache .ruff_cache mlflow.db mlruns optuna

@@ -43,12 +43,13 @@ def main() -> None:
         os.chdir(folder)
         os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{Path(folder) / 'mlflow.db'}"
         steps: list[tuple[str, float]] = []
-        mark = [time.perf_counter()]
+        current = ["start", time.perf_counter()]
 
         def progress(step: str) -> None:
+            """Close the step that was running and open `step`."""
             now = time.perf_counter()
-            steps.append((step, now - mark[0]))
-            mark[0] = now
+            steps.append((current[0], now - current[1]))
+            current[:] = [step, now]
 
         started = time.perf_counter()
         result = train_denial_model(data, settings, progress=progress)

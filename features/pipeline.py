@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.denials import timed_psychotherapy_claims
-from data_contracts.reader import ContractData
+from data_contracts.reader import ContractData, empty_table
 from features.asof import IDENTITY, accumulate, key_codes, totals
 from features.catalog import CATEGORICAL, FEATURES
 from features.claim_level import claim_features
@@ -116,7 +116,7 @@ def _stage_one_and_two(
 def _features(
     claims: pd.DataFrame,
     claim_lines: pd.DataFrame,
-    remits: pd.DataFrame | None,
+    remits: pd.DataFrame,
     authorizations: pd.DataFrame,
     eligibility: pd.DataFrame,
     state: FeatureState | None,
@@ -129,16 +129,11 @@ def _features(
     raw, base = _stage_one_and_two(base, submission_order(base), state)
     progress("remit history")
     submitted = base["submission_day"].to_numpy(np.float64)
-    if remits is not None:
-        timed = pd.Series(True, index=timed_psychotherapy_claims(claim_lines))
-        events = remit_events(remits, base, timed)
-        event_times = events["received_day"].to_numpy(np.float64)
-    else:
-        events = base.iloc[:0].assign(received_day=0)
-        event_times = np.empty(0)
+    timed = pd.Series(True, index=timed_psychotherapy_claims(claim_lines))
+    events = remit_events(remits, base, timed)
+    event_times = events["received_day"].to_numpy(np.float64)
     for tally in REMIT_TALLIES:
-        use = events if remits is not None else _empty_like(events, tally)
-        raw |= _run(tally, use, event_times, base, submitted, state)
+        raw |= _run(tally, events, event_times, base, submitted, state)
     progress("authorizations and eligibility")
     reference = pd.concat(
         [
@@ -148,12 +143,6 @@ def _features(
         axis=1,
     )
     return _assemble(level, base, pd.DataFrame(raw), reference)
-
-
-def _empty_like(events: pd.DataFrame, tally: Tally) -> pd.DataFrame:
-    """No remits in a serving batch: an empty event frame with the columns a tally reads."""
-    needed = {m.value for m in tally.measures} | {m.where for m in tally.measures if m.where}
-    return events.reindex(columns=list(events.columns) + sorted(needed - set(events.columns)))
 
 
 def _rate(denied: pd.Series, count: pd.Series, prior: pd.Series) -> pd.Series:
@@ -244,11 +233,14 @@ def build_features(data: ContractData, progress: Progress | None = None) -> pd.D
 def features_for_claims(
     claims: pd.DataFrame, claim_lines: pd.DataFrame, state: FeatureState
 ) -> pd.DataFrame:
-    """Serving path: features of a batch of new claims against the stored state."""
+    """Serving path: features of a batch of new claims against the stored state.
+
+    The batch brings no remits of its own: every remit it may use is in the state.
+    """
     return _features(
         claims,
         claim_lines,
-        None,
+        empty_table("remits"),
         state.authorizations,
         state.eligibility,
         state,

@@ -25,7 +25,7 @@ from data_contracts.reader import ContractData
 from denialops.config import Settings
 from features.catalog import CATEGORICAL, CLAIM_ONLY, FEATURES
 from features.pipeline import build_state
-from model_bundle.calibration import choose_calibrator
+from model_bundle.calibration import Calibrator, choose_calibrator
 from model_bundle.denial import DenialRiskBundle, DenialRiskModel
 from model_bundle.rows import to_rows
 from training import registry, report, tracking
@@ -53,15 +53,16 @@ class TrainResult:
 
 
 def _calibrated(
-    fitted: FittedBooster, ts: TrainingSet, settings: Settings
-) -> tuple[Callable[[pd.DataFrame], np.ndarray], Any, dict[str, float]]:
+    raw: Callable[[pd.DataFrame], np.ndarray], ts: TrainingSet, settings: Settings
+) -> tuple[Callable[[pd.DataFrame], np.ndarray], Calibrator, dict[str, float]]:
+    """Calibrate a scorer on the validation period; returns the calibrated scorer too."""
     valid = ts.rows("validation")
     calibrator, scores = choose_calibrator(
-        fitted.predict(ts.features.loc[valid]),
+        raw(ts.features.loc[valid]),
         ts.label.loc[valid].to_numpy(),
         settings.calibration_min_rows_isotonic,
     )
-    return (lambda frame: calibrator.transform(fitted.predict(frame))), calibrator, scores
+    return (lambda frame: calibrator.transform(raw(frame))), calibrator, scores
 
 
 def _fit_lightgbm(
@@ -81,23 +82,16 @@ def _fit_lightgbm(
 
 
 def _baselines(ts: TrainingSet, params: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """Test-period P(denial) of the logistic regression and the claim-columns-only LightGBM,
+    """Test-period P(denial) of the claim-columns-only LightGBM and the logistic regression,
     each calibrated the same way as the model."""
-    claim_only = _fit_lightgbm(ts, list(CLAIM_ONLY), params, settings)
-    claim_only_predict, _, _ = _calibrated(claim_only, ts, settings)
-    train = ts.rows("train")
+    train, test = ts.rows("train"), ts.rows("test")
+    claim_only = _fit_lightgbm(ts, list(CLAIM_ONLY), params, settings).predict
     logistic = fit_logistic(
         ts.features.loc[train], ts.label.loc[train], ALL_FEATURES, sorted(CATEGORICAL)
     )
-    valid, test = ts.rows("validation"), ts.rows("test")
-    calibrator, _ = choose_calibrator(
-        logistic(ts.features.loc[valid]),
-        ts.label.loc[valid].to_numpy(),
-        settings.calibration_min_rows_isotonic,
-    )
     return {
-        "claim_only_lightgbm": claim_only_predict(ts.features.loc[test]),
-        "logistic_regression": calibrator.transform(logistic(ts.features.loc[test])),
+        name: _calibrated(raw, ts, settings)[0](ts.features.loc[test])
+        for name, raw in (("claim_only_lightgbm", claim_only), ("logistic_regression", logistic))
     }
 
 
@@ -189,7 +183,7 @@ def train_denial_model(
         fitted = _fit_lightgbm(ts, ALL_FEATURES, lgb_params, settings)
         mlflow.log_metric("best_iteration", fitted.best_iteration)
         progress("calibration")
-        predict, calibrator, calibration_scores = _calibrated(fitted, ts, settings)
+        predict, calibrator, calibration_scores = _calibrated(fitted.predict, ts, settings)
         mlflow.log_param("calibration", calibrator.method)
         mlflow.log_metrics(tracking.prefixed("calibration", calibration_scores))
         valid = ts.rows("validation")
