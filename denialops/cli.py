@@ -164,8 +164,12 @@ def tune(
         "denial-risk"
     ),
     storage: Annotated[
-        Path, typer.Option("--storage", help="Optuna journal file (resumable).")
-    ] = Path("optuna/denial-risk.journal"),
+        Path,
+        typer.Option(
+            "--storage",
+            help="Study storage: an SQLite file, or a .journal file for parallel workers.",
+        ),
+    ] = Path("optuna/denial-risk.db"),
     out: Annotated[
         Path, typer.Option("--out", help="Best parameters as JSON, for `train --params`.")
     ] = Path("optuna/best_params.json"),

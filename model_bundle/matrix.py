@@ -29,7 +29,8 @@ def to_matrix(
     out = {}
     for name in columns:
         if name in levels:
-            values = features[name].astype("object").where(features[name].notna(), None)
+            known = features[name].isin(levels[name]).fillna(False).astype(bool)
+            values = features[name].astype("object").where(known, None)
             out[name] = pd.Categorical(values, categories=levels[name])
         else:
             out[name] = features[name].astype("float64")

@@ -2,8 +2,9 @@
 
 Each trial trains on the training period and is scored (and pruned) on the
 validation period's log loss; the test period is never looked at, so the
-figures `train` reports stay honest. The study lives in a journal file, so an
-interrupted search resumes where it stopped; every trial is a nested MLflow
+figures `train` reports stay honest. The study lives in a storage file, so an
+interrupted search resumes where it stopped (SQLite, or a journal file for parallel
+workers); every trial is a nested MLflow
 run; the best parameters are written as JSON for `denialops train --params`.
 """
 
@@ -40,6 +41,14 @@ class TuneResult:
     params_file: Path
 
 
+def study_storage(path: Path) -> str | JournalStorage:
+    """SQLite for the usual single search; a `.journal` file for several parallel workers
+    (SQLite locks under concurrent writers). Either way the search resumes from it."""
+    if path.suffix == ".journal":
+        return JournalStorage(JournalFileBackend(str(path)))
+    return f"sqlite:///{path}"
+
+
 def suggest(trial: optuna.Trial) -> dict[str, Any]:
     """The search space: tree size, learning rate, sampling and regularisation."""
     return {
@@ -69,7 +78,7 @@ def tune(
     storage_path.parent.mkdir(parents=True, exist_ok=True)
     study = optuna.create_study(
         study_name=study_name,
-        storage=JournalStorage(JournalFileBackend(str(storage_path))),
+        storage=study_storage(storage_path),
         direction="minimize",
         sampler=optuna.samplers.TPESampler(seed=settings.seed),
         pruner=optuna.pruners.MedianPruner(n_warmup_steps=20),
