@@ -203,6 +203,70 @@ def tune(
     )
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the registered champion over HTTP (POST /v1/claims/score, /healthz, /readyz)."""
+    import uvicorn
+
+    from serving.api.app import create_app
+
+    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def score(
+    data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="CSV: claim_id, p_denial, fix_code, fix_text.")
+    ],
+) -> None:
+    """Score every pending claim of DIR (no remit yet) with the registered champion."""
+    from serving.batch import score_pending
+    from serving.loading import ModelUnavailableError, load_scorer
+
+    loaded = _read_or_exit(data)
+    try:
+        scorer = load_scorer(get_settings())
+    except ModelUnavailableError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(code=1) from error
+    with _progress() as progress:
+        task = progress.add_task("scoring pending claims", total=None)
+        frame = score_pending(
+            loaded, scorer, progress=lambda step: progress.update(task, description=step)
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    flagged = int((frame["fix_code"] != "").sum())
+    console.print(
+        f"[green]scored[/] {len(frame):,} pending claims with model version {scorer.version}; "
+        f"{flagged:,} with a fix; written to {out}"
+    )
+
+
+keys_app = typer.Typer(help="API keys of the HTTP service (stored hashed).")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("add")
+def keys_add(
+    role: Annotated[str, typer.Option("--role", help="scrubber, biller, revops or admin.")],
+) -> None:
+    """Create an API key with a role; the key is printed once and stored only as a hash."""
+    from serving.api.security import add_key
+
+    store = get_settings().key_store
+    try:
+        key, key_id = add_key(store, role)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--role") from error
+    console.print(f"key id {key_id} ({role}) added to {store}. The key, shown once:")
+    typer.echo(key)
+
+
 def _read_or_exit(data: Path) -> ContractData:
     """The data directory, or the contract's complete error and exit code 1."""
     try:

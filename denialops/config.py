@@ -54,6 +54,26 @@ class Settings(BaseSettings):
     shap_sample_rows: int = 2000
     seed: int = 7
 
+    model_uri: str = Field(
+        "models:/denial-risk@champion", description="The registered model the service scores with."
+    )
+    api_keys: str = Field(
+        "",
+        description="Bootstrap API keys, comma-separated key:role pairs (DENIALOPS_API_KEYS).",
+        repr=False,
+    )
+    key_store: Path = Field(
+        Path("denialops_keys.json"), description="The service's own store of hashed API keys."
+    )
+    database_url: str = Field(
+        "sqlite:///denialops.db", description="Audit trail (and later the work queue)."
+    )
+    review_threshold: float = Field(0.15, gt=0, lt=1, description="p_denial from which: review.")
+    hold_threshold: float = Field(0.5, gt=0, lt=1, description="p_denial from which: hold.")
+    max_claims_per_request: int = Field(1000, ge=1)
+    max_lines_per_claim: int = Field(50, ge=1, description="837P allows 50 service lines.")
+    drivers_per_claim: int = Field(5, ge=1)
+
     def resolved_tracking_uri(self) -> str:
         return os.environ.get("MLFLOW_TRACKING_URI") or self.tracking_uri
 

@@ -1,0 +1,50 @@
+"""The FastAPI application: model loaded in the lifespan, one router per domain."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from denialops.config import Settings, get_settings
+from serving.api import claims, health
+from serving.api.security import KeyRing
+from serving.audit import AuditLog
+from serving.loading import ModelUnavailableError, load_scorer
+from serving.scorer import Scorer
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    loader: Callable[[Settings], Scorer] = load_scorer,
+) -> FastAPI:
+    """The service; `loader` is replaceable so tests can serve a bundle without a registry."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.loader = loader
+        app.state.keys = KeyRing(settings.api_keys, settings.key_store)
+        app.state.audit = AuditLog(settings.database_url)
+        app.state.scorer, app.state.load_error = None, ""
+        try:
+            app.state.scorer = loader(settings)
+        except ModelUnavailableError as error:
+            app.state.load_error = str(error)
+            log.warning("starting without a model: %s", error)
+        yield
+
+    app = FastAPI(
+        title="DenialOps",
+        summary="Denial risk and fixes for behavioral-health claims before they are sent.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.include_router(health.router)
+    app.include_router(claims.router)
+    return app

@@ -1,0 +1,100 @@
+"""Request and answer shapes of the contract's "HTTP scoring" section, validated strictly.
+
+A claim has the columns of `claims` as fields and `lines`, the columns of
+`claim_lines` without `claim_id`. Unknown fields, malformed codes, negative
+minutes, unknown enums, too many lines or claims are 422s naming the field.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from data_contracts import codes, enums
+
+MAX_LINES = 50
+MAX_CLAIMS = 1000
+Money = Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False)]
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+Icd10 = Annotated[str, Field(pattern=f"^{codes.ICD10CM}$")]
+
+
+def _literal(values: tuple[str, ...]):
+    return Literal.__getitem__(values)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LineIn(Strict):
+    line_number: int = Field(ge=1, le=999)
+    procedure_code: str = Field(pattern=f"^{codes.CPT_HCPCS}$")
+    modifiers: list[Annotated[str, Field(pattern=f"^{codes.MODIFIER}$")]] = Field(
+        default_factory=list, max_length=4
+    )
+    units: int = Field(ge=1, le=10_000)
+    minutes: int | None = Field(default=None, ge=0, le=1440)
+    line_charge: Money
+    revenue_code: str | None = Field(default=None, pattern=f"^{codes.REVENUE_CODE}$")
+
+
+class ClaimIn(Strict):
+    claim_id: Identifier
+    patient_id: Identifier
+    payer_id: Identifier
+    plan_type: _literal(enums.PLAN_TYPES)  # type: ignore[valid-type]
+    network_status: _literal(enums.NETWORK_STATUSES)  # type: ignore[valid-type]
+    rendering_provider_id: Identifier
+    provider_credential: _literal(enums.CREDENTIALS)  # type: ignore[valid-type]
+    facility_id: Identifier
+    program: _literal(enums.PROGRAMS)  # type: ignore[valid-type]
+    place_of_service: str = Field(pattern=f"^{codes.PLACE_OF_SERVICE}$")
+    service_date: date
+    submission_date: date
+    primary_dx: Icd10
+    secondary_dx: list[Icd10] = Field(default_factory=list, max_length=11)
+    prior_auth_id: Identifier | None = None
+    total_charge: Money
+    frequency_code: _literal(enums.FREQUENCY_CODES) = "1"  # type: ignore[valid-type]
+    original_claim_id: Identifier | None = None
+    lines: list[LineIn] = Field(min_length=1, max_length=MAX_LINES)
+
+    @field_validator("service_date", "submission_date")
+    @classmethod
+    def plausible_date(cls, value: date) -> date:
+        if not date(1990, 1, 1) <= value <= date(2100, 12, 31):
+            raise ValueError("must be between 1990-01-01 and 2100-12-31")
+        return value
+
+
+class ScoreRequest(Strict):
+    claims: list[ClaimIn] = Field(min_length=1, max_length=MAX_CLAIMS)
+
+
+class Driver(BaseModel):
+    feature: str
+    value: float | str | None
+    contribution: float
+
+
+class FixOut(BaseModel):
+    fix_code: str
+    text: str
+    p_denial_after: float
+    rule_hit: bool = Field(description="A deterministic billing edit rather than a model driver.")
+
+
+class Result(BaseModel):
+    claim_id: str
+    p_denial: float
+    band: Literal["pass", "review", "hold"]
+    drivers: list[Driver]
+    fixes: list[FixOut]
+
+
+class ScoreResponse(BaseModel):
+    model_version: str
+    results: list[Result]

@@ -1,0 +1,103 @@
+"""Fix suggestions: one table of rules (`fix_rules.csv`) from claim features to contract fixes.
+
+Each rule names a `fix_code` (a contract denial category), a condition over the
+claim's features, the features whose SHAP contribution makes it relevant, the
+correction to those features, and the words a biller reads. `edit` rules are
+billing certainties and fire whenever their condition holds (they are marked as
+rule hits); `model` rules fire only when one of their features is among the
+claim's top drivers of risk. Either way the risk after the fix comes from
+re-scoring the corrected features with the same model.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.enums import DENIAL_CATEGORIES
+from features.catalog import FEATURES
+
+FEATURE_NAMES = frozenset(feature.name for feature in FEATURES)
+
+
+@dataclass(frozen=True)
+class FixRule:
+    rule_id: str
+    kind: Literal["edit", "model"]
+    fix_code: str
+    condition: str
+    drivers: tuple[str, ...]
+    correction: dict[str, Any]
+    text: str
+
+
+@cache
+def fix_rules() -> tuple[FixRule, ...]:
+    """The rule table, checked: known fix codes and features, well-formed corrections."""
+    path = resources.files(__package__).joinpath("fix_rules.csv")
+    with path.open("r", encoding="utf-8") as handle:
+        rules = tuple(
+            FixRule(
+                rule_id=row["rule_id"],
+                kind=row["kind"],  # type: ignore[arg-type]
+                fix_code=row["fix_code"],
+                condition=row["condition"],
+                drivers=tuple(row["drivers"].split(";")),
+                correction=json.loads(row["correction"]),
+                text=row["text"],
+            )
+            for row in csv.DictReader(handle)
+        )
+    for rule in rules:
+        problems = []
+        if rule.kind not in ("edit", "model"):
+            problems.append(f"kind {rule.kind!r}")
+        if rule.fix_code not in DENIAL_CATEGORIES:
+            problems.append(f"fix_code {rule.fix_code!r} is not a contract category")
+        unknown = (set(rule.drivers) | set(rule.correction)) - FEATURE_NAMES
+        if unknown:
+            problems.append(f"unknown features {sorted(unknown)}")
+        if problems:
+            raise ValueError(f"fix_rules.csv rule {rule.rule_id}: " + "; ".join(problems))
+    return rules
+
+
+def rule_hits(rules: tuple[FixRule, ...], frame: pd.DataFrame) -> pd.DataFrame:
+    """Boolean frame: where each rule's condition holds (`frame` = features + text context)."""
+    hits = {}
+    for rule in rules:
+        result = frame.eval(rule.condition, engine="python")
+        hits[rule.rule_id] = pd.Series(result, index=frame.index).fillna(False).astype(bool)
+    return pd.DataFrame(hits, index=frame.index)
+
+
+def corrected(features: pd.DataFrame, fields: pd.DataFrame, rule: FixRule) -> pd.DataFrame:
+    """The features as they would be once the rule's fix is made; `=name` copies a field."""
+    out = features.copy()
+    for name, value in rule.correction.items():
+        if isinstance(value, str) and value.startswith("="):
+            out[name] = fields.loc[features.index, value[1:]].to_numpy()
+        else:
+            out[name] = np.nan if value is None else value
+    return out
+
+
+def render(rule: FixRule, fields: dict[str, Any]) -> str:
+    """The rule's sentence with the claim's values; a missing value reads as 'unknown'."""
+    safe = {
+        k: ("unknown" if v is None or (isinstance(v, float) and np.isnan(v)) else v)
+        for k, v in fields.items()
+    }
+    return rule.text.format_map(_Default(safe))
+
+
+class _Default(dict):
+    def __missing__(self, key: str) -> str:
+        return "unknown"

@@ -1,0 +1,74 @@
+"""Serving tests: a small bundle trained in-process, served without a registry."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from data_contracts.reader import ContractData, read_data_dir
+from denialops.config import Settings
+from features.catalog import CATEGORICAL, FEATURES
+from features.pipeline import build_state
+from model_bundle.calibration import choose_calibrator
+from model_bundle.denial import DenialRiskBundle
+from serving.api.app import create_app
+from serving.scorer import Scorer
+from synthetic import generate, write_synthetic
+from training.dataset import build_training_set
+from training.fit import fit_booster, lightgbm_params
+
+KEYS = {"scrubber": "scrub-key", "biller": "bill-key", "admin": "admin-key"}
+
+
+@pytest.fixture(scope="package")
+def serve_data(tmp_path_factory: pytest.TempPathFactory) -> ContractData:
+    out = tmp_path_factory.mktemp("serve-data")
+    write_synthetic(generate(8_000, seed=41), out)
+    return read_data_dir(out)
+
+
+@pytest.fixture(scope="package")
+def bundle(serve_data: ContractData) -> DenialRiskBundle:
+    settings = Settings(max_boost_rounds=150, early_stopping_rounds=20)
+    ts = build_training_set(serve_data, 0.15, 0.15)
+    train, valid = ts.rows("train"), ts.rows("validation")
+    columns = [f.name for f in FEATURES]
+    fitted = fit_booster(
+        ts.features.loc[train],
+        ts.label.loc[train],
+        ts.features.loc[valid],
+        ts.label.loc[valid],
+        columns,
+        sorted(CATEGORICAL),
+        lightgbm_params(settings),
+        settings,
+    )
+    calibrator, _ = choose_calibrator(
+        fitted.predict(ts.features.loc[valid]), ts.label.loc[valid].to_numpy(), 1000
+    )
+    return DenialRiskBundle(
+        fitted.booster, calibrator, fitted.columns, fitted.levels, build_state(serve_data)
+    )
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(
+        api_keys=",".join(f"{key}:{role}" for role, key in KEYS.items()),
+        key_store=tmp_path / "keys.json",
+        database_url=f"sqlite:///{tmp_path / 'audit.db'}",
+    )
+
+
+def scorer_for(bundle: DenialRiskBundle, version: str = "7") -> Scorer:
+    return Scorer(bundle, version, 0.15, 0.5)
+
+
+@pytest.fixture
+def client(settings: Settings, bundle: DenialRiskBundle):
+    with TestClient(create_app(settings, loader=lambda _s: scorer_for(bundle))) as test_client:
+        yield test_client
+
+
+def auth(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {KEYS[role]}"}

@@ -1,0 +1,201 @@
+"""The scoring API as the scrubbing hook meets it: shapes, roles, errors, audit, reload."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from data_contracts.enums import DENIAL_CATEGORIES
+from serving.api.app import create_app
+from serving.loading import ModelUnavailableError
+from tests.serving.conftest import auth, scorer_for
+
+
+def claim_json(data, claim_id: str) -> dict:
+    """One claim of the synthetic data as the contract's JSON."""
+    claims = data.claims[data.claims["claim_id"] == claim_id]
+    claim = claims.astype(object).where(claims.notna(), None).iloc[0].to_dict()
+    lines = data.claim_lines[data.claim_lines["claim_id"] == claim_id]
+    lines = lines.astype(object).where(lines.notna(), None)
+    claim["service_date"] = claim["service_date"].date().isoformat()
+    claim["submission_date"] = claim["submission_date"].date().isoformat()
+    claim["secondary_dx"] = claim["secondary_dx"].split(";") if claim["secondary_dx"] else []
+    claim["total_charge"] = float(claim["total_charge"])
+    claim["lines"] = [
+        {
+            "line_number": int(line["line_number"]),
+            "procedure_code": line["procedure_code"],
+            "modifiers": line["modifiers"].split(";") if line["modifiers"] else [],
+            "units": int(line["units"]),
+            "minutes": None if line["minutes"] is None else int(line["minutes"]),
+            "line_charge": float(line["line_charge"]),
+            "revenue_code": line["revenue_code"],
+        }
+        for line in lines.to_dict("records")
+    ]
+    return claim
+
+
+@pytest.fixture
+def pending(serve_data) -> list[dict]:
+    ids = serve_data.claims.loc[
+        ~serve_data.claims["claim_id"].isin(serve_data.remits["claim_id"]), "claim_id"
+    ]
+    return [claim_json(serve_data, claim_id) for claim_id in ids.head(8)]
+
+
+def test_health_and_readiness(client) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["model_version"] == "7"
+
+
+def test_missing_model_is_a_clear_503_not_a_crash(settings) -> None:
+    def no_model(_settings):
+        raise ModelUnavailableError("cannot load models:/denial-risk@champion: not registered")
+
+    with TestClient(create_app(settings, loader=no_model)) as client:
+        assert client.get("/healthz").status_code == 200
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert "not registered" in ready.json()["detail"]
+        scored = client.post("/v1/claims/score", json={"claims": []}, headers=auth("scrubber"))
+        assert scored.status_code in (422, 503)
+
+
+def test_score_answers_in_request_order_with_the_contract_shape(client, pending) -> None:
+    response = client.post("/v1/claims/score", json={"claims": pending}, headers=auth("scrubber"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model_version"] == "7"
+    assert [r["claim_id"] for r in body["results"]] == [c["claim_id"] for c in pending]
+    for result in body["results"]:
+        assert 0 <= result["p_denial"] <= 1
+        assert result["band"] in ("pass", "review", "hold")
+        for fix in result["fixes"]:
+            assert fix["fix_code"] in DENIAL_CATEGORIES
+            assert 0 <= fix["p_denial_after"] <= 1
+        if result["band"] != "pass":
+            assert result["drivers"]
+
+
+def test_time_band_edit_names_the_right_code_and_lowers_the_risk(client, pending) -> None:
+    claim = copy.deepcopy(pending[0])
+    claim["lines"] = [
+        {
+            "line_number": 1,
+            "procedure_code": "90837",
+            "modifiers": [],
+            "units": 1,
+            "minutes": 45,
+            "line_charge": 200.0,
+            "revenue_code": None,
+        }
+    ]
+    claim["program"], claim["place_of_service"] = "OP", "11"
+    result = client.post(
+        "/v1/claims/score", json={"claims": [claim]}, headers=auth("scrubber")
+    ).json()["results"][0]
+    fix = next(f for f in result["fixes"] if f["fix_code"] == "time_code_mismatch")
+    assert fix["rule_hit"]
+    assert "90837 needs 53+ documented minutes; 45 are documented — bill 90834" in fix["text"]
+    assert fix["p_denial_after"] < result["p_denial"]
+
+
+@pytest.mark.parametrize(("role", "expected"), [("scrubber", 200), ("admin", 200), ("biller", 403)])
+def test_only_scrubbers_and_admins_may_score(client, pending, role, expected) -> None:
+    response = client.post("/v1/claims/score", json={"claims": pending[:1]}, headers=auth(role))
+    assert response.status_code == expected
+
+
+def test_missing_or_unknown_key_is_401(client, pending) -> None:
+    assert client.post("/v1/claims/score", json={"claims": pending[:1]}).status_code == 401
+    bad = {"Authorization": "Bearer not-a-key"}
+    assert (
+        client.post("/v1/claims/score", json={"claims": pending[:1]}, headers=bad).status_code
+        == 401
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("lines", 0, "procedure_code"), "9083", "procedure_code"),
+        (("primary_dx",), "3F3.1", "primary_dx"),
+        (("lines", 0, "minutes"), -5, "minutes"),
+        (("plan_type",), "commerciall", "plan_type"),
+        (("unexpected",), "x", "unexpected"),
+        (("service_date",), "2024-02-30", "service_date"),
+    ],
+)
+def test_bad_fields_are_422s_naming_the_field(client, pending, path, value, field) -> None:
+    claim = copy.deepcopy(pending[0])
+    target = claim
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    response = client.post("/v1/claims/score", json={"claims": [claim]}, headers=auth("scrubber"))
+    assert response.status_code == 422
+    assert field in response.text
+
+
+def test_too_many_lines_or_claims_are_422(client, pending) -> None:
+    claim = copy.deepcopy(pending[0])
+    claim["lines"] = [dict(claim["lines"][0], line_number=i + 1) for i in range(51)]
+    assert (
+        client.post(
+            "/v1/claims/score", json={"claims": [claim]}, headers=auth("scrubber")
+        ).status_code
+        == 422
+    )
+    many = [dict(pending[0], claim_id=f"C{i}") for i in range(1001)]
+    assert (
+        client.post("/v1/claims/score", json={"claims": many}, headers=auth("scrubber")).status_code
+        == 422
+    )
+
+
+def test_contract_rules_across_fields_are_422(client, pending) -> None:
+    claim = copy.deepcopy(pending[0])
+    claim["submission_date"] = "1999-01-01"
+    response = client.post("/v1/claims/score", json={"claims": [claim]}, headers=auth("scrubber"))
+    assert response.status_code == 422
+    assert "submission_date is before service_date" in response.text
+
+
+def test_unseen_payer_and_code_still_score(client, pending) -> None:
+    claim = copy.deepcopy(pending[0])
+    claim["payer_id"], claim["lines"][0]["procedure_code"] = "NEW-PAYER", "H2019"
+    response = client.post("/v1/claims/score", json={"claims": [claim]}, headers=auth("scrubber"))
+    assert response.status_code == 200
+    assert 0 <= response.json()["results"][0]["p_denial"] <= 1
+
+
+def test_every_decision_is_audited_and_the_trail_is_append_only(client, settings, pending) -> None:
+    client.post("/v1/claims/score", json={"claims": pending[:3]}, headers=auth("scrubber"))
+    engine = sa.create_engine(settings.database_url)
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT claim_id, model_version, key_id, band FROM scoring_audit"
+        ).fetchall()
+    assert [r[0] for r in rows] == [c["claim_id"] for c in pending[:3]]
+    assert {r[1] for r in rows} == {"7"}
+    assert all(r[2] and r[2] != "scrub-key" for r in rows)
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE scoring_audit SET band = 'pass'")
+
+
+def test_reload_swaps_the_model_for_later_requests(settings, bundle, pending) -> None:
+    versions = iter(["1", "2"])
+    app = create_app(settings, loader=lambda _s: scorer_for(bundle, next(versions)))
+    score = {"json": {"claims": pending[:1]}, "headers": auth("scrubber")}
+    with TestClient(app) as client:
+        assert client.post("/v1/claims/score", **score).json()["model_version"] == "1"
+        assert client.post("/v1/admin/reload", headers=auth("scrubber")).status_code == 403
+        reloaded = client.post("/v1/admin/reload", headers=auth("admin"))
+        assert reloaded.json() == {"model_version": "2"}
+        assert client.post("/v1/claims/score", **score).json()["model_version"] == "2"
