@@ -23,6 +23,7 @@ demo: $(STAMP)
 	$(BIN)/denialops validate --data $(DEMO_DIR)
 	$(BIN)/denialops features build --data $(DEMO_DIR) --out $(DEMO_DIR)/features.parquet --state $(DEMO_DIR)/feature_state
 	$(BIN)/denialops train --data $(DEMO_DIR)
+	$(BIN)/denialops score --data $(DEMO_DIR) --out $(DEMO_DIR)/scored.csv
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

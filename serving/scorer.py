@@ -77,6 +77,7 @@ class Scorer:
             "overall_auth_denial_rate": _prior(state_all, "auth"),
             "overall_credential_rate": _prior(state_all, "credential_not_covered"),
             "overall_dx_rate": _prior(state_all, "dx_not_covered"),
+            "overall_time_mismatch_rate": _prior(state_all, "time_code_mismatch"),
         }
 
     def band(self, p: np.ndarray) -> np.ndarray:
@@ -100,12 +101,17 @@ class Scorer:
         fields = pd.concat([features, context], axis=1)
         hits = rule_hits(self.rules, fields)
         explain = features.index[band != "pass"]
-        drivers = self._drivers(features.loc[explain])
+        contributions = (
+            self.bundle.contributions(features.loc[explain]).drop(columns="bias")
+            if len(explain)
+            else pd.DataFrame(columns=features.columns)
+        )
+        drivers = self._drivers(features, contributions)
         candidates = self._candidates(hits, drivers, features.index)
         after = self._after(features, fields, candidates)
         results = []
         for row, claim_id in enumerate(features.index):
-            fixes = self._fixes(claim_id, candidates, after, fields)
+            fixes = self._fixes(claim_id, candidates, after, fields, contributions)
             results.append(
                 ClaimResult(
                     claim_id=str(claim_id),
@@ -117,11 +123,10 @@ class Scorer:
             )
         return results
 
-    def _drivers(self, features: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    def _drivers(
+        self, features: pd.DataFrame, contributions: pd.DataFrame
+    ) -> dict[str, list[dict[str, Any]]]:
         """Top features by |SHAP| (log-odds), with the claim's value of each."""
-        if features.empty:
-            return {}
-        contributions = self.bundle.contributions(features).drop(columns="bias")
         out = {}
         for claim_id, row in contributions.iterrows():
             top = row.abs().nlargest(self.drivers_per_claim).index
@@ -171,10 +176,19 @@ class Scorer:
         candidates: list[tuple[str, FixRule]],
         after: dict[tuple[str, str], float],
         fields: pd.DataFrame,
+        contributions: pd.DataFrame,
     ) -> list[Fix]:
-        """Rule hits first, then lowest risk after; one suggestion per fix code."""
+        """Best first, one suggestion per fix code.
+
+        Where the claim was explained, the fix whose features push its risk up the most
+        (sum of their positive SHAP contributions) leads: that is what is wrong with it.
+        Otherwise certain edits come before model fixes, then the larger drop in risk.
+        """
         values = fields.loc[claim_id].to_dict()
-        best: dict[str, Fix] = {}
+        pushes = (
+            contributions.loc[claim_id].clip(lower=0) if claim_id in contributions.index else None
+        )
+        ranked: dict[str, tuple[tuple, Fix]] = {}
         for candidate_claim, rule in candidates:
             if candidate_claim != claim_id:
                 continue
@@ -185,10 +199,11 @@ class Scorer:
                 rule.rule_id,
                 rule.kind == "edit",
             )
-            kept = best.get(rule.fix_code)
-            if kept is None or fix.p_denial_after < kept.p_denial_after:
-                best[rule.fix_code] = fix
-        return sorted(best.values(), key=lambda f: (not f.rule_hit, f.p_denial_after))
+            weight = -float(pushes[list(rule.drivers)].sum()) if pushes is not None else 0.0
+            key = (weight, not fix.rule_hit, fix.p_denial_after)
+            if rule.fix_code not in ranked or key < ranked[rule.fix_code][0]:
+                ranked[rule.fix_code] = (key, fix)
+        return [fix for _, fix in sorted(ranked.values(), key=lambda item: item[0])]
 
     def _context(
         self, features: pd.DataFrame, claims: pd.DataFrame, claim_lines: pd.DataFrame
@@ -225,6 +240,8 @@ class Scorer:
                 "payer_modifier_invalid_pct": features["payer_modifier_invalid_rate"].map(_pct),
                 "auth_rate_pct": features["payer_program_auth_denial_rate"].map(_pct),
                 "credential_rate_pct": features["payer_credential_not_covered_rate"].map(_pct),
+                "time_rate_pct": features["payer_code_time_mismatch_rate"].map(_pct),
+                "days_in_program_text": _whole(features["days_in_program"]),
                 **{name: value for name, value in self.priors.items()},
             },
             index=features.index,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -199,3 +200,33 @@ def test_reload_swaps_the_model_for_later_requests(settings, bundle, pending) ->
         reloaded = client.post("/v1/admin/reload", headers=auth("admin"))
         assert reloaded.json() == {"model_version": "2"}
         assert client.post("/v1/claims/score", **score).json()["model_version"] == "2"
+
+
+def test_reload_under_load_loses_no_request(settings, bundle, pending) -> None:
+    """Four clients score continuously while the model is reloaded three times."""
+    counter = iter(range(1, 100))
+    app = create_app(settings, loader=lambda _s: scorer_for(bundle, str(next(counter))))
+    statuses: list[int] = []
+    versions: list[list[int]] = [[] for _ in range(4)]
+    lock = threading.Lock()
+    with TestClient(app) as client:
+
+        def hammer(slot: int) -> None:
+            for _ in range(10):
+                response = client.post(
+                    "/v1/claims/score", json={"claims": pending[:2]}, headers=auth("scrubber")
+                )
+                with lock:
+                    statuses.append(response.status_code)
+                versions[slot].append(int(response.json()["model_version"]))
+
+        threads = [threading.Thread(target=hammer, args=(slot,)) for slot in range(4)]
+        for thread in threads:
+            thread.start()
+        for _ in range(3):
+            assert client.post("/v1/admin/reload", headers=auth("admin")).status_code == 200
+        for thread in threads:
+            thread.join()
+    assert statuses == [200] * 40
+    for seen in versions:
+        assert seen == sorted(seen)
