@@ -286,3 +286,7 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=console,
     )
+
+
+if __name__ == "__main__":
+    app()
