@@ -42,6 +42,8 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_reader.py
 	cd benchmarks && ../$(BIN)/python bench_features.py
 	cd benchmarks && ../$(BIN)/python bench_train.py
+	cd benchmarks && ../$(BIN)/python eval_fixes.py
+	cd benchmarks && ../$(BIN)/python bench_serve.py
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache .ruff_cache mlflow.db mlruns optuna
