@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -113,6 +114,16 @@ def _stage_one_and_two(
     return raw, base
 
 
+@dataclass
+class _Pass:
+    """One pass over claims and remits: the features, and the event frames behind them."""
+
+    features: pd.DataFrame
+    base: pd.DataFrame
+    rank: np.ndarray
+    events: pd.DataFrame
+
+
 def _features(
     claims: pd.DataFrame,
     claim_lines: pd.DataFrame,
@@ -121,12 +132,13 @@ def _features(
     eligibility: pd.DataFrame,
     state: FeatureState | None,
     progress: Progress,
-) -> pd.DataFrame:
+) -> _Pass:
     progress("claim-level features")
     level = claim_features(claims, claim_lines)
     base = claim_events(claims, level)
     progress("claim history")
-    raw, base = _stage_one_and_two(base, submission_order(base), state)
+    rank = submission_order(base)
+    raw, base = _stage_one_and_two(base, rank, state)
     progress("remit history")
     submitted = base["submission_day"].to_numpy(np.float64)
     timed = pd.Series(True, index=timed_psychotherapy_claims(claim_lines))
@@ -142,7 +154,7 @@ def _features(
         ],
         axis=1,
     )
-    return _assemble(level, base, pd.DataFrame(raw), reference)
+    return _Pass(_assemble(level, base, pd.DataFrame(raw), reference), base, rank, events)
 
 
 def _rate(denied: pd.Series, count: pd.Series, prior: pd.Series) -> pd.Series:
@@ -218,6 +230,20 @@ def _assemble(
 
 def build_features(data: ContractData, progress: Progress | None = None) -> pd.DataFrame:
     """Training path: features of every claim of `data`, indexed by claim_id, in claims order."""
+    return _training_pass(data, progress).features
+
+
+def build_features_and_state(
+    data: ContractData, progress: Progress | None = None
+) -> tuple[pd.DataFrame, FeatureState]:
+    """Training features and the serving state as of after all of `data`, from one pass:
+    the same as `build_features` and `build_state` without building the claim events twice."""
+    history = _training_pass(data, progress)
+    state = _state_from_events(history.base, history.rank, history.events, _after_all(data), data)
+    return history.features, state
+
+
+def _training_pass(data: ContractData, progress: Progress | None) -> _Pass:
     progress = progress or (lambda step: log.info("features: %s", step))
     return _features(
         data.claims,
@@ -245,23 +271,36 @@ def features_for_claims(
         state.eligibility,
         state,
         lambda _step: None,
-    )
+    ).features
+
+
+def _after_all(data: ContractData) -> date:
+    latest = max(data.claims["submission_date"].max(), data.remits["received_date"].max())
+    return (latest + timedelta(days=1)).date() if pd.notna(latest) else date.today()
 
 
 def build_state(data: ContractData, as_of: date | None = None) -> FeatureState:
     """Latest tally values per key from everything known before `as_of` (default: after all)."""
-    if as_of is None:
-        latest = max(data.claims["submission_date"].max(), data.remits["received_date"].max())
-        as_of = (latest + timedelta(days=1)).date() if pd.notna(latest) else date.today()
+    as_of = as_of or _after_all(data)
     claims = data.claims[data.claims["submission_date"] < pd.Timestamp(as_of)]
     lines = data.claim_lines[data.claim_lines["claim_id"].isin(claims["claim_id"])]
     remits = data.remits[data.remits["received_date"] < pd.Timestamp(as_of)]
-    level = claim_features(claims, lines)
-    base = claim_events(claims, level)
+    base = claim_events(claims, claim_features(claims, lines))
     rank = submission_order(base)
     _, base = _stage_one_and_two(base, rank, None)
     timed = pd.Series(True, index=timed_psychotherapy_claims(lines))
     events = remit_events(remits, base, timed)
+    return _state_from_events(base, rank, events, as_of, data)
+
+
+def _state_from_events(
+    base: pd.DataFrame,
+    rank: np.ndarray,
+    events: pd.DataFrame,
+    as_of: date,
+    data: ContractData,
+) -> FeatureState:
+    """Every tally's total per key over the given claim and remit events."""
     tallies = {}
     for tally in CLAIM_TALLIES + REMIT_TALLIES:
         source, times = (

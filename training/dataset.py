@@ -19,7 +19,8 @@ import pandas as pd
 
 from data_contracts.denials import remit_denial_categories, timed_psychotherapy_claims
 from data_contracts.reader import ContractData
-from features.pipeline import build_features
+from features.pipeline import build_features_and_state
+from features.state import FeatureState
 
 log = logging.getLogger(__name__)
 PARTS = ("train", "validation", "test")
@@ -41,6 +42,8 @@ class TrainingSet:
     submission_date: pd.Series
     cutoffs: tuple[pd.Timestamp, pd.Timestamp]
     fingerprint: str
+    state: FeatureState
+    """The serving state after all of the data, built in the same pass as the features."""
 
     def rows(self, part: str) -> pd.Index:
         return self.part.index[self.part.to_numpy() == part]
@@ -98,7 +101,7 @@ def build_training_set(
         raise TrainingDataError(
             f"only {len(outcomes)} adjudicated claims (claims with a remit): need at least 100"
         )
-    features = build_features(data, progress)
+    features, state = build_features_and_state(data, progress)
     claims = data.claims.set_index("claim_id")
     adjudicated = (
         claims.loc[outcomes.index]
@@ -127,4 +130,5 @@ def build_training_set(
         submission_date=submission,
         cutoffs=cutoffs,
         fingerprint=data_fingerprint(data),
+        state=state,
     )

@@ -24,7 +24,6 @@ from mlflow.models import infer_signature
 from data_contracts.reader import ContractData
 from denialops.config import Settings
 from features.catalog import CATEGORICAL, CLAIM_ONLY, FEATURES
-from features.pipeline import build_state
 from model_bundle.calibration import Calibrator, choose_calibrator
 from model_bundle.denial import DenialRiskBundle, DenialRiskModel
 from model_bundle.rows import to_rows
@@ -208,7 +207,7 @@ def train_denial_model(
             calibrator,
             fitted.columns,
             fitted.levels,
-            build_state(data),
+            ts.state,
             meta={"run_id": run.info.run_id, "data_fingerprint": ts.fingerprint},
         )
         model_uri = _log_bundle(bundle, data, test)

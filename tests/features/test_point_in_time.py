@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 from data_contracts.reader import ContractData
-from features.pipeline import build_features, build_state, features_for_claims
+from features.pipeline import (
+    build_features,
+    build_features_and_state,
+    build_state,
+    features_for_claims,
+)
 from features.state import FeatureState
 
 
@@ -128,3 +133,12 @@ def test_one_claim_alone_sees_the_state_but_not_its_batch_mates(data, serving_da
     assert second["same_service_prior_claims"] == first["same_service_prior_claims"] + 1
     assert second["patient_prior_claims"] == first["patient_prior_claims"] + 1
     assert np.isfinite(first["patient_prior_claims"])
+
+
+def test_one_pass_gives_the_same_features_and_state_as_two(data, features) -> None:
+    one_pass_features, one_pass_state = build_features_and_state(data)
+    assert_identical(features, one_pass_features)
+    separate = build_state(data)
+    assert one_pass_state.as_of == separate.as_of
+    for name, frame in separate.tallies.items():
+        pd.testing.assert_frame_equal(frame, one_pass_state.tallies[name], check_exact=True)
