@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,6 +67,65 @@ def claim_bodies(tables: dict, count: int) -> list[dict]:
     return bodies
 
 
+def pct(timings: list[float], q: float) -> float:
+    return float(np.percentile(timings, q)) * 1e3
+
+
+def mlflow_rows(tables: dict, body: dict) -> dict:
+    """The pyfunc's input for one claim: its flat contract rows, as `dataframe_split`."""
+    claim_id = body["claim_id"].removeprefix("NEW-")
+    claims = tables["claims"][tables["claims"]["claim_id"] == claim_id]
+    claims = claims.assign(
+        claim_id=body["claim_id"], patient_id=body["patient_id"], prior_auth_id=None
+    )
+    lines = tables["claim_lines"][tables["claim_lines"]["claim_id"] == claim_id]
+    rows = to_rows(claims, lines.assign(claim_id=body["claim_id"]))
+    rows = rows.astype(object).where(rows.notna(), None)
+    return {"columns": list(rows.columns), "data": rows.to_numpy().tolist()}
+
+
+def time_server(
+    command: list[str],
+    ready: str,
+    requests: list[tuple[str, dict]],
+    env: dict,
+    folder: Path,
+    headers: dict | None = None,
+) -> list[float]:
+    """Start a server on a free loopback port, wait until ready, time each request in turn."""
+    port = free_port()
+    server = subprocess.Popen(
+        [part.replace("{port}", str(port)) for part in command],
+        env=env,
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    timings = []
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            started = time.monotonic()
+            while time.monotonic() - started < 120:
+                try:
+                    if client.get(ready).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.5)
+            stop = time.monotonic() + DEADLINE_SECONDS
+            for path, payload in requests:
+                if time.monotonic() > stop:
+                    break
+                t0 = time.perf_counter()
+                response = client.post(path, json=payload, headers=headers)
+                timings.append(time.perf_counter() - t0)
+                response.raise_for_status()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return timings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--claims", type=int, default=50_000)
@@ -84,49 +142,55 @@ def main() -> None:
         "DENIALOPS_API_KEYS": f"{KEY}:scrubber",
         "DENIALOPS_DATABASE_URL": f"sqlite:///{folder / 'audit.db'}",
         "OMP_NUM_THREADS": "1",
+        # mlflow models serve execs `uvicorn` by name: the venv's bin must be on PATH.
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
     }
     os.environ.update(env)
     train_denial_model(data, Settings())
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "denialops.cli", "serve", "--port", str(port)],
-        env=env,
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    claims = generate(args.requests * 3, seed=99).tables
+    bodies = claim_bodies(claims, args.requests)
+    ours = time_server(
+        [sys.executable, "-m", "denialops.cli", "serve", "--port", "{port}"],
+        "/readyz",
+        [("/v1/claims/score", {"claims": [body]}) for body in bodies],
+        env,
+        folder,
+        headers={"Authorization": f"Bearer {KEY}"},
     )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=url, timeout=10) as client:
-            started = time.monotonic()
-            while time.monotonic() - started < 120:
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.5)
-            # New claims from another synthetic clinic: not in the model's feature state.
-            bodies = claim_bodies(generate(args.requests * 3, seed=99).tables, args.requests)
-            headers = {"Authorization": f"Bearer {KEY}"}
-            timings, bands = [], []
-            stop = time.monotonic() + DEADLINE_SECONDS
-            for body in bodies:
-                if time.monotonic() > stop:
-                    break
-                t0 = time.perf_counter()
-                response = client.post("/v1/claims/score", json={"claims": [body]}, headers=headers)
-                timings.append(time.perf_counter() - t0)
-                bands.append(response.json()["results"][0]["band"])
-        print(
-            f"one claim per request over HTTP, {len(timings)} requests: "
-            f"p50 {statistics.median(timings) * 1e3:.1f} ms, "
-            f"p99 {np.percentile(timings, 99) * 1e3:.1f} ms "
-            f"({sum(b != 'pass' for b in bands)} explained with fixes)"
-        )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    rows = [mlflow_rows(claims, body) for body in bodies]
+    theirs = time_server(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            "models:/denial-risk@champion",
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "{port}",
+            "--workers",
+            "1",
+        ],
+        "/ping",
+        [("/invocations", {"dataframe_split": r}) for r in rows],
+        env,
+        folder,
+    )
+    print(f"one claim per request over HTTP, {len(ours)} requests each, sequential on loopback:")
+    print(
+        f"  denialops serve, with drivers and fixes: p50 {pct(ours, 50):.1f} ms, "
+        f"p99 {pct(ours, 99):.1f} ms"
+    )
+    print(
+        f"  mlflow models serve, P(denial) only:     p50 {pct(theirs, 50):.1f} ms, "
+        f"p99 {pct(theirs, 99):.1f} ms"
+    )
+    print(f"  ratio of p50s (denialops / mlflow): {pct(ours, 50) / pct(theirs, 50):.2f}")
     model = mlflow.pyfunc.load_model("models:/denial-risk@champion").unwrap_python_model()
     features = build_features(data)
     t0 = time.perf_counter()
