@@ -20,7 +20,7 @@ import pandas as pd
 from features.pipeline import features_for_claims
 from features.state import FeatureState
 from model_bundle.calibration import Calibrator
-from model_bundle.matrix import to_matrix
+from model_bundle.matrix import to_array
 from model_bundle.rows import from_rows
 
 BUNDLE_FORMAT = 1
@@ -38,8 +38,8 @@ class DenialRiskBundle:
     state: FeatureState
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def matrix(self, features: pd.DataFrame) -> pd.DataFrame:
-        return to_matrix(features, self.columns, self.levels)
+    def matrix(self, features: pd.DataFrame) -> np.ndarray:
+        return to_array(features, self.columns, self.levels)
 
     def raw_scores(self, features: pd.DataFrame) -> np.ndarray:
         """The booster's own probability, before calibration."""

@@ -73,7 +73,9 @@ def rule_hits(rules: tuple[FixRule, ...], frame: pd.DataFrame) -> pd.DataFrame:
     """Boolean frame: where each rule's condition holds (`frame` = features + text context)."""
     hits = {}
     for rule in rules:
-        result = frame.eval(rule.condition, engine="python")
+        # Only the columns the condition names: pandas resolves every column it is given.
+        names = [n for n in compile(rule.condition, rule.rule_id, "eval").co_names if n in frame]
+        result = frame[names].eval(rule.condition, engine="python")
         hits[rule.rule_id] = pd.Series(result, index=frame.index).fillna(False).astype(bool)
     return pd.DataFrame(hits, index=frame.index)
 

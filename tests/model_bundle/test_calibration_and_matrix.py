@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
 
 from model_bundle.calibration import Calibrator, choose_calibrator
-from model_bundle.matrix import fit_levels, to_matrix
+from model_bundle.matrix import fit_levels, to_array, to_matrix
 
 
 def _scores(rng: np.random.Generator, n: int, distort) -> tuple[np.ndarray, np.ndarray]:
@@ -67,3 +68,24 @@ def test_unseen_categories_become_missing_and_codes_stay_stable() -> None:
     assert matrix["payer"].isna().tolist() == [True, False, True]
     assert matrix["payer"].cat.codes.tolist() == [-1, 1, -1]
     assert matrix["x"].dtype == "float64"
+
+
+def test_array_and_frame_give_the_booster_the_same_input() -> None:
+    """Prediction reads `to_array`, training wrote `to_matrix`: the booster must not notice."""
+    rng = np.random.default_rng(4)
+    n = 2_000
+    payer = rng.choice(["A", "B", "C"], n)
+    frame = pd.DataFrame({"payer": pd.array(payer, dtype="string"), "x": rng.normal(size=n)})
+    label = ((payer == "B") ^ (frame["x"] > 0.5)).astype(int)
+    levels = fit_levels(frame, ["payer"])
+    booster = lgb.train(
+        {"objective": "binary", "verbosity": -1, "min_data_in_leaf": 5},
+        lgb.Dataset(to_matrix(frame, ["payer", "x"], levels), label),
+        num_boost_round=20,
+    )
+    new = pd.DataFrame(
+        {"payer": pd.array(["B", "Z", None, "A"], dtype="string"), "x": [0.1, 0.7, np.nan, 2.0]}
+    )
+    from_frame = booster.predict(to_matrix(new, ["payer", "x"], levels))
+    from_array = booster.predict(to_array(new, ["payer", "x"], levels))
+    assert np.array_equal(from_frame, from_array)
