@@ -109,9 +109,12 @@ class Scorer:
         drivers = self._drivers(features, contributions)
         candidates = self._candidates(hits, drivers, features.index)
         after = self._after(features, fields, candidates)
+        by_claim: dict[str, list[FixRule]] = {}
+        for claim_id, rule in candidates:
+            by_claim.setdefault(claim_id, []).append(rule)
         results = []
         for row, claim_id in enumerate(features.index):
-            fixes = self._fixes(claim_id, candidates, after, fields, contributions)
+            fixes = self._fixes(claim_id, by_claim.get(claim_id, []), after, fields, contributions)
             results.append(
                 ClaimResult(
                     claim_id=str(claim_id),
@@ -161,19 +164,31 @@ class Scorer:
         fields: pd.DataFrame,
         candidates: list[tuple[str, FixRule]],
     ) -> dict[tuple[str, str], float]:
-        """P(denial) after each candidate fix, all corrected rows scored in one call."""
+        """P(denial) after each candidate fix: the claims of each rule corrected together,
+        all corrected rows scored in one call."""
         if not candidates:
             return {}
+        claims_by_rule: dict[str, list[str]] = {}
+        rules = {}
+        for claim_id, rule in candidates:
+            claims_by_rule.setdefault(rule.rule_id, []).append(claim_id)
+            rules[rule.rule_id] = rule
         frames = [
-            corrected(features.loc[[claim_id]], fields, rule) for claim_id, rule in candidates
+            corrected(features.loc[claim_ids], fields, rules[rule_id])
+            for rule_id, claim_ids in claims_by_rule.items()
+        ]
+        keys = [
+            (claim_id, rule_id)
+            for rule_id, claim_ids in claims_by_rule.items()
+            for claim_id in claim_ids
         ]
         p = self.bundle.score_features(pd.concat(frames))
-        return {(c, r.rule_id): float(v) for (c, r), v in zip(candidates, p, strict=True)}
+        return dict(zip(keys, p.tolist(), strict=True))
 
     def _fixes(
         self,
         claim_id: str,
-        candidates: list[tuple[str, FixRule]],
+        rules: list[FixRule],
         after: dict[tuple[str, str], float],
         fields: pd.DataFrame,
         contributions: pd.DataFrame,
@@ -184,14 +199,14 @@ class Scorer:
         (sum of their positive SHAP contributions) leads: that is what is wrong with it.
         Otherwise certain edits come before model fixes, then the larger drop in risk.
         """
+        if not rules:
+            return []
         values = fields.loc[claim_id].to_dict()
         pushes = (
             contributions.loc[claim_id].clip(lower=0) if claim_id in contributions.index else None
         )
         ranked: dict[str, tuple[tuple, Fix]] = {}
-        for candidate_claim, rule in candidates:
-            if candidate_claim != claim_id:
-                continue
+        for rule in rules:
             fix = Fix(
                 rule.fix_code,
                 render(rule, values),
@@ -210,8 +225,9 @@ class Scorer:
     ) -> pd.DataFrame:
         """Words and numbers the fix texts quote, per claim (not model features)."""
         facts = behavioral_health_procedures()
-        lines = line_summary(claim_lines).reindex(features.index)
-        claim = claims.set_index("claim_id").reindex(features.index)
+        wanted = features.index
+        lines = line_summary(claim_lines[claim_lines["claim_id"].isin(wanted)]).reindex(wanted)
+        claim = claims[claims["claim_id"].isin(wanted)].set_index("claim_id").reindex(wanted)
         timed = lines["timed_code"]
         low = timed.map(lambda c: facts.get(c, {}).get("min_minutes", "") if pd.notna(c) else "")
         high = timed.map(lambda c: facts.get(c, {}).get("max_minutes", "") if pd.notna(c) else "")
