@@ -16,7 +16,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from denialops.config import Settings
+from features.catalog import CATEGORICAL
 from model_bundle.matrix import fit_levels, to_matrix
+from training.dataset import TrainingSet
 
 LOGISTIC_MAX_ROWS = 200_000
 """The logistic baseline is fitted on at most this many of the latest training rows."""
@@ -117,3 +119,25 @@ def fit_logistic(
 
     model.fit(prepare(recent), train_label.loc[recent.index].to_numpy())
     return lambda frame: model.predict_proba(prepare(frame))[:, 1]
+
+
+def fit_on_periods(
+    ts: TrainingSet,
+    columns: Sequence[str],
+    params: dict[str, Any],
+    settings: Settings,
+    callbacks: Sequence[Any] = (),
+) -> FittedBooster:
+    """`fit_booster` on a training set's training period, stopped on its validation period."""
+    train, valid = ts.rows("train"), ts.rows("validation")
+    return fit_booster(
+        ts.features.loc[train],
+        ts.label.loc[train],
+        ts.features.loc[valid],
+        ts.label.loc[valid],
+        columns,
+        sorted(CATEGORICAL),
+        params,
+        settings,
+        callbacks,
+    )

@@ -29,7 +29,7 @@ from model_bundle.denial import DenialRiskBundle, DenialRiskModel
 from model_bundle.rows import to_rows
 from training import registry, report, tracking
 from training.dataset import TrainingDataError, TrainingSet, build_training_set
-from training.fit import FittedBooster, fit_booster, fit_logistic, lightgbm_params
+from training.fit import fit_logistic, fit_on_periods, lightgbm_params
 from training.metrics import binary_metrics, category_metrics, group_metrics
 from training.recovery import train_recovery_model
 
@@ -64,27 +64,11 @@ def _calibrated(
     return (lambda frame: calibrator.transform(raw(frame))), calibrator, scores
 
 
-def _fit_lightgbm(
-    ts: TrainingSet, columns: list[str], params: dict[str, Any], settings: Settings
-) -> FittedBooster:
-    train, valid = ts.rows("train"), ts.rows("validation")
-    return fit_booster(
-        ts.features.loc[train],
-        ts.label.loc[train],
-        ts.features.loc[valid],
-        ts.label.loc[valid],
-        columns,
-        sorted(CATEGORICAL),
-        params,
-        settings,
-    )
-
-
 def _baselines(ts: TrainingSet, params: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """Test-period P(denial) of the claim-columns-only LightGBM and the logistic regression,
     each calibrated the same way as the model."""
     train, test = ts.rows("train"), ts.rows("test")
-    claim_only = _fit_lightgbm(ts, list(CLAIM_ONLY), params, settings).predict
+    claim_only = fit_on_periods(ts, list(CLAIM_ONLY), params, settings).predict
     logistic = fit_logistic(
         ts.features.loc[train], ts.label.loc[train], ALL_FEATURES, sorted(CATEGORICAL)
     )
@@ -179,7 +163,7 @@ def train_denial_model(
             "features.json", [f.__dict__ | {"rule": f.point_in_time} for f in FEATURES]
         )
         progress("LightGBM with early stopping")
-        fitted = _fit_lightgbm(ts, ALL_FEATURES, lgb_params, settings)
+        fitted = fit_on_periods(ts, ALL_FEATURES, lgb_params, settings)
         mlflow.log_metric("best_iteration", fitted.best_iteration)
         progress("calibration")
         predict, calibrator, calibration_scores = _calibrated(fitted.predict, ts, settings)

@@ -25,10 +25,10 @@ from optuna_integration import LightGBMPruningCallback
 
 from data_contracts.reader import ContractData
 from denialops.config import Settings
-from features.catalog import CATEGORICAL, FEATURES
+from features.catalog import FEATURES
 from training import tracking
 from training.dataset import build_training_set
-from training.fit import fit_booster, lightgbm_params
+from training.fit import fit_on_periods, lightgbm_params
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,6 @@ def tune(
 ) -> TuneResult:
     tracking.configure(settings)
     ts = build_training_set(data, settings.validation_fraction, settings.test_fraction)
-    train, valid = ts.rows("train"), ts.rows("validation")
     columns = [feature.name for feature in FEATURES]
     storage_path.parent.mkdir(parents=True, exist_ok=True)
     study = optuna.create_study(
@@ -91,13 +90,9 @@ def tune(
         params["metric"] = ["binary_logloss"]
         with mlflow.start_run(run_name=f"trial {trial.number}", nested=True):
             mlflow.log_params(trial.params)
-            fitted = fit_booster(
-                ts.features.loc[train],
-                ts.label.loc[train],
-                ts.features.loc[valid],
-                ts.label.loc[valid],
+            fitted = fit_on_periods(
+                ts,
                 columns,
-                sorted(CATEGORICAL),
                 params,
                 settings,
                 callbacks=[LightGBMPruningCallback(trial, "binary_logloss", valid_name="valid")],
