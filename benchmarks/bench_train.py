@@ -10,19 +10,16 @@ model's ROC-AUC should come within 0.02 of it.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
 from _machine import describe_machine, peak_rss_mib
+from _synthetic import synthetic_store
 from sklearn.metrics import roc_auc_score
 
-from data_contracts.reader import read_data_dir
 from denialops.config import Settings
-from synthetic import generate, write_synthetic
-from training.dataset import build_training_set
+from training.dataset import denial_outcomes
 from training.train import train_denial_model
 
 
@@ -34,14 +31,7 @@ def main() -> None:
     print(describe_machine())
     settings = Settings()
     with tempfile.TemporaryDirectory() as folder:
-        data_dir = Path(folder) / "data"
-        write_synthetic(generate(args.claims, args.seed), data_dir, "parquet")
-        truth = pd.read_csv(data_dir / "truth.csv").set_index("claim_id")
-        started = time.perf_counter()
-        data = read_data_dir(data_dir)
-        read_seconds = time.perf_counter() - started
-        os.chdir(folder)
-        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{Path(folder) / 'mlflow.db'}"
+        data, truth, read_seconds = synthetic_store(args.claims, args.seed, Path(folder))
         steps: list[tuple[str, float]] = []
         current = ["start", time.perf_counter()]
 
@@ -55,9 +45,9 @@ def main() -> None:
         result = train_denial_model(data, settings, progress=progress)
         train_seconds = time.perf_counter() - started
         progress("done")
-        ts = build_training_set(data, settings.validation_fraction, settings.test_fraction)
-    test = ts.rows("test")
-    oracle = roc_auc_score(ts.label.loc[test], truth.loc[test, "p_denial"])
+    test = result.test_claims
+    label = denial_outcomes(data)["denied"].loc[test]
+    oracle = roc_auc_score(label, truth.loc[test, "p_denial"])
     metrics = result.test_metrics
     print(f"{args.claims:,} claims (seed {args.seed}); test period {len(test):,} claims")
     print(

@@ -11,20 +11,17 @@ truth.csv.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from pathlib import Path
 
 import mlflow
 import pandas as pd
 from _machine import describe_machine
+from _synthetic import synthetic_store
 
-from data_contracts.reader import read_data_dir
 from denialops.config import Settings
 from features.pipeline import build_features
 from serving.scorer import Scorer
-from synthetic import generate, write_synthetic
-from training.dataset import build_training_set
 from training.train import train_denial_model
 
 
@@ -36,17 +33,11 @@ def main() -> None:
     print(describe_machine())
     settings = Settings()
     with tempfile.TemporaryDirectory() as folder:
-        data_dir = Path(folder) / "data"
-        write_synthetic(generate(args.claims, args.seed), data_dir, "parquet")
-        truth = pd.read_csv(data_dir / "truth.csv").set_index("claim_id")
-        data = read_data_dir(data_dir)
-        os.chdir(folder)
-        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{Path(folder) / 'mlflow.db'}"
-        train_denial_model(data, settings)
+        data, truth, _ = synthetic_store(args.claims, args.seed, Path(folder))
+        result = train_denial_model(data, settings)
         model = mlflow.pyfunc.load_model("models:/denial-risk@champion").unwrap_python_model()
     scorer = Scorer(model.bundle, "eval", settings.review_threshold, settings.hold_threshold)
-    ts = build_training_set(data, settings.validation_fraction, settings.test_fraction)
-    test = ts.rows("test")
+    test = result.test_claims
     denied = truth.loc[test]
     denied = denied[denied["denied"] & (denied["denial_category"] != "other")]
     features = build_features(data).loc[denied.index]

@@ -34,7 +34,6 @@ class Settings(BaseSettings):
         env_prefix="DENIALOPS_", env_file=".env", env_nested_delimiter="__", extra="ignore"
     )
 
-    data_dir: Path = Field(Path("data/demo"), description="Default data directory for demo runs.")
     log_level: str = Field("WARNING", description="Python logging level for library code.")
 
     tracking_uri: str = Field(
@@ -70,8 +69,6 @@ class Settings(BaseSettings):
     )
     review_threshold: float = Field(0.15, gt=0, lt=1, description="p_denial from which: review.")
     hold_threshold: float = Field(0.5, gt=0, lt=1, description="p_denial from which: hold.")
-    max_claims_per_request: int = Field(1000, ge=1)
-    max_lines_per_claim: int = Field(50, ge=1, description="837P allows 50 service lines.")
     drivers_per_claim: int = Field(5, ge=1)
 
     def resolved_tracking_uri(self) -> str:

@@ -47,6 +47,8 @@ class TrainResult:
     test_metrics: dict[str, float]
     baselines: dict[str, dict[str, float]]
     calibration: str
+    test_claims: pd.Index
+    """The test-period claims every test metric is computed on."""
     recovery: dict[str, Any] = field(default_factory=dict)
     recovery_note: str = ""
 
@@ -226,7 +228,14 @@ def train_denial_model(
             )
             mlflow.log_artifact(str(path))
         return TrainResult(
-            run.info.run_id, version, alias, reason, test_metrics, baselines, calibrator.method
+            run.info.run_id,
+            version,
+            alias,
+            reason,
+            test_metrics,
+            baselines,
+            calibrator.method,
+            test,
         )
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from data_contracts import codes, enums
 
 MAX_LINES = 50
+"""837P allows 50 service lines; the limits are part of the published OpenAPI schema."""
 MAX_CLAIMS = 1000
 Money = Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False)]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
