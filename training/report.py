@@ -1,11 +1,6 @@
-"""The evaluation report: one self-contained HTML file with its plots, logged to MLflow."""
+"""The evaluation report's plots: curves and SHAP importance (the page is `denialops.report`)."""
 
 from __future__ import annotations
-
-import base64
-import io
-from dataclasses import dataclass
-from pathlib import Path
 
 import matplotlib
 
@@ -13,45 +8,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from jinja2 import Template
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-TEMPLATE = Template(
-    """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #222; }
-table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-.plots { display: flex; flex-wrap: wrap; gap: 1rem; }
-.plots img { width: 32rem; }
-</style></head><body>
-<h1>{{ title }}</h1>
-<p>{{ summary }}</p>
-<h2>Test period</h2>
-{{ headline | safe }}
-<div class="plots">{% for plot in plots %}
-<img alt="{{ plot.name }}" src="data:image/png;base64,{{ plot.png }}">
-{% endfor %}</div>
-{% for section in sections %}<h2>{{ section.title }}</h2>{{ section.table | safe }}{% endfor %}
-</body></html>
-"""
-)
-
-
-@dataclass
-class Plot:
-    name: str
-    png: str
-
-
-def _png(figure: plt.Figure) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode()
+from denialops.report import Plot, png
 
 
 def curve_plots(label: np.ndarray, scores: dict[str, np.ndarray]) -> list[Plot]:
@@ -74,9 +34,9 @@ def curve_plots(label: np.ndarray, scores: dict[str, np.ndarray]) -> list[Plot]:
     for ax in (ax_roc, ax_pr, ax_cal):
         ax.legend(fontsize=8)
     return [
-        Plot("roc", _png(roc)),
-        Plot("precision-recall", _png(pr)),
-        Plot("calibration", _png(cal)),
+        Plot("roc", png(roc)),
+        Plot("precision-recall", png(pr)),
+        Plot("calibration", png(cal)),
     ]
 
 
@@ -86,27 +46,4 @@ def shap_plot(contributions: pd.DataFrame, top: int = 20) -> Plot:
     figure, ax = plt.subplots(figsize=(6, 0.3 * top + 1))
     ax.barh(importance.index, importance.to_numpy())
     ax.set(title="SHAP: mean |contribution| (log-odds)", xlabel="mean |SHAP value|")
-    return Plot("shap", _png(figure))
-
-
-def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, float_format=lambda v: f"{v:.4f}", border=0)
-
-
-def write_report(
-    path: Path,
-    title: str,
-    summary: str,
-    headline: pd.DataFrame,
-    plots: list[Plot],
-    sections: dict[str, pd.DataFrame],
-) -> Path:
-    html = TEMPLATE.render(
-        title=title,
-        summary=summary,
-        headline=_table(headline),
-        plots=plots,
-        sections=[{"title": t, "table": _table(f)} for t, f in sections.items()],
-    )
-    path.write_text(html, encoding="utf-8")
-    return path
+    return Plot("shap", png(figure))

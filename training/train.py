@@ -23,6 +23,7 @@ from mlflow.models import infer_signature
 
 from data_contracts.reader import ContractData
 from denialops.config import Settings
+from denialops.report import write_report
 from features.catalog import CATEGORICAL, CLAIM_ONLY, FEATURES
 from model_bundle.calibration import Calibrator, choose_calibrator
 from model_bundle.denial import DenialRiskBundle, DenialRiskModel
@@ -125,7 +126,7 @@ def _report(
         f"calibrated on {len(ts.rows('validation')):,} claims to {end.date()}, tested on "
         f"{len(test):,} claims submitted from {end.date()}. Data fingerprint {ts.fingerprint}."
     )
-    return report.write_report(
+    return write_report(
         folder / "evaluation_report.html",
         "Denial model evaluation",
         summary,
