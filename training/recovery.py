@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,18 @@ def recovery_training_rows(data: ContractData) -> tuple[pd.DataFrame, pd.Series,
     return features, label, appeals["action_date"]
 
 
-def train_recovery_model(data: ContractData, settings: Settings, force: bool) -> dict[str, Any]:
-    """Fit, calibrate, evaluate and register the recovery model in its own MLflow run."""
+@dataclass
+class FittedRecovery:
+    bundle: RecoveryBundle
+    test: pd.DataFrame
+    """Features of the test period (later actions than any the model learned from)."""
+    test_label: pd.Series
+    rows: dict[str, pd.Index]
+    cutoffs: tuple[pd.Timestamp, pd.Timestamp]
+
+
+def fit_recovery(data: ContractData, settings: Settings) -> FittedRecovery:
+    """Fit and calibrate the recovery model on the appeals' time split (no tracking)."""
     features, label, action_date = recovery_training_rows(data)
     part, cutoffs = time_split(action_date, settings.validation_fraction, settings.test_fraction)
     rows = {name: part.index[part.to_numpy() == name] for name in ("train", "validation", "test")}
@@ -62,28 +73,41 @@ def train_recovery_model(data: ContractData, settings: Settings, force: bool) ->
         if label.loc[index].nunique() < 2:
             raise TrainingDataError(f"the {name} period of the appeals has only one outcome")
     params = lightgbm_params(settings, {"num_leaves": 15, "min_data_in_leaf": 20})
+    fitted = fit_booster(
+        features.loc[rows["train"]],
+        label.loc[rows["train"]],
+        features.loc[rows["validation"]],
+        label.loc[rows["validation"]],
+        COLUMNS,
+        CATEGORICAL,
+        params,
+        settings,
+    )
+    calibrator, _ = choose_calibrator(
+        fitted.predict(features.loc[rows["validation"]]),
+        label.loc[rows["validation"]].to_numpy(),
+        settings.calibration_min_rows_isotonic,
+    )
+    return FittedRecovery(
+        RecoveryBundle(fitted.booster, calibrator, fitted.levels),
+        features.loc[rows["test"]],
+        label.loc[rows["test"]],
+        rows,
+        cutoffs,
+    )
+
+
+def train_recovery_model(data: ContractData, settings: Settings, force: bool) -> dict[str, Any]:
+    """Fit, calibrate, evaluate and register the recovery model in its own MLflow run."""
+    fitted = fit_recovery(data, settings)
+    bundle, test = fitted.bundle, fitted.test
     with mlflow.start_run(run_name="denial-recovery", nested=mlflow.active_run() is not None):
-        mlflow.log_params({"rows_" + n: len(i) for n, i in rows.items()})
-        mlflow.log_params({"validation_start": cutoffs[0].date(), "test_start": cutoffs[1].date()})
-        fitted = fit_booster(
-            features.loc[rows["train"]],
-            label.loc[rows["train"]],
-            features.loc[rows["validation"]],
-            label.loc[rows["validation"]],
-            COLUMNS,
-            CATEGORICAL,
-            params,
-            settings,
+        mlflow.log_params({"rows_" + n: len(i) for n, i in fitted.rows.items()})
+        mlflow.log_params(
+            {"validation_start": fitted.cutoffs[0].date(), "test_start": fitted.cutoffs[1].date()}
         )
-        calibrator, _ = choose_calibrator(
-            fitted.predict(features.loc[rows["validation"]]),
-            label.loc[rows["validation"]].to_numpy(),
-            settings.calibration_min_rows_isotonic,
-        )
-        bundle = RecoveryBundle(fitted.booster, calibrator, fitted.levels)
-        test = features.loc[rows["test"]]
-        metrics = binary_metrics(label.loc[rows["test"]].to_numpy(), bundle.score(test))
-        mlflow.log_param("calibration", calibrator.method)
+        metrics = binary_metrics(fitted.test_label.to_numpy(), bundle.score(test))
+        mlflow.log_param("calibration", bundle.calibrator.method)
         mlflow.log_metrics(tracking.prefixed("test", metrics))
         with tempfile.TemporaryDirectory() as folder:
             bundle.save(Path(folder) / "bundle")
@@ -97,7 +121,7 @@ def train_recovery_model(data: ContractData, settings: Settings, force: bool) ->
             )
         champion, note = registry.champion_metrics(
             settings.recovery_model_name,
-            label.loc[rows["test"]],
+            fitted.test_label,
             lambda model: model.bundle.score(test),
         )
         alias, reason = registry.decide(metrics, champion, note, force)
