@@ -29,6 +29,12 @@ NON_DENIAL_ADJUSTMENTS = frozenset({"PR-1", "PR-2", "PR-3", "CO-45"})
 
 OTHER = "other"
 
+NO_APPEAL_RIGHTS = frozenset({"MA130", "N211"})
+"""Remark codes saying the decision carries no appeal rights: MA130 (unprocessable claim,
+submit a new one) and N211 (you may not appeal this decision)."""
+UNPROCESSABLE = frozenset({"MA130"})
+"""Of those, the ones that ask for a new, corrected claim instead."""
+
 
 @dataclass(frozen=True)
 class DenialRule:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -245,6 +246,129 @@ def score(
         f"[green]scored[/] {len(frame):,} pending claims with model version {scorer.version}; "
         f"{flagged:,} with a fix; written to {out}"
     )
+
+
+queue_app = typer.Typer(help="The denial work queue: what to work next, and why.")
+app.add_typer(queue_app, name="queue")
+policy_app = typer.Typer(help="RevOps' accept-versus-appeal policy (versioned YAML).")
+app.add_typer(policy_app, name="policy")
+AsOf = Annotated[
+    datetime | None,
+    typer.Option(
+        "--as-of",
+        formats=["%Y-%m-%d"],
+        help="Rank as of this date (default: the day after the data's latest event).",
+    ),
+]
+
+
+@queue_app.command("rank")
+def queue_rank(
+    data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="CSV: claim_id, rank, denial_category, p_recover, expected_recovery, "
+            "effort_minutes, action, then deadline and reason.",
+        ),
+    ],
+    as_of: AsOf = None,
+) -> None:
+    """Rank every open denial of DIR by expected net recovery per minute of effort."""
+    from queues.ranking import CONTRACT_COLUMNS
+
+    queue = _queue_or_exit(_read_or_exit(data), as_of)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame = queue.ranked[[*CONTRACT_COLUMNS, "deadline", "reason"]]
+    frame.assign(deadline=frame["deadline"].dt.date).to_csv(out, index=False)
+    worked = queue.ranked["action"].isin(["appeal", "corrected_claim", "rebill"])
+    console.print(
+        f"[green]ranked[/] {len(frame):,} open denials as of {queue.as_of} with recovery model "
+        f"version {queue.model_version} and policy version {queue.policy.version}: "
+        f"{int(worked.sum()):,} worth working, "
+        f"${queue.ranked.loc[worked, 'expected_recovery'].sum():,.0f} expected; written to {out}"
+    )
+
+
+@policy_app.command("show")
+def policy_show() -> None:
+    """Print the policy in force (the saved file, or the shipped default)."""
+    import yaml
+
+    from queues.policy import PolicyError, load_policy
+
+    try:
+        policy = load_policy(get_settings().policy_path)
+    except PolicyError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(code=1) from error
+    typer.echo(yaml.safe_dump(policy.model_dump(mode="json"), sort_keys=False))
+
+
+@policy_app.command("set")
+def policy_set(
+    file: Annotated[Path, typer.Argument(help="A policy YAML file (see `policy show`).")],
+    actor: Annotated[str, typer.Option("--by", help="Who makes the change (audit).")],
+) -> None:
+    """Save FILE as the next policy version; the one it replaces is kept beside it."""
+    from queues.policy import PolicyError, parse_policy, save_policy
+
+    settings = get_settings()
+    try:
+        policy = parse_policy(file.read_text(encoding="utf-8"), str(file))
+        saved = save_policy(settings.policy_path, policy, actor)
+    except (OSError, PolicyError) as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(code=1) from error
+    console.print(f"[green]policy version {saved.version}[/] saved to {settings.policy_path}")
+
+
+@policy_app.command("simulate")
+def policy_simulate(
+    data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
+    budget_hours: Annotated[
+        float, typer.Option("--budget-hours", min=0.1, help="Biller hours to spend.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="HTML report to write.")] = Path(
+        "policy_simulation.html"
+    ),
+    as_of: AsOf = None,
+) -> None:
+    """Compare the policy with highest-balance-first, oldest-first and FIFO on DIR."""
+    from queues.simulate import simulate, write_simulation_report
+
+    loaded = _read_or_exit(data)
+    queue = _queue_or_exit(loaded, as_of)
+    result = simulate(queue.ranked, budget_hours)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_simulation_report(out, result, queue.ranked, loaded, queue.policy)
+    table = Table("strategy", "items worked", "hours", "recovered", "vs policy")
+    for row in result.summary.itertuples(index=False):
+        table.add_row(
+            row.strategy,
+            f"{row.items_worked:,}",
+            f"{row.hours_used:,.1f}",
+            f"${row.recovered:,.0f}",
+            f"{row.vs_policy:.2f}",
+        )
+    console.print(table)
+    console.print(f"report written to {out}")
+
+
+def _queue_or_exit(data: ContractData, as_of: datetime | None):
+    """The ranked queue, or a clear message and exit code 1 (no recovery model, bad policy)."""
+    from model_bundle.registered import ModelUnavailableError
+    from queues.build import build_queue
+    from queues.policy import PolicyError
+
+    try:
+        with _progress() as progress:
+            progress.add_task("ranking open denials", total=None)
+            return build_queue(data, get_settings(), as_of.date() if as_of else None)
+    except (ModelUnavailableError, PolicyError) as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(code=1) from error
 
 
 keys_app = typer.Typer(help="API keys of the HTTP service (stored hashed).")

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     model_uri: str = Field(
         "models:/denial-risk@champion", description="The registered model the service scores with."
     )
+    recovery_model_uri: str = Field(
+        "models:/denial-recovery@champion", description="The model the work queue ranks with."
+    )
+    policy_path: Path = Field(
+        Path("denialops_policy.yaml"),
+        description="RevOps' accept-versus-appeal policy; the shipped default until one is saved.",
+    )
     api_keys: str = Field(
         "",
         description="Bootstrap API keys, comma-separated key:role pairs (DENIALOPS_API_KEYS).",

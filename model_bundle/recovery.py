@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.denials import (
+    NO_APPEAL_RIGHTS,
     denial_codes,
     remit_denial_categories,
     split_list,
@@ -29,8 +30,6 @@ from model_bundle.calibration import Calibrator
 from model_bundle.matrix import to_matrix
 
 BUNDLE_FORMAT = 1
-NO_APPEAL_RIGHTS = frozenset({"MA130", "N211"})
-"""Remark codes saying the decision cannot be appealed: the claim must be corrected instead."""
 CATEGORICAL = (
     "denial_category",
     "action",

@@ -1,0 +1,36 @@
+"""The ranked queue of a data directory: open denials, the registered recovery model, the
+current policy. One function, so the CLI, the routes and the notebook rank alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from data_contracts.reader import ContractData
+from denialops.config import Settings
+from queues.items import data_as_of, load_recovery, work_items
+from queues.policy import Policy, load_policy
+from queues.ranking import rank_items
+
+
+@dataclass
+class RankedQueue:
+    ranked: pd.DataFrame
+    policy: Policy
+    model_version: str
+    as_of: date
+
+
+def build_queue(
+    data: ContractData, settings: Settings, as_of: date | None = None, policy: Policy | None = None
+) -> RankedQueue:
+    """Rank every open denial of `data` as of `as_of` (default: the day after its latest
+    event) under `policy` (default: the saved one). Raises `ModelUnavailableError` when no
+    recovery model is registered."""
+    recovery, version = load_recovery(settings)
+    policy = policy or load_policy(settings.policy_path)
+    as_of = as_of or data_as_of(data)
+    ranked = rank_items(work_items(data, recovery, policy, as_of), policy)
+    return RankedQueue(ranked, policy, version, as_of)

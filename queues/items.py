@@ -1,0 +1,198 @@
+"""Work items: every open denial, with what working it would recover and what it would cost.
+
+An open denial is a remit whose codes map to a denial category (patient
+responsibility and a lone CO-45 do not) and whose claim has no closed appeal.
+Three estimates come from the clinic's own history rather than from
+configuration: the payer's expected payment (allowed over billed on paid
+claims), the effort of each action (median minutes in the appeals table, by
+action, category and payer, falling back to coarser groups where examples are
+few) and the longest submission lag the payer has paid (proof that a claim
+denied for timely filing was sent in time). P(recovered) comes from the
+registered recovery model, for the action the policy would take.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.denials import (
+    NO_APPEAL_RIGHTS,
+    UNPROCESSABLE,
+    remit_denial_categories,
+    split_list,
+    timed_psychotherapy_claims,
+)
+from data_contracts.reader import ContractData
+from denialops.config import Settings
+from features.claim_level import days
+from model_bundle.recovery import RecoveryBundle, recovery_features
+from model_bundle.registered import load_registered
+from queues.policy import Policy
+
+log = logging.getLogger(__name__)
+MIN_EXAMPLES = 5
+"""Fewest appeals of a group whose median effort is trusted over the coarser group's."""
+
+
+@dataclass(frozen=True)
+class History:
+    """What the clinic's own past says about payers and appeal effort."""
+
+    effort: dict[tuple, float]
+    """Median minutes by (action, category, payer), (action, category) and (action,)."""
+    allowed_ratio: dict[str, float]
+    """Allowed over billed on the payer's paid claims (median), and '' for all payers."""
+    longest_paid_lag: dict[str, float]
+    """Longest service-to-submission lag the payer has paid: its filing limit is no shorter."""
+
+    def effort_minutes(self, action: str, category: str, payer_id: str, default: float) -> float:
+        for key in ((action, category, payer_id), (action, category), (action,)):
+            if key in self.effort:
+                return self.effort[key]
+        return default
+
+
+def load_recovery(settings: Settings) -> tuple[RecoveryBundle, str]:
+    """The registered recovery model and its version (`ModelUnavailableError` if none)."""
+    model, version = load_registered(settings.recovery_model_uri, settings.resolved_tracking_uri())
+    return model.bundle, version
+
+
+def data_as_of(data: ContractData) -> date:
+    """The day after the latest submission or remit: 'today' for a data directory."""
+    latest = max(data.claims["submission_date"].max(), data.remits["received_date"].max())
+    return (latest + pd.Timedelta(days=1)).date() if pd.notna(latest) else date.today()
+
+
+def learn_history(data: ContractData) -> History:
+    remits = data.remits
+    claims = data.claims.set_index("claim_id")
+    paid = remits[(remits["status"] == "paid") & (remits["billed_amount"] > 0)]
+    payer = claims["payer_id"].reindex(paid["claim_id"]).to_numpy()
+    ratio = pd.Series((paid["allowed_amount"] / paid["billed_amount"]).to_numpy(), index=payer)
+    allowed = ratio.groupby(level=0).median().to_dict() | {"": float(ratio.median())}
+    paid_claims = claims.reindex(paid["claim_id"])
+    lag = pd.Series(
+        days(paid_claims["submission_date"]) - days(paid_claims["service_date"]),
+        index=paid_claims["payer_id"].to_numpy(),
+    )
+    effort: dict[tuple, float] = {}
+    appeals = data.appeals
+    if len(appeals):
+        category = denial_categories(data)
+        worked = appeals.assign(
+            category=category.reindex(appeals["claim_id"]).to_numpy(),
+            payer_id=claims["payer_id"].reindex(appeals["claim_id"]).to_numpy(),
+        )
+        for keys in (["action", "category", "payer_id"], ["action", "category"], ["action"]):
+            groups = worked.groupby(keys)["effort_minutes"].agg(["median", "size"])
+            groups = groups[groups["size"] >= MIN_EXAMPLES]
+            for key, minutes in groups["median"].items():
+                effort[key if isinstance(key, tuple) else (key,)] = float(minutes)
+    return History(effort, allowed, lag.groupby(level=0).max().to_dict())
+
+
+def denial_categories(data: ContractData) -> pd.Series:
+    """The denial category of each remit, indexed by claim_id (NA where it is no denial)."""
+    remits = data.remits
+    timed = remits["claim_id"].isin(timed_psychotherapy_claims(data.claim_lines))
+    category = remit_denial_categories(remits, pd.Series(timed.to_numpy(), index=remits.index))
+    return category.set_axis(remits["claim_id"].to_numpy())
+
+
+def open_denials(data: ContractData) -> pd.DataFrame:
+    """Denied remits without a closed appeal, with their category and the claim's keys."""
+    remits = data.remits.reset_index(drop=True)
+    category = denial_categories(data).reset_index(drop=True)
+    closed = data.appeals.loc[data.appeals["closed_date"].notna(), "claim_id"]
+    keep = category.notna().to_numpy() & ~remits["claim_id"].isin(closed).to_numpy()
+    denials = remits[keep].reset_index(drop=True)
+    claims = data.claims.set_index("claim_id").reindex(denials["claim_id"])
+    return denials.assign(
+        denial_category=category[keep].to_numpy(),
+        payer_id=claims["payer_id"].to_numpy(),
+        service_date=claims["service_date"].to_numpy(),
+        days_to_submit=days(claims["submission_date"]) - days(claims["service_date"]),
+        remarks=denials["rarc_codes"].map(split_list),
+    )
+
+
+def work_items(
+    data: ContractData, recovery: RecoveryBundle, policy: Policy, as_of: date
+) -> pd.DataFrame:
+    """One row per open denial: category, the action the policy would take if it is worked
+    (after the hard rules), P(recovered) for it, recoverable amount, effort and deadline."""
+    denials = open_denials(data)
+    history = learn_history(data)
+    action = pd.Series(
+        [
+            _work_action(policy, history, c, remarks, payer, lag)
+            for c, remarks, payer, lag in zip(
+                denials["denial_category"],
+                denials["remarks"],
+                denials["payer_id"],
+                denials["days_to_submit"],
+                strict=True,
+            )
+        ],
+        index=denials.index,
+        dtype=object,
+    )
+    rule = action.map(lambda a: a[1])
+    action = action.map(lambda a: a[0])
+    features = recovery_features(data.claims, data.claim_lines, denials, action)
+    p_recover = np.where(action.isin(["appeal", "corrected_claim", "rebill"]), 1.0, 0.0)
+    if len(denials):
+        p_recover = p_recover * recovery.score(features)
+    ratio = denials["payer_id"].map(history.allowed_ratio).fillna(history.allowed_ratio[""])
+    expected_payment = denials["billed_amount"].to_numpy(float) * ratio.to_numpy(float)
+    amount = np.maximum(expected_payment - denials["paid_amount"].to_numpy(float), 0.0).round(2)
+    effort = [
+        history.effort_minutes(a, c, p, policy.default_effort_minutes)
+        for a, c, p in zip(action, denials["denial_category"], denials["payer_id"], strict=True)
+    ]
+    window = denials["payer_id"].map(policy.window_days).to_numpy(dtype="int64")
+    deadline = days(denials["received_date"]) + window
+    return pd.DataFrame(
+        {
+            "claim_id": denials["claim_id"].to_numpy(),
+            "payer_id": denials["payer_id"].to_numpy(),
+            "denial_category": denials["denial_category"].to_numpy(),
+            "action": action.to_numpy(),
+            "hard_rule": rule.to_numpy(),
+            "p_recover": p_recover,
+            "recoverable_amount": amount,
+            "effort_minutes": np.asarray(effort, dtype=float),
+            "service_day": days(denials["service_date"]),
+            "received_day": days(denials["received_date"]),
+            "deadline_day": deadline,
+            "as_of_day": days(pd.Series(pd.Timestamp(as_of))).item(),
+        }
+    )
+
+
+def _work_action(
+    policy: Policy, history: History, category: str, remarks: list[str], payer: str, lag: float
+) -> tuple[str, str]:
+    """The action if the denial is worked, and the hard rule that chose it ('' = policy).
+
+    Billing rules come before any model: no appeal without appeal rights, and no
+    timely-filing appeal without proof the claim went in on time.
+    """
+    action = policy.action_for(category)
+    no_rights = sorted(NO_APPEAL_RIGHTS & set(remarks))
+    if action == "appeal" and no_rights:
+        unprocessable = sorted(UNPROCESSABLE & set(no_rights))
+        if unprocessable:
+            return "corrected_claim", f"{unprocessable[0]}: unprocessable, send a corrected claim"
+        return "write_off", f"{no_rights[0]}: no appeal rights"
+    if category == "timely_filing" and action == "appeal":
+        limit = policy.filing_limit(payer) or history.longest_paid_lag.get(payer)
+        if limit is None or lag > limit:
+            return "write_off", "no proof of timely submission"
+    return action, ""
