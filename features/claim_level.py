@@ -8,6 +8,8 @@ primaries, telehealth and credential modifiers) come from
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
 
@@ -27,7 +29,31 @@ EXPECTED_CREDENTIAL_MODIFIER = {
     "LCADC": "HN",
 }
 """Medicaid-style level-of-licensure modifiers; payers that require them deny without them."""
+UNBUNDLING_MODIFIERS = ("59", "25")
+"""Modifiers that mark 96127 as a distinct service beside psychotherapy."""
+REPLACEMENT_FREQUENCIES = ("7", "8")
+CRISIS, CRISIS_ADDON, COMPLEXITY, SCREENING = "90839", "90840", "90785", "96127"
+SUD_SERVICE_CODES = ("H0015", "H0004", "H0005", "H0001", "H0010", "H0011")
+SUD_DX = r"F1[0-9]"
 UNSPECIFIED_DX = ("F32.9", "F32.A", "F41.9", "F39", "F99", "F43.9", "F43.20", "F31.9")
+SUPPORTED_TIMED_CODES = (("none", "90832", "90834", "90837"), ("none", "90833", "90836", "90838"))
+"""The psychotherapy code documented minutes support, by `timed_band`: alone, then with E/M."""
+BANDED_CODES = frozenset(SUPPORTED_TIMED_CODES[0][1:] + SUPPORTED_TIMED_CODES[1][1:])
+"""Codes whose band the minutes decide (crisis and family codes have bands of their own)."""
+
+
+def timed_band(minutes: np.ndarray | float) -> np.ndarray | int:
+    """Band of documented minutes: 0 under 16, 1 up to 37, 2 up to 52, 3 beyond (NaN: 0).
+
+    Comparisons and addition only, so the batch path (arrays) and the row path
+    (`features.online`, one float) share it.
+    """
+    return (minutes >= 16) * 1 + (minutes > 37) + (minutes > 52)
+
+
+def _item(values: tuple[str, ...], group: str = "?:") -> str:
+    """Regex for any of `values` as a whole item of a ';'-separated list cell."""
+    return rf"\b({group}{'|'.join(values)})\b"
 
 
 def member(values: pd.Series, allowed: frozenset[str]) -> np.ndarray:
@@ -41,7 +67,9 @@ def days(dates: pd.Series) -> np.ndarray:
     return ((dates - EPOCH) // pd.Timedelta(days=1)).to_numpy(dtype="int64")
 
 
-def _procedure_facts() -> pd.DataFrame:
+@cache
+def procedure_facts() -> pd.DataFrame:
+    """Family and time band per procedure code (read-only: it is cached)."""
     facts = pd.DataFrame.from_dict(behavioral_health_procedures(), orient="index")
     facts["min_minutes"] = pd.to_numeric(facts["min_minutes"], errors="coerce")
     facts["max_minutes"] = pd.to_numeric(facts["max_minutes"], errors="coerce")
@@ -50,37 +78,33 @@ def _procedure_facts() -> pd.DataFrame:
 
 def _timed_band_for_minutes(minutes: pd.Series, addon: pd.Series) -> pd.Series:
     """The psychotherapy code the documented minutes support (what a coder would bill)."""
-    standalone = np.select(
-        [minutes < 16, minutes <= 37, minutes <= 52], ["none", "90832", "90834"], "90837"
-    )
-    with_em = np.select(
-        [minutes < 16, minutes <= 37, minutes <= 52], ["none", "90833", "90836"], "90838"
-    )
-    supported = np.where(addon, with_em, standalone)
+    band = timed_band(minutes.to_numpy(np.float64))
+    supported = np.array(SUPPORTED_TIMED_CODES)[addon.to_numpy(bool).astype(np.intp), band]
     return pd.Series(supported, index=minutes.index).where(minutes.notna(), "unknown")
 
 
 def line_summary(claim_lines: pd.DataFrame) -> pd.DataFrame:
     """One row per claim: the primary line, the timed psychotherapy line, and line-set facts."""
-    facts = _procedure_facts()
+    facts = procedure_facts()
     lines = claim_lines.sort_values(["claim_id", "line_number"], kind="stable")
     code = lines["procedure_code"]
     family = code.map(facts["family"]).fillna("other")
     modifiers = lines["modifiers"].fillna("")
-    timed = family.str.startswith(("psychotherapy", "crisis")) & ~code.eq("90840")
+    timed = family.str.startswith(("psychotherapy", "crisis")) & ~code.eq(CRISIS_ADDON)
     per_line = pd.DataFrame(
         {
             "claim_id": lines["claim_id"],
             "is_em": family.eq("em"),
             "is_psychotherapy_addon": family.eq("psychotherapy_addon"),
             "is_psychotherapy": family.isin(["psychotherapy", "psychotherapy_addon"]),
-            "is_crisis": code.eq("90839"),
-            "is_crisis_addon": code.eq("90840"),
-            "is_complexity": code.eq("90785"),
+            "is_crisis": code.eq(CRISIS),
+            "is_crisis_addon": code.eq(CRISIS_ADDON),
+            "is_complexity": code.eq(COMPLEXITY),
             "is_evaluation": family.eq("evaluation"),
-            "is_screening_unbundled": code.eq("96127") & ~modifiers.str.contains(r"\b(?:59|25)\b"),
-            "telehealth_modifier": modifiers.str.contains(r"\b(?:95|GT|FQ|93)\b"),
-            "credential_modifier": modifiers.str.extract(r"\b(HO|HN|HP|AH|AJ|HM|HL)\b")[0],
+            "is_screening_unbundled": code.eq(SCREENING)
+            & ~modifiers.str.contains(_item(UNBUNDLING_MODIFIERS)),
+            "telehealth_modifier": modifiers.str.contains(_item(TELEHEALTH_MODIFIERS)),
+            "credential_modifier": modifiers.str.extract(_item(CREDENTIAL_MODIFIERS, ""))[0],
             "units": lines["units"].astype("float64"),
             "charge": lines["line_charge"].astype("float64"),
             "timed": timed,
@@ -117,7 +141,7 @@ def line_summary(claim_lines: pd.DataFrame) -> pd.DataFrame:
 
 def claim_features(claims: pd.DataFrame, claim_lines: pd.DataFrame) -> pd.DataFrame:
     """Claim-level features indexed by claim_id, in the order of `claims`."""
-    facts = _procedure_facts()
+    facts = procedure_facts()
     lines = line_summary(claim_lines).reindex(claims["claim_id"])
     c = claims.set_index("claim_id")
     out = pd.DataFrame(index=c.index)
@@ -132,7 +156,7 @@ def claim_features(claims: pd.DataFrame, claim_lines: pd.DataFrame) -> pd.DataFr
     out["total_charge"] = c["total_charge"].astype("float64")
     out["charge_per_unit"] = out["total_charge"] / out["total_units"].where(out["total_units"] > 0)
     out["institutional"] = lines["institutional"].fillna(False).astype("float64")
-    out["replacement_claim"] = c["frequency_code"].isin(["7", "8"]).astype("float64")
+    out["replacement_claim"] = c["frequency_code"].isin(REPLACEMENT_FREQUENCIES).astype("float64")
 
     service = days(c["service_date"])
     submission = days(c["submission_date"])
@@ -157,9 +181,7 @@ def claim_features(claims: pd.DataFrame, claim_lines: pd.DataFrame) -> pd.DataFr
         (out["minutes_below_band"] > 0) | (out["minutes_above_band"] > 0)
     ).astype("float64")
     out["supported_timed_code"] = _timed_band_for_minutes(minutes, with_em).where(
-        timed_code.notna()
-        & timed_code.isin(["90832", "90834", "90837", "90833", "90836", "90838"]),
-        "not_applicable",
+        timed_code.notna() & timed_code.isin(BANDED_CODES), "not_applicable"
     )
 
     telehealth = c["place_of_service"].isin(TELEHEALTH_POS)
@@ -200,13 +222,13 @@ def claim_features(claims: pd.DataFrame, claim_lines: pd.DataFrame) -> pd.DataFr
     out["dx_chapter"] = dx.str.slice(0, 1)
     out["dx_billable"] = member(dx, icd10cm_billable()).astype("float64")
     out["dx_unspecified"] = dx.isin(UNSPECIFIED_DX).astype("float64")
-    out["dx_substance_use"] = dx.str.match(r"F1[0-9]").astype("float64")
+    out["dx_substance_use"] = dx.str.match(SUD_DX).astype("float64")
     out["dx_z_code"] = dx.str.startswith("Z").astype("float64")
     secondary = c["secondary_dx"].fillna("")
     out["n_secondary_dx"] = secondary.str.count(";").astype("float64") + secondary.ne("").astype(
         "float64"
     )
-    sud_service = out["code_1"].isin(["H0015", "H0004", "H0005", "H0001", "H0010", "H0011"])
+    sud_service = out["code_1"].isin(SUD_SERVICE_CODES)
     out["sud_service_without_sud_dx"] = (sud_service & out["dx_substance_use"].eq(0)).astype(
         "float64"
     )

@@ -6,14 +6,17 @@ submission date. Serving (`features_for_claims`) runs the same steps over a
 batch of new claims with the stored `FeatureState` as the seed of every tally;
 earlier claims of the batch count as history, as the contract says. Both go
 through `_features`, which differs only in where events and seeds come from.
+The API's row path (`features.online`) shares `history_features` and
+`decay_factor` with them and is held to them bit for bit by its tests.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -34,6 +37,8 @@ STEPS = ("claim-level features", "claim history", "remit history", "authorizatio
 """The progress steps `build_features` reports, in order."""
 SMOOTHING = 20.0
 """Pseudo-count pulling a sparse key's denial rate toward the overall rate."""
+Number = TypeVar("Number", np.ndarray, float)
+"""Arrays in the batch path, single floats in the row path (`features.online`)."""
 
 
 def _values(tally: Tally, events: pd.DataFrame, times: np.ndarray) -> np.ndarray:
@@ -48,6 +53,12 @@ def _values(tally: Tally, events: pd.DataFrame, times: np.ndarray) -> np.ndarray
     return np.column_stack(columns) if columns else np.empty((len(events), 0))
 
 
+def decay_factor(times: np.ndarray) -> np.ndarray:
+    """exp(-t / DECAY_DAYS) as numpy computes it: the row path calls this too, because
+    `math.exp` can differ from `np.exp` in the last bit."""
+    return np.exp(-times / DECAY_DAYS)
+
+
 def _finish(tally: Tally, raw: np.ndarray, queries: pd.DataFrame, times: np.ndarray) -> dict:
     out = {}
     for index, measure in enumerate(tally.measures):
@@ -55,7 +66,7 @@ def _finish(tally: Tally, raw: np.ndarray, queries: pd.DataFrame, times: np.ndar
         if measure.how != "sum":
             value = np.where(np.isinf(value), np.nan, value)
         if measure.decay:
-            value = value * np.exp(-times / DECAY_DAYS)
+            value = value * decay_factor(times)
         if tally.only_where is not None:
             value = np.where(queries[tally.only_where].to_numpy(bool), value, np.nan)
         out[column(tally, measure)] = value
@@ -154,21 +165,22 @@ def _features(
         ],
         axis=1,
     )
-    return _Pass(_assemble(level, base, pd.DataFrame(raw), reference), base, rank, events)
+    return _Pass(_assemble(level, base, raw, reference), base, rank, events)
 
 
-def _rate(denied: pd.Series, count: pd.Series, prior: pd.Series) -> pd.Series:
+def _rate(denied: Number, count: Number, prior: Number) -> Number:
     return (denied + SMOOTHING * prior) / (count + SMOOTHING)
 
 
-def _assemble(
-    level: pd.DataFrame, base: pd.DataFrame, raw: pd.DataFrame, reference: pd.DataFrame
-) -> pd.DataFrame:
-    """Raw tallies to the documented features (same arithmetic for both paths)."""
-    raw.index = level.index
-    base = base.set_index(level.index)
-    reference.index = level.index
-    out = level.copy()
+def history_features(raw: Mapping[str, Number], claim: Mapping[str, Number]) -> dict[str, Number]:
+    """Raw tallies to the documented history features: the one arithmetic of both paths.
+
+    `raw` holds the finished tally columns; `claim` the claim's `service_day`,
+    `visit_number`, `days_to_submit`, `total_units` and `auth_units_approved`.
+    Only elementwise + - * / and `np.fmin`, so numpy arrays (batch) and Python
+    floats (row path) give the same IEEE results.
+    """
+    out = {}
     overall = (raw["all__denied"] + 1) / (raw["all__n"] + 2)
     out["overall_denial_rate"] = overall
     for name, tally in (
@@ -201,27 +213,42 @@ def _assemble(
     out["patient_payer_visit_limit_denials"] = raw["patient_payer_remits__visit_limit"]
     out["auth_exhausted_denials"] = raw["auth_remits__auth_exhausted"]
 
-    service = base["service_day"]
+    service, visit_number = claim["service_day"], claim["visit_number"]
     out["patient_prior_claims"] = raw["patient__prior_claims"]
     out["days_since_last_claim"] = service - raw["patient__last_service_day"]
     out["same_day_prior_claims"] = raw["patient_day__prior_claims"]
     out["same_service_prior_claims"] = raw["patient_day_code__prior_claims"]
-    out["visit_number_this_year"] = base["visit_number"]
-    out["visits_over_learned_cap"] = base["visit_number"] - raw["payer_limits__learned_visit_cap"]
+    out["visit_number_this_year"] = visit_number
+    out["visits_over_learned_cap"] = visit_number - raw["payer_limits__learned_visit_cap"]
     out["days_to_submit_over_learned_limit"] = (
-        out["days_to_submit"] - raw["payer_limits__learned_filing_limit"]
+        claim["days_to_submit"] - raw["payer_limits__learned_filing_limit"]
     )
     out["days_to_submit_over_longest_paid"] = (
-        out["days_to_submit"] - raw["payer_limits__longest_paid_lag"]
+        claim["days_to_submit"] - raw["payer_limits__longest_paid_lag"]
     )
     out["days_in_program"] = service - np.fmin(raw["program_stay__first_service_day"], service)
     out["program_prior_claims"] = raw["program_stay__prior_claims"]
     out["auth_units_used"] = raw["auth__units_used"]
     out["auth_prior_claims"] = raw["auth__prior_claims"]
-    out = pd.concat([out, reference], axis=1)
     out["auth_units_remaining"] = (
-        out["auth_units_approved"] - out["auth_units_used"] - out["total_units"]
+        claim["auth_units_approved"] - raw["auth__units_used"] - claim["total_units"]
     )
+    return out
+
+
+def _assemble(
+    level: pd.DataFrame, base: pd.DataFrame, raw: dict[str, np.ndarray], reference: pd.DataFrame
+) -> pd.DataFrame:
+    """Claim-level, history and reference features in catalog order with the catalog's dtypes."""
+    claim = {
+        "service_day": base["service_day"].to_numpy(),
+        "visit_number": base["visit_number"].to_numpy(),
+        "days_to_submit": level["days_to_submit"].to_numpy(),
+        "total_units": level["total_units"].to_numpy(),
+        "auth_units_approved": reference["auth_units_approved"].to_numpy(),
+    }
+    history = pd.DataFrame(history_features(raw, claim), index=level.index)
+    out = pd.concat([level, history, reference.set_axis(level.index)], axis=1)
     out = out[[feature.name for feature in FEATURES]]
     for name in out.columns:
         out[name] = out[name].astype("string" if name in CATEGORICAL else "float64")

@@ -24,13 +24,27 @@ def _any_by_row(rows: np.ndarray, flags: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(rows[flags], minlength=n) > 0
 
 
+def authorization_days(authorizations: pd.DataFrame) -> pd.DataFrame:
+    """Authorizations with their window as days since EPOCH (`start_day`, `end_day`)."""
+    return authorizations.assign(
+        start_day=days(authorizations["start_date"]), end_day=days(authorizations["end_date"])
+    )
+
+
+def coverage_spans(eligibility: pd.DataFrame) -> pd.DataFrame:
+    """Eligibility rows as day spans; open-ended coverage ends at `OPEN_ENDED`."""
+    end = eligibility["coverage_end"]
+    return eligibility.assign(
+        start_day=days(eligibility["coverage_start"]),
+        end_day=np.where(end.isna(), OPEN_ENDED, days(end.fillna(eligibility["coverage_start"]))),
+    )
+
+
 def authorization_features(base: pd.DataFrame, authorizations: pd.DataFrame) -> pd.DataFrame:
     """The authorization the claim names (on file, in window, right payer and code), and
     whether an active one exists for a claim that names none."""
     n = len(base)
-    auths = authorizations.assign(
-        start_day=days(authorizations["start_date"]), end_day=days(authorizations["end_date"])
-    )
+    auths = authorization_days(authorizations)
     named = base[["prior_auth_id"]].merge(
         auths.drop_duplicates("auth_id"),
         left_on="prior_auth_id",
@@ -74,11 +88,7 @@ def authorization_features(base: pd.DataFrame, authorizations: pd.DataFrame) -> 
 def eligibility_features(base: pd.DataFrame, eligibility: pd.DataFrame) -> pd.DataFrame:
     """Coverage on the date of service with this payer, with another payer, or ended before."""
     n = len(base)
-    end = eligibility["coverage_end"]
-    spans = eligibility.assign(
-        start_day=days(eligibility["coverage_start"]),
-        end_day=np.where(end.isna(), OPEN_ENDED, days(end.fillna(eligibility["coverage_start"]))),
-    )
+    spans = coverage_spans(eligibility)
     claims = base[["patient_id", "payer_id"]].assign(row=np.arange(n), service=base["service_day"])
     same = claims.merge(spans, on=["patient_id", "payer_id"], how="inner")
     rows, service = same["row"].to_numpy(), same["service"].to_numpy()

@@ -4,6 +4,8 @@ Written by `features.pipeline.build_state` (with the model bundle, later) and
 loaded by the scoring service, so scoring a claim is a few dictionary lookups
 rather than a scan of history. Files: one Parquet per tally, the
 authorizations and eligibility tables, and `state.json` with the as-of date.
+The dictionaries (tally keys, authorizations, coverage) are built in memory on
+first use or by `warm`; the files do not hold them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data_contracts.denials import split_list
+from features.reference import authorization_days, coverage_spans
 from features.tallies import TALLIES, Tally, column
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,65 @@ def key_tuples(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[tuple]:
     return list(zip(*columns, strict=True))
 
 
+def _text(value: object) -> str | None:
+    return None if pd.isna(value) else str(value)
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """One authorization on file, its window in days since `claim_level.EPOCH`."""
+
+    payer_id: str | None
+    program: str | None
+    procedure_codes: frozenset[str]
+    """Empty: the authorization covers any code."""
+    start_day: int
+    end_day: int
+    units_approved: float
+
+
+@dataclass(frozen=True)
+class References:
+    """The reference tables keyed for the row path (`features.online`): a claim's
+    authorization and coverage are dictionary lookups, not merges."""
+
+    auth_by_id: dict[str, Authorization]
+    """The first row per auth_id, as the batch path's `drop_duplicates("auth_id")`."""
+    auths_by_patient_payer: dict[tuple[str | None, str | None], list[Authorization]]
+    coverage_by_patient_payer: dict[tuple[str | None, str | None], list[tuple[int, int]]]
+    """(start_day, end_day) spans; open-ended coverage ends at `reference.OPEN_ENDED`."""
+    coverage_by_patient: dict[str | None, list[tuple[str | None, int, int]]]
+    """(payer_id, start_day, end_day) spans of every payer covering the patient."""
+
+    @classmethod
+    def build(cls, authorizations: pd.DataFrame, eligibility: pd.DataFrame) -> References:
+        by_id: dict[str, Authorization] = {}
+        by_pair: dict[tuple[str | None, str | None], list[Authorization]] = {}
+        for row in authorization_days(authorizations).itertuples(index=False):
+            auth = Authorization(
+                _text(row.payer_id),
+                _text(row.program),
+                frozenset(split_list(row.procedure_codes)),
+                int(row.start_day),
+                int(row.end_day),
+                np.nan if pd.isna(row.units_approved) else float(row.units_approved),
+            )
+            by_id.setdefault(str(row.auth_id), auth)
+            by_pair.setdefault((_text(row.patient_id), _text(row.payer_id)), []).append(auth)
+        spans: dict[tuple[str | None, str | None], list[tuple[int, int]]] = {}
+        by_patient: dict[str | None, list[tuple[str | None, int, int]]] = {}
+        for row in coverage_spans(eligibility).itertuples(index=False):
+            patient, payer, start, end = (
+                _text(row.patient_id),
+                _text(row.payer_id),
+                int(row.start_day),
+                int(row.end_day),
+            )
+            spans.setdefault((patient, payer), []).append((start, end))
+            by_patient.setdefault(patient, []).append((payer, start, end))
+        return cls(by_id, by_pair, spans, by_patient)
+
+
 @dataclass
 class FeatureState:
     as_of: date
@@ -45,6 +108,7 @@ class FeatureState:
     authorizations: pd.DataFrame
     eligibility: pd.DataFrame
     _index: dict[str, dict[tuple, np.ndarray]] = field(default_factory=dict, repr=False)
+    _references: References | None = field(default=None, repr=False)
 
     def index(self, tally: Tally) -> dict[tuple, np.ndarray]:
         """Key tuple -> measure values, built once per tally on first use."""
@@ -54,10 +118,17 @@ class FeatureState:
             self._index[tally.name] = dict(zip(key_tuples(frame, tally.keys), values, strict=True))
         return self._index[tally.name]
 
+    def references(self) -> References:
+        """Authorizations and eligibility as dictionaries, built once on first use."""
+        if self._references is None:
+            self._references = References.build(self.authorizations, self.eligibility)
+        return self._references
+
     def warm(self) -> None:
         """Build every lookup now (service start-up) rather than on the first request."""
         for tally in TALLIES:
             self.index(tally)
+        self.references()
 
     def lookup(self, tally: Tally, keys: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
         """For each key tuple: whether the state knows it, and its measure values."""
