@@ -8,6 +8,7 @@ scores raw contract rows in a fresh process.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import pandas as pd
 from features.pipeline import features_for_claims
 from features.state import FeatureState
 from model_bundle.calibration import Calibrator
-from model_bundle.matrix import to_array
+from model_bundle.matrix import level_codes, records_to_array, to_array
 from model_bundle.rows import from_rows
 
 BUNDLE_FORMAT = 1
@@ -38,22 +39,36 @@ class DenialRiskBundle:
     state: FeatureState
     meta: dict[str, Any] = field(default_factory=dict)
 
+    codes: dict[str, dict[str, float]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.codes = level_codes(self.levels)
+
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
         return to_array(features, self.columns, self.levels)
 
-    def raw_scores(self, features: pd.DataFrame) -> np.ndarray:
-        """The booster's own probability, before calibration."""
-        if features.empty:
+    def records_matrix(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """The same matrix from feature dicts (the per-claim serving path)."""
+        return records_to_array(records, self.columns, self.codes)
+
+    def score_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """Calibrated P(denial); one thread, as a scoring request must not wait on the pool."""
+        if not len(matrix):
             return np.empty(0)
-        return self.booster.predict(self.matrix(features), num_threads=1)
+        return self.calibrator.transform(self.booster.predict(matrix, num_threads=1))
+
+    def contribution_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """Exact TreeSHAP contributions in log-odds (LightGBM `pred_contrib`); last column is
+        the bias."""
+        return self.booster.predict(matrix, pred_contrib=True, num_threads=1)
 
     def score_features(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated P(denial) for feature rows."""
-        return self.calibrator.transform(self.raw_scores(features))
+        return self.score_matrix(self.matrix(features))
 
     def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
-        """Exact TreeSHAP contributions in log-odds (LightGBM `pred_contrib`), plus `bias`."""
-        values = self.booster.predict(self.matrix(features), pred_contrib=True, num_threads=1)
+        """`contribution_matrix` as a frame with the feature names and `bias`."""
+        values = self.contribution_matrix(self.matrix(features))
         return pd.DataFrame(values, index=features.index, columns=[*self.columns, "bias"])
 
     def score_claims(self, claims: pd.DataFrame, claim_lines: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from model_bundle.calibration import Calibrator, choose_calibrator
-from model_bundle.matrix import fit_levels, to_array, to_matrix
+from model_bundle.matrix import fit_levels, level_codes, records_to_array, to_array, to_matrix
 
 
 def _scores(rng: np.random.Generator, n: int, distort) -> tuple[np.ndarray, np.ndarray]:
@@ -89,3 +89,9 @@ def test_array_and_frame_give_the_booster_the_same_input() -> None:
     from_frame = booster.predict(to_matrix(new, ["payer", "x"], levels))
     from_array = booster.predict(to_array(new, ["payer", "x"], levels))
     assert np.array_equal(from_frame, from_array)
+    records = [
+        {"payer": None if payer is pd.NA else payer, "x": x}
+        for payer, x in zip(new["payer"], new["x"], strict=True)
+    ]
+    from_records = records_to_array(records, ["payer", "x"], level_codes(levels))
+    assert np.array_equal(to_array(new, ["payer", "x"], levels), from_records, equal_nan=True)
