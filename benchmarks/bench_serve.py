@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import mlflow
 import numpy as np
 from _machine import describe_machine
@@ -103,13 +103,13 @@ def time_server(
     )
     timings = []
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        with httpx2.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             started = time.monotonic()
             while time.monotonic() - started < 120:
                 try:
                     if client.get(ready).status_code == 200:
                         break
-                except httpx.TransportError:
+                except httpx2.TransportError:
                     pass
                 time.sleep(0.5)
             stop = time.monotonic() + DEADLINE_SECONDS

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from types import CodeType
 from typing import Any, Literal
 
 import numpy as np
@@ -61,7 +63,8 @@ def fix_rules() -> tuple[FixRule, ...]:
             problems.append(f"kind {rule.kind!r}")
         if rule.fix_code not in DENIAL_CATEGORIES:
             problems.append(f"fix_code {rule.fix_code!r} is not a contract category")
-        unknown = (set(rule.drivers) | set(rule.correction)) - FEATURE_NAMES
+        # Conditions read features only, so they hold the same on the batch and the row path.
+        unknown = (set(rule.drivers) | set(rule.correction) | set(_names(rule))) - FEATURE_NAMES
         if unknown:
             problems.append(f"unknown features {sorted(unknown)}")
         if problems:
@@ -69,25 +72,42 @@ def fix_rules() -> tuple[FixRule, ...]:
     return rules
 
 
-def rule_hits(rules: tuple[FixRule, ...], frame: pd.DataFrame) -> pd.DataFrame:
-    """Boolean frame: where each rule's condition holds (`frame` = features + text context)."""
+def rule_hits(rules: tuple[FixRule, ...], features: pd.DataFrame) -> pd.DataFrame:
+    """Boolean frame: where each rule's condition holds, for a batch of feature rows."""
     hits = {}
     for rule in rules:
         # Only the columns the condition names: pandas resolves every column it is given.
-        names = [n for n in compile(rule.condition, rule.rule_id, "eval").co_names if n in frame]
-        result = frame[names].eval(rule.condition, engine="python")
-        hits[rule.rule_id] = pd.Series(result, index=frame.index).fillna(False).astype(bool)
-    return pd.DataFrame(hits, index=frame.index)
+        names = [n for n in _names(rule) if n in features]
+        result = features[names].eval(rule.condition, engine="python")
+        hits[rule.rule_id] = pd.Series(result, index=features.index).fillna(False).astype(bool)
+    return pd.DataFrame(hits, index=features.index)
 
 
-def corrected(features: pd.DataFrame, fields: pd.DataFrame, rule: FixRule) -> pd.DataFrame:
-    """The features as they would be once the rule's fix is made; `=name` copies a field."""
-    out = features.copy()
+def holds(rule: FixRule, record: Mapping[str, Any]) -> bool:
+    """Whether the rule's condition holds for one claim's features: `rule_hits` for a dict,
+    without the milliseconds a one-row frame costs. A missing value compares false, as there."""
+    # Our own checked table, not client input; no builtins reachable.
+    return bool(eval(_compiled(rule.condition), {"__builtins__": {}}, record))
+
+
+@cache
+def _compiled(condition: str) -> CodeType:
+    return compile(condition, "fix_rules.csv", "eval")
+
+
+def _names(rule: FixRule) -> tuple[str, ...]:
+    return _compiled(rule.condition).co_names
+
+
+def corrected(record: Mapping[str, Any], rule: FixRule, fields: Mapping[str, Any]) -> dict:
+    """The claim's features once the rule's fix is made; `=name` copies `fields[name]`
+    (an overall rate, say, in place of this payer's)."""
+    out = dict(record)
     for name, value in rule.correction.items():
         if isinstance(value, str) and value.startswith("="):
-            out[name] = fields.loc[features.index, value[1:]].to_numpy()
+            out[name] = fields[value[1:]]
         else:
-            out[name] = np.nan if value is None else value
+            out[name] = float("nan") if value is None else float(value)
     return out
 
 

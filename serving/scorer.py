@@ -1,12 +1,19 @@
 """Scoring with explanations: P(denial), band, top drivers and fixes with the risk after each.
 
-Explanations are only computed for claims that need them (band review or hold)
-plus the deterministic edits, which are cheap and certain. The scorer holds a
-loaded `DenialRiskBundle`; it never trains and never imports `training`.
+Two front doors share one back end. `score_records` is the scrubbing hook's
+path: a few claims as dicts, featured row by row against the bundled state
+(`features.online`), so one claim costs a few milliseconds rather than the
+fixed cost of a hundred pandas calls. `score_features` is the batch path over
+feature frames. Both then explain only what needs it (claims at review or
+hold, plus the deterministic edits, which are cheap and certain), per claim,
+with the same code. The scorer holds a loaded `DenialRiskBundle`; it never
+trains and never imports `training`.
 """
 
 from __future__ import annotations
 
+from collections import ChainMap
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,12 +21,18 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.codes import behavioral_health_procedures
+from data_contracts.reader import check_tables
 from features.claim_level import EXPECTED_CREDENTIAL_MODIFIER, line_summary
+from features.online import features_for_records, timed_code
 from features.pipeline import features_for_claims
 from model_bundle.denial import DenialRiskBundle
-from serving.fixes import FixRule, corrected, fix_rules, render, rule_hits
+from serving.fixes import FixRule, corrected, fix_rules, holds, render, rule_hits
 
 BANDS = ("pass", "review", "hold")
+ROW_PATH_MAX_CLAIMS = 64
+"""Above this many claims a request goes the batch way: the fixed cost of the pandas path
+is paid once and its per-claim cost is lower."""
+Record = Mapping[str, Any]
 
 
 @dataclass
@@ -40,19 +53,60 @@ class ClaimResult:
     fixes: list[Fix] = field(default_factory=list)
 
 
-def _pct(value: float) -> str:
-    return "unknown" if pd.isna(value) else f"{value:.0%}"
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
 
 
-def _whole(values: pd.Series) -> pd.Series:
+def _whole(value: Any) -> str:
     """Counts and days read as whole numbers in a sentence (8, not 8.0)."""
-    return values.map(lambda v: "unknown" if pd.isna(v) else str(int(v)))
+    return "unknown" if _missing(value) else str(int(value))
+
+
+def _pct(value: Any) -> str:
+    return "unknown" if _missing(value) else f"{value:.0%}"
 
 
 def _prior(state_all: pd.DataFrame, measure: str) -> float:
     n = float(state_all["all__n"].sum()) if len(state_all) else 0.0
     k = float(state_all[f"all__{measure}"].sum()) if len(state_all) else 0.0
     return (k + 1) / (n + 2)
+
+
+def _words(row: Record, facts: Record) -> dict[str, Any]:
+    """Words and numbers the fix texts quote that are not features themselves."""
+    minutes = behavioral_health_procedures().get(facts["timed_code"] or "", {})
+    low, high = minutes.get("min_minutes", ""), minutes.get("max_minutes", "")
+    return {
+        "timed_code": facts["timed_code"],
+        "primary_dx": facts["primary_dx"],
+        "prior_auth_id": facts["prior_auth_id"],
+        "band": f"{low}–{high}" if high else f"{low}+",
+        "minutes": "no" if _missing(row["timed_minutes"]) else int(row["timed_minutes"]),
+        "expected_modifier": EXPECTED_CREDENTIAL_MODIFIER.get(row["provider_credential"]),
+        "units_left": _whole(row["auth_units_remaining"] + row["total_units"]),
+        "auth_days_left_text": (
+            "unknown days"
+            if _missing(row["auth_days_left"])
+            else f"{int(row['auth_days_left'])} days"
+        ),
+        "visit_number": _whole(row["visit_number_this_year"]),
+        "learned_cap": _whole(row["visit_number_this_year"] - row["visits_over_learned_cap"]),
+        "filing_limit": _whole(row["days_to_submit"] - row["days_to_submit_over_learned_limit"]),
+        "days_to_submit_text": _whole(row["days_to_submit"]),
+        "payer_modifier_invalid_pct": _pct(row["payer_modifier_invalid_rate"]),
+        "auth_rate_pct": _pct(row["payer_program_auth_denial_rate"]),
+        "credential_rate_pct": _pct(row["payer_credential_not_covered_rate"]),
+        "time_rate_pct": _pct(row["payer_code_time_mismatch_rate"]),
+        "days_in_program_text": _whole(row["days_in_program"]),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if _missing(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 class Scorer:
@@ -71,6 +125,7 @@ class Scorer:
         self.thresholds = (review_threshold, hold_threshold)
         self.drivers_per_claim = drivers_per_claim
         self.rules = fix_rules()
+        self.position = {name: i for i, name in enumerate(bundle.columns)}
         state_all = bundle.state.tallies["all"]
         self.priors = {
             "overall_modifier_invalid_rate": _prior(state_all, "modifier_invalid"),
@@ -79,119 +134,145 @@ class Scorer:
             "overall_dx_rate": _prior(state_all, "dx_not_covered"),
             "overall_time_mismatch_rate": _prior(state_all, "time_code_mismatch"),
         }
+        """What a fix may put in place of a payer's own rate: the rate over all payers."""
 
     def band(self, p: np.ndarray) -> np.ndarray:
         review, hold = self.thresholds
         return np.where(p >= hold, "hold", np.where(p >= review, "review", "pass"))
 
+    def score_records(self, claims: Sequence[Record]) -> list[ClaimResult]:
+        """The scrubbing hook's path: claims as dicts (contract columns plus `lines`, as the
+        API's request model gives them), in request order. Large requests go the batch way;
+        either way the answer is the same (the tests hold the two paths together)."""
+        if len(claims) > ROW_PATH_MAX_CLAIMS:
+            return self.score_claims(*contract_frames(claims))
+        if not claims:
+            return []
+        features = features_for_records(claims, self.bundle.state)
+        hits = [[rule for rule in self.rules if holds(rule, row)] for row in features]
+        matrix = self.bundle.records_matrix(features)
+        return self._results(
+            [claim["claim_id"] for claim in claims],
+            matrix,
+            self.bundle.score_matrix(matrix),
+            hits,
+            features.__getitem__,
+            lambda i: {
+                "timed_code": timed_code(claims[i]["lines"]),
+                "primary_dx": claims[i]["primary_dx"],
+                "prior_auth_id": claims[i]["prior_auth_id"],
+            },
+        )
+
     def score_claims(self, claims: pd.DataFrame, claim_lines: pd.DataFrame) -> list[ClaimResult]:
-        """Score new claims against the bundled state (the scrubbing hook's path)."""
+        """Batch path: typed contract frames of new claims, against the bundled state."""
         features = features_for_claims(claims, claim_lines, self.bundle.state)
         return self.score_features(features, claims, claim_lines)
 
     def score_features(
         self, features: pd.DataFrame, claims: pd.DataFrame, claim_lines: pd.DataFrame
     ) -> list[ClaimResult]:
-        """Score feature rows; `claims`/`claim_lines` supply the words of the fixes."""
+        """Batch path over feature rows; `claims`/`claim_lines` supply the words of the fixes.
+
+        Rule conditions are evaluated for the whole frame at once; only the claims
+        that are explained or hit a rule are turned into dicts for the per-claim work.
+        """
         if features.empty:
             return []
-        p = self.bundle.score_features(features)
-        band = self.band(p)
-        context = self._context(features, claims, claim_lines)
-        fields = pd.concat([features, context], axis=1)
-        hits = rule_hits(self.rules, fields)
-        explain = features.index[band != "pass"]
-        contributions = (
-            self.bundle.contributions(features.loc[explain]).drop(columns="bias")
-            if len(explain)
-            else pd.DataFrame(columns=features.columns)
+        matrix = self.bundle.matrix(features)
+        hit_frame = rule_hits(self.rules, features)
+        hits = [
+            [rule for rule, hit in zip(self.rules, flags, strict=True) if hit]
+            for flags in hit_frame.to_numpy()
+        ]
+        p = self.bundle.score_matrix(matrix)
+        needed = np.flatnonzero((self.band(p) != "pass") | hit_frame.to_numpy().any(axis=1))
+        ids = features.index[needed]
+        rows = dict(zip(needed, feature_records(features.loc[ids]), strict=True))
+        timed = line_summary(claim_lines[claim_lines["claim_id"].isin(ids)])["timed_code"]
+        claim = claims.set_index("claim_id").loc[ids, ["primary_dx", "prior_auth_id"]]
+        facts = claim.assign(timed_code=timed.reindex(ids).to_numpy())
+        facts = dict(zip(needed, feature_records(facts), strict=True))
+        return self._results(
+            list(features.index), matrix, p, hits, rows.__getitem__, facts.__getitem__
         )
-        drivers = self._drivers(features, contributions)
-        candidates = self._candidates(hits, drivers, features.index)
-        after = self._after(features, fields, candidates)
-        by_claim: dict[str, list[FixRule]] = {}
-        for claim_id, rule in candidates:
-            by_claim.setdefault(claim_id, []).append(rule)
+
+    def _results(
+        self,
+        claim_ids: list[str],
+        matrix: np.ndarray,
+        p: np.ndarray,
+        hits: list[list[FixRule]],
+        row: Callable[[int], Record],
+        facts: Callable[[int], Record],
+    ) -> list[ClaimResult]:
+        """P(denial), band, drivers (explained claims) and ranked fixes, claim by claim.
+
+        `row(i)` and `facts(i)` are only asked for claims that are explained or hit a rule.
+        """
+        band = self.band(p)
+        explain = np.flatnonzero(band != "pass")
+        contributions = (
+            dict(
+                zip(explain, self.bundle.contribution_matrix(matrix[explain])[:, :-1], strict=True)
+            )
+            if len(explain)
+            else {}
+        )
+        drivers = {i: self._drivers(row(i), contributions[i]) for i in explain}
+        candidates = {
+            i: self._candidates(rules, drivers.get(i, [])) for i, rules in enumerate(hits) if rules
+        }
+        after = self._after(candidates, row)
         results = []
-        for row, claim_id in enumerate(features.index):
-            fixes = self._fixes(claim_id, by_claim.get(claim_id, []), after, fields, contributions)
+        for i, claim_id in enumerate(claim_ids):
+            fixes = (
+                self._fixes(candidates[i], after, i, row(i), facts(i), contributions.get(i))
+                if candidates.get(i)
+                else []
+            )
             results.append(
-                ClaimResult(
-                    claim_id=str(claim_id),
-                    p_denial=float(p[row]),
-                    band=str(band[row]),
-                    drivers=drivers.get(claim_id, []),
-                    fixes=fixes,
-                )
+                ClaimResult(str(claim_id), float(p[i]), str(band[i]), drivers.get(i, []), fixes)
             )
         return results
 
-    def _drivers(
-        self, features: pd.DataFrame, contributions: pd.DataFrame
-    ) -> dict[str, list[dict[str, Any]]]:
+    def _drivers(self, row: Record, contributions: np.ndarray) -> list[dict[str, Any]]:
         """Top features by |SHAP| (log-odds), with the claim's value of each."""
-        out = {}
-        for claim_id, row in contributions.iterrows():
-            top = row.abs().nlargest(self.drivers_per_claim).index
-            out[claim_id] = [
-                {
-                    "feature": name,
-                    "value": _jsonable(features.at[claim_id, name]),
-                    "contribution": float(row[name]),
-                }
-                for name in top
-            ]
-        return out
+        top = np.argsort(-np.abs(contributions), kind="stable")[: self.drivers_per_claim]
+        return [
+            {
+                "feature": self.bundle.columns[j],
+                "value": _jsonable(row[self.bundle.columns[j]]),
+                "contribution": float(contributions[j]),
+            }
+            for j in top
+        ]
 
-    def _candidates(
-        self, hits: pd.DataFrame, drivers: dict[str, list[dict[str, Any]]], index: pd.Index
-    ) -> list[tuple[str, FixRule]]:
-        """(claim, rule) pairs to suggest: every edit hit, and model rules backed by a driver."""
-        pairs = []
-        for rule in self.rules:
-            for claim_id in index[hits[rule.rule_id].to_numpy()]:
-                if rule.kind == "edit":
-                    pairs.append((claim_id, rule))
-                    continue
-                pushing = {d["feature"] for d in drivers.get(claim_id, []) if d["contribution"] > 0}
-                if pushing & set(rule.drivers):
-                    pairs.append((claim_id, rule))
-        return pairs
+    @staticmethod
+    def _candidates(rules: list[FixRule], drivers: list[dict[str, Any]]) -> list[FixRule]:
+        """Every edit that holds, and the model rules backed by a driver pushing risk up."""
+        pushing = {d["feature"] for d in drivers if d["contribution"] > 0}
+        return [rule for rule in rules if rule.kind == "edit" or pushing & set(rule.drivers)]
 
     def _after(
-        self,
-        features: pd.DataFrame,
-        fields: pd.DataFrame,
-        candidates: list[tuple[str, FixRule]],
-    ) -> dict[tuple[str, str], float]:
-        """P(denial) after each candidate fix: the claims of each rule corrected together,
-        all corrected rows scored in one call."""
-        if not candidates:
+        self, candidates: dict[int, list[FixRule]], row: Callable[[int], Record]
+    ) -> dict[tuple[int, str], float]:
+        """P(denial) after each candidate fix: every corrected claim scored in one call."""
+        pairs = [(i, rule) for i, rules in candidates.items() for rule in rules]
+        if not pairs:
             return {}
-        claims_by_rule: dict[str, list[str]] = {}
-        rules = {}
-        for claim_id, rule in candidates:
-            claims_by_rule.setdefault(rule.rule_id, []).append(claim_id)
-            rules[rule.rule_id] = rule
-        frames = [
-            corrected(features.loc[claim_ids], fields, rules[rule_id])
-            for rule_id, claim_ids in claims_by_rule.items()
-        ]
-        keys = [
-            (claim_id, rule_id)
-            for rule_id, claim_ids in claims_by_rule.items()
-            for claim_id in claim_ids
-        ]
-        p = self.bundle.score_features(pd.concat(frames))
-        return dict(zip(keys, p.tolist(), strict=True))
+        fixed = [corrected(row(i), rule, ChainMap(row(i), self.priors)) for i, rule in pairs]
+        p = self.bundle.score_matrix(self.bundle.records_matrix(fixed))
+        return {(i, rule.rule_id): float(q) for (i, rule), q in zip(pairs, p, strict=True)}
 
     def _fixes(
         self,
-        claim_id: str,
         rules: list[FixRule],
-        after: dict[tuple[str, str], float],
-        fields: pd.DataFrame,
-        contributions: pd.DataFrame,
+        after: dict[tuple[int, str], float],
+        i: int,
+        row: Record,
+        facts: Record,
+        contributions: np.ndarray | None,
     ) -> list[Fix]:
         """Best first, one suggestion per fix code.
 
@@ -199,75 +280,50 @@ class Scorer:
         (sum of their positive SHAP contributions) leads: that is what is wrong with it.
         Otherwise certain edits come before model fixes, then the larger drop in risk.
         """
-        if not rules:
-            return []
-        values = fields.loc[claim_id].to_dict()
-        pushes = (
-            contributions.loc[claim_id].clip(lower=0) if claim_id in contributions.index else None
-        )
+        fields = ChainMap(_words(row, facts), dict(row))
         ranked: dict[str, tuple[tuple, Fix]] = {}
         for rule in rules:
             fix = Fix(
                 rule.fix_code,
-                render(rule, values),
-                after[(claim_id, rule.rule_id)],
+                render(rule, fields),
+                after[(i, rule.rule_id)],
                 rule.rule_id,
                 rule.kind == "edit",
             )
-            weight = -float(pushes[list(rule.drivers)].sum()) if pushes is not None else 0.0
+            weight = 0.0
+            if contributions is not None:
+                pushes = contributions[[self.position[name] for name in rule.drivers]]
+                weight = -float(pushes.clip(min=0).sum())
             key = (weight, not fix.rule_hit, fix.p_denial_after)
             if rule.fix_code not in ranked or key < ranked[rule.fix_code][0]:
                 ranked[rule.fix_code] = (key, fix)
         return [fix for _, fix in sorted(ranked.values(), key=lambda item: item[0])]
 
-    def _context(
-        self, features: pd.DataFrame, claims: pd.DataFrame, claim_lines: pd.DataFrame
-    ) -> pd.DataFrame:
-        """Words and numbers the fix texts quote, per claim (not model features)."""
-        facts = behavioral_health_procedures()
-        wanted = features.index
-        lines = line_summary(claim_lines[claim_lines["claim_id"].isin(wanted)]).reindex(wanted)
-        claim = claims[claims["claim_id"].isin(wanted)].set_index("claim_id").reindex(wanted)
-        timed = lines["timed_code"]
-        low = timed.map(lambda c: facts.get(c, {}).get("min_minutes", "") if pd.notna(c) else "")
-        high = timed.map(lambda c: facts.get(c, {}).get("max_minutes", "") if pd.notna(c) else "")
-        band = [f"{lo}–{hi}" if hi else f"{lo}+" for lo, hi in zip(low, high, strict=True)]
-        units_left = features["auth_units_remaining"] + features["total_units"]
-        out = pd.DataFrame(
-            {
-                "timed_code": timed,
-                "band": band,
-                "minutes": features["timed_minutes"].map(lambda m: "no" if pd.isna(m) else int(m)),
-                "expected_modifier": claim["provider_credential"].map(EXPECTED_CREDENTIAL_MODIFIER),
-                "primary_dx": claim["primary_dx"],
-                "prior_auth_id": claim["prior_auth_id"],
-                "units_left": _whole(units_left),
-                "auth_days_left_text": features["auth_days_left"].map(
-                    lambda d: "unknown days" if pd.isna(d) else f"{int(d)} days"
-                ),
-                "visit_number": _whole(features["visit_number_this_year"]),
-                "learned_cap": _whole(
-                    features["visit_number_this_year"] - features["visits_over_learned_cap"]
-                ),
-                "filing_limit": _whole(
-                    features["days_to_submit"] - features["days_to_submit_over_learned_limit"]
-                ),
-                "days_to_submit_text": _whole(features["days_to_submit"]),
-                "payer_modifier_invalid_pct": features["payer_modifier_invalid_rate"].map(_pct),
-                "auth_rate_pct": features["payer_program_auth_denial_rate"].map(_pct),
-                "credential_rate_pct": features["payer_credential_not_covered_rate"].map(_pct),
-                "time_rate_pct": features["payer_code_time_mismatch_rate"].map(_pct),
-                "days_in_program_text": _whole(features["days_in_program"]),
-                **{name: value for name, value in self.priors.items()},
-            },
-            index=features.index,
-        )
-        return out
+
+def contract_frames(claims: Sequence[Record]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Claim dicts as typed contract tables, through the contract's own checks (a
+    `ContractError` names what is wrong)."""
+    claim_rows, line_rows = [], []
+    for claim in claims:
+        row = {name: value for name, value in claim.items() if name != "lines"}
+        row["secondary_dx"] = ";".join(row["secondary_dx"])
+        row["service_date"] = row["service_date"].isoformat()
+        row["submission_date"] = row["submission_date"].isoformat()
+        claim_rows.append(row)
+        for line in claim["lines"]:
+            line_rows.append(
+                {"claim_id": claim["claim_id"], **line, "modifiers": ";".join(line["modifiers"])}
+            )
+    tables = check_tables(
+        "request", {"claims": pd.DataFrame(claim_rows), "claim_lines": pd.DataFrame(line_rows)}
+    )
+    return tables["claims"], tables["claim_lines"]
 
 
-def _jsonable(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+def feature_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Frame rows as dicts with Python values, a missing string being None (as on the row
+    path)."""
+    return [
+        {name: None if value is pd.NA else value for name, value in record.items()}
+        for record in frame.to_dict("records")
+    ]

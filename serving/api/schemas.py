@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from data_contracts import codes, enums
 
@@ -70,9 +70,29 @@ class ClaimIn(Strict):
             raise ValueError("must be between 1990-01-01 and 2100-12-31")
         return value
 
+    @model_validator(mode="after")
+    def contract_rules(self) -> ClaimIn:
+        """The contract's rules across fields (`data_contracts.schemas`), checked here so the
+        per-claim scoring path needs no table checks of its own."""
+        if self.submission_date < self.service_date:
+            raise ValueError("submission_date is before service_date")
+        if self.frequency_code in ("7", "8") and self.original_claim_id is None:
+            raise ValueError("frequency_code 7 or 8 needs original_claim_id")
+        numbers = [line.line_number for line in self.lines]
+        if len(set(numbers)) < len(numbers):
+            raise ValueError("line_number repeats within the claim")
+        return self
+
 
 class ScoreRequest(Strict):
     claims: list[ClaimIn] = Field(min_length=1, max_length=MAX_CLAIMS)
+
+    @model_validator(mode="after")
+    def unique_claim_ids(self) -> ScoreRequest:
+        ids = [claim.claim_id for claim in self.claims]
+        if len(set(ids)) < len(ids):
+            raise ValueError("claim_id repeats within the request")
+        return self
 
 
 class Driver(BaseModel):

@@ -12,32 +12,8 @@ from fastapi.testclient import TestClient
 from data_contracts.enums import DENIAL_CATEGORIES
 from serving.api.app import create_app
 from serving.loading import ModelUnavailableError
-from tests.serving.conftest import auth, scorer_for
-
-
-def claim_json(data, claim_id: str) -> dict:
-    """One claim of the synthetic data as the contract's JSON."""
-    claims = data.claims[data.claims["claim_id"] == claim_id]
-    claim = claims.astype(object).where(claims.notna(), None).iloc[0].to_dict()
-    lines = data.claim_lines[data.claim_lines["claim_id"] == claim_id]
-    lines = lines.astype(object).where(lines.notna(), None)
-    claim["service_date"] = claim["service_date"].date().isoformat()
-    claim["submission_date"] = claim["submission_date"].date().isoformat()
-    claim["secondary_dx"] = claim["secondary_dx"].split(";") if claim["secondary_dx"] else []
-    claim["total_charge"] = float(claim["total_charge"])
-    claim["lines"] = [
-        {
-            "line_number": int(line["line_number"]),
-            "procedure_code": line["procedure_code"],
-            "modifiers": line["modifiers"].split(";") if line["modifiers"] else [],
-            "units": int(line["units"]),
-            "minutes": None if line["minutes"] is None else int(line["minutes"]),
-            "line_charge": float(line["line_charge"]),
-            "revenue_code": line["revenue_code"],
-        }
-        for line in lines.to_dict("records")
-    ]
-    return claim
+from serving.scorer import ROW_PATH_MAX_CLAIMS
+from tests.serving.conftest import auth, claim_json, scorer_for
 
 
 @pytest.fixture
@@ -160,12 +136,39 @@ def test_too_many_lines_or_claims_are_422(client, pending) -> None:
     )
 
 
-def test_contract_rules_across_fields_are_422(client, pending) -> None:
+def test_a_request_past_the_row_path_size_answers_every_claim_in_order(client, pending) -> None:
+    many = [
+        dict(pending[i % len(pending)], claim_id=f"C{i}") for i in range(ROW_PATH_MAX_CLAIMS + 1)
+    ]
+    response = client.post("/v1/claims/score", json={"claims": many}, headers=auth("scrubber"))
+    assert response.status_code == 200
+    assert [r["claim_id"] for r in response.json()["results"]] == [c["claim_id"] for c in many]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"submission_date": "1999-01-01"}, "submission_date is before service_date"),
+        ({"frequency_code": "7"}, "frequency_code 7 or 8 needs original_claim_id"),
+        ({"lines": "repeat"}, "line_number repeats within the claim"),
+    ],
+)
+def test_each_contract_rule_across_fields_is_a_422(client, pending, change, message) -> None:
     claim = copy.deepcopy(pending[0])
-    claim["submission_date"] = "1999-01-01"
+    claim.update(change)
+    if change.get("lines") == "repeat":
+        claim["lines"] = [pending[0]["lines"][0], pending[0]["lines"][0]]
     response = client.post("/v1/claims/score", json={"claims": [claim]}, headers=auth("scrubber"))
     assert response.status_code == 422
-    assert "submission_date is before service_date" in response.text
+    assert message in response.text
+
+
+def test_a_claim_id_twice_in_one_request_is_a_422(client, pending) -> None:
+    response = client.post(
+        "/v1/claims/score", json={"claims": [pending[0], pending[0]]}, headers=auth("scrubber")
+    )
+    assert response.status_code == 422
+    assert "claim_id repeats" in response.text
 
 
 def test_unseen_payer_and_code_still_score(client, pending) -> None:

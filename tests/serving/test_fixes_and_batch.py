@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from data_contracts.enums import DENIAL_CATEGORIES
+from features.pipeline import build_features
 from serving.batch import COLUMNS, score_pending
-from serving.fixes import FEATURE_NAMES, FixRule, corrected, fix_rules, render, rule_hits
-from serving.scorer import Scorer
+from serving.fixes import FEATURE_NAMES, FixRule, corrected, fix_rules, holds, render, rule_hits
+from serving.scorer import Scorer, feature_records
 from tests.serving.conftest import scorer_for
 
 
@@ -47,9 +48,28 @@ def test_rule_conditions_and_corrections_apply_to_feature_rows() -> None:
         index=["A", "B"],
     )
     assert rule_hits((rule,), features)["time_band"].tolist() == [True, False]
-    fixed = corrected(features, features, rule)
-    assert fixed.loc["A", "time_code_mismatch"] == 0
-    assert fixed.loc["A", "minutes_below_band"] == 0
+    record = features.loc["A"].to_dict()
+    fixed = corrected(record, rule, record)
+    assert fixed["time_code_mismatch"] == 0
+    assert fixed["minutes_below_band"] == 0
+    assert record["time_code_mismatch"] == 1, "the claim's own features are left alone"
+
+
+def test_a_correction_may_put_the_overall_rate_in_place_of_the_payers() -> None:
+    rule = next(r for r in fix_rules() if r.rule_id == "credential")
+    record = {"payer_credential_not_covered_rate": 0.4, "payer_credential_denial_rate": 0.5}
+    fields = {"overall_credential_rate": 0.02, "overall_denial_rate": 0.1}
+    fixed = corrected(record, rule, fields)
+    assert fixed == {"payer_credential_not_covered_rate": 0.02, "payer_credential_denial_rate": 0.1}
+
+
+def test_conditions_hold_alike_on_a_frame_and_on_each_row(serve_data) -> None:
+    """The batch path evaluates rules with pandas, the per-claim path with Python."""
+    features = build_features(serve_data)
+    frame = rule_hits(fix_rules(), features)
+    rows = [[holds(rule, row) for rule in fix_rules()] for row in feature_records(features)]
+    assert frame.to_numpy().tolist() == rows
+    assert frame.to_numpy().any(axis=0).sum() >= len(fix_rules()) - 3, "most rules fire somewhere"
 
 
 def test_texts_fill_in_the_claim_and_say_unknown_for_gaps() -> None:
