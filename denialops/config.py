@@ -20,7 +20,7 @@ class LightGBMParams(BaseModel):
 
     learning_rate: float = 0.05
     num_leaves: int = 31
-    max_depth: int = 8
+    max_depth: int = 6
     min_data_in_leaf: int = 50
     feature_fraction: float = 0.8
     bagging_fraction: float = 0.8
