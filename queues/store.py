@@ -211,6 +211,8 @@ class WorkItem:
 
 @dataclass(frozen=True, slots=True)
 class AuditEvent:
+    """One row of the trail: who did what to which claim, when, and the particulars."""
+
     id: int
     at: datetime
     actor: str
@@ -262,7 +264,9 @@ class WorkQueue:
         url = sa.make_url(database_url)
         self.lease_seconds = _positive_seconds(lease_seconds)
         self._clock = clock
-        if url.get_backend_name() == "sqlite":
+        self._write_lock: contextlib.AbstractContextManager[Any]
+        backend = url.get_backend_name()
+        if backend == "sqlite":
             if url.database in (None, "", ":memory:"):
                 raise ValueError("the work queue needs an SQLite file, not an in-memory database")
             self.engine = sa.create_engine(
@@ -270,18 +274,16 @@ class WorkQueue:
             )
             sa.event.listen(self.engine, "connect", _sqlite_connect)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
-        elif url.get_backend_name() == "postgresql":
+            # One writer at a time: this process's threads wait their turn here, woken
+            # as soon as the lock is free; left to SQLite's busy handler they would poll
+            # with sleeps of up to 100 ms. Other processes still meet the busy timeout.
+            self._write_lock = threading.Lock()
+        elif backend == "postgresql":
             self.engine = sa.create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+            self._write_lock = contextlib.nullcontext()
         else:
             raise ValueError(f"the work queue runs on SQLite or PostgreSQL, not {url.drivername}")
         self._writer = self.engine.execution_options(**{_WRITE: True})
-        # SQLite has one writer at a time. Threads of this process wait their turn
-        # here, woken as soon as the lock is free; left to SQLite's busy handler they
-        # would poll with sleeps of up to 100 ms. Other processes still meet the
-        # busy timeout.
-        self._write_lock = (
-            threading.Lock() if url.get_backend_name() == "sqlite" else contextlib.nullcontext()
-        )
         self.migrate()
 
     @classmethod
@@ -319,7 +321,9 @@ class WorkQueue:
 
         An item a biller holds or has resolved keeps its state and ranking, so a
         re-ranking never pulls work from under someone nor re-opens finished
-        work, and loading the same denials twice adds nothing.
+        work, and loading the same denials twice adds nothing. A load is a batch
+        job: run one at a time (two loads racing to insert the same new claim
+        make the later one fail on the unique claim_id, adding nothing twice).
         """
         actor = _name(actor, "actor")
         policy_version = _name(policy_version, "policy_version")
@@ -653,12 +657,17 @@ def _existing_items(
     connection: sa.Connection, claim_ids: Sequence[str]
 ) -> dict[str, sa.RowMapping]:
     """The stored items among `claim_ids`, locked on PostgreSQL until the load commits, so
-    `next` skips them rather than leasing an item the load is about to re-rank."""
+    `next` skips them rather than leasing an item the load is about to re-rank.
+
+    Rows are locked in claim_id order, so loads that overlap cannot deadlock.
+    """
     found = {}
-    for start in range(0, len(claim_ids), _CHUNK):
+    ordered = sorted(claim_ids)
+    for start in range(0, len(ordered), _CHUNK):
         query = (
             sa.select(ITEMS)
-            .where(ITEMS.c.claim_id.in_(claim_ids[start : start + _CHUNK]))
+            .where(ITEMS.c.claim_id.in_(ordered[start : start + _CHUNK]))
+            .order_by(ITEMS.c.claim_id)
             .with_for_update()
         )
         found.update({row["claim_id"]: row for row in connection.execute(query).mappings()})
