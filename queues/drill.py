@@ -3,17 +3,22 @@
 Each biller is a thread with its own pooled connection that leases the next
 item, resolves it and asks again until nothing is left for it, as billers
 clearing a queue would, only without the hours in between. Every lease is timed.
+On a shared PostgreSQL server, `scratch_schema` keeps each run to its own tables.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 
 from data_contracts.enums import APPEAL_ACTIONS, DENIAL_CATEGORIES
 from queues.store import WorkQueue
@@ -101,3 +106,20 @@ def work_queue(queue: WorkQueue, billers: int) -> DrillResult:
         lease_seconds=np.array([seconds for _, timings in results for seconds in timings]),
         elapsed_seconds=elapsed,
     )
+
+
+@contextlib.contextmanager
+def scratch_schema(postgres_url: str) -> Iterator[str]:
+    """The URL of a new, empty schema on `postgres_url`'s server, dropped on exit, so runs
+    sharing a server (CI jobs, benchmarks, colleagues) never meet each other's rows."""
+    schema = f"queue_scratch_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_url, poolclass=sa.NullPool)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    url = sa.make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()

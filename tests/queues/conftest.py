@@ -8,14 +8,13 @@ each test gets its own schema, dropped afterwards, so runs sharing the server
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from denialops.config import Settings
+from queues.drill import scratch_schema
 from queues.store import WorkQueue
 
 POSTGRES_URL = os.environ.get("DENIALOPS_TEST_POSTGRES_URL", "")
@@ -44,17 +43,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
             "PostgreSQL queue tests need DENIALOPS_TEST_POSTGRES_URL, e.g. "
             "postgresql+psycopg://postgres@127.0.0.1:5432/test (.ci/run sets it)"
         )
-    schema = f"queue_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL, poolclass=sa.NullPool)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    url = sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with scratch_schema(POSTGRES_URL) as url:
+        yield url
 
 
 @pytest.fixture
