@@ -44,6 +44,7 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_train.py
 	cd benchmarks && ../$(BIN)/python eval_fixes.py
 	cd benchmarks && ../$(BIN)/python bench_serve.py
+	cd benchmarks && ../$(BIN)/python bench_queue.py
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache .ruff_cache mlflow.db mlruns optuna

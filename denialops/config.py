@@ -72,7 +72,23 @@ class Settings(BaseSettings):
         Path("denialops_keys.json"), description="The service's own store of hashed API keys."
     )
     database_url: str = Field(
-        "sqlite:///denialops.db", description="Audit trail (and later the work queue)."
+        "sqlite:///denialops.db",
+        description="Scoring audit trail and the work queue (SQLite file, or postgresql+psycopg://).",
+    )
+    lease_seconds: int = Field(
+        900,
+        gt=0,
+        description="How long a biller holds a queue item before others may take it over.",
+    )
+    queue_pool_size: int = Field(
+        20,
+        ge=1,
+        description="Database connections the work queue keeps: one per concurrent biller request.",
+    )
+    queue_busy_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="SQLite only: how long a queue write waits for another process's write lock.",
     )
     review_threshold: float = Field(0.15, gt=0, lt=1, description="p_denial from which: review.")
     hold_threshold: float = Field(0.5, gt=0, lt=1, description="p_denial from which: hold.")

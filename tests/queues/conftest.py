@@ -1,14 +1,68 @@
-"""Queue tests share one synthetic data directory and a recovery model fitted on it."""
+"""Queue fixtures: the store on SQLite (a temporary file) and on PostgreSQL (a throwaway
+schema), and one synthetic data directory with a recovery model fitted on it.
+
+PostgreSQL runs when DENIALOPS_TEST_POSTGRES_URL names a server (`.ci/run` sets it);
+each test gets its own schema, dropped afterwards, so runs sharing the server
+(several CI jobs, several engineers) never see each other's rows.
+"""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from data_contracts.reader import ContractData, read_data_dir
 from denialops.config import Settings
 from model_bundle.recovery import RecoveryBundle
+from queues.drill import scratch_schema
+from queues.store import WorkQueue
 from synthetic import SyntheticData, generate, write_synthetic
 from training.recovery import fit_recovery
+
+POSTGRES_URL = os.environ.get("DENIALOPS_TEST_POSTGRES_URL", "")
+
+
+class Clock:
+    """A clock the test moves, so lease expiry needs no sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'queue.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip(
+            "PostgreSQL queue tests need DENIALOPS_TEST_POSTGRES_URL, e.g. "
+            "postgresql+psycopg://postgres@127.0.0.1:5432/test (.ci/run sets it)"
+        )
+    with scratch_schema(POSTGRES_URL) as url:
+        yield url
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def queue(database_url: str, clock: Clock) -> Iterator[WorkQueue]:
+    with WorkQueue.from_settings(
+        Settings(database_url=database_url, lease_seconds=600), clock=clock
+    ) as opened:
+        yield opened
 
 
 @pytest.fixture(scope="package")

@@ -1,0 +1,126 @@
+"""The work queue's tables as the store queries them; `migrations/` creates and evolves them.
+
+The migrations declare the same tables frozen in time (a migration must not change
+when this module does); `tests/queues/test_migrations.py` checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+from data_contracts.enums import APPEAL_ACTIONS, APPEAL_OUTCOMES
+
+OPEN = "open"
+RESOLVED = "resolved"
+STATUSES = (OPEN, RESOLVED)
+AUDIT_EVENTS = ("loaded", "refreshed", "leased", "released", "resolved", "outcome")
+VERSION_TABLE = "queue_alembic_version"
+"""Alembic's version table for the queue, named so it shares a database with serving's tables."""
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """An instant in UTC, aware in Python on every database.
+
+    SQLite has no time zones: it stores the UTC wall time as text, which sorts and
+    compares correctly because every value is UTC. PostgreSQL stores timestamptz.
+    Naive datetimes are refused, so no local time ever slips in.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: queue times are aware (UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: Dialect,  # noqa: ARG002 (TypeDecorator signature)
+    ) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+METADATA = sa.MetaData()
+
+ITEMS = sa.Table(
+    "queue_items",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("claim_id", sa.String(64), nullable=False, unique=True),
+    # The ranking, refreshed while the item is open.
+    sa.Column("payer_id", sa.String(64), nullable=False),
+    sa.Column("denial_category", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("p_recover", sa.Float, nullable=False),
+    sa.Column("recoverable_amount", sa.Float, nullable=False),
+    sa.Column("expected_recovery", sa.Float, nullable=False),
+    sa.Column("effort_minutes", sa.Float, nullable=False),
+    sa.Column("deadline", sa.Date, nullable=True),
+    sa.Column("priority", sa.Float, nullable=False),
+    sa.Column("rank", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("policy_version", sa.String(64), nullable=False),
+    sa.Column("loaded_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    # The work: status, lease, what the biller did and how the payer answered.
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("lease_holder", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", UTCDateTime, nullable=True),
+    sa.Column("resolved_by", sa.String(64), nullable=True),
+    sa.Column("resolved_at", UTCDateTime, nullable=True),
+    sa.Column("resolved_action", sa.String(16), nullable=True),
+    sa.Column("action_date", sa.Date, nullable=True),
+    sa.Column("resolved_effort_minutes", sa.Integer, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("outcome", sa.String(16), nullable=True),
+    sa.Column("recovered_amount", sa.Float, nullable=True),
+    sa.Column("closed_date", sa.Date, nullable=True),
+    sa.CheckConstraint(_one_of("status", STATUSES), name="queue_items_status"),
+    sa.CheckConstraint(_one_of("action", APPEAL_ACTIONS), name="queue_items_action"),
+    sa.CheckConstraint(
+        f"resolved_action IS NULL OR {_one_of('resolved_action', APPEAL_ACTIONS)}",
+        name="queue_items_resolved_action",
+    ),
+    sa.CheckConstraint(
+        f"outcome IS NULL OR {_one_of('outcome', APPEAL_OUTCOMES)}", name="queue_items_outcome"
+    ),
+)
+# `next` walks open items by priority; resolved items, the bulk over time, stay out of it.
+sa.Index(
+    "queue_items_open_by_priority",
+    ITEMS.c.priority.desc(),
+    ITEMS.c.id,
+    postgresql_where=ITEMS.c.status == OPEN,
+    sqlite_where=ITEMS.c.status == OPEN,
+)
+
+AUDIT = sa.Table(
+    "queue_audit",
+    METADATA,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("claim_id", sa.String(64), nullable=False, index=True),
+    sa.Column("event", sa.String(16), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+    sa.CheckConstraint(_one_of("event", AUDIT_EVENTS), name="queue_audit_event"),
+)

@@ -1,0 +1,280 @@
+"""The work queue as billers and the ranking meet it: loads, leases, resolutions, outcomes, audit.
+
+Every test runs on SQLite and, with DENIALOPS_TEST_POSTGRES_URL, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from data_contracts.reader import check_table
+from data_contracts.schemas import TABLES
+from queues.store import (
+    ConflictError,
+    InvalidValueError,
+    LeaseError,
+    LoadCounts,
+    UnknownItemError,
+    WorkQueue,
+)
+
+
+def ranking(priorities: dict[str, float], **columns: object) -> pd.DataFrame:
+    """Ranked denials, one per claim, with the given priorities (rank follows priority)."""
+    claims = list(priorities)
+    frame = pd.DataFrame(
+        {
+            "claim_id": claims,
+            "payer_id": "P01",
+            "denial_category": "missing_auth",
+            "action": "appeal",
+            "p_recover": 0.6,
+            "recoverable_amount": 250.0,
+            "expected_recovery": 150.0,
+            "effort_minutes": 30.0,
+            "deadline": pd.Timestamp("2027-01-15"),
+            "priority": [priorities[claim] for claim in claims],
+            "reason": "authorization on file but not named",
+        }
+    )
+    frame["rank"] = frame["priority"].rank(ascending=False, method="first").astype(int)
+    for name, value in columns.items():
+        frame[name] = value
+    return frame
+
+
+def load(queue: WorkQueue, priorities: dict[str, float], policy: str = "v1", **columns: object):
+    return queue.load(ranking(priorities, **columns), actor="ranker", policy_version=policy)
+
+
+def events(queue: WorkQueue, claim_id: str | None = None) -> list[str]:
+    return [event.event for event in queue.audit(claim_id)]
+
+
+def test_loading_the_same_denials_twice_adds_nothing(queue: WorkQueue) -> None:
+    priorities = {"C1": 3.0, "C2": 2.0, "C3": 1.0}
+    assert load(queue, priorities) == LoadCounts(inserted=3, refreshed=0, unchanged=0, worked=0)
+    assert load(queue, priorities) == LoadCounts(inserted=0, refreshed=0, unchanged=3, worked=0)
+    assert [item.claim_id for item in queue.ranked()] == ["C1", "C2", "C3"]
+    assert events(queue) == ["loaded"] * 3
+
+
+def test_a_new_ranking_refreshes_open_items_and_leaves_worked_ones_alone(
+    queue: WorkQueue, clock
+) -> None:
+    load(queue, {"HELD": 4.0, "DONE": 3.0, "LAPSED": 2.0, "OPEN": 1.0})
+    assert queue.next("ana").claim_id == "HELD"
+    assert queue.next("ben").claim_id == "DONE"
+    queue.resolve("DONE", "ben", "appeal", 25)
+    clock.advance(300)
+    assert queue.next("cy", lease_seconds=60).claim_id == "LAPSED"
+    clock.advance(120)  # cy's lease on LAPSED ran out; ana's still runs
+
+    counts = load(queue, {"HELD": 0.5, "DONE": 0.5, "LAPSED": 9.0, "OPEN": 8.0, "NEW": 7.0}, "v2")
+
+    assert counts == LoadCounts(inserted=1, refreshed=2, unchanged=0, worked=2)
+    held, done, lapsed = (queue.item(claim) for claim in ("HELD", "DONE", "LAPSED"))
+    assert (held.lease_holder, held.priority, held.policy_version) == ("ana", 4.0, "v1")
+    assert (done.status, done.priority, done.resolved_by) == ("resolved", 3.0, "ben")
+    assert (lapsed.priority, lapsed.policy_version) == (9.0, "v2")
+    refreshed = queue.audit("OPEN")[-1]
+    assert refreshed.event == "refreshed"
+    assert refreshed.detail["priority"] == [1.0, 8.0]
+    assert refreshed.detail["policy_version"] == ["v1", "v2"]
+    assert events(queue, "HELD") == ["loaded", "leased"]
+    assert events(queue, "NEW") == ["loaded"]
+
+
+def test_next_hands_out_the_highest_priority_then_the_first_loaded(queue: WorkQueue) -> None:
+    load(queue, {"LOW": 1.0, "TIE-A": 5.0, "TOP": 9.0, "TIE-B": 5.0})
+    handed = [queue.next(f"biller-{index}") for index in range(5)]
+    assert [item.claim_id if item else None for item in handed] == [
+        "TOP",
+        "TIE-A",
+        "TIE-B",
+        "LOW",
+        None,
+    ]
+    top = handed[0]
+    assert top.lease_holder == "biller-0"
+    assert top.lease_expires_at - top.updated_at == timedelta(seconds=600)
+
+
+def test_next_can_keep_to_one_payer_or_category(queue: WorkQueue) -> None:
+    load(queue, {"A1": 5.0, "A2": 1.0}, payer_id="PA")
+    load(queue, {"B1": 3.0}, payer_id="PB", denial_category="visit_limit")
+    assert queue.next("ana", payer_id="PB").claim_id == "B1"
+    assert queue.next("ana", payer_id="PB") is None
+    assert queue.next("ana", denial_category="missing_auth").claim_id == "A1"
+
+
+def test_a_leased_item_is_not_handed_out_again_until_its_lease_expires(
+    queue: WorkQueue, clock
+) -> None:
+    load(queue, {"ONLY": 1.0})
+    assert queue.next("ana").claim_id == "ONLY"
+    assert queue.next("ben") is None
+    clock.advance(599)
+    assert queue.next("ben") is None
+    clock.advance(1)
+    taken = queue.next("ben")
+    assert (taken.claim_id, taken.lease_holder) == ("ONLY", "ben")
+    with pytest.raises(LeaseError, match="ONLY is leased by ben"):
+        queue.resolve("ONLY", "ana", "appeal", 10)
+    clock.advance(601)
+    with pytest.raises(LeaseError, match="ben's lease on claim ONLY expired"):
+        queue.resolve("ONLY", "ben", "appeal", 10)
+    assert events(queue, "ONLY") == ["loaded", "leased", "leased"]
+
+
+def test_only_the_lease_holder_may_resolve_or_release(queue: WorkQueue) -> None:
+    load(queue, {"C1": 2.0, "C2": 1.0})
+    assert queue.next("ana").claim_id == "C1"
+    with pytest.raises(LeaseError, match="C1 is leased by ana"):
+        queue.release("C1", "ben")
+    with pytest.raises(LeaseError, match="ben holds no lease on claim C2"):
+        queue.resolve("C2", "ben", "appeal", 5)
+    with pytest.raises(UnknownItemError, match="no queue item for claim NOPE"):
+        queue.resolve("NOPE", "ana", "appeal", 5)
+    with pytest.raises(InvalidValueError, match="C1: action 'fax'"):
+        queue.resolve("C1", "ana", "fax", 5)
+    with pytest.raises(InvalidValueError, match="effort_minutes"):
+        queue.resolve("C1", "ana", "appeal", -1)
+
+    released = queue.release("C1", "ana")
+    assert (released.lease_holder, released.status) == (None, "open")
+    assert queue.next("ben").claim_id == "C1"
+    resolved = queue.resolve("C1", "ben", "corrected_claim", 12, note="added modifier 95")
+    assert (resolved.status, resolved.resolved_action, resolved.outcome) == (
+        "resolved",
+        "corrected_claim",
+        "pending",
+    )
+    assert (resolved.resolved_effort_minutes, resolved.lease_holder) == (12, None)
+    with pytest.raises(ConflictError, match="C1 is already resolved"):
+        queue.resolve("C1", "ben", "appeal", 5)
+    assert events(queue, "C1") == ["loaded", "leased", "released", "leased", "resolved"]
+
+
+def test_ranked_shows_a_biller_what_they_may_work(queue: WorkQueue) -> None:
+    load(queue, {"C1": 4.0, "C2": 3.0, "C3": 2.0, "C4": 1.0})
+    queue.next("ana")
+    queue.next("ben")
+
+    def ids(items):
+        return [item.claim_id for item in items]
+
+    assert ids(queue.ranked()) == ["C1", "C2", "C3", "C4"]
+    assert ids(queue.ranked(biller="ben")) == ["C2", "C3", "C4"]
+    assert ids(queue.ranked(limit=2, offset=1, biller="ana")) == ["C3", "C4"]
+
+
+def test_outcomes_follow_the_action_and_the_contract(queue: WorkQueue, clock) -> None:
+    load(queue, {"C1": 2.0, "C2": 1.0})
+    with pytest.raises(ConflictError, match="C1 has no action yet"):
+        queue.record_outcome("C1", "ana", "overturned", 100.0, clock.now.date())
+    queue.next("ana")
+    queue.resolve("C1", "ana", "appeal", 40)
+    today = clock.now.date()
+    with pytest.raises(InvalidValueError, match="overturned outcome needs a closed_date"):
+        queue.record_outcome("C1", "ana", "overturned", 100.0, None)
+    with pytest.raises(InvalidValueError, match="pending outcome has no closed_date"):
+        queue.record_outcome("C1", "ana", "pending", 0.0, today)
+    with pytest.raises(InvalidValueError, match="before the action date"):
+        queue.record_outcome("C1", "ana", "upheld", 0.0, today - timedelta(days=1))
+    with pytest.raises(InvalidValueError, match="recovered_amount"):
+        queue.record_outcome("C1", "ana", "overturned", -5.0, today)
+    with pytest.raises(UnknownItemError):
+        queue.record_outcome("NOPE", "ana", "upheld", 0.0, today)
+
+    closed = queue.record_outcome("C1", "ana", "overturned", 212.346, today + timedelta(days=30))
+    assert (closed.outcome, closed.recovered_amount) == ("overturned", 212.35)
+    assert queue.audit("C1")[-1].detail == {
+        "outcome": "overturned",
+        "recovered_amount": 212.35,
+        "closed_date": (today + timedelta(days=30)).isoformat(),
+    }
+
+
+def test_resolved_items_export_as_the_contracts_appeals_table(queue: WorkQueue, clock) -> None:
+    assert queue.export_appeals().empty
+    load(queue, {"C1": 3.0, "C2": 2.0, "C3": 1.0, "OPEN": 0.5})
+    for claim, action in (("C1", "appeal"), ("C2", "rebill"), ("C3", "write_off")):
+        assert queue.next("ana").claim_id == claim
+        queue.resolve(claim, "ana", action, 15)
+    queue.record_outcome("C1", "ana", "overturned", 180.0, date(2026, 12, 20))
+    queue.record_outcome("C3", "ana", "upheld", 0.0, clock.now.date())
+
+    appeals = queue.export_appeals()
+
+    assert list(appeals.columns) == TABLES["appeals"].column_names
+    typed, problems = check_table("appeals", appeals)
+    assert problems == []
+    pd.testing.assert_frame_equal(typed, appeals)
+    rows = appeals.set_index("claim_id")
+    assert rows.loc["C1", "outcome"] == "overturned"
+    assert rows.loc["C1", "recovered_amount"] == 180.0
+    assert rows.loc["C2", "outcome"] == "pending"
+    assert pd.isna(rows.loc["C2", "closed_date"])
+    assert rows.loc["C3", "action"] == "write_off"
+    assert (rows["action_date"] == pd.Timestamp(clock.now.date())).all()
+    assert (rows["effort_minutes"] == 15).all()
+
+
+def test_every_change_is_audited_and_the_trail_is_append_only(queue: WorkQueue, clock) -> None:
+    load(queue, {"C1": 1.0})
+    queue.next("ana")
+    queue.resolve("C1", "ana", "appeal", 30, note="faxed the authorization")
+    queue.record_outcome("C1", "payer-feed", "overturned", 95.5, clock.now.date())
+
+    trail = queue.audit("C1")
+    assert [(event.event, event.actor) for event in trail] == [
+        ("loaded", "ranker"),
+        ("leased", "ana"),
+        ("resolved", "ana"),
+        ("outcome", "payer-feed"),
+    ]
+    assert trail[0].at == clock.now
+    assert trail[2].detail == {
+        "action": "appeal",
+        "effort_minutes": 30,
+        "note": "faxed the authorization",
+    }
+    for statement in ("UPDATE queue_audit SET actor = 'mallory'", "DELETE FROM queue_audit"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), queue.engine.begin() as db:
+            db.exec_driver_sql(statement)
+    assert len(queue.audit()) == 4
+
+
+def test_a_bad_ranking_is_refused_whole(queue: WorkQueue) -> None:
+    good = ranking({"C1": 1.0, "C2": 2.0})
+    cases = {
+        "lack column": good.drop(columns="reason"),
+        "claim_id is not unique: claim(s) C1": ranking({"C1": 1.0}).pipe(
+            lambda frame: pd.concat([good, frame])
+        ),
+        "action is not one of": good.assign(action=["appeal", "resubmit"]),
+        "priority is not a finite number for claim(s) C2": good.assign(priority=[1.0, None]),
+        "rank is not a whole number": good.assign(rank=[1.5, 2]),
+        "deadline is not a date": good.assign(deadline=["2027-01-01", "soon"]),
+    }
+    for message, frame in cases.items():
+        with pytest.raises(InvalidValueError, match=re.escape(message)):
+            queue.load(frame, actor="ranker", policy_version="v1")
+    with pytest.raises(InvalidValueError, match="actor"):
+        queue.load(good, actor="", policy_version="v1")
+    assert queue.ranked() == []
+    assert queue.audit() == []
+
+
+def test_missing_deadlines_and_numpy_values_load(queue: WorkQueue) -> None:
+    frame = ranking({"C1": 1.0, "C2": 2.0}).assign(deadline=[pd.NaT, pd.Timestamp("2027-02-01")])
+    queue.load(frame, actor="ranker", policy_version="v1")
+    assert queue.item("C1").deadline is None
+    assert queue.item("C2").deadline == date(2027, 2, 1)
+    assert isinstance(queue.item("C2").rank, int)
