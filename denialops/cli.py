@@ -29,6 +29,7 @@ console = Console(stderr=True)
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log library detail.")] = False,
 ) -> None:
+    get_settings.cache_clear()  # each command reads the environment it is run in
     level = logging.DEBUG if verbose else getattr(logging, get_settings().log_level.upper(), 20)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
@@ -289,6 +290,43 @@ def queue_rank(
         f"{int(worked.sum()):,} worth working, "
         f"${queue.ranked.loc[worked, 'expected_recovery'].sum():,.0f} expected; written to {out}"
     )
+
+
+@queue_app.command("load")
+def queue_load(
+    data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
+    actor: Annotated[str, typer.Option("--by", help="Who loads (audit trail).")] = "cli",
+    as_of: AsOf = None,
+) -> None:
+    """Rank DIR's open denials and load them into the persistent queue (DATABASE_URL).
+
+    Loading again re-ranks open items and adds new ones; leased and resolved items
+    keep their state, and nothing is added twice."""
+    from queues.store import WorkQueue
+
+    queue = _queue_or_exit(_read_or_exit(data), as_of)
+    with WorkQueue.from_settings(get_settings()) as store:
+        counts = store.load(queue.ranked, actor=actor, policy_version=str(queue.policy.version))
+    console.print(
+        f"[green]loaded[/] {len(queue.ranked):,} ranked denials: {counts.inserted:,} new, "
+        f"{counts.refreshed:,} re-ranked, {counts.worked:,} kept as worked, "
+        f"{counts.unchanged:,} unchanged"
+    )
+
+
+@queue_app.command("export")
+def queue_export(
+    out: Annotated[Path, typer.Option("--out", help="Data directory to write appeals.csv into.")],
+) -> None:
+    """Write the queue's resolved items as the contract's appeals table, for retraining."""
+    from data_contracts.writer import write_table
+    from queues.store import WorkQueue
+
+    with WorkQueue.from_settings(get_settings()) as store:
+        appeals = store.export_appeals()
+    out.mkdir(parents=True, exist_ok=True)
+    path = write_table(out, "appeals", appeals)
+    console.print(f"[green]exported[/] {len(appeals):,} appeals to {path}")
 
 
 @policy_app.command("show")

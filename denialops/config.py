@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         Path("denialops_policy.yaml"),
         description="RevOps' accept-versus-appeal policy; the shipped default until one is saved.",
     )
+    queue_data_dir: Path | None = Field(
+        None, description="The clinic's contract data directory the queue is ranked from."
+    )
     api_keys: str = Field(
         "",
         description="Bootstrap API keys, comma-separated key:role pairs (DENIALOPS_API_KEYS).",

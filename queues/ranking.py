@@ -31,7 +31,8 @@ CONTRACT_COLUMNS = [
 
 def rank_items(items: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """`items` (from `queues.items.work_items`) with the final action, score, rank and a
-    one-line reason, sorted by rank."""
+    one-line reason, sorted by rank. `priority` is the rank turned round (n for rank 1), the
+    order the persistent queue hands items out in."""
     p = items["p_recover"].to_numpy(float)
     amount = items["recoverable_amount"].to_numpy(float)
     effort = np.maximum(items["effort_minutes"].to_numpy(float), 1.0)
@@ -63,6 +64,7 @@ def rank_items(items: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         expected_net=net.round(2),
         score=score,
         rank=rank,
+        priority=(len(items) + 1 - rank).astype(float),
         deadline=EPOCH + pd.to_timedelta(items["deadline_day"], unit="D"),
         reason=_reasons(
             items, policy, action, is_worked, working, expected, net, threshold, urgency

@@ -6,10 +6,12 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
 
 from denialops.config import Settings, get_settings
-from serving.api import claims, health
+from queues.store import ConflictError, InvalidValueError, QueueError, UnknownItemError, WorkQueue
+from serving.api import claims, health, policy, queue
 from serving.api.security import KeyRing
 from serving.audit import AuditLog
 from serving.loading import ModelUnavailableError, load_scorer
@@ -31,6 +33,7 @@ def create_app(
         app.state.loader = loader
         app.state.keys = KeyRing(settings.api_keys, settings.key_store)
         app.state.audit = AuditLog(settings.database_url)
+        app.state.queue = WorkQueue.from_settings(settings)
         app.state.scorer, app.state.load_error = None, ""
         try:
             app.state.scorer = loader(settings)
@@ -38,6 +41,7 @@ def create_app(
             app.state.load_error = str(error)
             log.warning("starting without a model: %s", error)
         yield
+        app.state.queue.close()
 
     app = FastAPI(
         title="DenialOps",
@@ -47,4 +51,20 @@ def create_app(
     )
     app.include_router(health.router)
     app.include_router(claims.router)
+    app.include_router(queue.router)
+    app.include_router(policy.router)
+    app.add_exception_handler(QueueError, _queue_refusal)
     return app
+
+
+async def _queue_refusal(_request: Request, error: Exception) -> JSONResponse:
+    """The queue's refusals as HTTP: unknown claim 404, someone else's or a lapsed lease 409,
+    a value the queue does not take 422; the message names the claim and the reason."""
+    code = status.HTTP_409_CONFLICT
+    if isinstance(error, UnknownItemError):
+        code = status.HTTP_404_NOT_FOUND
+    elif isinstance(error, InvalidValueError):
+        code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    elif not isinstance(error, ConflictError):
+        code = status.HTTP_400_BAD_REQUEST
+    return JSONResponse({"detail": str(error)}, status_code=code)

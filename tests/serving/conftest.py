@@ -17,7 +17,12 @@ from synthetic import generate, write_synthetic
 from training.dataset import build_training_set
 from training.fit import fit_booster, lightgbm_params
 
-KEYS = {"scrubber": "scrub-key", "biller": "bill-key", "admin": "admin-key"}
+KEYS = {
+    "scrubber": "scrub-key",
+    "biller": "bill-key",
+    "revops": "revops-key",
+    "admin": "admin-key",
+}
 
 
 @pytest.fixture(scope="package")
@@ -57,6 +62,7 @@ def settings(tmp_path) -> Settings:
         api_keys=",".join(f"{key}:{role}" for role, key in KEYS.items()),
         key_store=tmp_path / "keys.json",
         database_url=f"sqlite:///{tmp_path / 'audit.db'}",
+        policy_path=tmp_path / "policy.yaml",
     )
 
 

@@ -31,6 +31,7 @@ APP = create_app(
         api_keys=",".join(f"{key}:{role}" for role, key in KEYS.items()),
         key_store=_folder / "keys.json",
         database_url=f"sqlite:///{_folder / 'audit.db'}",
+        policy_path=_folder / "policy.yaml",
     ),
     loader=_loader,
 )

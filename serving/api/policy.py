@@ -1,0 +1,90 @@
+"""RevOps' policy over HTTP: read it, save a new version, simulate a draft before saving."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from data_contracts.reader import ContractError, read_data_dir
+from model_bundle.registered import ModelUnavailableError
+from queues.build import build_queue
+from queues.policy import Policy, PolicyError, load_policy, save_policy
+from queues.simulate import simulate
+from serving.api.deps import require
+from serving.api.security import Caller
+
+router = APIRouter(prefix="/v1/policy", tags=["policy"])
+RevOps = Annotated[Caller, Depends(require("revops"))]
+
+
+class SimulateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    budget_hours: float = Field(gt=0, le=1_000_000)
+    policy: Policy | None = Field(None, description="A draft to try; default: the policy in force.")
+
+
+class StrategyOut(BaseModel):
+    strategy: str
+    items_worked: int
+    hours_used: float
+    recovered: float
+    vs_policy: float
+
+
+class SimulationOut(BaseModel):
+    policy_version: int
+    model_version: str
+    open_denials: int
+    budget_hours: float
+    strategies: list[StrategyOut]
+
+
+def _policy(request: Request) -> Policy:
+    try:
+        return load_policy(request.app.state.settings.policy_path)
+    except PolicyError as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from error
+
+
+@router.get("", response_model=Policy)
+def read(request: Request, _caller: Annotated[Caller, Depends(require("revops", "biller"))]):
+    """The policy in force (the saved file, or the shipped default)."""
+    return _policy(request)
+
+
+@router.put("", response_model=Policy)
+def update(body: Policy, request: Request, caller: RevOps) -> Policy:
+    """Save `body` as the next version (its own version number is ignored); the version it
+    replaces is kept."""
+    return save_policy(request.app.state.settings.policy_path, body, caller.key_id)
+
+
+@router.post("/simulate", response_model=SimulationOut)
+def simulate_policy(body: SimulateIn, request: Request, _caller: RevOps) -> SimulationOut:
+    """What the budget recovers under the policy (or a draft) and under the usual habits,
+    on the clinic's data directory (`DENIALOPS_QUEUE_DATA_DIR`), valued with the models'
+    estimates."""
+    settings = request.app.state.settings
+    if settings.queue_data_dir is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail="no data directory to simulate on: set DENIALOPS_QUEUE_DATA_DIR",
+        )
+    try:
+        data = read_data_dir(settings.queue_data_dir)
+        queue = build_queue(data, settings, policy=body.policy or _policy(request))
+    except ContractError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
+    except ModelUnavailableError as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from error
+    result = simulate(queue.ranked, body.budget_hours)
+    return SimulationOut(
+        policy_version=queue.policy.version,
+        model_version=queue.model_version,
+        open_denials=len(queue.ranked),
+        budget_hours=body.budget_hours,
+        strategies=result.summary.to_dict("records"),
+    )

@@ -1,0 +1,136 @@
+"""The work queue over HTTP: billers list, lease, release and resolve; outcomes come back.
+
+A biller is the API key's id, so each lease and resolution in the audit trail
+names who did it. Queue refusals map to HTTP: an unknown claim is a 404, a
+lease someone else holds or that ran out is a 409, a bad value a 422.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from data_contracts.enums import APPEAL_ACTIONS, APPEAL_OUTCOMES
+from queues.store import WorkQueue
+from serving.api.deps import require
+from serving.api.security import Caller
+
+router = APIRouter(prefix="/v1/queue", tags=["queue"])
+Biller = Annotated[Caller, Depends(require("biller"))]
+ClaimId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class WorkItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    claim_id: str
+    rank: int
+    payer_id: str
+    denial_category: str
+    action: str = Field(description="The recommended action.")
+    p_recover: float
+    recoverable_amount: float
+    expected_recovery: float
+    effort_minutes: float
+    deadline: date | None
+    reason: str
+    policy_version: str
+    status: str
+    lease_holder: str | None
+    lease_expires_at: datetime | None
+    resolved_action: str | None
+    resolved_effort_minutes: int | None
+    outcome: str | None
+    recovered_amount: float | None
+    closed_date: date | None
+
+
+class ItemsOut(BaseModel):
+    items: list[WorkItemOut]
+
+
+class NextIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payer_id: str | None = Field(None, max_length=64)
+    denial_category: str | None = Field(None, max_length=64)
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal.__getitem__(APPEAL_ACTIONS)  # type: ignore[valid-type]
+    effort_minutes: int = Field(ge=0, le=24 * 60)
+    note: str | None = Field(None, max_length=2000)
+
+
+class OutcomeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal.__getitem__(APPEAL_OUTCOMES)  # type: ignore[valid-type]
+    recovered_amount: float = Field(ge=0, le=10_000_000, allow_inf_nan=False)
+    closed_date: date | None = None
+
+
+def _queue(request: Request) -> WorkQueue:
+    return request.app.state.queue
+
+
+QueueDep = Annotated[WorkQueue, Depends(_queue)]
+
+
+@router.get("/items", response_model=ItemsOut)
+def items(
+    queue: QueueDep,
+    caller: Annotated[Caller, Depends(require("biller", "revops"))],
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+    payer_id: Annotated[str | None, Query(max_length=64)] = None,
+    denial_category: Annotated[str | None, Query(max_length=64)] = None,
+) -> ItemsOut:
+    """Open items in the order `next` hands them out: for a biller, what they may work
+    (free items and their own leases); for RevOps, every open item."""
+    biller = caller.key_id if caller.role == "biller" else None
+    found = queue.ranked(limit, offset, biller, payer_id=payer_id, denial_category=denial_category)
+    return ItemsOut(items=[WorkItemOut.model_validate(item) for item in found])
+
+
+@router.post(
+    "/next",
+    response_model=WorkItemOut,
+    responses={204: {"description": "Nothing left to work."}},
+)
+def next_item(
+    queue: QueueDep, caller: Biller, body: NextIn | None = None
+) -> WorkItemOut | Response:
+    """Lease the top open item to the calling biller (atomically: no one else gets it)."""
+    body = body or NextIn()
+    item = queue.next(caller.key_id, payer_id=body.payer_id, denial_category=body.denial_category)
+    if item is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return WorkItemOut.model_validate(item)
+
+
+@router.post("/items/{claim_id}/release", response_model=WorkItemOut)
+def release(claim_id: ClaimId, queue: QueueDep, caller: Biller) -> WorkItemOut:
+    """Give the lease back; the item returns to the queue at its rank."""
+    return WorkItemOut.model_validate(queue.release(claim_id, caller.key_id))
+
+
+@router.post("/items/{claim_id}/resolve", response_model=WorkItemOut)
+def resolve(claim_id: ClaimId, body: ResolveIn, queue: QueueDep, caller: Biller) -> WorkItemOut:
+    """Record what was done and how long it took; the outcome stays pending."""
+    item = queue.resolve(claim_id, caller.key_id, body.action, body.effort_minutes, body.note)
+    return WorkItemOut.model_validate(item)
+
+
+@router.post("/items/{claim_id}/outcome", response_model=WorkItemOut)
+def outcome(claim_id: ClaimId, body: OutcomeIn, queue: QueueDep, caller: Biller) -> WorkItemOut:
+    """Record the payer's answer; resolved items export as the contract's appeals table."""
+    item = queue.record_outcome(
+        claim_id, caller.key_id, body.outcome, body.recovered_amount, body.closed_date
+    )
+    return WorkItemOut.model_validate(item)

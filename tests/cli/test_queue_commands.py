@@ -1,0 +1,111 @@
+"""`denialops queue` and `denialops policy` as a billing manager runs them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from data_contracts.reader import read_data_dir
+from denialops.cli import app
+from denialops.config import Settings
+from queues.ranking import CONTRACT_COLUMNS
+from training.recovery import train_recovery_model
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> dict:
+    """A synthetic data directory and an MLflow store with a registered recovery model."""
+    folder = tmp_path_factory.mktemp("queue-cli")
+    data = folder / "data"
+    assert runner.invoke(app, ["synth", "--claims", "15000", "--out", str(data)]).exit_code == 0
+    env = {
+        "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}",
+        "DENIALOPS_DATABASE_URL": f"sqlite:///{folder / 'queue.db'}",
+        "DENIALOPS_POLICY_PATH": str(folder / "policy.yaml"),
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        train_recovery_model(read_data_dir(data), Settings(max_boost_rounds=100), force=True)
+    return {"folder": folder, "data": data, "env": env}
+
+
+def _run(workspace: dict, *args: str):
+    return runner.invoke(app, list(args), env=workspace["env"])
+
+
+def test_rank_writes_the_contract_columns_rank_one_first(workspace) -> None:
+    out = workspace["folder"] / "ranked.csv"
+    result = _run(workspace, "queue", "rank", "--data", str(workspace["data"]), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    ranked = pd.read_csv(out)
+    assert list(ranked.columns[: len(CONTRACT_COLUMNS)]) == CONTRACT_COLUMNS
+    assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
+    assert set(ranked["action"]) <= {
+        "appeal",
+        "corrected_claim",
+        "rebill",
+        "bill_patient",
+        "write_off",
+    }
+    accepted = ranked["action"].isin(["bill_patient", "write_off"])
+    assert ranked.loc[accepted, "rank"].min() > ranked.loc[~accepted, "rank"].max()
+
+
+def test_loading_twice_adds_nothing_and_export_is_a_contract_table(workspace) -> None:
+    load = ["queue", "load", "--data", str(workspace["data"]), "--by", "ana"]
+    first = _run(workspace, *load)
+    assert first.exit_code == 0, first.output
+    second = _run(workspace, *load)
+    assert " 0 new" in second.output
+    exported = _run(workspace, "queue", "export", "--out", str(workspace["folder"] / "out"))
+    assert exported.exit_code == 0, exported.output
+    assert (workspace["folder"] / "out" / "appeals.csv").exists()
+
+
+def test_simulate_writes_the_report_and_compares_strategies(workspace) -> None:
+    report = workspace["folder"] / "simulation.html"
+    result = _run(
+        workspace,
+        "policy",
+        "simulate",
+        "--data",
+        str(workspace["data"]),
+        "--budget-hours",
+        "20",
+        "--out",
+        str(report),
+    )
+    assert result.exit_code == 0, result.output
+    for strategy in ("policy", "highest_balance", "oldest_first", "fifo"):
+        assert strategy in result.output
+    html = report.read_text()
+    assert html.count("<img") >= 4
+
+
+def test_a_policy_change_is_versioned_and_a_bad_one_refused(workspace, tmp_path) -> None:
+    shown = _run(workspace, "policy", "show")
+    assert shown.exit_code == 0
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(shown.output.replace("min_expected_net: 15.0", "min_expected_net: 55.0"))
+    saved = _run(workspace, "policy", "set", str(edited), "--by", "raj")
+    assert saved.exit_code == 0, saved.output
+    assert "55.0" in _run(workspace, "policy", "show").output
+    edited.write_text(shown.output.replace("biller_hour_cost: 42.0", "biller_hour_cost: lots"))
+    refused = _run(workspace, "policy", "set", str(edited), "--by", "raj")
+    assert refused.exit_code == 1
+    assert "biller_hour_cost" in refused.output
+
+
+def test_without_a_recovery_model_rank_says_so(workspace, tmp_path) -> None:
+    env = workspace["env"] | {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'empty.db'}"}
+    result = runner.invoke(
+        app,
+        ["queue", "rank", "--data", str(workspace["data"]), "--out", str(tmp_path / "q.csv")],
+        env=env,
+    )
+    assert result.exit_code == 1
+    assert "denial-recovery" in result.output
