@@ -24,6 +24,9 @@ demo: $(STAMP)
 	$(BIN)/denialops features build --data $(DEMO_DIR) --out $(DEMO_DIR)/features.parquet --state $(DEMO_DIR)/feature_state
 	$(BIN)/denialops train --data $(DEMO_DIR)
 	$(BIN)/denialops score --data $(DEMO_DIR) --out $(DEMO_DIR)/scored.csv
+	$(BIN)/denialops queue rank --data $(DEMO_DIR) --out $(DEMO_DIR)/queue.csv
+	$(BIN)/denialops policy simulate --data $(DEMO_DIR) --budget-hours 100 --out $(DEMO_DIR)/policy_simulation.html
+	DENIALOPS_DATABASE_URL=sqlite:///$(DEMO_DIR)/denialops.db $(BIN)/denialops queue load --data $(DEMO_DIR) --by demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -45,6 +48,8 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python eval_fixes.py
 	cd benchmarks && ../$(BIN)/python bench_serve.py
 	cd benchmarks && ../$(BIN)/python bench_queue.py
+	cd benchmarks && ../$(BIN)/python bench_rank.py
+	cd benchmarks && ../$(BIN)/python eval_queue.py
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache .ruff_cache mlflow.db mlruns optuna
