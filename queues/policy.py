@@ -19,11 +19,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from data_contracts.enums import DENIAL_CATEGORIES
+from data_contracts.enums import APPEAL_ACTIONS, DENIAL_CATEGORIES
 
 log = logging.getLogger(__name__)
-Action = Literal["appeal", "corrected_claim", "rebill", "bill_patient", "write_off"]
-ACTIONS: tuple[str, ...] = Action.__args__  # type: ignore[attr-defined]
+Action = Literal.__getitem__(APPEAL_ACTIONS)
 WORKED: tuple[str, ...] = ("appeal", "corrected_claim", "rebill")
 """Actions that ask the payer again (and take a biller's time); the others accept the denial."""
 
@@ -46,7 +45,7 @@ class PayerOverride(_Strict):
 
 class CategoryOverride(_Strict):
     min_expected_net: float | None = None
-    action: Action | None = None
+    action: Action | None = None  # type: ignore[valid-type]
 
 
 class Policy(_Strict):
@@ -61,7 +60,7 @@ class Policy(_Strict):
     urgency_window_days: int = Field(ge=1)
     urgency_weight: float = Field(ge=0)
     default_effort_minutes: float = Field(gt=0)
-    actions: dict[str, Action]
+    actions: dict[str, Action]  # type: ignore[valid-type]
     patient_liable: list[str] = []
     payers: dict[str, PayerOverride] = {}
     categories: dict[str, CategoryOverride] = {}
