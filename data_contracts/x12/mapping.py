@@ -170,6 +170,7 @@ POS_BY_FACILITY_TYPE: dict[str, str] = {
 }
 """837I facility type (CLM05-1) to CMS place of service; the first type per POS is written."""
 UNKNOWN_POS = "99"
+OTHER_FACILITY_TYPE = "89"
 
 LEVEL_OF_CARE: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = (
     (
@@ -214,11 +215,9 @@ class UnmappableError(ValueError):
 
 
 def x12_date(text: str) -> str | None:
-    """ISO date of a D8 (CCYYMMDD), the start of an RD8 range, a DT timestamp or an ISA
-    YYMMDD; None when it is not a real date."""
+    """ISO date of a D8 (CCYYMMDD), the start of an RD8 range or a DT timestamp; None when
+    it is not a real date."""
     digits = text.strip().split("-")[0]
-    if len(digits) == 6:
-        digits = "20" + digits
     if len(digits) not in (8, 12) or not digits.isdigit():
         return None
     try:
@@ -328,7 +327,7 @@ def encode_claim(
     filing = FILING_INDICATOR_FOR_PLAN[str(row["plan_type"])]
     taxonomy = TAXONOMY_FOR_CREDENTIAL.get(str(row["provider_credential"]))
     pos = str(row["place_of_service"])
-    facility = FACILITY_TYPE_FOR_POS.get(pos, "89") if institutional else pos
+    facility = FACILITY_TYPE_FOR_POS.get(pos, OTHER_FACILITY_TYPE) if institutional else pos
     read_back = {
         "plan_type": plan_type(filing),
         "network_status": "in",

@@ -61,3 +61,4 @@ def test_help_names_every_command() -> None:
     assert result.exit_code == 0
     assert "synth" in result.output
     assert "validate" in result.output
+    assert "ingest" in result.output
