@@ -18,9 +18,9 @@ Merging is keyed so that ingesting a file twice changes nothing:
 - every 835 adjudication (CLP loop) is kept once, by a digest of its content,
   trace number and date, in `x12_remit_events.csv` beside the contract tables
   (the contract allows extra tables). A claim's remit row is its first
-  adjudication by received date and position; a reversal (CLP02 22) cancels the
-  adjudication before it, so the next one becomes the remit (or, with none, the
-  claim is pending again). An adjudication for a claim no 837 has brought yet is
+  adjudication by received date and position; a reversal (CLP02 22) cancels what
+  came before it, so the first adjudication after it becomes the remit (or, with
+  none, the claim is pending again). An adjudication for a claim no 837 has brought yet is
   kept there too, counted in the summary, and becomes the claim's remit as soon
   as the claim arrives. A remit already in the directory (not from an 835) counts
   as the claim's earliest adjudication when an 835 for that claim arrives.
@@ -46,6 +46,7 @@ from data_contracts.reader import (
     Problem,
     check_table,
     empty_table,
+    isin,
     read_data_dir,
     reference_problems,
 )
@@ -378,13 +379,13 @@ def _merge(initial: _Tables, incoming: _Tables) -> _Merged:
     supplied = claims[claims["file"] != _ON_FILE][["claim_id", "file"]]
     lines = pd.concat(
         [
-            initial.claim_lines[~initial.claim_lines["claim_id"].isin(supplied["claim_id"])],
+            initial.claim_lines[~isin(initial.claim_lines["claim_id"], supplied["claim_id"])],
             incoming.claim_lines.merge(supplied, on=["claim_id", "file"]),
         ],
         ignore_index=True,
     )
     new_events = incoming.events[
-        ~incoming.events["event_id"].isin(initial.events["event_id"])
+        ~isin(incoming.events["event_id"], initial.events["event_id"])
     ].drop_duplicates("event_id")
     prior = _prior_events(initial, new_events["claim_id"])
     events = pd.concat([initial.events, prior, new_events], ignore_index=True)
@@ -394,11 +395,11 @@ def _merge(initial: _Tables, incoming: _Tables) -> _Merged:
     touched = pd.Index(new_events["claim_id"].unique()).union(
         changed.intersection(pd.Index(events["claim_id"]))
     )
-    current = _current(events[events["claim_id"].isin(touched)])
+    current = _current(events[isin(events["claim_id"], touched)])
     remits = pd.concat(
         [
-            initial.remits[~initial.remits["claim_id"].isin(touched)],
-            current[current["claim_id"].isin(claims["claim_id"])],
+            initial.remits[~isin(initial.remits["claim_id"], touched)],
+            current[isin(current["claim_id"], claims["claim_id"])],
         ],
         ignore_index=True,
     )
@@ -435,8 +436,8 @@ def _differing_ids(before: pd.DataFrame, after: pd.DataFrame, ids: Iterable[str]
     columns = [column for column in before.columns if column not in ("file", "segment")]
     both = pd.concat(
         [
-            before.loc[before["claim_id"].isin(ids), columns],
-            after.loc[after["claim_id"].isin(ids), columns],
+            before.loc[isin(before["claim_id"], ids), columns],
+            after.loc[isin(after["claim_id"], ids), columns],
         ],
         ignore_index=True,
     )
@@ -447,8 +448,8 @@ def _prior_events(initial: _Tables, claim_ids: pd.Series) -> pd.DataFrame:
     """Remit rows already on file (not from an 835) for claims an 835 now speaks about, as
     adjudications, so that folding keeps them as the first one."""
     remits = initial.remits[
-        initial.remits["claim_id"].isin(claim_ids)
-        & ~initial.remits["claim_id"].isin(initial.events["claim_id"])
+        isin(initial.remits["claim_id"], claim_ids)
+        & ~isin(initial.remits["claim_id"], initial.events["claim_id"])
     ]
     columns = TABLES["remits"].column_names
     text = remits[columns].assign(
@@ -472,22 +473,16 @@ def _prior_events(initial: _Tables, claim_ids: pd.Series) -> pd.DataFrame:
 
 
 def _current(events: pd.DataFrame) -> pd.DataFrame:
-    """Each claim's remit: its first adjudication, where a reversal cancels the one before it;
-    typed, with the `file` and `segment` of the adjudication it came from."""
+    """Each claim's remit: its first adjudication after its last reversal (a reversal cancels
+    what came before it); typed, with the `file` and `segment` it came from."""
     ordered = events.assign(_sequence=events["sequence"].astype(int)).sort_values(
         ["claim_id", "received_date", "trace_number", "_sequence"], kind="stable"
     )
-    current: dict[str, dict | None] = {}
-    for event in ordered.to_dict("records"):
-        claim_id = event["claim_id"]
-        if event["claim_status_code"] == mapping.REVERSAL:
-            current[claim_id] = None
-        elif current.get(claim_id) is None:
-            current[claim_id] = event
-    chosen = pd.DataFrame(
-        [event for event in current.values() if event is not None],
-        columns=[*EVENT_COLUMNS, "file"],
-    )
+    position = pd.Series(range(len(ordered)), index=ordered.index)
+    reversal = ordered["claim_status_code"] == mapping.REVERSAL
+    last_reversal = position.where(reversal).groupby(ordered["claim_id"]).transform("max")
+    after = ~reversal & ~(position <= last_reversal)
+    chosen = ordered[after].drop_duplicates("claim_id").reset_index(drop=True)
     typed, problems = check_table("remits", chosen[TABLES["remits"].column_names])
     if problems:  # every adjudication was checked on its way in: this would be our bug
         raise ContractError("remits folded from adjudications", problems)
@@ -501,7 +496,7 @@ def _blame(merged: _Tables, ids: pd.Index) -> dict[int, list[X12Problem]]:
     """Problems between the tables, on the rows the run touched, each filed under the latest
     file that supplied one of the rows involved."""
     subset = {
-        name: getattr(merged, name)[getattr(merged, name)["claim_id"].isin(ids)].reset_index(
+        name: getattr(merged, name)[isin(getattr(merged, name)["claim_id"], ids)].reset_index(
             drop=True
         )
         for name in ("claims", "claim_lines", "remits")
@@ -569,10 +564,7 @@ def _summarise(
 def _denials(current: pd.DataFrame, claim_lines: pd.DataFrame) -> Counter[str]:
     """Denial categories of the current adjudications the run changed, with or without their
     claims: what the work queue will see."""
-    timed = pd.Series(
-        current["claim_id"].isin(timed_psychotherapy_claims(claim_lines)).to_numpy(),
-        index=current.index,
-    )
+    timed = isin(current["claim_id"], timed_psychotherapy_claims(claim_lines))
     return Counter(remit_denial_categories(current, timed).dropna().tolist())
 
 
