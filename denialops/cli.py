@@ -6,7 +6,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +15,9 @@ from rich.table import Table
 
 from data_contracts.reader import ContractData, ContractError, read_data_dir
 from denialops.config import get_settings
+
+if TYPE_CHECKING:
+    from data_contracts.x12 import IngestSummary
 
 app = typer.Typer(
     help="DenialOps: predict, prevent and recover behavioral-health claim denials.",
@@ -304,7 +307,8 @@ def ingest_x12(
         raise typer.Exit(code=1)
 
 
-def _ingest_table(summary, out: Path) -> Table:
+def _ingest_table(summary: IngestSummary, out: Path) -> Table:
+    """The run's counts; refused files are printed after it, each with its problems."""
     table = Table(title=f"X12 into {out}" + ("" if summary.changed else " (nothing changed)"))
     table.add_column("")
     table.add_column("count", justify="right")
