@@ -43,6 +43,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_synth.py
 	cd benchmarks && ../$(BIN)/python bench_reader.py
+	cd benchmarks && ../$(BIN)/python bench_x12.py
 	cd benchmarks && ../$(BIN)/python bench_features.py
 	cd benchmarks && ../$(BIN)/python bench_train.py
 	cd benchmarks && ../$(BIN)/python eval_fixes.py

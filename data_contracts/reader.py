@@ -314,10 +314,14 @@ def _load_table(table: Table, path: Path) -> tuple[pd.DataFrame, list[Problem]]:
     return check_table(table.name, raw)
 
 
-def check_table(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+def check_table(
+    name: str, raw: pd.DataFrame, keys: bool = True
+) -> tuple[pd.DataFrame, list[Problem]]:
     """One table's rows typed to the contract, and every problem found in them.
 
     `raw` may hold text (as from CSV or JSON) or typed columns (as from Parquet).
+    `keys=False` leaves the table's key unchecked, for rows from several sources that
+    are checked together before they are merged by that key.
     """
     table = TABLES[name]
     missing = [name for name in table.column_names if name not in raw.columns]
@@ -336,13 +340,15 @@ def check_table(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Proble
             )
     frame = pd.DataFrame(typed, index=pd.RangeIndex(len(raw)))
     problems += _pandera_problems(table, frame, raw.reset_index(drop=True), unreadable)
-    problems += _key_problems(table, frame)
+    if keys:
+        problems += _key_problems(table, frame)
     problems += _row_rule_problems(table, frame)
     return frame, problems
 
 
-def _reference_problems(data: dict[str, pd.DataFrame]) -> list[Problem]:
-    """Rules between tables: children name an existing claim; every claim has lines."""
+def reference_problems(data: dict[str, pd.DataFrame]) -> list[Problem]:
+    """Rules between typed tables: children name an existing claim, every claim has lines,
+    no remit arrives before its claim was sent."""
     claims = data["claims"]
     if "claim_id" not in claims.columns:
         return []
@@ -407,7 +413,7 @@ def check_tables(source: str, raw: dict[str, pd.DataFrame]) -> dict[str, pd.Data
     for name, frame in raw.items():
         frames[name], table_problems = check_table(name, frame)
         problems += table_problems
-    problems += _reference_problems(frames)
+    problems += reference_problems(frames)
     if problems:
         raise ContractError(source, problems)
     return frames
@@ -435,7 +441,7 @@ def read_data_dir(directory: str | Path) -> ContractData:
         frames[name], table_problems = _load_table(table, path)
         problems += table_problems
         present.add(name)
-    problems += _reference_problems(frames)
+    problems += reference_problems(frames)
     if problems:
         raise ContractError(str(directory), problems)
     return ContractData(**frames, present=frozenset(present))

@@ -7,7 +7,7 @@ import logging
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.table import Table
 
 from data_contracts.reader import ContractData, ContractError, read_data_dir
 from denialops.config import get_settings
+
+if TYPE_CHECKING:
+    from data_contracts.x12 import IngestSummary
 
 app = typer.Typer(
     help="DenialOps: predict, prevent and recover behavioral-health claim denials.",
@@ -40,15 +43,21 @@ def synth(
     out: Annotated[Path, typer.Option("--out", help="Data directory to write.")],
     seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same data.")] = 7,
     fmt: Annotated[
-        str, typer.Option("--format", help="csv or parquet.", case_sensitive=False)
+        str,
+        typer.Option(
+            "--format",
+            help="csv, parquet, or x12 (837P/837I/835 files plus the other tables as CSV).",
+            case_sensitive=False,
+        ),
     ] = "csv",
 ) -> None:
     """Write a synthetic behavioral-health data directory plus truth.csv (evaluation only)."""
     from synthetic import generate, write_synthetic
+    from synthetic.output import X12_FOLDER
 
     fmt = fmt.lower()
-    if fmt not in ("csv", "parquet"):
-        raise typer.BadParameter("use csv or parquet", param_hint="--format")
+    if fmt not in ("csv", "parquet", "x12"):
+        raise typer.BadParameter("use csv, parquet or x12", param_hint="--format")
     started = time.perf_counter()
     with _progress() as progress:
         task = progress.add_task("generating", total=None)
@@ -60,6 +69,11 @@ def synth(
         f"[green]wrote[/] {claims:,} claims to {out} (as of {data.as_of}, "
         f"{denied:.1%} denied) in {time.perf_counter() - started:.1f} s"
     )
+    if fmt == "x12":
+        console.print(
+            f"claims and remits are X12 files in {out / X12_FOLDER}; bring them in with: "
+            f"denialops ingest x12 {out / X12_FOLDER} --out {out}"
+        )
 
 
 @app.command()
@@ -407,6 +421,84 @@ def _queue_or_exit(data: ContractData, as_of: datetime | None):
     except (ModelUnavailableError, PolicyError) as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(code=1) from error
+
+
+ingest_app = typer.Typer(help="Bring claims and remittances from outside into a data directory.")
+app.add_typer(ingest_app, name="ingest")
+
+
+@ingest_app.command("x12")
+def ingest_x12(
+    paths: Annotated[
+        list[str], typer.Argument(help="837P, 837I and 835 files, folders or glob patterns.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Data directory to write or merge into.")],
+) -> None:
+    """Read X12 claims (837P/837I) and remittances (835) into a contract data directory.
+
+    Each file goes in whole or not at all; ingesting a file again changes nothing.
+    Exits 1 when any file was refused (the others are still ingested).
+    """
+    from data_contracts.x12 import expand_paths, ingest
+
+    try:
+        files = expand_paths(paths)
+    except FileNotFoundError as error:
+        console.print(str(error), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1) from error
+    started = time.perf_counter()
+    try:
+        with _progress() as progress:
+            task = progress.add_task("reading", total=len(files))
+            summary = ingest(
+                files,
+                out,
+                progress=lambda done, _, path: progress.update(
+                    task, completed=done, description=f"reading {path.name}"
+                ),
+            )
+    except ContractError as error:
+        console.print(str(error), markup=False, highlight=False)
+        raise typer.Exit(code=1) from error
+    Console().print(_ingest_table(summary, out))
+    for failure in summary.failures:
+        console.print(str(failure), markup=False, highlight=False, soft_wrap=True)
+    verdict = "[red]some files were not ingested[/]" if summary.failures else "[green]done[/]"
+    console.print(f"{verdict} in {time.perf_counter() - started:.1f} s")
+    if summary.failures:
+        raise typer.Exit(code=1)
+
+
+def _ingest_table(summary: IngestSummary, out: Path) -> Table:
+    """The run's counts; refused files are printed after it, each with its problems."""
+    table = Table(title=f"X12 into {out}" + ("" if summary.changed else " (nothing changed)"))
+    table.add_column("")
+    table.add_column("count", justify="right")
+    rows = [
+        ("files ingested", f"{len(summary.ingested):,} of {summary.files:,}"),
+        ("files refused", f"{len(summary.failures):,}"),
+        ("interchanges / transactions", f"{summary.interchanges:,} / {summary.transactions:,}"),
+        ("claims read", f"{summary.claims_read:,}"),
+        ("claims added / replaced", f"{summary.claims_added:,} / {summary.claims_replaced:,}"),
+        ("adjudications read", f"{summary.adjudications_read:,}"),
+        (
+            "adjudications new / reversals",
+            f"{summary.adjudications_added:,} / {summary.reversals:,}",
+        ),
+        ("remits changed", f"{summary.remits_changed:,}"),
+        ("remits without a claim (kept)", f"{summary.remits_without_claim:,}"),
+        *(
+            (f"denied: {category}", f"{count:,}")
+            for category, count in sorted(summary.denials.items())
+        ),
+        (
+            "provider-level adjustments (PLB)",
+            f"{summary.provider_adjustments:,} (${summary.provider_adjustment_total:,.2f})",
+        ),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
 
 
 keys_app = typer.Typer(help="API keys of the HTTP service (stored hashed).")

@@ -41,7 +41,7 @@ def test_unknown_format_is_refused(tmp_path) -> None:
         app, ["synth", "--claims", "10", "--out", str(tmp_path), "--format", "xml"]
     )
     assert result.exit_code == 2
-    assert "csv or parquet" in result.output
+    assert "csv, parquet or x12" in result.output
 
 
 def test_validate_lists_problems_and_exits_non_zero(tmp_path) -> None:
@@ -61,3 +61,4 @@ def test_help_names_every_command() -> None:
     assert result.exit_code == 0
     assert "synth" in result.output
     assert "validate" in result.output
+    assert "ingest" in result.output

@@ -1,0 +1,595 @@
+"""837 and 835 files into a contract data directory: each file whole or not at all, idempotently.
+
+Every file is read and mapped on its own (a structural or mapping problem
+refuses it at once); then the rows of all files are checked against the
+contract together, by the contract's own checks, and a problem refuses the file
+it came from. The files that remain are merged into the directory's tables in
+the order given, and the rules between tables (a remit received before its
+claim was sent, ...) are checked on the rows the run touched; a problem there
+refuses the later of the files involved and the merge is done again without it.
+So a refused file leaves no trace, and the others go in.
+
+Merging is keyed so that ingesting a file twice changes nothing:
+
+- claims by claim_id. A claim sent again replaces the row and all its lines,
+  unless the row on file was submitted later, or is a replacement (frequency
+  7/8) of the same date and the new one is an original: resending an old file
+  does not undo a correction.
+- every 835 adjudication (CLP loop) is kept once, by a digest of its content,
+  trace number and date, in `x12_remit_events.csv` beside the contract tables
+  (the contract allows extra tables). A claim's remit row is its first
+  adjudication by received date and position; a reversal (CLP02 22) cancels what
+  came before it, so the first adjudication after it becomes the remit (or, with
+  none, the claim is pending again). An adjudication for a claim no 837 has brought yet is
+  kept there too, counted in the summary, and becomes the claim's remit as soon
+  as the claim arrives. A remit already in the directory (not from an 835) counts
+  as the claim's earliest adjudication when an 835 for that claim arrives.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from data_contracts.denials import remit_denial_categories, timed_psychotherapy_claims
+from data_contracts.reader import (
+    ContractError,
+    Problem,
+    check_table,
+    empty_table,
+    isin,
+    read_data_dir,
+    reference_problems,
+)
+from data_contracts.schemas import TABLES
+from data_contracts.writer import Format, write_data_dir
+from data_contracts.x12 import loops, mapping
+from data_contracts.x12.errors import X12Error, X12Problem
+from data_contracts.x12.tokens import decode, tokenize
+
+log = logging.getLogger(__name__)
+
+EVENTS_FILE = "x12_remit_events.csv"
+EVENT_COLUMNS = [
+    "event_id",
+    *TABLES["remits"].column_names,
+    "claim_status_code",
+    "payer_claim_number",
+    "trace_number",
+    "sequence",
+    "source",
+    "segment",
+]
+_MONEY = ["billed_amount", "allowed_amount", "paid_amount", "patient_responsibility"]
+_KEYS = {
+    "claims": ["claim_id"],
+    "claim_lines": ["claim_id", "line_number"],
+    "remits": ["claim_id"],
+    "events": ["claim_id", "received_date", "trace_number", "sequence", "event_id"],
+}
+_ON_FILE = -1
+"""The `file` of rows that were in the directory before the run."""
+Progress = Callable[[int, int, Path], None]
+
+
+@dataclass
+class FileContent:
+    """What a file says, as contract text rows, before any contract check."""
+
+    path: Path
+    claims: list[dict[str, str | None]]
+    claim_lines: list[dict[str, str | None]]
+    events: list[dict[str, str]]
+    problems: list[X12Problem]
+    interchanges: int
+    transactions: int = 0
+    provider_adjustments: int = 0
+    provider_adjustment_total: Decimal = Decimal(0)
+
+
+@dataclass
+class IngestSummary:
+    """What a run did, for the CLI's table and for tests."""
+
+    files: int = 0
+    ingested: list[Path] = field(default_factory=list)
+    failures: list[X12Error] = field(default_factory=list)
+    interchanges: int = 0
+    transactions: int = 0
+    claims_read: int = 0
+    claims_added: int = 0
+    claims_replaced: int = 0
+    adjudications_read: int = 0
+    adjudications_added: int = 0
+    reversals: int = 0
+    remits_changed: int = 0
+    remits_without_claim: int = 0
+    denials: Counter[str] = field(default_factory=Counter)
+    provider_adjustments: int = 0
+    provider_adjustment_total: Decimal = Decimal(0)
+    changed: bool = False
+
+
+@dataclass
+class _Tables:
+    """Claims, lines and remits (typed) and adjudications (text); rows read in this run carry
+    the index of their `file` and their `segment`."""
+
+    claims: pd.DataFrame
+    claim_lines: pd.DataFrame
+    remits: pd.DataFrame
+    events: pd.DataFrame
+
+
+@dataclass
+class _Merged:
+    """The directory after a run, what the run changed, and the problems it caused."""
+
+    tables: _Tables
+    changed: pd.Index
+    """Claims whose row or lines the run changed (or added)."""
+    new_events: pd.DataFrame
+    touched: pd.Index
+    """Claims whose adjudications changed (or that arrived to meet theirs)."""
+    current: pd.DataFrame
+    """The remit (typed) of each of those that has one, with or without its claim."""
+    blamed: dict[int, list[X12Problem]]
+    """Problems between tables, by the file to refuse for them."""
+
+
+# ---------------------------------------------------------------- paths
+
+
+def expand_paths(specs: Iterable[str | Path]) -> list[Path]:
+    """Files named by each spec: a file, every file under a folder, or a glob pattern."""
+    found: list[Path] = []
+    for spec in specs:
+        path = Path(spec)
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            found += sorted(
+                child
+                for child in path.rglob("*")
+                if child.is_file() and not child.name.startswith(".")
+            )
+        else:
+            matches = sorted(Path(match) for match in glob.glob(str(spec), recursive=True))
+            if not matches:
+                raise FileNotFoundError(f"{spec}: no such file, folder or matching files")
+            found += [match for match in matches if match.is_file()]
+    return list(dict.fromkeys(found))
+
+
+# ---------------------------------------------------------------- one file
+
+
+def read_file(path: Path) -> FileContent:
+    """A file's claims, lines and adjudications as contract text rows, with the problems that
+    would stop it; `X12Error` when its structure cannot be read at all."""
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise X12Error.at(source, None, f"cannot read the file: {error}") from error
+    document = tokenize(decode(raw), source)
+    content = FileContent(path, [], [], [], [], document.interchanges)
+    first_seen: dict[str, str | None] = {}
+    for transaction in loops.transactions(document.segments, source):
+        content.transactions += 1
+        if transaction.kind == "835":
+            _read_remittance(loops.remittance(transaction, source), content)
+            continue
+        for claim in loops.claims(transaction, source):
+            try:
+                rows = mapping.claim_rows(claim)
+            except mapping.UnmappableError as error:
+                content.problems.append(error.problem)
+                continue
+            claim_id = rows.claim["claim_id"] or ""
+            if claim_id in first_seen:
+                content.problems.append(
+                    X12Problem(
+                        claim.clm.number,
+                        f"claim {claim_id} is in the file twice "
+                        f"(first at segment {first_seen[claim_id]})",
+                    )
+                )
+            first_seen[claim_id] = rows.claim["segment"]
+            content.claims.append(rows.claim)
+            content.claim_lines += rows.lines
+            content.problems += rows.problems
+    return content
+
+
+def _read_remittance(remit: loops.Remittance, content: FileContent) -> None:
+    content.provider_adjustments += len(remit.provider_adjustments)
+    try:
+        content.provider_adjustment_total += mapping.provider_adjustment_total(remit)
+    except mapping.UnmappableError as error:
+        content.problems.append(error.problem)
+    received = mapping.received_date(remit)
+    if received is None:
+        where = remit.bpr or remit.transaction.st
+        content.problems.append(
+            X12Problem(where.number, "no received date: BPR16, DTM*405 and GS04 are not dates")
+        )
+        return
+    trace = remit.trn[2] if remit.trn else remit.transaction.st[2]
+    for claim in remit.claims:
+        try:
+            event = mapping.remit_event(claim, received, trace)
+        except mapping.UnmappableError as error:
+            content.problems.append(error.problem)
+            continue
+        content.events.append(event | {"source": content.path.name})
+
+
+# ---------------------------------------------------------------- the run
+
+
+def ingest(paths: Sequence[Path], out: Path, progress: Progress | None = None) -> IngestSummary:
+    """Merge every file into the data directory `out`, write what changed, say what happened."""
+    out = Path(out)
+    initial = _load(out)
+    contents: dict[int, FileContent] = {}
+    failures: dict[int, X12Error] = {}
+    for index, path in enumerate(paths):
+        if progress:
+            progress(index, len(paths), path)
+        try:
+            content = read_file(path)
+        except X12Error as error:
+            failures[index] = error
+            continue
+        if content.problems:
+            failures[index] = X12Error(str(path), _in_file_order(content.problems))
+        else:
+            contents[index] = content
+    incoming = _checked(contents, failures)
+    merged = _merge(initial, _without(incoming, failures))
+    while merged.blamed:
+        for index, problems in merged.blamed.items():
+            failures[index] = X12Error(str(paths[index]), _in_file_order(problems))
+        merged = _merge(initial, _without(incoming, failures))
+    for error in failures.values():
+        log.warning("%s", error)
+    summary = _summarise(paths, contents, failures, initial, merged)
+    if summary.changed:
+        _write(merged.tables, out)
+    return summary
+
+
+def _in_file_order(problems: list[X12Problem]) -> list[X12Problem]:
+    return sorted(problems, key=lambda problem: problem.segment or 0)
+
+
+def _load(out: Path) -> _Tables:
+    """The directory's claims, lines, remits and adjudications; empty when there are none yet.
+
+    A directory without claims (e.g. one `synth --format x12` wrote) is not read as
+    a whole: its other tables name claims the 837s are about to bring.
+    """
+    if any((out / f"claims.{fmt}").exists() for fmt in ("csv", "parquet")):
+        data = read_data_dir(out)
+        tables = [data.claims, data.claim_lines, data.remits]
+    else:
+        tables = [empty_table(name) for name in ("claims", "claim_lines", "remits")]
+    events_path = out / EVENTS_FILE
+    events = (
+        pd.read_csv(events_path, dtype=str, keep_default_na=False)
+        if events_path.exists()
+        else pd.DataFrame(columns=EVENT_COLUMNS, dtype=str)
+    )
+    return _Tables(
+        *(table.assign(file=_ON_FILE, segment=0) for table in tables),
+        events[EVENT_COLUMNS].assign(file=_ON_FILE),
+    )
+
+
+def _checked(contents: dict[int, FileContent], failures: dict[int, X12Error]) -> _Tables:
+    """All files' rows typed by the contract's checks, run once over every file; a problem
+    refuses its file. Keys are not checked here: rows from different files merge by them."""
+    found: dict[int, list[X12Problem]] = {}
+    tables = {}
+    for name in ("claims", "claim_lines"):
+        raw = pd.DataFrame(
+            [
+                row | {"file": index}
+                for index, content in contents.items()
+                for row in getattr(content, name)
+            ]
+        )
+        tables[name] = _typed(name, raw, found)
+    events = pd.DataFrame(
+        [row | {"file": index} for index, content in contents.items() for row in content.events],
+        columns=[*EVENT_COLUMNS, "file"],
+    )
+    as_remits = events.assign(
+        claim_id=events["event_id"],
+        **{column: events[column].str.lstrip("-") for column in _MONEY},
+    )
+    _typed("remits", as_remits.reset_index(drop=True), found, events.reset_index(drop=True))
+    for index, problems in found.items():
+        failures[index] = X12Error(str(contents[index].path), _in_file_order(problems))
+    return _Tables(tables["claims"], tables["claim_lines"], _empty("remits"), events)
+
+
+def _empty(name: str) -> pd.DataFrame:
+    return empty_table(name).assign(file=pd.Series(dtype="int64"), segment=pd.Series(dtype="int64"))
+
+
+def _typed(
+    name: str,
+    raw: pd.DataFrame,
+    found: dict[int, list[X12Problem]],
+    origin: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """`raw` typed by `check_table`; each problem is filed under the file its row came from
+    (`origin` names the rows when `raw` was disguised for the check)."""
+    if raw.empty:
+        return _empty(name)
+    typed, problems = check_table(name, raw[TABLES[name].column_names], keys=False)
+    origin = raw if origin is None else origin
+    for problem in problems:
+        values = problem.values or ("",) * len(problem.rows)
+        for row, value in zip(problem.rows, values, strict=False):
+            record = origin.iloc[row - 1]
+            found.setdefault(int(record["file"]), []).append(
+                _problem(int(record["segment"]), str(record["claim_id"]), problem, value)
+            )
+    return typed.assign(
+        file=raw["file"].astype("int64").to_numpy(),
+        segment=raw["segment"].astype("int64").to_numpy(),
+    )
+
+
+def _problem(segment: int | None, claim_id: str, problem: Problem, value: str) -> X12Problem:
+    shown = f" ({value!r})" if value else ""
+    return X12Problem(
+        segment, f"claim {claim_id}: {problem.table}.{problem.column}: {problem.rule}{shown}"
+    )
+
+
+def _without(tables: _Tables, failures: dict[int, X12Error]) -> _Tables:
+    def kept(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[~frame["file"].isin(list(failures))]
+
+    return _Tables(
+        *(kept(getattr(tables, name)) for name in ("claims", "claim_lines", "remits", "events"))
+    )
+
+
+# ---------------------------------------------------------------- merging
+
+
+def _merge(initial: _Tables, incoming: _Tables) -> _Merged:
+    """The directory after the incoming rows, and the problems between tables by file."""
+    all_events = pd.concat([initial.events, incoming.events], ignore_index=True)
+    claims = _merge_claims(initial.claims, _resolve_originals(incoming.claims, all_events))
+    supplied = claims[claims["file"] != _ON_FILE][["claim_id", "file"]]
+    lines = pd.concat(
+        [
+            initial.claim_lines[~isin(initial.claim_lines["claim_id"], supplied["claim_id"])],
+            incoming.claim_lines.merge(supplied, on=["claim_id", "file"]),
+        ],
+        ignore_index=True,
+    )
+    new_events = incoming.events[
+        ~isin(incoming.events["event_id"], initial.events["event_id"])
+    ].drop_duplicates("event_id")
+    prior = _prior_events(initial, new_events["claim_id"])
+    events = pd.concat([initial.events, prior, new_events], ignore_index=True)
+    changed = _differing_ids(initial.claims, claims, supplied["claim_id"]).union(
+        _differing_ids(initial.claim_lines, lines, supplied["claim_id"])
+    )
+    touched = pd.Index(new_events["claim_id"].unique()).union(
+        changed.intersection(pd.Index(events["claim_id"]))
+    )
+    current = _current(events[isin(events["claim_id"], touched)])
+    remits = pd.concat(
+        [
+            initial.remits[~isin(initial.remits["claim_id"], touched)],
+            current[isin(current["claim_id"], claims["claim_id"])],
+        ],
+        ignore_index=True,
+    )
+    tables = _Tables(claims, lines, remits, events)
+    blamed = _blame(tables, changed.union(touched))
+    return _Merged(tables, changed, new_events, touched, current, blamed)
+
+
+def _resolve_originals(claims: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """A replacement names the payer's number for the original (REF*F8): our claim id for it
+    is the CLP01 of the adjudication that carried that number (CLP07)."""
+    numbered = events[events["payer_claim_number"] != ""]
+    by_payer_number = dict(zip(numbered["payer_claim_number"], numbered["claim_id"], strict=True))
+    if not by_payer_number or claims.empty:
+        return claims
+    originals = claims["original_claim_id"]
+    resolved = originals.map(by_payer_number)
+    return claims.assign(original_claim_id=resolved.fillna(originals).astype(originals.dtype))
+
+
+def _merge_claims(existing: pd.DataFrame, incoming: pd.DataFrame) -> pd.DataFrame:
+    """One row per claim: the latest submission wins, a replacement beats an original of the
+    same date, and a later file beats an earlier one (rows on file count as earliest)."""
+    rows = pd.concat([existing, incoming], ignore_index=True)
+    rows["_replacement"] = rows["frequency_code"] != "1"
+    rows = rows.sort_values(["claim_id", "submission_date", "_replacement", "file"], kind="stable")
+    kept = rows.drop_duplicates("claim_id", keep="last").drop(columns="_replacement")
+    return kept.reset_index(drop=True)
+
+
+def _differing_ids(before: pd.DataFrame, after: pd.DataFrame, ids: Iterable[str]) -> pd.Index:
+    """Claim ids among `ids` whose rows differ between the two frames (or exist in one only)."""
+    ids = pd.Index(ids)
+    columns = [column for column in before.columns if column not in ("file", "segment")]
+    both = pd.concat(
+        [
+            before.loc[isin(before["claim_id"], ids), columns],
+            after.loc[isin(after["claim_id"], ids), columns],
+        ],
+        ignore_index=True,
+    )
+    return pd.Index(both.loc[~both.duplicated(keep=False), "claim_id"].unique())
+
+
+def _prior_events(initial: _Tables, claim_ids: pd.Series) -> pd.DataFrame:
+    """Remit rows already on file (not from an 835) for claims an 835 now speaks about, as
+    adjudications, so that folding keeps them as the first one."""
+    remits = initial.remits[
+        isin(initial.remits["claim_id"], claim_ids)
+        & ~isin(initial.remits["claim_id"], initial.events["claim_id"])
+    ]
+    columns = TABLES["remits"].column_names
+    text = remits[columns].assign(
+        received_date=remits["received_date"].dt.strftime("%Y-%m-%d"),
+        **{column: remits[column].map("{:.2f}".format) for column in _MONEY},
+    )
+    return (
+        text.astype(str)
+        .fillna("")
+        .assign(
+            event_id="remits:" + text["claim_id"],
+            claim_status_code="",
+            payer_claim_number="",
+            trace_number="",
+            sequence="-1",
+            source="remits table",
+            segment="0",
+            file=_ON_FILE,
+        )
+    )
+
+
+def _current(events: pd.DataFrame) -> pd.DataFrame:
+    """Each claim's remit: its first adjudication after its last reversal (a reversal cancels
+    what came before it); typed, with the `file` and `segment` it came from."""
+    ordered = events.assign(_sequence=events["sequence"].astype(int)).sort_values(
+        ["claim_id", "received_date", "trace_number", "_sequence"], kind="stable"
+    )
+    position = pd.Series(range(len(ordered)), index=ordered.index)
+    reversal = ordered["claim_status_code"] == mapping.REVERSAL
+    last_reversal = position.where(reversal).groupby(ordered["claim_id"]).transform("max")
+    after = ~reversal & ~(position <= last_reversal)
+    chosen = ordered[after].drop_duplicates("claim_id").reset_index(drop=True)
+    typed, problems = check_table("remits", chosen[TABLES["remits"].column_names])
+    if problems:  # every adjudication was checked on its way in: this would be our bug
+        raise ContractError("remits folded from adjudications", problems)
+    return typed.assign(
+        file=chosen["file"].astype("int64").to_numpy(),
+        segment=pd.to_numeric(chosen["segment"]).astype("int64").to_numpy(),
+    )
+
+
+def _blame(merged: _Tables, ids: pd.Index) -> dict[int, list[X12Problem]]:
+    """Problems between the tables, on the rows the run touched, each filed under the latest
+    file that supplied one of the rows involved."""
+    subset = {
+        name: getattr(merged, name)[isin(getattr(merged, name)["claim_id"], ids)].reset_index(
+            drop=True
+        )
+        for name in ("claims", "claim_lines", "remits")
+    }
+    found: dict[int, list[X12Problem]] = {}
+    claims = subset["claims"].set_index("claim_id")
+    remits = subset["remits"].set_index("claim_id")
+    for problem in reference_problems(subset):
+        values = problem.values or ("",) * len(problem.rows)
+        for row, value in zip(problem.rows, values, strict=False):
+            record = subset[problem.table].iloc[row - 1]
+            claim_id = record["claim_id"]
+            sources = [(int(record["file"]), int(record["segment"]))]
+            for frame in (claims, remits):
+                if claim_id in frame.index:
+                    sources.append(
+                        (int(frame.at[claim_id, "file"]), int(frame.at[claim_id, "segment"]))
+                    )
+            file, segment = max(sources)
+            if file == _ON_FILE:  # the directory was valid before the run: this is our bug
+                raise ContractError("the data directory after merging", [problem])
+            found.setdefault(file, []).append(_problem(segment or None, claim_id, problem, value))
+    return found
+
+
+# ---------------------------------------------------------------- summary and writing
+
+
+def _summarise(
+    paths: Sequence[Path],
+    contents: dict[int, FileContent],
+    failures: dict[int, X12Error],
+    initial: _Tables,
+    merged: _Merged,
+) -> IngestSummary:
+    ingested = [content for index, content in contents.items() if index not in failures]
+    tables, new_events = merged.tables, merged.new_events
+    before, after = pd.Index(initial.claims["claim_id"]), pd.Index(tables.claims["claim_id"])
+    return IngestSummary(
+        files=len(paths),
+        ingested=[content.path for content in ingested],
+        failures=[failures[index] for index in sorted(failures)],
+        interchanges=sum(content.interchanges for content in ingested),
+        transactions=sum(content.transactions for content in ingested),
+        claims_read=sum(len(content.claims) for content in ingested),
+        claims_added=len(after.difference(before)),
+        claims_replaced=len(merged.changed.intersection(before)),
+        adjudications_read=sum(len(content.events) for content in ingested),
+        adjudications_added=len(new_events),
+        reversals=int((new_events["claim_status_code"] == mapping.REVERSAL).sum()),
+        remits_changed=len(_differing_ids(initial.remits, tables.remits, merged.touched)),
+        remits_without_claim=len(pd.Index(tables.events["claim_id"].unique()).difference(after)),
+        denials=_denials(merged.current, tables.claim_lines),
+        provider_adjustments=sum(content.provider_adjustments for content in ingested),
+        provider_adjustment_total=sum(
+            (content.provider_adjustment_total for content in ingested), Decimal(0)
+        ),
+        changed=not all(
+            _sorted(name, getattr(initial, name)).equals(_sorted(name, getattr(tables, name)))
+            for name in ("claims", "claim_lines", "remits", "events")
+        ),
+    )
+
+
+def _denials(current: pd.DataFrame, claim_lines: pd.DataFrame) -> Counter[str]:
+    """Denial categories of the current adjudications the run changed, with or without their
+    claims: what the work queue will see."""
+    timed = isin(current["claim_id"], timed_psychotherapy_claims(claim_lines))
+    return Counter(remit_denial_categories(current, timed).dropna().tolist())
+
+
+def _sorted(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """A table in its stored form and order, so two states compare (and write) alike."""
+    if name == "events":
+        frame = frame[EVENT_COLUMNS].astype(str)
+    else:
+        frame = frame[TABLES[name].column_names]
+    return frame.sort_values(_KEYS[name], kind="stable").reset_index(drop=True)
+
+
+def _write(merged: _Tables, out: Path) -> None:
+    """Contract tables (atomically per file, by the contract's writer, in the directory's
+    format) and the adjudications beside them."""
+    fmt: Format = "parquet" if (out / "claims.parquet").exists() else "csv"
+    write_data_dir(
+        out,
+        {
+            name: _sorted(name, getattr(merged, name))
+            for name in ("claims", "claim_lines", "remits")
+        },
+        fmt,
+    )
+    events = _sorted("events", merged.events)
+    partial = out / f".{EVENTS_FILE}.partial"
+    pa_csv.write_csv(pa.Table.from_pandas(events, preserve_index=False), partial)
+    partial.replace(out / EVENTS_FILE)

@@ -1,0 +1,240 @@
+"""Files into a data directory: whole or not at all, idempotent, corrections and reversals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from data_contracts.reader import read_data_dir
+from data_contracts.x12 import expand_paths, ingest
+from data_contracts.x12.ingest import EVENTS_FILE
+from synthetic import generate, write_synthetic
+from tests.data_contracts.x12.conftest import FIXTURES, claims_file, fixture, remittance
+
+
+def remit_of(out: Path, claim_id: str) -> pd.Series | None:
+    remits = read_data_dir(out).remits.set_index("claim_id")
+    return remits.loc[claim_id] if claim_id in remits.index else None
+
+
+def test_remits_without_claims_are_kept_until_their_claims_arrive(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    summary = ingest(expand_paths([FIXTURES / "835"]), out)
+    assert summary.failures == []
+    assert summary.files == 12
+    assert summary.adjudications_read == 21
+    assert summary.adjudications_added == 20  # era835rb example_3 repeats blue_cross_nc_sample
+    assert summary.remits_without_claim == 15
+    assert summary.denials["timely_filing"] == 0  # emedny's account number: first one paid
+    data = read_data_dir(out)  # the contract reader accepts the directory
+    assert data.remits.empty
+    assert len(pd.read_csv(out / EVENTS_FILE)) == 20
+
+    claims_file(
+        tmp_path / "x12",
+        {
+            "claim_id": "001-18573-358",
+            "service_date": "2020-12-21",
+            "submission_date": "2021-01-20",
+        },
+    )
+    summary = ingest(expand_paths([tmp_path / "x12"]), out)
+    assert summary.remits_without_claim == 14
+    remit = remit_of(out, "001-18573-358")
+    assert remit["carc_codes"] == "CO-45;PR-1"
+    assert remit["allowed_amount"] == pytest.approx(194.18)
+    assert remit["received_date"] == pd.Timestamp("2021-02-04")
+    assert remit["status"] == "paid"
+
+
+def test_real_claims_with_icd10_codes_go_in(tmp_path: Path) -> None:
+    """The public 837 samples are ICD-9 (2005 TR3 examples); with ICD-10 codes in their HI
+    segments (the one change), they are ingested and the contract reader accepts them."""
+    text = fixture("837i/lfh__837_005010X223A3__two-claims-single-provider.837i").read_text()
+    text = text.replace("HI*BK:3669", "HI*ABK:F331").replace(
+        "HI*BF:4019*BF:79431", "HI*ABF:F411*ABF:Z630"
+    )
+    path = tmp_path / "two-claims.837i"
+    path.write_text(text.replace("HI*BK:30000", "HI*ABK:F410"))
+    summary = ingest([path], tmp_path / "data")
+    assert summary.failures == []
+    assert (summary.claims_added, summary.interchanges, summary.transactions) == (2, 1, 1)
+    data = read_data_dir(tmp_path / "data")
+    claim = data.claims.set_index("claim_id").loc["756048Q"]
+    assert (claim["primary_dx"], claim["secondary_dx"]) == ("F33.1", "F41.1;Z63.0")
+    assert (claim["plan_type"], claim["place_of_service"], claim["program"]) == (
+        "tricare",
+        "22",
+        "other",
+    )
+    assert claim["service_date"] == pd.Timestamp("2005-03-15")
+    lines = data.claim_lines[data.claim_lines["claim_id"] == "756048Q"]
+    assert list(lines["revenue_code"]) == ["0305", "0730"]
+    assert list(lines["units"]) == [1, 3]
+
+
+def test_ingesting_the_same_files_again_changes_nothing(tmp_path: Path) -> None:
+    data = generate(300, seed=5)
+    write_synthetic(data, tmp_path, "x12")
+    paths = expand_paths([tmp_path / "x12"])
+    first = ingest(paths, tmp_path)
+    assert first.changed
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir() if path.is_file()}
+    again = ingest(paths, tmp_path)
+    after = {path.name: path.read_bytes() for path in tmp_path.iterdir() if path.is_file()}
+    assert not again.changed
+    assert (again.claims_added, again.claims_replaced, again.adjudications_added) == (0, 0, 0)
+    assert after == before
+
+
+MALFORMED = {
+    # file: (segment, reason) of the first problem; lenient reads end at the ICD-9 refusal
+    "imsweb__x12_ambiguous_loop.837": (28, "ICD-9-CM diagnosis"),
+    "imsweb__x12_bad_first_line.837": (23, "ICD-9-CM diagnosis"),
+    "imsweb__x12_segments_out_of_order.837": (23, "ICD-9-CM diagnosis"),
+    "imsweb__x12_bad_segment_identifier.837": (6, "'' is not a segment identifier"),
+    "imsweb__x12_bad_valid_code.837": (9, "NM1*117 where the billing provider loop"),
+    "imsweb__x12_loop_errors3_missing_loops.837": (9, "NM1*87 where the billing provider loop"),
+    "imsweb__x12_missing_elements.837": (23, "ICD-9-CM diagnosis"),
+    "imsweb__x12_277CA_rejected.277": (3, "transaction set '277' is not ingested"),
+    "imsweb__x12_999_rejected.999": (3, "transaction set '999' is not ingested"),
+}
+
+
+def test_each_bad_file_is_refused_whole_and_the_others_go_in(tmp_path: Path) -> None:
+    good = fixture("835/edi835parser__united_healthcare_legacy_sample.835")
+    bad = expand_paths([FIXTURES / "malformed", FIXTURES / "other"])
+    summary = ingest([*bad[:4], good, *bad[4:]], tmp_path / "data")
+    assert summary.ingested == [good]
+    refused = {Path(error.source).name: error for error in summary.failures}
+    assert set(refused) == set(MALFORMED)
+    for name, (segment, reason) in MALFORMED.items():
+        first = refused[name].problems[0]
+        assert first.segment == segment, name
+        assert reason in first.reason, name
+    missing = refused["imsweb__x12_missing_elements.837"].problems[1]
+    assert (missing.segment, "CLM05") == (31, missing.reason[:5])
+    data = read_data_dir(tmp_path / "data")
+    assert data.claims.empty  # nothing from the refused files
+    assert summary.remits_without_claim == 2  # the good file's two claims
+
+
+def test_a_file_with_the_same_claim_twice_is_refused(tmp_path: Path) -> None:
+    (path,) = claims_file(tmp_path / "x12", {"claim_id": "C1"})
+    path.write_text(path.read_text() * 2)  # two interchanges, the same claim in each
+    summary = ingest([path], tmp_path / "data")
+    (error,) = summary.failures
+    assert "claim C1 is in the file twice" in str(error)
+
+
+def test_a_reversal_replaces_the_remit_whatever_the_order(tmp_path: Path, write) -> None:
+    claims = claims_file(tmp_path / "x12", {"claim_id": "C1", "total_charge": "200.00"})
+    paid = write(
+        "paid.835",
+        remittance("CLP*C1*1*200*150*0*12*ICN1~CAS*CO*45*50", date="20240301", trace="P1"),
+    )
+    reversed_and_denied = write(
+        "redo.835",
+        remittance(
+            "CLP*C1*22*-200*-150*0*12*ICN1~CAS*CO*45*-50",
+            "CLP*C1*4*200*0*0*12*ICN2~CAS*CO*197*200~MOA***N54",
+            date="20240315",
+            trace="P2",
+        ),
+    )
+    for order, out in (([paid, reversed_and_denied], "a"), ([reversed_and_denied, paid], "b")):
+        summary = ingest([*claims, *order], tmp_path / out)
+        assert summary.reversals == 1
+        assert summary.denials == {"missing_auth": 1}
+        remit = remit_of(tmp_path / out, "C1")
+        assert (remit["status"], remit["carc_codes"], remit["rarc_codes"]) == (
+            "denied",
+            "CO-197",
+            "N54",
+        )
+        assert remit["received_date"] == pd.Timestamp("2024-03-15")
+    lone = write(
+        "undo.835",
+        remittance("CLP*C1*22*-200*0*0*12*ICN2~CAS*CO*197*-200", date="20240320", trace="P3"),
+    )
+    summary = ingest([lone], tmp_path / "a")
+    assert summary.remits_changed == 1
+    assert remit_of(tmp_path / "a", "C1") is None  # pending again
+
+
+def test_a_corrected_claim_replaces_the_original_and_its_lines(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    two_lines = [
+        {"claim_id": "C1", "line_number": "1", "procedure_code": "90837", "modifiers": "",
+         "units": "1", "minutes": "40", "line_charge": "150.00", "revenue_code": None},
+        {"claim_id": "C1", "line_number": "2", "procedure_code": "90785", "modifiers": "",
+         "units": "1", "minutes": None, "line_charge": "50.00", "revenue_code": None},
+    ]  # fmt: skip
+    original = claims_file(tmp_path / "v1", {"claim_id": "C1"}, lines=two_lines)
+    ingest(original, out)
+    corrected = claims_file(
+        tmp_path / "v2",
+        {
+            "claim_id": "C1",
+            "frequency_code": "7",
+            "original_claim_id": "C1",
+            "submission_date": "2024-02-20",
+        },
+    )
+    summary = ingest(corrected, out)
+    assert (summary.claims_added, summary.claims_replaced) == (0, 1)
+    data = read_data_dir(out)
+    claim = data.claims.set_index("claim_id").loc["C1"]
+    assert (claim["frequency_code"], claim["original_claim_id"]) == ("7", "C1")
+    assert list(data.claim_lines["procedure_code"]) == ["90837"]
+    assert not ingest(original, out).changed  # resending the original does not undo it
+
+
+def test_a_replacement_names_its_original_by_the_payer_claim_number(tmp_path: Path, write) -> None:
+    originals = claims_file(tmp_path / "v1", {"claim_id": "C1"})
+    payment = write("paid.835", remittance("CLP*C1*4*200*0*0*12*PAYER-ICN-9~CAS*CO*16*200"))
+    replacement = claims_file(
+        tmp_path / "v2",
+        {
+            "claim_id": "C2",
+            "frequency_code": "7",
+            "original_claim_id": "PAYER-ICN-9",  # REF*F8 carries the payer's number
+            "submission_date": "2024-03-10",
+        },
+    )
+    ingest([*originals, payment, *replacement], tmp_path / "data")
+    claims = read_data_dir(tmp_path / "data").claims.set_index("claim_id")
+    assert claims.loc["C2", "original_claim_id"] == "C1"
+
+
+def test_a_remit_before_its_claim_was_sent_refuses_the_later_file(tmp_path: Path, write) -> None:
+    claims = claims_file(tmp_path / "x12", {"claim_id": "C1", "submission_date": "2024-02-05"})
+    early = write("early.835", remittance("CLP*C1*1*200*200*0*12*ICN1", date="20240201"))
+    summary = ingest([*claims, early], tmp_path / "data")
+    assert summary.ingested == claims
+    (error,) = summary.failures
+    assert error.problems[0].segment == 7  # the CLP
+    assert "remit received before its claim's submission_date" in error.problems[0].reason
+    assert remit_of(tmp_path / "data", "C1") is None
+
+
+def test_a_remit_on_file_stays_the_first_adjudication(tmp_path: Path, write) -> None:
+    data = generate(200, seed=3)
+    write_synthetic(data, tmp_path)
+    remits = data.tables["remits"].set_index("claim_id")
+    adjudicated = remits.index[0]
+    pending = next(c for c in data.tables["claims"]["claim_id"] if c not in remits.index)
+    later = write(
+        "later.835",
+        remittance(
+            f"CLP*{adjudicated}*4*1*0*0*12*X1~CAS*CO*29*1",
+            f"CLP*{pending}*4*1*0*0*12*X2~CAS*CO*29*1",
+            date="20300101",
+        ),
+    )
+    summary = ingest([later], tmp_path)
+    assert summary.remits_changed == 1
+    assert remit_of(tmp_path, adjudicated)["status"] == remits.loc[adjudicated, "status"]
+    assert remit_of(tmp_path, pending)["carc_codes"] == "CO-29"

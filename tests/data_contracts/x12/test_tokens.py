@@ -1,0 +1,107 @@
+"""The tokenizer reads what real files do to separators, envelopes and line breaks."""
+
+from __future__ import annotations
+
+import pytest
+
+from data_contracts.x12.errors import X12Error
+from data_contracts.x12.tokens import decode, tokenize
+from tests.data_contracts.x12.conftest import fixture
+
+
+def segments(text: str) -> list[str]:
+    return [segment.canonical() for segment in tokenize(text, "test").segments]
+
+
+def read(name: str) -> list[str]:
+    return segments(decode(fixture(name).read_bytes()))
+
+
+def test_separators_are_the_ones_the_isa_declares() -> None:
+    # The same claims written with `*` `:` `~` and with `~` `^` `_` (and a newline after each).
+    plain = read("837p/imsweb__x12_valid.837")
+    other = read("837p/imsweb__x12_valid_different_separators.837")
+    assert other == plain
+    assert plain[21] == "CLM*A37YH556*500***11:B:1*Y*A*Y*I*P"
+
+
+def test_pipes_and_terminators_at_line_starts() -> None:
+    # TigerShark's 4010 835: `|` elements, `^` components, each line starting with `~`.
+    found = read("835/tigershark__835-example.835")
+    assert found[0].startswith("ISA*00*")
+    assert found[17] == "CLP*001-DDDDDDDDDD*1*200.02*200.02**13*1234567890 0987654321*81"
+    assert "SVC*HC:88888*200.02*200.02**1" in found
+    assert found[-1] == "IEA*1*000015442"
+
+
+def test_no_envelope_with_bom_crlf_indentation_and_wrapped_lines() -> None:
+    original = read("835/era835rb__example_3.835")  # starts at ST, one segment a line
+    text = fixture("835/era835rb__example_3.835").read_text()
+    messy = "\ufeff" + "".join(f"   {line}\r\n" for line in text.splitlines())
+    assert segments(decode(messy.encode("utf-8"))) == original
+    one_line = text.replace("\n", "")
+    wrapped = "\n".join(one_line[i : i + 80] for i in range(0, len(one_line), 80))
+    assert segments(wrapped) == original
+    assert original[0] == "ST*835*1234"
+    assert original[15] == "CLP*200200964A52*1*2100*1922.86*142.54*15*94151100100"
+
+
+def test_newlines_as_segment_terminators() -> None:
+    text = fixture("835/lfh__835_005010X221A1__managed-care.835").read_text()
+    assert segments(text.replace("~\n", "\n").replace("~", "\n")) == segments(text)
+
+
+def test_several_interchanges_each_with_its_own_separators() -> None:
+    document = tokenize(
+        decode(fixture("837p/imsweb__x12_multiple_transactions.837").read_bytes()), "test"
+    )
+    assert document.interchanges == 312
+    assert sum(segment.tag == "CLM" for segment in document.segments) == 624
+    both = (
+        fixture("837p/imsweb__x12_valid.837").read_text()
+        + fixture("837p/imsweb__x12_valid_different_separators.837").read_text()
+    )
+    document = tokenize(both, "test")
+    assert document.interchanges == 2
+    assert [s.number for s in document.segments if s.tag == "ISA"] == [1, 39]
+    assert sum(segment.tag == "CLM" for segment in document.segments) == 4
+
+
+def test_isa_field_widths_are_not_enforced() -> None:
+    # imsweb's bad_first_line: ISA02 has nine spaces instead of ten; nothing else differs.
+    assert (
+        read("malformed/imsweb__x12_bad_first_line.837")[1:]
+        == read("837p/imsweb__x12_valid.837")[1:]
+    )
+
+
+def test_composites_read_with_the_separator_they_use() -> None:
+    # The TR3 example says ISA16 ':' but writes its composites with '>'.
+    document = tokenize(
+        fixture("837i/lfh__837_005010X223A3__ppo-repriced-claim.837i").read_text(), "test"
+    )
+    clm = next(segment for segment in document.segments if segment.tag == "CLM")
+    assert clm.components(5) == ["13", "A", "1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "segment", "reason"),
+    [
+        ("hello world", 1, "not an X12 file"),
+        ("ST*835*1~Nd4*X~SE*2*1~", 2, "'Nd4' is not a segment identifier"),
+        ("ISA*00*00~", 1, "fewer than 16 elements"),
+    ],
+)
+def test_what_cannot_be_read_is_refused_with_its_segment(
+    text: str, segment: int, reason: str
+) -> None:
+    with pytest.raises(X12Error) as caught:
+        tokenize(text, "file.x12")
+    assert caught.value.problems[0].segment == segment
+    assert reason in str(caught.value)
+    assert "file.x12" in str(caught.value)
+
+
+def test_bad_segment_identifier_fixture_names_its_segment() -> None:
+    with pytest.raises(X12Error, match=r"segment 6: '' is not a segment identifier"):
+        read("malformed/imsweb__x12_bad_segment_identifier.837")
