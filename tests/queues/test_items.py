@@ -8,6 +8,10 @@ import dataclasses
 import pandas as pd
 import pytest
 
+from data_contracts.reader import read_data_dir
+from data_contracts.writer import write_table
+from data_contracts.x12.ingest import ingest
+from data_contracts.x12.write import write_x12
 from queues.items import data_as_of, learn_history, open_denials, work_items
 from queues.policy import default_policy
 from queues.ranking import rank_items
@@ -94,3 +98,24 @@ def test_the_policy_order_recovers_near_the_oracle_and_beats_balance_first(
     ).summary["recovered"]
     assert result["policy"] >= 0.9 * result["oracle"]
     assert result["policy"] >= 1.3 * result["highest_balance"]
+
+
+def test_denials_from_ingested_835s_reach_the_queue_with_the_guardrails(
+    queue_data, recovery, tmp_path
+) -> None:
+    """The clinic's EDI files in, the same open denials out; N211 still never appealed."""
+    ids = _denied_ids(queue_data, "medical_necessity")
+    data = _with_remits(queue_data, ids, rarc_codes="N211")
+    tables = data.tables()
+    x12 = write_x12(tmp_path / "x12", tables)
+    out = tmp_path / "data"
+    for name in ("authorizations", "eligibility", "appeals"):
+        write_table(out, name, tables[name])
+    assert not ingest(x12, out).failures
+    ingested = read_data_dir(out)
+    columns = ["claim_id", "denial_category"]
+    expected = open_denials(data)[columns].sort_values("claim_id", ignore_index=True)
+    assert (
+        open_denials(ingested)[columns].sort_values("claim_id", ignore_index=True).equals(expected)
+    )
+    assert set(_items(ingested, recovery).loc[ids, "action"]) == {"write_off"}
