@@ -356,3 +356,11 @@ def features_for_records(claims: Sequence[Record], state: FeatureState) -> list[
             {name: values[name] if name in CATEGORICAL else float(values[name]) for name in _NAMES}
         )
     return out
+
+
+def warm(state: FeatureState) -> None:
+    """Build what the first request would otherwise pay for (about a second): the state's
+    lookups and the code lists the row path reads."""
+    state.warm()
+    _facts()
+    icd10cm_billable()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -111,15 +112,17 @@ def corrected(record: Mapping[str, Any], rule: FixRule, fields: Mapping[str, Any
     return out
 
 
-def render(rule: FixRule, fields: dict[str, Any]) -> str:
+def render(rule: FixRule, fields: Mapping[str, Any]) -> str:
     """The rule's sentence with the claim's values; a missing value reads as 'unknown'."""
-    safe = {
-        k: ("unknown" if v is None or (isinstance(v, float) and np.isnan(v)) else v)
-        for k, v in fields.items()
-    }
-    return rule.text.format_map(_Default(safe))
+    safe = {}
+    for name in _placeholders(rule.text):
+        value = fields.get(name)
+        missing = value is None or (isinstance(value, float) and np.isnan(value))
+        safe[name] = "unknown" if missing else value
+    return rule.text.format(**safe)
 
 
-class _Default(dict):
-    def __missing__(self, key: str) -> str:
-        return "unknown"
+@cache
+def _placeholders(text: str) -> tuple[str, ...]:
+    """The field names a sentence quotes: only those are looked up for each fix."""
+    return tuple(name for _, name, _, _ in string.Formatter().parse(text) if name)

@@ -23,5 +23,5 @@ def load_scorer(settings: Settings) -> Scorer:
         settings.hold_threshold,
         settings.drivers_per_claim,
     )
-    scorer.bundle.state.warm()
+    scorer.warm()
     return scorer

@@ -22,6 +22,7 @@ import pandas as pd
 
 from data_contracts.codes import behavioral_health_procedures
 from data_contracts.reader import check_tables
+from features import online
 from features.claim_level import EXPECTED_CREDENTIAL_MODIFIER, line_summary
 from features.online import features_for_records, timed_code
 from features.pipeline import features_for_claims
@@ -135,6 +136,11 @@ class Scorer:
             "overall_time_mismatch_rate": _prior(state_all, "time_code_mismatch"),
         }
         """What a fix may put in place of a payer's own rate: the rate over all payers."""
+
+    def warm(self) -> None:
+        """Service start-up: build the lookups and code lists before the first request."""
+        online.warm(self.bundle.state)
+        behavioral_health_procedures()
 
     def band(self, p: np.ndarray) -> np.ndarray:
         review, hold = self.thresholds

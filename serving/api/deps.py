@@ -14,8 +14,11 @@ from serving.scorer import Scorer
 bearer = HTTPBearer(auto_error=False)
 
 
-def current_scorer(request: Request) -> Scorer:
-    """The scorer at the start of the request: a reload swaps it for later requests only."""
+async def current_scorer(request: Request) -> Scorer:
+    """The scorer at the start of the request: a reload swaps it for later requests only.
+
+    Dependencies that only read app state are `async`: a plain `def` would cost a
+    thread-pool hop each, a good part of a one-claim request's few milliseconds."""
     scorer = request.app.state.scorer
     if scorer is None:
         raise HTTPException(
@@ -28,7 +31,7 @@ def current_scorer(request: Request) -> Scorer:
 def require(*roles: str) -> Callable[..., Caller]:
     """A dependency admitting callers whose key has one of `roles` (admin always)."""
 
-    def dependency(
+    async def dependency(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Caller:

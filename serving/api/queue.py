@@ -75,7 +75,7 @@ class OutcomeIn(BaseModel):
     closed_date: date | None = None
 
 
-def _queue(request: Request) -> WorkQueue:
+async def _queue(request: Request) -> WorkQueue:
     return request.app.state.queue
 
 
