@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.codes import behavioral_health_procedures
-from data_contracts.reader import check_tables
+from data_contracts.records import tables_from_records
 from features import online
 from features.claim_level import EXPECTED_CREDENTIAL_MODIFIER, line_summary
 from features.online import features_for_records, timed_code
@@ -151,7 +151,7 @@ class Scorer:
         API's request model gives them), in request order. Large requests go the batch way;
         either way the answer is the same (the tests hold the two paths together)."""
         if len(claims) > ROW_PATH_MAX_CLAIMS:
-            return self.score_claims(*contract_frames(claims))
+            return self.score_claims(*tables_from_records(claims))
         if not claims:
             return []
         features = features_for_records(claims, self.bundle.state)
@@ -304,26 +304,6 @@ class Scorer:
             if rule.fix_code not in ranked or key < ranked[rule.fix_code][0]:
                 ranked[rule.fix_code] = (key, fix)
         return [fix for _, fix in sorted(ranked.values(), key=lambda item: item[0])]
-
-
-def contract_frames(claims: Sequence[Record]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Claim dicts as typed contract tables, through the contract's own checks (a
-    `ContractError` names what is wrong)."""
-    claim_rows, line_rows = [], []
-    for claim in claims:
-        row = {name: value for name, value in claim.items() if name != "lines"}
-        row["secondary_dx"] = ";".join(row["secondary_dx"])
-        row["service_date"] = row["service_date"].isoformat()
-        row["submission_date"] = row["submission_date"].isoformat()
-        claim_rows.append(row)
-        for line in claim["lines"]:
-            line_rows.append(
-                {"claim_id": claim["claim_id"], **line, "modifiers": ";".join(line["modifiers"])}
-            )
-    tables = check_tables(
-        "request", {"claims": pd.DataFrame(claim_rows), "claim_lines": pd.DataFrame(line_rows)}
-    )
-    return tables["claims"], tables["claim_lines"]
 
 
 def feature_records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from data_contracts.denials import split_list
-from data_contracts.reader import ContractData, check_tables
+from data_contracts.reader import ContractData
+from data_contracts.records import tables_from_records
 from features.catalog import CATEGORICAL, FEATURES
 from features.claim_level import line_summary
 from features.online import features_for_records, timed_code
@@ -51,25 +52,6 @@ def records(claims: pd.DataFrame, lines: pd.DataFrame) -> list[dict[str, Any]]:
         record["lines"] = by_claim[claim["claim_id"]]
         out.append(record)
     return out
-
-
-def frames(claims: Sequence[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Records as typed contract frames, as the API builds them (lists joined, contract checks)."""
-    claim_rows, line_rows = [], []
-    for claim in claims:
-        row = {name: value for name, value in claim.items() if name != "lines"}
-        row["secondary_dx"] = ";".join(row["secondary_dx"])
-        row["service_date"] = row["service_date"].isoformat()
-        row["submission_date"] = row["submission_date"].isoformat()
-        claim_rows.append(row)
-        for line in claim["lines"]:
-            line_rows.append(
-                {"claim_id": claim["claim_id"], **line, "modifiers": ";".join(line["modifiers"])}
-            )
-    tables = check_tables(
-        "test", {"claims": pd.DataFrame(claim_rows), "claim_lines": pd.DataFrame(line_rows)}
-    )
-    return tables["claims"], tables["claim_lines"]
 
 
 def _bits(values: Any) -> np.ndarray:
@@ -308,7 +290,7 @@ def test_edge_cases_in_one_request_equal_the_batch_path(recent, state, edge_stat
     auths = state.authorizations
     other_auth = auths.loc[auths["payer_id"] != template["payer_id"], "auth_id"].iloc[0]
     claims = _edge_claims(template, other_auth)
-    claim_frame, line_frame = frames(claims)
+    claim_frame, line_frame = tables_from_records(claims)
     expected = features_for_claims(claim_frame, line_frame, edge_state)
     assert_same(expected, features_for_records(claims, edge_state))
     assert_same(expected.iloc[::-1], features_for_records(claims[::-1], edge_state))

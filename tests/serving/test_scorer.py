@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from data_contracts.records import tables_from_records
 from serving.api.schemas import ClaimIn
-from serving.scorer import ROW_PATH_MAX_CLAIMS, contract_frames
+from serving.scorer import ROW_PATH_MAX_CLAIMS
 from tests.serving.conftest import claim_json, scorer_for
 
 
@@ -35,7 +36,7 @@ def test_row_path_equals_batch_path(bundle, requests_, size) -> None:
     for start in range(0, len(requests_), size):
         chunk = requests_[start : start + size]
         rows = scorer.score_records(chunk)
-        batch = scorer.score_claims(*contract_frames(chunk))
+        batch = scorer.score_claims(*tables_from_records(chunk))
         assert _answers(rows) == _answers(batch)
 
 
