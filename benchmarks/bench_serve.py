@@ -92,8 +92,9 @@ def time_server(
     env: dict,
     folder: Path,
     headers: dict | None = None,
-) -> list[float]:
-    """Start a server on a free loopback port, wait until ready, time each request in turn."""
+) -> tuple[list[float], list[bytes]]:
+    """Start a server on a free loopback port, wait until ready, time each request in turn;
+    the timings and the answers."""
     port = free_port()
     server = subprocess.Popen(
         [part.replace("{port}", str(port)) for part in command],
@@ -102,7 +103,7 @@ def time_server(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    timings = []
+    timings, answers = [], []
     try:
         # The standard library's keep-alive client: what is timed is the server, not a
         # heavier client's own overhead (httpx2 adds about a millisecond a request).
@@ -127,7 +128,7 @@ def time_server(
             t0 = time.perf_counter()
             client.request("POST", path, body=body, headers=sent)
             response = client.getresponse()
-            response.read()
+            answers.append(response.read())
             timings.append(time.perf_counter() - t0)
             if response.status != 200:
                 raise RuntimeError(f"{path} answered {response.status}")
@@ -135,13 +136,13 @@ def time_server(
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return timings
+    return timings, answers
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--claims", type=int, default=50_000)
-    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=600)
     args = parser.parse_args()
     print(describe_machine())
     folder = Path(tempfile.mkdtemp(prefix="bench-serve-"))
@@ -161,7 +162,7 @@ def main() -> None:
     train_denial_model(data, Settings())
     claims = generate(args.requests * 3, seed=99).tables
     bodies = claim_bodies(claims, args.requests)
-    ours = time_server(
+    ours, answers = time_server(
         [sys.executable, "-m", "denialops.cli", "serve", "--port", "{port}"],
         "/readyz",
         [("/v1/claims/score", {"claims": [body]}) for body in bodies],
@@ -170,7 +171,7 @@ def main() -> None:
         headers={"Authorization": f"Bearer {KEY}"},
     )
     rows = [mlflow_rows(claims, body) for body in bodies]
-    theirs = time_server(
+    theirs, _ = time_server(
         [
             sys.executable,
             "-m",
@@ -197,6 +198,12 @@ def main() -> None:
     print(
         f"  denialops serve, with drivers and fixes: p50 {pct(ours, 50):.1f} ms, "
         f"p99 {pct(ours, 99):.1f} ms"
+    )
+    bands = [json.loads(answer)["results"][0]["band"] for answer in answers]
+    explained = [t for t, band in zip(ours, bands, strict=True) if band != "pass"]
+    print(
+        f"    of which explained (review or hold: drivers from TreeSHAP): {len(explained)} "
+        f"of {len(ours)}, p50 {pct(explained, 50):.1f} ms, p99 {pct(explained, 99):.1f} ms"
     )
     print(
         f"  mlflow models serve, P(denial) only:     p50 {pct(theirs, 50):.1f} ms, "

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class LightGBMParams(BaseModel):
     """Defaults for the denial model; `denialops tune` finds better ones per data set."""
 
-    learning_rate: float = 0.05
+    learning_rate: float = 0.1
     num_leaves: int = 31
     max_depth: int = 6
     min_data_in_leaf: int = 50

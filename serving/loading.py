@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from denialops.config import Settings
@@ -24,4 +25,8 @@ def load_scorer(settings: Settings) -> Scorer:
         settings.drivers_per_claim,
     )
     scorer.warm()
+    # The state is millions of long-lived objects: out of the collector's reach, a full
+    # collection no longer walks them in the middle of a request.
+    gc.collect()
+    gc.freeze()
     return scorer
