@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     review_threshold: float = Field(0.15, gt=0, lt=1, description="p_denial from which: review.")
     hold_threshold: float = Field(0.5, gt=0, lt=1, description="p_denial from which: hold.")
     drivers_per_claim: int = Field(5, ge=1)
+    fix_min_push: float = Field(
+        0.1,
+        ge=0,
+        description="Log-odds a model fix rule's features must add to a claim's risk to be "
+        "suggested (edits are suggested whenever they apply).",
+    )
 
     def resolved_tracking_uri(self) -> str:
         return os.environ.get("MLFLOW_TRACKING_URI") or self.tracking_uri

@@ -23,6 +23,7 @@ def load_scorer(settings: Settings) -> Scorer:
         settings.review_threshold,
         settings.hold_threshold,
         settings.drivers_per_claim,
+        settings.fix_min_push,
     )
     scorer.warm()
     # The state is millions of long-lived objects: out of the collector's reach, a full

@@ -118,6 +118,7 @@ class Scorer:
         review_threshold: float,
         hold_threshold: float,
         drivers_per_claim: int = 5,
+        min_push: float = 0.1,
     ):
         if not review_threshold < hold_threshold:
             raise ValueError("the review threshold must be below the hold threshold")
@@ -125,6 +126,7 @@ class Scorer:
         self.version = version
         self.thresholds = (review_threshold, hold_threshold)
         self.drivers_per_claim = drivers_per_claim
+        self.min_push = min_push
         self.rules = fix_rules()
         self.position = {name: i for i, name in enumerate(bundle.columns)}
         state_all = bundle.state.tallies["all"]
@@ -227,7 +229,9 @@ class Scorer:
         )
         drivers = {i: self._drivers(row(i), contributions[i]) for i in explain}
         candidates = {
-            i: self._candidates(rules, drivers.get(i, [])) for i, rules in enumerate(hits) if rules
+            i: self._candidates(rules, contributions.get(i))
+            for i, rules in enumerate(hits)
+            if rules
         }
         after = self._after(candidates, row)
         results = []
@@ -254,11 +258,22 @@ class Scorer:
             for j in top
         ]
 
-    @staticmethod
-    def _candidates(rules: list[FixRule], drivers: list[dict[str, Any]]) -> list[FixRule]:
-        """Every edit that holds, and the model rules backed by a driver pushing risk up."""
-        pushing = {d["feature"] for d in drivers if d["contribution"] > 0}
-        return [rule for rule in rules if rule.kind == "edit" or pushing & set(rule.drivers)]
+    def _candidates(self, rules: list[FixRule], contributions: np.ndarray | None) -> list[FixRule]:
+        """Every edit that holds, and the model rules whose features push this claim's risk up
+        by at least `min_push` (log-odds, summed): what the model says is wrong with it, among
+        all features rather than only the few drivers shown."""
+        return [
+            rule
+            for rule in rules
+            if rule.kind == "edit"
+            or (contributions is not None and self._push(rule, contributions) >= self.min_push)
+        ]
+
+    def _push(self, rule: FixRule, contributions: np.ndarray) -> float:
+        """How much the rule's features add to the claim's risk (positive SHAP, log-odds)."""
+        return float(
+            contributions[[self.position[name] for name in rule.drivers]].clip(min=0).sum()
+        )
 
     def _after(
         self, candidates: dict[int, list[FixRule]], row: Callable[[int], Record]
@@ -296,10 +311,7 @@ class Scorer:
                 rule.rule_id,
                 rule.kind == "edit",
             )
-            weight = 0.0
-            if contributions is not None:
-                pushes = contributions[[self.position[name] for name in rule.drivers]]
-                weight = -float(pushes.clip(min=0).sum())
+            weight = -self._push(rule, contributions) if contributions is not None else 0.0
             key = (weight, not fix.rule_hit, fix.p_denial_after)
             if rule.fix_code not in ranked or key < ranked[rule.fix_code][0]:
                 ranked[rule.fix_code] = (key, fix)
