@@ -21,7 +21,8 @@ from _machine import describe_machine, peak_rss_mib
 from _synthetic import synthetic_store
 
 from denialops.config import Settings
-from queues.items import data_as_of, work_items
+from features.pipeline import day_after_latest
+from queues.items import work_items
 from queues.policy import default_policy
 from queues.ranking import rank_items
 from training.recovery import fit_recovery
@@ -39,7 +40,7 @@ def main() -> None:
     recovery = fit_recovery(data, Settings()).bundle
     policy = default_policy()
     started = time.perf_counter()
-    items = work_items(data, recovery, policy, data_as_of(data))
+    items = work_items(data, recovery, policy, day_after_latest(data))
     build = time.perf_counter() - started
     rng = np.random.default_rng(0)
     many = items.iloc[rng.integers(0, len(items), args.items)].reset_index(drop=True)

@@ -20,7 +20,8 @@ from _machine import describe_machine
 from _synthetic import synthetic_store
 
 from denialops.config import Settings
-from queues.items import data_as_of, work_items
+from features.pipeline import day_after_latest
+from queues.items import work_items
 from queues.policy import default_policy
 from queues.ranking import rank_items
 from queues.simulate import simulate
@@ -41,7 +42,7 @@ def main() -> None:
     recovery = fit_recovery(data, Settings()).bundle
     policy = default_policy()
     started = time.perf_counter()
-    ranked = rank_items(work_items(data, recovery, policy, data_as_of(data)), policy)
+    ranked = rank_items(work_items(data, recovery, policy, day_after_latest(data)), policy)
     seconds = time.perf_counter() - started
     claims = data.claims.set_index("claim_id").loc[ranked["claim_id"]]
     allowed = claims["payer_id"].map({p.payer_id: p.allowed_fraction for p in PAYERS})

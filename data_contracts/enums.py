@@ -37,6 +37,8 @@ PROGRAMS = ("OP", "IOP", "PHP", "RES", "DETOX", "other")
 FREQUENCY_CODES = ("1", "7", "8")
 REMIT_STATUSES = ("paid", "denied", "partial")
 APPEAL_ACTIONS = ("appeal", "corrected_claim", "rebill", "bill_patient", "write_off")
+PAYER_ACTIONS = ("appeal", "corrected_claim", "rebill")
+"""The actions that ask the payer again (the others accept the denial)."""
 APPEAL_OUTCOMES = ("overturned", "upheld", "pending")
 
 DENIAL_CATEGORIES = (

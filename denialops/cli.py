@@ -291,13 +291,14 @@ def queue_rank(
     as_of: AsOf = None,
 ) -> None:
     """Rank every open denial of DIR by expected net recovery per minute of effort."""
+    from data_contracts.enums import PAYER_ACTIONS
     from queues.ranking import CONTRACT_COLUMNS
 
     queue = _queue_or_exit(_read_or_exit(data), as_of)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame = queue.ranked[[*CONTRACT_COLUMNS, "deadline", "reason"]]
     frame.assign(deadline=frame["deadline"].dt.date).to_csv(out, index=False)
-    worked = queue.ranked["action"].isin(["appeal", "corrected_claim", "rebill"])
+    worked = queue.ranked["action"].isin(PAYER_ACTIONS)
     console.print(
         f"[green]ranked[/] {len(frame):,} open denials as of {queue.as_of} with recovery model "
         f"version {queue.model_version} and policy version {queue.policy.version}: "

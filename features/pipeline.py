@@ -266,7 +266,9 @@ def build_features_and_state(
     """Training features and the serving state as of after all of `data`, from one pass:
     the same as `build_features` and `build_state` without building the claim events twice."""
     history = _training_pass(data, progress)
-    state = _state_from_events(history.base, history.rank, history.events, _after_all(data), data)
+    state = _state_from_events(
+        history.base, history.rank, history.events, day_after_latest(data), data
+    )
     return history.features, state
 
 
@@ -301,14 +303,15 @@ def features_for_claims(
     ).features
 
 
-def _after_all(data: ContractData) -> date:
+def day_after_latest(data: ContractData) -> date:
+    """The day after the latest submission or remit: 'now' for a data directory."""
     latest = max(data.claims["submission_date"].max(), data.remits["received_date"].max())
     return (latest + timedelta(days=1)).date() if pd.notna(latest) else date.today()
 
 
 def build_state(data: ContractData, as_of: date | None = None) -> FeatureState:
     """Latest tally values per key from everything known before `as_of` (default: after all)."""
-    as_of = as_of or _after_all(data)
+    as_of = as_of or day_after_latest(data)
     claims = data.claims[data.claims["submission_date"] < pd.Timestamp(as_of)]
     lines = data.claim_lines[data.claim_lines["claim_id"].isin(claims["claim_id"])]
     remits = data.remits[data.remits["received_date"] < pd.Timestamp(as_of)]

@@ -61,6 +61,9 @@ def recovery_features(
 ) -> pd.DataFrame:
     """One row per remit in `remits` (indexed like it): the denial and the action considered."""
     claim_ids = remits["claim_id"]
+    # Claim-level features read one claim at a time: only the remits' claims are needed.
+    claims = claims[claims["claim_id"].isin(claim_ids)]
+    claim_lines = claim_lines[claim_lines["claim_id"].isin(claim_ids)]
     level = claim_features(claims, claim_lines).reindex(claim_ids)
     claim = claims.set_index("claim_id").reindex(claim_ids)
     timed = claim_ids.isin(timed_psychotherapy_claims(claim_lines))

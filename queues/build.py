@@ -10,7 +10,8 @@ import pandas as pd
 
 from data_contracts.reader import ContractData
 from denialops.config import Settings
-from queues.items import data_as_of, load_recovery, work_items
+from features.pipeline import day_after_latest
+from queues.items import load_recovery, work_items
 from queues.policy import Policy, load_policy
 from queues.ranking import rank_items
 
@@ -31,6 +32,6 @@ def build_queue(
     recovery model is registered."""
     recovery, version = load_recovery(settings)
     policy = policy or load_policy(settings.policy_path)
-    as_of = as_of or data_as_of(data)
+    as_of = as_of or day_after_latest(data)
     ranked = rank_items(work_items(data, recovery, policy, as_of), policy)
     return RankedQueue(ranked, policy, version, as_of)

@@ -27,6 +27,7 @@ from data_contracts.denials import (
     split_list,
     timed_psychotherapy_claims,
 )
+from data_contracts.enums import PAYER_ACTIONS
 from data_contracts.reader import ContractData
 from denialops.config import Settings
 from features.claim_level import days
@@ -63,13 +64,9 @@ def load_recovery(settings: Settings) -> tuple[RecoveryBundle, str]:
     return model.bundle, version
 
 
-def data_as_of(data: ContractData) -> date:
-    """The day after the latest submission or remit: 'today' for a data directory."""
-    latest = max(data.claims["submission_date"].max(), data.remits["received_date"].max())
-    return (latest + pd.Timedelta(days=1)).date() if pd.notna(latest) else date.today()
-
-
-def learn_history(data: ContractData) -> History:
+def learn_history(data: ContractData, category: pd.Series) -> History:
+    """Payers' allowed ratios and paid lags, and appeal effort by action, category and payer;
+    `category` is `denial_categories(data)`, which the caller has already computed."""
     remits = data.remits
     claims = data.claims.set_index("claim_id")
     paid = remits[(remits["status"] == "paid") & (remits["billed_amount"] > 0)]
@@ -84,7 +81,6 @@ def learn_history(data: ContractData) -> History:
     effort: dict[tuple, float] = {}
     appeals = data.appeals
     if len(appeals):
-        category = denial_categories(data)
         worked = appeals.assign(
             category=category.reindex(appeals["claim_id"]).to_numpy(),
             payer_id=claims["payer_id"].reindex(appeals["claim_id"]).to_numpy(),
@@ -105,10 +101,13 @@ def denial_categories(data: ContractData) -> pd.Series:
     return category.set_axis(remits["claim_id"].to_numpy())
 
 
-def open_denials(data: ContractData) -> pd.DataFrame:
-    """Denied remits without a closed appeal, with their category and the claim's keys."""
+def open_denials(data: ContractData, category: pd.Series | None = None) -> pd.DataFrame:
+    """Denied remits without a closed appeal, with their category and the claim's keys
+    (`category`: `denial_categories(data)`, computed here when not given)."""
     remits = data.remits.reset_index(drop=True)
-    category = denial_categories(data).reset_index(drop=True)
+    if category is None:
+        category = denial_categories(data)
+    category = category.reset_index(drop=True)
     closed = data.appeals.loc[data.appeals["closed_date"].notna(), "claim_id"]
     keep = category.notna().to_numpy() & ~remits["claim_id"].isin(closed).to_numpy()
     denials = remits[keep].reset_index(drop=True)
@@ -127,8 +126,9 @@ def work_items(
 ) -> pd.DataFrame:
     """One row per open denial: category, the action the policy would take if it is worked
     (after the hard rules), P(recovered) for it, recoverable amount, effort and deadline."""
-    denials = open_denials(data)
-    history = learn_history(data)
+    category = denial_categories(data)
+    denials = open_denials(data, category)
+    history = learn_history(data, category)
     action = pd.Series(
         [
             _work_action(policy, history, c, remarks, payer, lag)
@@ -146,7 +146,7 @@ def work_items(
     rule = action.map(lambda a: a[1])
     action = action.map(lambda a: a[0])
     features = recovery_features(data.claims, data.claim_lines, denials, action)
-    p_recover = np.where(action.isin(["appeal", "corrected_claim", "rebill"]), 1.0, 0.0)
+    p_recover = np.where(action.isin(PAYER_ACTIONS), 1.0, 0.0)
     if len(denials):
         p_recover = p_recover * recovery.score(features)
     ratio = denials["payer_id"].map(history.allowed_ratio).fillna(history.allowed_ratio[""])

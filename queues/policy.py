@@ -23,8 +23,6 @@ from data_contracts.enums import APPEAL_ACTIONS, DENIAL_CATEGORIES
 
 log = logging.getLogger(__name__)
 Action = Literal.__getitem__(APPEAL_ACTIONS)
-WORKED: tuple[str, ...] = ("appeal", "corrected_claim", "rebill")
-"""Actions that ask the payer again (and take a biller's time); the others accept the denial."""
 
 
 class PolicyError(ValueError):

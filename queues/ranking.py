@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from data_contracts.enums import PAYER_ACTIONS
 from features.claim_level import EPOCH
-from queues.policy import WORKED, Policy
+from queues.policy import Policy
 
 CONTRACT_COLUMNS = [
     "claim_id",
@@ -44,7 +45,7 @@ def rank_items(items: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     ).to_numpy(float)
     threshold = _thresholds(items, policy)
     planned = items["action"].to_numpy(object)
-    is_worked = np.isin(planned, WORKED)
+    is_worked = np.isin(planned, PAYER_ACTIONS)
     past = is_worked & (days_left < 0)
     worth = net >= threshold
     working = is_worked & ~past & worth
@@ -67,7 +68,7 @@ def rank_items(items: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         priority=(len(items) + 1 - rank).astype(float),
         deadline=EPOCH + pd.to_timedelta(items["deadline_day"], unit="D"),
         reason=_reasons(
-            items, policy, action, is_worked, working, expected, net, threshold, urgency
+            items, policy, action, is_worked, working, past, expected, net, threshold, urgency
         ),
     )
     return out.iloc[order].reset_index(drop=True)
@@ -92,6 +93,7 @@ def _reasons(
     action: np.ndarray,
     planned_work: np.ndarray,
     working: np.ndarray,
+    past: np.ndarray,
     expected: np.ndarray,
     net: np.ndarray,
     threshold: np.ndarray,
@@ -103,6 +105,7 @@ def _reasons(
         action,
         planned_work,
         working,
+        past,
         items["hard_rule"],
         items["p_recover"],
         items["recoverable_amount"],
@@ -114,7 +117,7 @@ def _reasons(
         items["deadline_day"] - items["as_of_day"],
         strict=True,
     )
-    for act, planned, work, rule, p, amount, minutes, exp, value, floor, boost, left in rows:
+    for act, planned, work, late, rule, p, amount, minutes, exp, value, floor, boost, left in rows:
         if work:
             line = (
                 f"{act}: {p:.0%} × ${amount:,.0f} = ${exp:,.0f} expected for ~{minutes:.0f} min "
@@ -128,7 +131,7 @@ def _reasons(
             line = f"{act}: {rule}"
         elif not planned:
             line = f"{act}: the policy accepts these denials"
-        elif left - policy.deadline_buffer_days < 0:
+        elif late:
             line = (
                 f"{act}: past the payer's deadline (less {policy.deadline_buffer_days} days' "
                 "buffer)"

@@ -20,10 +20,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from data_contracts.enums import PAYER_ACTIONS
 from data_contracts.reader import ContractData
 from denialops.report import Plot, png, write_report
 from queues.items import denial_categories
-from queues.policy import WORKED, Policy
+from queues.policy import Policy
 
 STRATEGIES = ("policy", "highest_balance", "oldest_first", "fifo")
 
@@ -42,7 +43,7 @@ def worked_by(ranked: pd.DataFrame, strategy: str) -> np.ndarray:
     """Which items a strategy asks the payer about: the policy its working items, the habits
     everything whose usual action asks the payer."""
     if strategy == "policy":
-        return ranked["action"].isin(WORKED).to_numpy()
+        return ranked["action"].isin(PAYER_ACTIONS).to_numpy()
     return (ranked["p_recover"] > 0).to_numpy()
 
 
@@ -163,7 +164,7 @@ def _split(ranked: pd.DataFrame, by: str, title: str) -> Plot:
 def _history_plots(data: ContractData) -> list[Plot]:
     """Appeal success by denial reason and days from action to payment, from closed appeals."""
     appeals = data.appeals[
-        data.appeals["closed_date"].notna() & data.appeals["action"].isin(WORKED)
+        data.appeals["closed_date"].notna() & data.appeals["action"].isin(PAYER_ACTIONS)
     ]
     if appeals.empty:
         return []

@@ -19,6 +19,7 @@ import mlflow
 import pandas as pd
 from mlflow.models import infer_signature
 
+from data_contracts.enums import PAYER_ACTIONS
 from data_contracts.reader import ContractData
 from denialops.config import Settings
 from model_bundle.calibration import choose_calibrator
@@ -35,14 +36,13 @@ from training.fit import fit_booster, lightgbm_params
 from training.metrics import binary_metrics
 
 log = logging.getLogger(__name__)
-WORKED_ACTIONS = ("appeal", "corrected_claim", "rebill")
 MIN_CLOSED = 300
 
 
 def recovery_training_rows(data: ContractData) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """Features, label (recovered or not) and action date of every closed worked appeal."""
     appeals = data.appeals[
-        data.appeals["action"].isin(WORKED_ACTIONS) & data.appeals["outcome"].ne("pending")
+        data.appeals["action"].isin(PAYER_ACTIONS) & data.appeals["outcome"].ne("pending")
     ].reset_index(drop=True)
     if len(appeals) < MIN_CLOSED:
         raise TrainingDataError(

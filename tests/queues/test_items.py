@@ -12,7 +12,13 @@ from data_contracts.reader import read_data_dir
 from data_contracts.writer import write_table
 from data_contracts.x12.ingest import ingest
 from data_contracts.x12.write import write_x12
-from queues.items import data_as_of, learn_history, open_denials, work_items
+from features.pipeline import day_after_latest
+from queues.items import (
+    denial_categories,
+    learn_history,
+    open_denials,
+    work_items,
+)
 from queues.policy import default_policy
 from queues.ranking import rank_items
 from queues.simulate import simulate
@@ -32,7 +38,9 @@ def _denied_ids(data, category: str, n: int = 5) -> list[str]:
 
 
 def _items(data, recovery) -> pd.DataFrame:
-    return work_items(data, recovery, default_policy(), data_as_of(data)).set_index("claim_id")
+    return work_items(data, recovery, default_policy(), day_after_latest(data)).set_index(
+        "claim_id"
+    )
 
 
 def test_patient_responsibility_and_a_lone_co45_are_not_work_items(queue_data) -> None:
@@ -68,7 +76,9 @@ def test_timely_filing_is_appealed_only_with_proof_of_timely_submission(
     items = _items(queue_data, recovery).loc[ids]
     claims = queue_data.claims.set_index("claim_id").loc[ids]
     lag = (claims["submission_date"] - claims["service_date"]).dt.days
-    limit = claims["payer_id"].map(learn_history(queue_data).longest_paid_lag)
+    limit = claims["payer_id"].map(
+        learn_history(queue_data, denial_categories(queue_data)).longest_paid_lag
+    )
     proof = items["action"] == "appeal"
     assert proof.any()
     assert (~proof).any()
