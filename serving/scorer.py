@@ -142,7 +142,6 @@ class Scorer:
     def warm(self) -> None:
         """Service start-up: build the lookups and code lists before the first request."""
         online.warm(self.bundle.state)
-        behavioral_health_procedures()
 
     def band(self, p: np.ndarray) -> np.ndarray:
         review, hold = self.thresholds
