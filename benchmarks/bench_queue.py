@@ -21,9 +21,9 @@ from pathlib import Path
 
 from _machine import describe_machine
 
-from denialops.config import Settings
 from queues.drill import DrillResult, drill_items, scratch_schema, work_queue
 from queues.store import WorkQueue
+from settings import Settings
 
 
 @contextlib.contextmanager

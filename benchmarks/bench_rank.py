@@ -20,11 +20,11 @@ import numpy as np
 from _machine import describe_machine, peak_rss_mib
 from _synthetic import synthetic_store
 
-from denialops.config import Settings
 from features.pipeline import day_after_latest
 from queues.items import work_items
 from queues.policy import default_policy
 from queues.ranking import rank_items
+from settings import Settings
 from training.recovery import fit_recovery
 
 

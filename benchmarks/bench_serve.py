@@ -25,9 +25,9 @@ import numpy as np
 from _machine import describe_machine
 
 from data_contracts.reader import read_data_dir
-from denialops.config import Settings
 from features.pipeline import build_features
 from model_bundle.rows import to_rows
+from settings import Settings
 from synthetic import generate, write_synthetic
 from training.train import train_denial_model
 

@@ -19,9 +19,9 @@ import pandas as pd
 from _machine import describe_machine
 from _synthetic import synthetic_store
 
-from denialops.config import Settings
 from features.pipeline import build_features
 from serving.scorer import Scorer
+from settings import Settings
 from training.train import train_denial_model
 
 

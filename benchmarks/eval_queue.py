@@ -19,12 +19,12 @@ from pathlib import Path
 from _machine import describe_machine
 from _synthetic import synthetic_store
 
-from denialops.config import Settings
 from features.pipeline import day_after_latest
 from queues.items import work_items
 from queues.policy import default_policy
 from queues.ranking import rank_items
 from queues.simulate import simulate
+from settings import Settings
 from synthetic.world import PAYERS
 from training.recovery import fit_recovery
 

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from data_contracts.reader import ContractData, ContractError, read_data_dir
-from denialops.config import get_settings
+from settings import get_settings
 
 if TYPE_CHECKING:
     from data_contracts.x12 import IngestSummary

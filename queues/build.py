@@ -9,11 +9,11 @@ from datetime import date
 import pandas as pd
 
 from data_contracts.reader import ContractData
-from denialops.config import Settings
 from features.pipeline import day_after_latest
 from queues.items import load_recovery, work_items
 from queues.policy import Policy, load_policy
 from queues.ranking import rank_items
+from settings import Settings
 
 
 @dataclass

@@ -29,11 +29,11 @@ from data_contracts.denials import (
 )
 from data_contracts.enums import PAYER_ACTIONS
 from data_contracts.reader import ContractData
-from denialops.config import Settings
 from features.claim_level import days
 from model_bundle.recovery import RecoveryBundle, recovery_features
 from model_bundle.registered import load_registered
 from queues.policy import Policy
+from settings import Settings
 
 log = logging.getLogger(__name__)
 MIN_EXAMPLES = 5

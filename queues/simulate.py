@@ -22,9 +22,9 @@ import pandas as pd
 
 from data_contracts.enums import PAYER_ACTIONS
 from data_contracts.reader import ContractData
-from denialops.report import Plot, png, write_report
 from queues.items import denial_categories
 from queues.policy import Policy
+from reports import Plot, png, write_report
 
 STRATEGIES = ("policy", "highest_balance", "oldest_first", "fifo")
 

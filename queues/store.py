@@ -45,9 +45,9 @@ import sqlalchemy as sa
 
 from data_contracts.enums import APPEAL_ACTIONS, APPEAL_OUTCOMES
 from data_contracts.reader import ContractError, check_table
-from denialops.config import Settings, get_settings
 from queues import migrate
 from queues.schema import AUDIT, ITEMS, OPEN, RESOLVED, UTCDateTime
+from settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import gc
 import logging
 
-from denialops.config import Settings
 from model_bundle.registered import ModelUnavailableError, load_registered
 from serving.scorer import Scorer
+from settings import Settings
 
 log = logging.getLogger(__name__)
 __all__ = ["ModelUnavailableError", "load_scorer"]

@@ -15,9 +15,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from denialops.config import Settings
 from features.catalog import CATEGORICAL
 from model_bundle.matrix import fit_levels, to_matrix
+from settings import Settings
 from training.dataset import TrainingSet
 
 LOGISTIC_MAX_ROWS = 200_000

@@ -21,7 +21,6 @@ from mlflow.models import infer_signature
 
 from data_contracts.enums import PAYER_ACTIONS
 from data_contracts.reader import ContractData
-from denialops.config import Settings
 from model_bundle.calibration import choose_calibrator
 from model_bundle.recovery import (
     CATEGORICAL,
@@ -30,6 +29,7 @@ from model_bundle.recovery import (
     RecoveryModel,
     recovery_features,
 )
+from settings import Settings
 from training import registry, tracking
 from training.dataset import TrainingDataError, time_split
 from training.fit import fit_booster, lightgbm_params

@@ -1,4 +1,4 @@
-"""The evaluation report's plots: curves and SHAP importance (the page is `denialops.report`)."""
+"""The evaluation report's plots: curves and SHAP importance (the page is `reports`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from denialops.report import Plot, png
+from reports import Plot, png
 
 
 def curve_plots(label: np.ndarray, scores: dict[str, np.ndarray]) -> list[Plot]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import mlflow
 
-from denialops.config import Settings
+from settings import Settings
 
 RUNTIME_PACKAGES = ("lightgbm", "numpy", "pandas", "pyarrow", "scikit-learn", "numba", "pandera")
 

@@ -22,12 +22,12 @@ import pandas as pd
 from mlflow.models import infer_signature
 
 from data_contracts.reader import ContractData
-from denialops.config import Settings
-from denialops.report import write_report
 from features.catalog import CATEGORICAL, CLAIM_ONLY, FEATURES
 from model_bundle.calibration import Calibrator, choose_calibrator
 from model_bundle.denial import DenialRiskBundle, DenialRiskModel
 from model_bundle.rows import to_rows
+from reports import write_report
+from settings import Settings
 from training import registry, report, tracking
 from training.dataset import TrainingDataError, TrainingSet, build_training_set
 from training.fit import fit_logistic, fit_on_periods, lightgbm_params

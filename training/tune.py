@@ -24,8 +24,8 @@ from optuna.storages.journal import JournalFileBackend
 from optuna_integration import LightGBMPruningCallback
 
 from data_contracts.reader import ContractData
-from denialops.config import Settings
 from features.catalog import FEATURES
+from settings import Settings
 from training import tracking
 from training.dataset import build_training_set
 from training.fit import fit_on_periods, lightgbm_params

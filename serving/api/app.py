@@ -9,13 +9,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from denialops.config import Settings, get_settings
 from queues.store import ConflictError, InvalidValueError, QueueError, UnknownItemError, WorkQueue
 from serving.api import claims, health, policy, queue
 from serving.api.security import KeyRing
 from serving.audit import AuditLog
 from serving.loading import ModelUnavailableError, load_scorer
 from serving.scorer import Scorer
+from settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-ROLES = ("scrubber", "biller", "revops", "admin")
+ROLES = ("scrubber", "biller", "billing_lead", "revops", "admin")
 
 
 def digest(key: str) -> str:

@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from data_contracts.reader import read_data_dir
 from denialops.cli import app
-from denialops.config import Settings
 from queues.ranking import CONTRACT_COLUMNS
+from settings import Settings
 from training.recovery import train_recovery_model
 
 runner = CliRunner()

@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from data_contracts.reader import ContractData, read_data_dir
-from denialops.config import Settings
 from model_bundle.recovery import RecoveryBundle
 from queues.drill import scratch_schema
 from queues.store import WorkQueue
+from settings import Settings
 from synthetic import SyntheticData, generate, write_synthetic
 from training.recovery import fit_recovery
 

@@ -11,9 +11,9 @@ from collections import Counter
 
 import pytest
 
-from denialops.config import Settings
 from queues.drill import drill_items, work_queue
 from queues.store import WorkQueue
+from settings import Settings
 
 BILLERS = 16
 ITEMS = 2_000

@@ -7,11 +7,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from denialops.config import Settings
 from queues.migrate import alembic_config
 from queues.schema import METADATA, VERSION_TABLE
 from queues.store import WorkQueue
 from serving.audit import AuditLog
+from settings import Settings
 
 
 def test_the_migrations_build_the_tables_the_store_queries(database_url: str) -> None:

@@ -6,13 +6,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from data_contracts.reader import ContractData, read_data_dir
-from denialops.config import Settings
 from features.catalog import CATEGORICAL, FEATURES
 from features.pipeline import build_state
 from model_bundle.calibration import choose_calibrator
 from model_bundle.denial import DenialRiskBundle
 from serving.api.app import create_app
 from serving.scorer import Scorer
+from settings import Settings
 from synthetic import generate, write_synthetic
 from training.dataset import build_training_set
 from training.fit import fit_booster, lightgbm_params

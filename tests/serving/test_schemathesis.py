@@ -11,9 +11,9 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
-from denialops.config import Settings
 from serving.api.app import create_app
 from serving.loading import ModelUnavailableError
+from settings import Settings
 from tests.serving.conftest import KEYS, scorer_for
 
 _folder = Path(tempfile.mkdtemp(prefix="schemathesis-"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from data_contracts.reader import ContractData, read_data_dir
-from denialops.config import Settings
+from settings import Settings
 from synthetic import generate, write_synthetic
 
 
