@@ -31,3 +31,37 @@ def tables_from_records(
         source, {"claims": pd.DataFrame(claim_rows), "claim_lines": pd.DataFrame(line_rows)}
     )
     return tables["claims"], tables["claim_lines"]
+
+
+def records_from_tables(claims: pd.DataFrame, claim_lines: pd.DataFrame) -> list[dict[str, Any]]:
+    """The inverse of `tables_from_records`: typed tables to JSON-ready claim records with
+    their `lines`, in the order of `claims` (what the scoring API takes, e.g. to re-score
+    or to show a first request)."""
+    lines_by_claim = {
+        claim_id: group.astype(object).where(group.notna(), None).to_dict("records")
+        for claim_id, group in claim_lines.groupby("claim_id", sort=False)
+    }
+    records = []
+    for claim in claims.astype(object).where(claims.notna(), None).to_dict("records"):
+        claim["service_date"] = claim["service_date"].date().isoformat()
+        claim["submission_date"] = claim["submission_date"].date().isoformat()
+        claim["secondary_dx"] = _split(claim["secondary_dx"])
+        claim["total_charge"] = float(claim["total_charge"])
+        claim["lines"] = [
+            {
+                "line_number": int(line["line_number"]),
+                "procedure_code": line["procedure_code"],
+                "modifiers": _split(line["modifiers"]),
+                "units": int(line["units"]),
+                "minutes": None if line["minutes"] is None else int(line["minutes"]),
+                "line_charge": float(line["line_charge"]),
+                "revenue_code": line["revenue_code"],
+            }
+            for line in lines_by_claim.get(claim["claim_id"], [])
+        ]
+        records.append(claim)
+    return records
+
+
+def _split(cell: str | None) -> list[str]:
+    return cell.split(";") if cell else []

@@ -50,6 +50,15 @@ def synth(
             case_sensitive=False,
         ),
     ] = "csv",
+    ends_on: Annotated[
+        datetime | None,
+        typer.Option(
+            "--ends-on",
+            formats=["%Y-%m-%d"],
+            help="Move every date so the extract date is this day (e.g. today, for a demo "
+            "whose deadlines are still ahead); default: the data starts on 2024-01-01.",
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic behavioral-health data directory plus truth.csv (evaluation only)."""
     from synthetic import generate, write_synthetic
@@ -61,7 +70,12 @@ def synth(
     started = time.perf_counter()
     with _progress() as progress:
         task = progress.add_task("generating", total=None)
-        data = generate(claims, seed, progress=lambda step: progress.update(task, description=step))
+        data = generate(
+            claims,
+            seed,
+            progress=lambda step: progress.update(task, description=step),
+            ends_on=ends_on.date() if ends_on else None,
+        )
         progress.update(task, description=f"writing {fmt}")
         write_synthetic(data, out, fmt)  # type: ignore[arg-type]
     denied = data.truth["denied"].mean()
@@ -261,6 +275,45 @@ def score(
         f"[green]scored[/] {len(frame):,} pending claims with model version {scorer.version}; "
         f"{flagged:,} with a fix; written to {out}"
     )
+
+
+@app.command("request")
+def request_body(
+    data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
+    claim: Annotated[
+        list[str] | None,
+        typer.Option("--claim", help="A claim id (repeat for more); default: the latest pending."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the JSON here; default: standard output.")
+    ] = None,
+) -> None:
+    """The body of POST /v1/claims/score for claims of DIR: to try the API, or re-score."""
+    from data_contracts.records import records_from_tables
+
+    loaded = _read_or_exit(data, show_progress=out is not None)
+    claims = loaded.claims
+    if claim:
+        unknown = sorted(set(claim) - set(claims["claim_id"]))
+        if unknown:
+            raise typer.BadParameter(
+                f"no claim {', '.join(unknown)} in {data}", param_hint="--claim"
+            )
+        chosen = claims[claims["claim_id"].isin(claim)]
+    else:
+        chosen = claims[~claims["claim_id"].isin(loaded.remits["claim_id"])].tail(1)
+        if chosen.empty:
+            raise typer.BadParameter(
+                f"{data} has no pending claim: name one with --claim", param_hint="--data"
+            )
+    lines = loaded.claim_lines[loaded.claim_lines["claim_id"].isin(chosen["claim_id"])]
+    body = json.dumps({"claims": records_from_tables(chosen, lines)}, indent=1)
+    if out is None:
+        typer.echo(body)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(body + "\n", encoding="utf-8")
+    console.print(f"[green]wrote[/] a scoring request for {', '.join(chosen['claim_id'])} to {out}")
 
 
 queue_app = typer.Typer(help="The denial work queue: what to work next, and why.")
@@ -522,9 +575,13 @@ def keys_add(
     typer.echo(key)
 
 
-def _read_or_exit(data: Path) -> ContractData:
-    """The data directory, or the contract's complete error and exit code 1."""
+def _read_or_exit(data: Path, *, show_progress: bool = True) -> ContractData:
+    """The data directory, or the contract's complete error and exit code 1.
+
+    Without progress, standard output carries only what the command prints."""
     try:
+        if not show_progress:
+            return read_data_dir(data)
         with _progress() as progress:
             progress.add_task("checking the contract", total=None)
             return read_data_dir(data)

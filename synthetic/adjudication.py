@@ -165,8 +165,11 @@ def remit_amounts(
     outcome: pd.DataFrame,
     codes: pd.DataFrame,
     payers: pd.DataFrame,
+    origin: np.datetime64 = START,
 ) -> pd.DataFrame:
-    """What the 835 says was billed, allowed, paid and left to the patient, with its CARCs."""
+    """What the 835 says was billed, allowed, paid and left to the patient, with its CARCs.
+
+    Deductibles fall early in the calendar year, counted from day 0 = `origin`."""
     n = len(claims)
     payer = claims["payer"].to_numpy()
     billed = claims["total_charge"].to_numpy()
@@ -180,7 +183,7 @@ def remit_amounts(
     plan = claims["plan_type"].to_numpy()
     cost_share = np.isin(plan, ["commercial", "medicare_advantage", "tricare", "other", "medicare"])
     kind = rng.choice(3, size=n, p=[0.15, 0.25, 0.60])
-    month = (START + claims["day"].to_numpy().astype("timedelta64[D]")).astype(
+    month = (origin + claims["day"].to_numpy().astype("timedelta64[D]")).astype(
         "datetime64[M]"
     ).astype(int) % 12
     kind = np.where((kind == 0) & (month > 3), 2, kind)

@@ -34,6 +34,8 @@ class SyntheticData:
     truth: pd.DataFrame
     as_of: date
     seed: int
+    ends_on: date | None = None
+    """The `ends_on` asked for (then equal to `as_of`), for the manifest that reproduces it."""
 
 
 def _dates(days: np.ndarray) -> np.ndarray:
@@ -153,7 +155,10 @@ class Simulation:
     authorizations: pd.DataFrame
 
 
-def _simulate(n_claims: int, seed: int, headroom: float, progress: Progress) -> Simulation:
+def _simulate(
+    n_claims: int, seed: int, headroom: float, progress: Progress, origin: np.datetime64
+) -> Simulation:
+    """The world, its patients and every claim, with the calendar's day 0 on `origin`."""
     rng = np.random.default_rng(seed)
     payers = world.payer_frame()
     facilities = world.facility_frame(rng, n_claims)
@@ -168,7 +173,7 @@ def _simulate(n_claims: int, seed: int, headroom: float, progress: Progress) -> 
     coded = coded.join(payers[["timely_filing_days"]], on="payer")
     claims = _claim_flags(rng, coded, patients, facilities, providers, payers)
     progress("history: caps and authorizations")
-    claims["over_visit_cap"] = history.visits_over_cap(claims, payers)
+    claims["over_visit_cap"] = history.visits_over_cap(claims, payers, origin)
     auth_records, auth_flags = history.authorizations(rng, claims, facilities, payers)
     claims = claims.join(auth_flags)
     lines = sessions.build_lines(claims, facilities)
@@ -186,7 +191,7 @@ def _simulate(n_claims: int, seed: int, headroom: float, progress: Progress) -> 
         & outcome["category"].isin(["bundling", "time_code_mismatch"]).to_numpy()
     )
     codes = adjudication.remit_codes(rng, claims, outcome)
-    remits = adjudication.remit_amounts(rng, claims, outcome, codes, payers)
+    remits = adjudication.remit_amounts(rng, claims, outcome, codes, payers, origin)
     lag = payers["remit_lag_days"].to_numpy()[claims["payer"].to_numpy()]
     remits["received_day"] = claims["submission_day"].to_numpy() + np.maximum(
         3, np.round(rng.gamma(4, lag / 4))
@@ -196,21 +201,36 @@ def _simulate(n_claims: int, seed: int, headroom: float, progress: Progress) -> 
     )
 
 
-def generate(n_claims: int, seed: int, progress: Progress | None = None) -> SyntheticData:
-    """A synthetic behavioral-health data directory of exactly `n_claims` claims."""
+def generate(
+    n_claims: int, seed: int, progress: Progress | None = None, ends_on: date | None = None
+) -> SyntheticData:
+    """A synthetic behavioral-health data directory of exactly `n_claims` claims.
+
+    The data starts on `START` unless `ends_on` is given: then every date moves so the
+    extract date is `ends_on` (a demo made today has deadlines still ahead of it), and
+    the calendar moves with it, so visit caps still reset on 1 January. Same seed and
+    `ends_on`, same data.
+    """
     if n_claims < 1:
         raise ValueError("n_claims must be at least 1")
     progress = progress or (lambda step: log.info("synth: %s", step))
     headroom = 1.1
-    sim = _simulate(n_claims, seed, headroom, progress)
+    sim = _simulate(n_claims, seed, headroom, progress, START)
     while len(sim.claims) < n_claims:  # small data sets vary more than the average promises
         headroom *= 1.25
-        sim = _simulate(n_claims, seed, headroom, progress)
+        sim = _simulate(n_claims, seed, headroom, progress, START)
+    origin = START
+    if ends_on is not None:
+        # Which claims exist and when they are sent does not depend on the calendar, so
+        # the extract day is known before choosing the calendar that ends on it.
+        origin = np.datetime64(ends_on, "D") - np.timedelta64(_extract_day(sim, n_claims), "D")
+        if origin != START:
+            sim = _simulate(n_claims, seed, headroom, progress, origin)
 
     progress("cut at the extract date")
     order = np.lexsort((sim.claims.index.to_numpy(), sim.claims["submission_day"].to_numpy()))
     claims = sim.claims.iloc[order[:n_claims]]
-    as_of_day = int(claims["submission_day"].max())
+    as_of_day = _extract_day(sim, n_claims)
     outcome = sim.outcome.loc[claims.index]
     remits = sim.remits.loc[claims.index]
     recovery = appeals_for(
@@ -241,8 +261,24 @@ def generate(n_claims: int, seed: int, progress: Progress | None = None) -> Synt
             "denied": outcome["denied"].to_numpy(),
         }
     )
-    as_of = (START + np.timedelta64(as_of_day, "D")).astype(date)
-    return SyntheticData(tables, truth, as_of, seed)
+    _move_dates(tables, origin - START)
+    as_of = (origin + np.timedelta64(as_of_day, "D")).astype(date)
+    return SyntheticData(tables, truth, as_of, seed, ends_on)
+
+
+def _extract_day(sim: Simulation, n_claims: int) -> int:
+    """The submission day of the `n_claims`-th claim sent: where the data is cut."""
+    return int(np.sort(sim.claims["submission_day"].to_numpy())[n_claims - 1])
+
+
+def _move_dates(tables: dict[str, pd.DataFrame], shift: np.timedelta64) -> None:
+    """Move every date column of `tables` by `shift` days (the tables are built from `START`)."""
+    if shift == np.timedelta64(0, "D"):
+        return
+    for table in tables.values():
+        for column in table.columns:
+            if pd.api.types.is_datetime64_any_dtype(table[column]):
+                table[column] += pd.Timedelta(days=int(shift.astype(int)))
 
 
 class _Ids:

@@ -135,11 +135,13 @@ def authorizations(
     return records, flags
 
 
-def visits_over_cap(coded: pd.DataFrame, payers: pd.DataFrame) -> np.ndarray:
-    """OP visits beyond the payer's calendar-year cap for this patient."""
+def visits_over_cap(
+    coded: pd.DataFrame, payers: pd.DataFrame, origin: np.datetime64 = START
+) -> np.ndarray:
+    """OP visits beyond the payer's calendar-year cap for this patient (day 0 is `origin`)."""
     cap = payers["visit_cap"].to_numpy()[coded["payer"].to_numpy()]
     op = coded["program"].to_numpy() == "OP"
-    year = (START + coded["day"].to_numpy().astype("timedelta64[D]")).astype("datetime64[Y]")
+    year = (origin + coded["day"].to_numpy().astype("timedelta64[D]")).astype("datetime64[Y]")
     order = coded.assign(year=year)[op].sort_values(
         ["patient", "payer", "year", "day"], kind="stable"
     )

@@ -1,6 +1,8 @@
 """Patients, coverage and episodes of care: who is treated where, when, and on whose plan.
 
-All arrays are per patient or per episode; days are integers from `START`.
+All arrays are per patient or per episode; days are integers from `START`, the world's
+day 0. The calendar (years for visit caps, months for deductibles) may start elsewhere:
+see `generator.generate(ends_on=...)`.
 """
 
 from __future__ import annotations

@@ -62,3 +62,28 @@ def test_help_names_every_command() -> None:
     assert "synth" in result.output
     assert "validate" in result.output
     assert "ingest" in result.output
+
+
+def test_synth_ends_on_and_request_gives_a_body_the_api_accepts(tmp_path) -> None:
+    """The demo's path: data ending today, and a first request built from its latest claim."""
+    from serving.api.schemas import ScoreRequest
+
+    out = tmp_path / "data"
+    made = runner.invoke(
+        app,
+        ["synth", "--claims", "1500", "--seed", "3", "--out", str(out), "--ends-on", "2026-12-02"],
+    )
+    assert made.exit_code == 0, made.output
+    manifest = json.loads((out / "synth_manifest.json").read_text())
+    assert manifest["as_of"] == manifest["ends_on"] == "2026-12-02"
+    body_file = tmp_path / "request.json"
+    result = runner.invoke(app, ["request", "--data", str(out), "--out", str(body_file)])
+    assert result.exit_code == 0, result.output
+    body = ScoreRequest.model_validate_json(body_file.read_text())
+    assert len(body.claims) == 1
+    assert body.claims[0].submission_date.isoformat() == "2026-12-02"
+    named = runner.invoke(app, ["request", "--data", str(out), "--claim", "CLM000000001"])
+    assert json.loads(named.stdout)["claims"][0]["claim_id"] == "CLM000000001"
+    unknown = runner.invoke(app, ["request", "--data", str(out), "--claim", "NOPE"])
+    assert unknown.exit_code != 0
+    assert "no claim NOPE" in unknown.output

@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from data_contracts.reader import ContractData, read_data_dir
+from data_contracts.records import records_from_tables
 from features.catalog import CATEGORICAL, FEATURES
 from features.pipeline import build_state
 from model_bundle.calibration import choose_calibrator
@@ -83,23 +84,6 @@ def auth(role: str) -> dict[str, str]:
 def claim_json(data, claim_id: str) -> dict:
     """One claim of the synthetic data as the contract's JSON."""
     claims = data.claims[data.claims["claim_id"] == claim_id]
-    claim = claims.astype(object).where(claims.notna(), None).iloc[0].to_dict()
-    lines = data.claim_lines[data.claim_lines["claim_id"] == claim_id]
-    lines = lines.astype(object).where(lines.notna(), None)
-    claim["service_date"] = claim["service_date"].date().isoformat()
-    claim["submission_date"] = claim["submission_date"].date().isoformat()
-    claim["secondary_dx"] = claim["secondary_dx"].split(";") if claim["secondary_dx"] else []
-    claim["total_charge"] = float(claim["total_charge"])
-    claim["lines"] = [
-        {
-            "line_number": int(line["line_number"]),
-            "procedure_code": line["procedure_code"],
-            "modifiers": line["modifiers"].split(";") if line["modifiers"] else [],
-            "units": int(line["units"]),
-            "minutes": None if line["minutes"] is None else int(line["minutes"]),
-            "line_charge": float(line["line_charge"]),
-            "revenue_code": line["revenue_code"],
-        }
-        for line in lines.to_dict("records")
+    return records_from_tables(claims, data.claim_lines[data.claim_lines["claim_id"] == claim_id])[
+        0
     ]
-    return claim

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -139,3 +141,28 @@ def test_truth_has_the_contract_columns(synthetic_data) -> None:
     expected = {"claim_id", "p_denial", "denial_category", "p_recover", "effort_minutes"}
     assert expected <= set(synthetic_data.truth.columns)
     assert synthetic_data.truth["claim_id"].equals(synthetic_data.tables["claims"]["claim_id"])
+
+
+def test_ends_on_moves_every_date_and_keeps_the_calendar() -> None:
+    """A demo made on a given day ends on it; visit caps still reset on 1 January."""
+    ends_on = date(2026, 12, 2)
+    base, moved = generate(20_000, seed=5), generate(20_000, seed=5, ends_on=ends_on)
+    assert moved.as_of == ends_on
+    claims, moved_claims = base.tables["claims"], moved.tables["claims"]
+    pd.testing.assert_series_equal(claims["claim_id"], moved_claims["claim_id"])
+    shift = pd.Timestamp(ends_on) - pd.Timestamp(base.as_of)
+    # The same claims, sent the same number of days apart; how payers answer may differ,
+    # since caps and deductibles follow the moved calendar.
+    for column in ("service_date", "submission_date"):
+        assert (moved_claims[column] - claims[column]).eq(shift).all()
+    assert moved_claims["submission_date"].max() == pd.Timestamp(ends_on)
+    assert moved.tables["remits"]["received_date"].max() <= pd.Timestamp(ends_on)
+    # Caps count calendar years of the moved dates, as an analyst (and the features) would.
+    labelled = moved_claims.merge(moved.truth, on="claim_id")
+    op = labelled[labelled["program"] == "OP"].sort_values("service_date", kind="stable")
+    visit = op.groupby([op["patient_id"], op["payer_id"], op["service_date"].dt.year]).cumcount()
+    cap = op["payer_id"].map({spec.payer_id: spec.visit_cap for spec in PAYERS})
+    over = (cap > 0) & (visit + 1 > cap)
+    assert over.sum() > 100
+    category = op["denial_category"].where(op["denied"])
+    assert (category[over] == "visit_limit").mean() > 0.6
