@@ -331,17 +331,30 @@ def queue_load(
 
 @queue_app.command("export")
 def queue_export(
-    out: Annotated[Path, typer.Option("--out", help="Data directory to write appeals.csv into.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Data directory whose appeals table to merge into.")
+    ],
 ) -> None:
-    """Write the queue's resolved items as the contract's appeals table, for retraining."""
-    from data_contracts.writer import write_table
+    """Merge the queue's resolved items into DIR's appeals table, for retraining.
+
+    Rows the queue worked (same claim, action and action date) take its newer
+    outcome; every other row is kept. Running it again changes nothing."""
+    from queues.export import export_appeals_into
     from queues.store import WorkQueue
 
     with WorkQueue.from_settings(get_settings()) as store:
         appeals = store.export_appeals()
-    out.mkdir(parents=True, exist_ok=True)
-    path = write_table(out, "appeals", appeals)
-    console.print(f"[green]exported[/] {len(appeals):,} appeals to {path}")
+    try:
+        counts = export_appeals_into(out, appeals)
+    except ContractError as error:
+        console.print(str(error), markup=False, highlight=False)
+        console.print("[red]the appeals table was left as it was[/]")
+        raise typer.Exit(code=1) from error
+    console.print(
+        f"[green]exported[/] {len(appeals):,} queue appeals: kept {counts.kept:,}, "
+        f"added {counts.added:,}, updated {counts.updated:,}"
+    )
+    console.print(f"written to {counts.path}")
 
 
 @policy_app.command("show")
