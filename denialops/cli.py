@@ -285,7 +285,7 @@ def queue_rank(
         typer.Option(
             "--out",
             help="CSV: claim_id, rank, denial_category, p_recover, expected_recovery, "
-            "effort_minutes, action, then deadline and reason.",
+            "effort_minutes, action, then deadline, reason and billed_amount.",
         ),
     ],
     as_of: AsOf = None,
@@ -296,7 +296,7 @@ def queue_rank(
 
     queue = _queue_or_exit(_read_or_exit(data), as_of)
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame = queue.ranked[[*CONTRACT_COLUMNS, "deadline", "reason"]]
+    frame = queue.ranked[[*CONTRACT_COLUMNS, "deadline", "reason", "billed_amount"]]
     frame.assign(deadline=frame["deadline"].dt.date).to_csv(out, index=False)
     worked = queue.ranked["action"].isin(PAYER_ACTIONS)
     console.print(
@@ -521,7 +521,9 @@ app.add_typer(keys_app, name="keys")
 
 @keys_app.command("add")
 def keys_add(
-    role: Annotated[str, typer.Option("--role", help="scrubber, biller, revops or admin.")],
+    role: Annotated[
+        str, typer.Option("--role", help="scrubber, biller, billing_lead, revops or admin.")
+    ],
 ) -> None:
     """Create an API key with a role; the key is printed once and stored only as a hash."""
     from serving.api.security import add_key

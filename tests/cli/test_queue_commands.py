@@ -47,6 +47,8 @@ def test_rank_writes_the_contract_columns_rank_one_first(workspace) -> None:
     ranked = pd.read_csv(out)
     assert list(ranked.columns[: len(CONTRACT_COLUMNS)]) == CONTRACT_COLUMNS
     assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
+    assert list(ranked.columns[len(CONTRACT_COLUMNS) :]) == ["deadline", "reason", "billed_amount"]
+    assert (ranked["billed_amount"] > 0).all()
     assert set(ranked["action"]) <= {
         "appeal",
         "corrected_claim",
