@@ -304,14 +304,41 @@ def _row_rule_problems(table: Table, frame: pd.DataFrame) -> list[Problem]:
     return problems
 
 
-def _load_table(table: Table, path: Path) -> tuple[pd.DataFrame, list[Problem]]:
+def _load_table(
+    table: Table, path: Path, keep_extra: bool = False
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """The file's rows typed and checked; `keep_extra` appends the columns the contract
+    does not name, as read, for a writer that must not lose them."""
     try:
         raw = _arrow_to_pandas(_read_arrow(path))
     except (pa_arrow.ArrowInvalid, OSError) as error:
         return empty_table(table.name), [
             Problem(table.name, None, f"cannot read {path.name}: {error}")
         ]
-    return check_table(table.name, raw)
+    typed, problems = check_table(table.name, raw)
+    if keep_extra:
+        extra = raw.drop(columns=table.column_names, errors="ignore").reset_index(drop=True)
+        typed = pd.concat([typed, extra], axis=1)
+    return typed, problems
+
+
+def read_table(directory: str | Path, name: str) -> tuple[pd.DataFrame, Path | None]:
+    """One table of a data directory, typed and checked, and its file; or `ContractError`.
+
+    For a command that updates a table in place: an absent table is an empty frame
+    (and no path), and columns the contract does not name are kept after its own, so
+    writing the frame back loses nothing the file had.
+    """
+    directory = Path(directory)
+    path, problems = _table_file(directory, name)
+    if path is None:
+        if problems:
+            raise ContractError(str(directory), problems)
+        return empty_table(name), None
+    frame, problems = _load_table(TABLES[name], path, keep_extra=True)
+    if problems:
+        raise ContractError(str(path), problems)
+    return frame, path
 
 
 def check_table(

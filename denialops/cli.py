@@ -338,7 +338,7 @@ def queue_rank(
         typer.Option(
             "--out",
             help="CSV: claim_id, rank, denial_category, p_recover, expected_recovery, "
-            "effort_minutes, action, then deadline and reason.",
+            "effort_minutes, action, then deadline, reason and billed_amount.",
         ),
     ],
     as_of: AsOf = None,
@@ -349,7 +349,7 @@ def queue_rank(
 
     queue = _queue_or_exit(_read_or_exit(data), as_of)
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame = queue.ranked[[*CONTRACT_COLUMNS, "deadline", "reason"]]
+    frame = queue.ranked[[*CONTRACT_COLUMNS, "deadline", "reason", "billed_amount"]]
     frame.assign(deadline=frame["deadline"].dt.date).to_csv(out, index=False)
     worked = queue.ranked["action"].isin(PAYER_ACTIONS)
     console.print(
@@ -384,17 +384,30 @@ def queue_load(
 
 @queue_app.command("export")
 def queue_export(
-    out: Annotated[Path, typer.Option("--out", help="Data directory to write appeals.csv into.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Data directory whose appeals table to merge into.")
+    ],
 ) -> None:
-    """Write the queue's resolved items as the contract's appeals table, for retraining."""
-    from data_contracts.writer import write_table
+    """Merge the queue's resolved items into DIR's appeals table, for retraining.
+
+    Rows the queue worked (same claim, action and action date) take its newer
+    outcome; every other row is kept. Running it again changes nothing."""
+    from queues.export import export_appeals_into
     from queues.store import WorkQueue
 
     with WorkQueue.from_settings(get_settings()) as store:
         appeals = store.export_appeals()
-    out.mkdir(parents=True, exist_ok=True)
-    path = write_table(out, "appeals", appeals)
-    console.print(f"[green]exported[/] {len(appeals):,} appeals to {path}")
+    try:
+        counts = export_appeals_into(out, appeals)
+    except ContractError as error:
+        console.print(str(error), markup=False, highlight=False)
+        console.print("[red]the appeals table was left as it was[/]")
+        raise typer.Exit(code=1) from error
+    console.print(
+        f"[green]exported[/] {len(appeals):,} queue appeals: kept {counts.kept:,}, "
+        f"added {counts.added:,}, updated {counts.updated:,}"
+    )
+    console.print(f"written to {counts.path}")
 
 
 @policy_app.command("show")
@@ -561,7 +574,9 @@ app.add_typer(keys_app, name="keys")
 
 @keys_app.command("add")
 def keys_add(
-    role: Annotated[str, typer.Option("--role", help="scrubber, biller, revops or admin.")],
+    role: Annotated[
+        str, typer.Option("--role", help="scrubber, biller, billing_lead, revops or admin.")
+    ],
 ) -> None:
     """Create an API key with a role; the key is printed once and stored only as a hash."""
     from serving.api.security import add_key

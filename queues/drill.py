@@ -64,6 +64,7 @@ def drill_items(count: int, seed: int = 0) -> pd.DataFrame:
             "action": rng.choice(APPEAL_ACTIONS, count),
             "p_recover": p_recover,
             "recoverable_amount": recoverable,
+            "billed_amount": (recoverable * 1.5).round(2),
             "expected_recovery": recoverable * p_recover,
             "effort_minutes": effort,
             "deadline": pd.Timestamp("2027-01-01")

@@ -125,7 +125,8 @@ def work_items(
     data: ContractData, recovery: RecoveryBundle, policy: Policy, as_of: date
 ) -> pd.DataFrame:
     """One row per open denial: category, the action the policy would take if it is worked
-    (after the hard rules), P(recovered) for it, recoverable amount, effort and deadline."""
+    (after the hard rules), P(recovered) for it, recoverable amount, effort and deadline,
+    and the billed amount, which bounds what a biller may record as recovered."""
     category = denial_categories(data)
     denials = open_denials(data, category)
     history = learn_history(data, category)
@@ -167,6 +168,7 @@ def work_items(
             "hard_rule": rule.to_numpy(),
             "p_recover": p_recover,
             "recoverable_amount": amount,
+            "billed_amount": denials["billed_amount"].to_numpy(float),
             "effort_minutes": np.asarray(effort, dtype=float),
             "service_day": days(denials["service_date"]),
             "received_day": days(denials["received_date"]),

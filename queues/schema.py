@@ -16,7 +16,16 @@ from data_contracts.enums import APPEAL_ACTIONS, APPEAL_OUTCOMES
 OPEN = "open"
 RESOLVED = "resolved"
 STATUSES = (OPEN, RESOLVED)
-AUDIT_EVENTS = ("loaded", "refreshed", "leased", "released", "resolved", "outcome")
+AUDIT_EVENTS = (
+    "loaded",
+    "refreshed",
+    "leased",
+    "renewed",
+    "released",
+    "resolved",
+    "outcome",
+    "outcome_corrected",
+)
 VERSION_TABLE = "queue_alembic_version"
 """Alembic's version table for the queue, named so it shares a database with serving's tables."""
 
@@ -74,6 +83,9 @@ ITEMS = sa.Table(
     sa.Column("rank", sa.Integer, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("policy_version", sa.String(64), nullable=False),
+    # The denied claim's billed amount (the remit's), which bounds a recorded recovery;
+    # NULL on items loaded before revision 0002.
+    sa.Column("billed_amount", sa.Float, nullable=True),
     sa.Column("loaded_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     # The work: status, lease, what the biller did and how the payer answered.
@@ -107,6 +119,13 @@ sa.Index(
     postgresql_where=ITEMS.c.status == OPEN,
     sqlite_where=ITEMS.c.status == OPEN,
 )
+# `next` counts a biller's live leases against the cap; leased items are few.
+sa.Index(
+    "queue_items_leased",
+    ITEMS.c.lease_holder,
+    postgresql_where=ITEMS.c.lease_holder.is_not(None),
+    sqlite_where=ITEMS.c.lease_holder.is_not(None),
+)
 
 AUDIT = sa.Table(
     "queue_audit",
@@ -120,7 +139,7 @@ AUDIT = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("actor", sa.String(64), nullable=False),
     sa.Column("claim_id", sa.String(64), nullable=False, index=True),
-    sa.Column("event", sa.String(16), nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),
     sa.Column("detail", sa.JSON, nullable=False),
     sa.CheckConstraint(_one_of("event", AUDIT_EVENTS), name="queue_audit_event"),
 )

@@ -23,6 +23,20 @@ How `next` stays atomic:
   `UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING`. WAL lets readers
   proceed during writes; `busy_timeout` makes a writer wait for the lock.
 
+How the lease cap holds: a biller may hold at most `max_leases_per_biller` live
+leases, so one key cannot take the whole queue. `next` counts the biller's live
+leases and leases in the same transaction, with that biller's `next` calls
+serialised: on PostgreSQL by a transaction-scoped advisory lock keyed on the
+biller (other billers are not held up), on SQLite by BEGIN IMMEDIATE, which
+serialises every writer anyway. A lease runs `lease_seconds`; its holder may
+`renew` it while it is live.
+
+Who may record an outcome: the biller who resolved the item or a billing lead,
+once; a final outcome is changed only by a lead's audited `correct_outcome`.
+The recovered amount is bounded by the denied claim's billed amount (by the
+recoverable amount for items loaded before the queue kept billed amounts, the
+tighter of what is known) unless a lead overrides, which the trail records.
+
 Leases are judged by this process's clock in UTC (injectable for tests), so
 servers sharing a database need synchronised clocks (NTP), as usual.
 """
@@ -64,9 +78,17 @@ RANKING_COLUMNS = (
     "priority",
     "rank",
     "reason",
+    "billed_amount",
 )
-"""The columns `load` takes: what the ranking says about each denial."""
-_NUMBERS = ("p_recover", "recoverable_amount", "expected_recovery", "effort_minutes", "priority")
+"""The columns `load` takes: what the ranking says about each denial, and its billed amount."""
+_NUMBERS = (
+    "p_recover",
+    "recoverable_amount",
+    "expected_recovery",
+    "effort_minutes",
+    "priority",
+    "billed_amount",
+)
 _TEXTS = ("claim_id", "payer_id", "denial_category", "action", "reason")
 _REFRESHED = (*RANKING_COLUMNS[1:], "policy_version")
 _CHUNK = 500
@@ -76,6 +98,9 @@ _NAME_LENGTH = 64
 # statements it sees often) and SQLite use the partial index on open items.
 _IS_OPEN = ITEMS.c.status == sa.literal_column(f"'{OPEN}'")
 _FLOATS = (*_NUMBERS, "recovered_amount")
+FINAL_OUTCOMES = tuple(outcome for outcome in APPEAL_OUTCOMES if outcome != "pending")
+"""Outcomes recorded once; changing one is a lead's correction."""
+_LEASE_CAP_LOCK = 0x6C656173  # "leas": advisory locks (space, hashtext(biller)) on PostgreSQL
 _WRITE = "denialops_queue_write"
 """Execution option marking a write transaction (BEGIN IMMEDIATE on SQLite)."""
 
@@ -126,6 +151,17 @@ _HELD_BY_CALLER = (
     ITEMS.c.lease_holder == _BILLER,
     ITEMS.c.lease_expires_at > _NOW,
 )
+_LIVE_LEASES = (
+    sa.select(ITEMS.c.claim_id)
+    .where(ITEMS.c.lease_holder == _BILLER, ITEMS.c.lease_expires_at > _NOW)
+    .order_by(ITEMS.c.claim_id)
+)
+_RENEW = (
+    ITEMS.update()
+    .where(*_HELD_BY_CALLER)
+    .values(lease_expires_at=sa.bindparam("p_expires", type_=UTCDateTime()), updated_at=_NOW)
+    .returning(*ITEMS.c)
+)
 _RELEASE = (
     ITEMS.update()
     .where(*_HELD_BY_CALLER)
@@ -173,6 +209,10 @@ class InvalidValueError(QueueError, ValueError):
     """A value the contract or the queue does not accept (HTTP 422)."""
 
 
+class ForbiddenError(QueueError, PermissionError):
+    """The caller may not make this change to the item (HTTP 403)."""
+
+
 @dataclass(frozen=True, slots=True)
 class WorkItem:
     """One denied claim in the queue: its ranking, its lease and what became of it."""
@@ -193,6 +233,8 @@ class WorkItem:
     rank: int
     reason: str
     policy_version: str
+    billed_amount: float | None
+    """The denied claim's billed amount; None on items loaded before the queue kept it."""
     loaded_at: datetime
     updated_at: datetime
     status: str
@@ -259,10 +301,12 @@ class WorkQueue:
         lease_seconds: int,
         pool_size: int,
         busy_timeout_seconds: float,
+        max_leases_per_biller: int,
         clock: Callable[[], datetime] = _utc_now,
     ):
         url = sa.make_url(database_url)
-        self.lease_seconds = _positive_seconds(lease_seconds)
+        self.lease_seconds = _positive(lease_seconds, "lease_seconds")
+        self.max_leases_per_biller = _positive(max_leases_per_biller, "max_leases_per_biller")
         self._clock = clock
         self._write_lock: contextlib.AbstractContextManager[Any]
         backend = url.get_backend_name()
@@ -290,13 +334,14 @@ class WorkQueue:
     def from_settings(
         cls, settings: Settings | None = None, *, clock: Callable[[], datetime] = _utc_now
     ) -> WorkQueue:
-        """The queue in `database_url` with the configured lease, pool and busy timeout."""
+        """The queue in `database_url` with the configured leases, pool and busy timeout."""
         settings = settings or get_settings()
         return cls(
             settings.database_url,
             lease_seconds=settings.lease_seconds,
             pool_size=settings.queue_pool_size,
             busy_timeout_seconds=settings.queue_busy_timeout_seconds,
+            max_leases_per_biller=settings.max_leases_per_biller,
             clock=clock,
         )
 
@@ -377,10 +422,11 @@ class WorkQueue:
         """Lease the highest-priority open item nobody holds (ties: first loaded), or None.
 
         `lease_seconds` defaults to the configured lease. A lease that ran out is
-        free to take: the biller who let it expire can no longer resolve it.
+        free to take: the biller who let it expire can no longer resolve it. A biller
+        already holding `max_leases_per_biller` live leases is refused (ConflictError).
         """
         biller = _name(biller, "biller")
-        seconds = self.lease_seconds if lease_seconds is None else _positive_seconds(lease_seconds)
+        seconds = self._seconds(lease_seconds)
         now = self._now()
         expires = now + timedelta(seconds=seconds)
         params = {
@@ -391,6 +437,7 @@ class WorkQueue:
             "p_category": denial_category,
         }
         with self._writing() as connection:
+            self._check_lease_cap(connection, biller, now)
             row = connection.execute(_LEASE[connection.dialect.name], params).one_or_none()
             if row is None:
                 return None
@@ -399,6 +446,19 @@ class WorkQueue:
             connection.execute(AUDIT.insert(), _audit(now, biller, item.claim_id, "leased", detail))
         log.debug("%s leased %s until %s", biller, item.claim_id, expires)
         return item
+
+    def renew(self, claim_id: str, biller: str, lease_seconds: int | None = None) -> WorkItem:
+        """Renew the caller's live lease: it then runs `lease_seconds` (default: the
+        configured lease) from now, so a renewal never banks more than one lease ahead.
+        A lapsed lease or someone else's is a LeaseError, as for `release`."""
+        biller = _name(biller, "biller")
+        now = self._now()
+        expires = now + timedelta(seconds=self._seconds(lease_seconds))
+        with self._writing() as connection:
+            row = _change_held(connection, _RENEW, claim_id, biller, now, {"p_expires": expires})
+            detail = {"lease_expires_at": expires.isoformat()}
+            connection.execute(AUDIT.insert(), _audit(now, biller, claim_id, "renewed", detail))
+        return _item(row)
 
     def release(self, claim_id: str, biller: str) -> WorkItem:
         """Give a lease back early so the item returns to the queue at its priority."""
@@ -450,61 +510,84 @@ class WorkQueue:
         outcome: str,
         recovered_amount: float,
         closed_date: date | None,
+        *,
+        lead: bool = False,
+        override_amount: bool = False,
     ) -> WorkItem:
-        """Record the payer's answer to a resolved item (again, if the answer changes).
+        """Record the payer's answer to a resolved item: by the biller who resolved it, or
+        by a lead (`lead`: the caller vouches for the role; the HTTP layer checks it).
 
-        A pending outcome has no closed_date; a final one (overturned, upheld) needs
-        one, on or after the action date, as the contract's appeals table requires.
+        A pending outcome has no closed_date and may be recorded again; a final one
+        (overturned, upheld) needs one, on or after the action date and not after
+        today (UTC), and is recorded once: changing it is `correct_outcome`. The
+        amount may not exceed the item's bound (see the module docstring) unless a
+        lead passes `override_amount`.
         """
         actor = _name(actor, "actor")
-        if outcome not in APPEAL_OUTCOMES:
-            raise InvalidValueError(
-                f"claim {claim_id}: outcome {outcome!r} is not one of {', '.join(APPEAL_OUTCOMES)}"
-            )
-        if (
-            isinstance(recovered_amount, bool)
-            or not isinstance(recovered_amount, numbers.Real)
-            or not math.isfinite(recovered_amount)
-            or recovered_amount < 0
-        ):
-            raise InvalidValueError(
-                f"claim {claim_id}: recovered_amount must be dollars ≥ 0, not {recovered_amount!r}"
-            )
-        if (outcome == "pending") != (closed_date is None):
-            raise InvalidValueError(
-                f"claim {claim_id}: a {outcome} outcome "
-                + ("has no closed_date" if outcome == "pending" else "needs a closed_date")
-            )
+        answer = _answer(claim_id, outcome, recovered_amount, closed_date)
         now = self._now()
         with self._writing() as connection:
-            item = connection.execute(
-                sa.select(ITEMS).where(ITEMS.c.claim_id == claim_id).with_for_update()
-            ).one_or_none()
-            if item is None:
-                raise UnknownItemError(f"no queue item for claim {claim_id}")
-            if item.status != RESOLVED:
+            item = _resolved_item(connection, claim_id)
+            if not lead and actor != item.resolved_by:
+                raise ForbiddenError(
+                    f"claim {claim_id} was resolved by {item.resolved_by}: only they or a "
+                    "billing lead may record its outcome"
+                )
+            if item.outcome in FINAL_OUTCOMES:
                 raise ConflictError(
-                    f"claim {claim_id} has no action yet: resolve it before recording an outcome"
+                    f"claim {claim_id} already has its final outcome ({item.outcome}, closed "
+                    f"{item.closed_date}): only a billing lead may correct it"
                 )
-            if closed_date is not None and closed_date < item.action_date:
-                raise InvalidValueError(
-                    f"claim {claim_id}: closed_date {closed_date} is before the action date "
-                    f"{item.action_date}"
+            detail = _jsonable_dict(answer) | _checked(item, answer, now, lead, override_amount)
+            row = _set_outcome(connection, item.id, answer, now)
+            connection.execute(AUDIT.insert(), _audit(now, actor, claim_id, "outcome", detail))
+        return _item(row)
+
+    def correct_outcome(
+        self,
+        claim_id: str,
+        lead: str,
+        outcome: str,
+        recovered_amount: float,
+        closed_date: date | None,
+        *,
+        reason: str,
+        override_amount: bool = False,
+    ) -> WorkItem:
+        """A billing lead's correction of a final outcome, audited with the old and new
+        values and the reason. The caller vouches that `lead` is a lead (the HTTP route
+        admits only billing leads and admins); the answer is checked as when recorded.
+        """
+        lead = _name(lead, "lead")
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidValueError(f"claim {claim_id}: a correction needs a reason")
+        answer = _answer(claim_id, outcome, recovered_amount, closed_date)
+        now = self._now()
+        with self._writing() as connection:
+            item = _resolved_item(connection, claim_id)
+            if item.outcome not in FINAL_OUTCOMES:
+                raise ConflictError(
+                    f"claim {claim_id} has no final outcome to correct ({item.outcome}): "
+                    "record it instead"
                 )
-            answer = {
-                "outcome": outcome,
-                "recovered_amount": round(float(recovered_amount), 2),
-                "closed_date": closed_date,
+            old = {
+                "outcome": item.outcome,
+                "recovered_amount": float(item.recovered_amount),
+                "closed_date": item.closed_date,
             }
-            row = connection.execute(
-                ITEMS.update()
-                .where(ITEMS.c.id == item.id)
-                .values(**answer, updated_at=now)
-                .returning(*ITEMS.c)
-            ).one()
+            if old == answer:
+                raise InvalidValueError(f"claim {claim_id}: the correction changes nothing")
+            detail = {
+                "old": _jsonable_dict(old),
+                "new": _jsonable_dict(answer),
+                "reason": reason,
+                **_checked(item, answer, now, True, override_amount),
+            }
+            row = _set_outcome(connection, item.id, answer, now)
             connection.execute(
-                AUDIT.insert(), _audit(now, actor, claim_id, "outcome", _jsonable_dict(answer))
+                AUDIT.insert(), _audit(now, lead, claim_id, "outcome_corrected", detail)
             )
+        log.info("%s corrected the outcome of %s", lead, claim_id)
         return _item(row)
 
     # Reading.
@@ -583,6 +666,28 @@ class WorkQueue:
         with self._write_lock, self._writer.begin() as connection:
             yield connection
 
+    def _seconds(self, lease_seconds: int | None) -> int:
+        """A lease's length: the configured one unless the caller asks for another."""
+        if lease_seconds is None:
+            return self.lease_seconds
+        return _positive(lease_seconds, "lease_seconds")
+
+    def _check_lease_cap(self, connection: sa.Connection, biller: str, now: datetime) -> None:
+        """Refuse a new lease to a biller at the cap; see the module docstring for why the
+        count cannot race another `next` of the same biller."""
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:space, hashtext(:biller))"),
+                {"space": _LEASE_CAP_LOCK, "biller": biller},
+            )
+        held = connection.scalars(_LIVE_LEASES, {"p_biller": biller, "p_now": now}).all()
+        if len(held) >= self.max_leases_per_biller:
+            raise ConflictError(
+                f"{biller} already holds {len(held)} live leases, the most a biller may hold "
+                f"(max_leases_per_biller = {self.max_leases_per_biller}): claims "
+                f"{', '.join(held)}; resolve or release one first"
+            )
+
     def _now(self) -> datetime:
         now = self._clock()
         if now.tzinfo is None:
@@ -601,10 +706,10 @@ def _sqlite_begin(connection: sa.Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def _positive_seconds(seconds: int) -> int:
-    if isinstance(seconds, bool) or not isinstance(seconds, numbers.Integral) or seconds <= 0:
-        raise InvalidValueError(f"lease_seconds must be a whole number > 0, not {seconds!r}")
-    return int(seconds)
+def _positive(value: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise InvalidValueError(f"{what} must be a whole number > 0, not {value!r}")
+    return int(value)
 
 
 def _name(value: str, what: str) -> str:
@@ -651,6 +756,93 @@ def _change_held(
             f"claim {claim_id} is leased by {item.lease_holder} until {item.lease_expires_at}"
         )
     raise LeaseError(f"{biller} holds no lease on claim {claim_id}: take it with next first")
+
+
+def _answer(
+    claim_id: str, outcome: str, recovered_amount: float, closed_date: date | None
+) -> dict[str, Any]:
+    """The payer's answer as stored (amount in cents), or why the contract refuses it."""
+    if outcome not in APPEAL_OUTCOMES:
+        raise InvalidValueError(
+            f"claim {claim_id}: outcome {outcome!r} is not one of {', '.join(APPEAL_OUTCOMES)}"
+        )
+    if (
+        isinstance(recovered_amount, bool)
+        or not isinstance(recovered_amount, numbers.Real)
+        or not math.isfinite(recovered_amount)
+        or recovered_amount < 0
+    ):
+        raise InvalidValueError(
+            f"claim {claim_id}: recovered_amount must be dollars ≥ 0, not {recovered_amount!r}"
+        )
+    if (outcome == "pending") != (closed_date is None):
+        raise InvalidValueError(
+            f"claim {claim_id}: a {outcome} outcome "
+            + ("has no closed_date" if outcome == "pending" else "needs a closed_date")
+        )
+    return {
+        "outcome": outcome,
+        "recovered_amount": round(float(recovered_amount), 2),
+        "closed_date": closed_date,
+    }
+
+
+def _resolved_item(connection: sa.Connection, claim_id: str) -> sa.Row[Any]:
+    """The item, locked until the transaction ends, if it has been resolved."""
+    item = connection.execute(
+        sa.select(ITEMS).where(ITEMS.c.claim_id == claim_id).with_for_update()
+    ).one_or_none()
+    if item is None:
+        raise UnknownItemError(f"no queue item for claim {claim_id}")
+    if item.status != RESOLVED:
+        raise ConflictError(
+            f"claim {claim_id} has no action yet: resolve it before recording an outcome"
+        )
+    return item
+
+
+def _checked(
+    item: sa.Row[Any], answer: dict[str, Any], now: datetime, lead: bool, override: bool
+) -> dict[str, Any]:
+    """Refuse an answer the item cannot have; returns the audit's record of an amount
+    override ({} when none was needed)."""
+    closed = answer["closed_date"]
+    if closed is not None and closed < item.action_date:
+        raise InvalidValueError(
+            f"claim {item.claim_id}: closed_date {closed} is before the action date "
+            f"{item.action_date}"
+        )
+    if closed is not None and closed > now.date():
+        raise InvalidValueError(
+            f"claim {item.claim_id}: closed_date {closed} is in the future (today is "
+            f"{now.date()}, UTC)"
+        )
+    basis = "billed_amount" if item.billed_amount is not None else "recoverable_amount"
+    bound = float(getattr(item, basis))
+    amount = answer["recovered_amount"]
+    if amount <= bound:
+        return {}
+    if not override:
+        raise InvalidValueError(
+            f"claim {item.claim_id}: recovered_amount {amount:.2f} is more than the item's "
+            f"{basis} {bound:.2f}; only a billing lead may override that"
+        )
+    if not lead:
+        raise ForbiddenError(
+            f"claim {item.claim_id}: only a billing lead may record more than the {basis}"
+        )
+    return {"amount_override": {"bound": bound, "basis": basis}}
+
+
+def _set_outcome(
+    connection: sa.Connection, item_id: int, answer: dict[str, Any], now: datetime
+) -> sa.Row[Any]:
+    return connection.execute(
+        ITEMS.update()
+        .where(ITEMS.c.id == item_id)
+        .values(**answer, updated_at=now)
+        .returning(*ITEMS.c)
+    ).one()
 
 
 def _existing_items(

@@ -83,6 +83,12 @@ class Settings(BaseSettings):
         gt=0,
         description="How long a biller holds a queue item before others may take it over.",
     )
+    max_leases_per_biller: int = Field(
+        3,
+        ge=1,
+        description="Live queue leases one biller may hold at once, so no key can take the "
+        "whole queue; `next` refuses beyond it.",
+    )
     queue_pool_size: int = Field(
         20,
         ge=1,

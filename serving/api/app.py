@@ -9,7 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
-from queues.store import ConflictError, InvalidValueError, QueueError, UnknownItemError, WorkQueue
+from queues.store import (
+    ConflictError,
+    ForbiddenError,
+    InvalidValueError,
+    QueueError,
+    UnknownItemError,
+    WorkQueue,
+)
 from serving.api import claims, health, policy, queue
 from serving.api.security import KeyRing
 from serving.audit import AuditLog
@@ -58,11 +65,14 @@ def create_app(
 
 
 async def _queue_refusal(_request: Request, error: Exception) -> JSONResponse:
-    """The queue's refusals as HTTP: unknown claim 404, someone else's or a lapsed lease 409,
-    a value the queue does not take 422; the message names the claim and the reason."""
+    """The queue's refusals as HTTP: unknown claim 404, a change the caller may not make 403,
+    someone else's or a lapsed lease (or any other state conflict) 409, a value the queue
+    does not take 422; the message names the claim and the reason."""
     code = status.HTTP_409_CONFLICT
     if isinstance(error, UnknownItemError):
         code = status.HTTP_404_NOT_FOUND
+    elif isinstance(error, ForbiddenError):
+        code = status.HTTP_403_FORBIDDEN
     elif isinstance(error, InvalidValueError):
         code = status.HTTP_422_UNPROCESSABLE_CONTENT
     elif not isinstance(error, ConflictError):

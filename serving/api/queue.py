@@ -1,8 +1,11 @@
-"""The work queue over HTTP: billers list, lease, release and resolve; outcomes come back.
+"""The work queue over HTTP: billers list, lease, renew, release and resolve; outcomes come back.
 
 A biller is the API key's id, so each lease and resolution in the audit trail
-names who did it. Queue refusals map to HTTP: an unknown claim is a 404, a
-lease someone else holds or that ran out is a 409, a bad value a 422.
+names who did it. Billing leads work the queue as billers do and may also
+record any item's outcome, override the billed-amount bound and correct a final
+outcome. Queue refusals map to HTTP: an unknown claim is a 404, a change the
+caller may not make a 403, a lease someone else holds or that ran out (or the
+lease cap, or an outcome already recorded) a 409, a bad value a 422.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from serving.api.deps import require
 from serving.api.security import Caller
 
 router = APIRouter(prefix="/v1/queue", tags=["queue"])
-Biller = Annotated[Caller, Depends(require("biller"))]
+LEADS = ("billing_lead", "admin")
+"""Roles that may record or correct any outcome and override the amount bound."""
+Biller = Annotated[Caller, Depends(require("biller", "billing_lead"))]
+Lead = Annotated[Caller, Depends(require("billing_lead"))]
 ClaimId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -33,6 +39,11 @@ class WorkItemOut(BaseModel):
     action: str = Field(description="The recommended action.")
     p_recover: float
     recoverable_amount: float
+    billed_amount: float | None = Field(
+        description="The denied claim's billed amount: the most a biller may record as "
+        "recovered (null on items loaded before the queue kept it: then the recoverable "
+        "amount is the bound)."
+    )
     expected_recovery: float
     effort_minutes: float
     deadline: date | None
@@ -72,7 +83,16 @@ class OutcomeIn(BaseModel):
 
     outcome: Literal.__getitem__(APPEAL_OUTCOMES)  # type: ignore[valid-type]
     recovered_amount: float = Field(ge=0, le=10_000_000, allow_inf_nan=False)
-    closed_date: date | None = None
+    closed_date: date | None = Field(None, description="Not after today (UTC).")
+    override_amount: bool = Field(
+        False,
+        description="Billing leads only: accept a recovered amount above the item's bound "
+        "(recorded in the audit trail).",
+    )
+
+
+class CorrectionIn(OutcomeIn):
+    reason: str = Field(min_length=1, max_length=2000, description="Why the outcome changes.")
 
 
 async def _queue(request: Request) -> WorkQueue:
@@ -85,15 +105,15 @@ QueueDep = Annotated[WorkQueue, Depends(_queue)]
 @router.get("/items", response_model=ItemsOut)
 def items(
     queue: QueueDep,
-    caller: Annotated[Caller, Depends(require("biller", "revops"))],
+    caller: Annotated[Caller, Depends(require("biller", "billing_lead", "revops"))],
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
     payer_id: Annotated[str | None, Query(max_length=64)] = None,
     denial_category: Annotated[str | None, Query(max_length=64)] = None,
 ) -> ItemsOut:
-    """Open items in the order `next` hands them out: for a biller, what they may work
-    (free items and their own leases); for RevOps, every open item."""
-    biller = caller.key_id if caller.role == "biller" else None
+    """Open items in the order `next` hands them out: for a biller or lead, what they may
+    work (free items and their own leases); for RevOps, every open item."""
+    biller = caller.key_id if caller.role in ("biller", "billing_lead") else None
     found = queue.ranked(limit, offset, biller, payer_id=payer_id, denial_category=denial_category)
     return ItemsOut(items=[WorkItemOut.model_validate(item) for item in found])
 
@@ -106,12 +126,19 @@ def items(
 def next_item(
     queue: QueueDep, caller: Biller, body: NextIn | None = None
 ) -> WorkItemOut | Response:
-    """Lease the top open item to the calling biller (atomically: no one else gets it)."""
+    """Lease the top open item to the calling biller (atomically: no one else gets it);
+    409 when the biller already holds as many live leases as one may."""
     body = body or NextIn()
     item = queue.next(caller.key_id, payer_id=body.payer_id, denial_category=body.denial_category)
     if item is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return WorkItemOut.model_validate(item)
+
+
+@router.post("/items/{claim_id}/renew", response_model=WorkItemOut)
+def renew(claim_id: ClaimId, queue: QueueDep, caller: Biller) -> WorkItemOut:
+    """Renew the caller's live lease for another lease period from now."""
+    return WorkItemOut.model_validate(queue.renew(claim_id, caller.key_id))
 
 
 @router.post("/items/{claim_id}/release", response_model=WorkItemOut)
@@ -129,8 +156,30 @@ def resolve(claim_id: ClaimId, body: ResolveIn, queue: QueueDep, caller: Biller)
 
 @router.post("/items/{claim_id}/outcome", response_model=WorkItemOut)
 def outcome(claim_id: ClaimId, body: OutcomeIn, queue: QueueDep, caller: Biller) -> WorkItemOut:
-    """Record the payer's answer; resolved items export as the contract's appeals table."""
+    """Record the payer's answer, once: by the biller who resolved the item or a lead.
+    Resolved items export as the contract's appeals table."""
     item = queue.record_outcome(
-        claim_id, caller.key_id, body.outcome, body.recovered_amount, body.closed_date
+        claim_id,
+        caller.key_id,
+        body.outcome,
+        body.recovered_amount,
+        body.closed_date,
+        lead=caller.role in LEADS,
+        override_amount=body.override_amount,
+    )
+    return WorkItemOut.model_validate(item)
+
+
+@router.post("/items/{claim_id}/correction", response_model=WorkItemOut)
+def correction(claim_id: ClaimId, body: CorrectionIn, queue: QueueDep, caller: Lead) -> WorkItemOut:
+    """A billing lead corrects a final outcome; the trail keeps the old and new values."""
+    item = queue.correct_outcome(
+        claim_id,
+        caller.key_id,
+        body.outcome,
+        body.recovered_amount,
+        body.closed_date,
+        reason=body.reason,
+        override_amount=body.override_amount,
     )
     return WorkItemOut.model_validate(item)

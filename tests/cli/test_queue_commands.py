@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -9,6 +11,7 @@ from typer.testing import CliRunner
 from data_contracts.reader import read_data_dir
 from denialops.cli import app
 from queues.ranking import CONTRACT_COLUMNS
+from queues.store import WorkQueue
 from settings import Settings
 from training.recovery import train_recovery_model
 
@@ -44,6 +47,8 @@ def test_rank_writes_the_contract_columns_rank_one_first(workspace) -> None:
     ranked = pd.read_csv(out)
     assert list(ranked.columns[: len(CONTRACT_COLUMNS)]) == CONTRACT_COLUMNS
     assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
+    assert list(ranked.columns[len(CONTRACT_COLUMNS) :]) == ["deadline", "reason", "billed_amount"]
+    assert (ranked["billed_amount"] > 0).all()
     assert set(ranked["action"]) <= {
         "appeal",
         "corrected_claim",
@@ -64,6 +69,43 @@ def test_loading_twice_adds_nothing_and_export_is_a_contract_table(workspace) ->
     exported = _run(workspace, "queue", "export", "--out", str(workspace["folder"] / "out"))
     assert exported.exit_code == 0, exported.output
     assert (workspace["folder"] / "out" / "appeals.csv").exists()
+
+
+def test_export_merges_into_the_appeals_history_and_repeats_to_the_same_file(
+    workspace, tmp_path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(workspace["data"], data)
+    history = (data / "appeals.csv").read_text().splitlines()
+    assert _run(workspace, "queue", "load", "--data", str(data), "--by", "ana").exit_code == 0
+    database = workspace["env"]["DENIALOPS_DATABASE_URL"]
+    with WorkQueue.from_settings(Settings(database_url=database)) as queue:
+        item = queue.next("ana")
+        queue.resolve(item.claim_id, "ana", "appeal", 20)
+        resolved = len(queue.export_appeals())
+
+    first = _run(workspace, "queue", "export", "--out", str(data))
+    assert first.exit_code == 0, first.output
+    assert f"kept {len(history) - 1:,}, added {resolved:,}, updated 0" in first.output
+    exported = (data / "appeals.csv").read_text().splitlines()
+    assert exported[: len(history)] == history
+    assert len(exported) == len(history) + resolved
+    assert item.claim_id in "\n".join(exported[len(history) :])
+
+    again = _run(workspace, "queue", "export", "--out", str(data))
+    assert f"kept {len(exported) - 1:,}, added 0, updated 0" in again.output
+    assert (data / "appeals.csv").read_text().splitlines() == exported
+    assert _run(workspace, "validate", "--data", str(data)).exit_code == 0
+
+
+def test_export_refuses_to_overwrite_a_broken_appeals_table(workspace, tmp_path) -> None:
+    broken = "claim_id,action\nC1,fax\n"
+    (tmp_path / "appeals.csv").write_text(broken)
+    result = _run(workspace, "queue", "export", "--out", str(tmp_path))
+    assert result.exit_code == 1
+    assert "appeals.action" in result.output
+    assert "left as it was" in result.output
+    assert (tmp_path / "appeals.csv").read_text() == broken
 
 
 def test_simulate_writes_the_report_and_compares_strategies(workspace) -> None:

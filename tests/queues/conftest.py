@@ -1,14 +1,9 @@
-"""Queue fixtures: the store on SQLite (a temporary file) and on PostgreSQL (a throwaway
-schema), and one synthetic data directory with a recovery model fitted on it.
-
-PostgreSQL runs when DENIALOPS_TEST_POSTGRES_URL names a server (`.ci/run` sets it);
-each test gets its own schema, dropped afterwards, so runs sharing the server
-(several CI jobs, several engineers) never see each other's rows.
+"""Queue fixtures: the store on each database of `database_url` (tests/conftest.py), a
+clock the test moves, and one synthetic data directory with a recovery model fitted on it.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -16,13 +11,10 @@ import pytest
 
 from data_contracts.reader import ContractData, read_data_dir
 from model_bundle.recovery import RecoveryBundle
-from queues.drill import scratch_schema
 from queues.store import WorkQueue
 from settings import Settings
 from synthetic import SyntheticData, generate, write_synthetic
 from training.recovery import fit_recovery
-
-POSTGRES_URL = os.environ.get("DENIALOPS_TEST_POSTGRES_URL", "")
 
 
 class Clock:
@@ -36,20 +28,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'queue.db'}"
-        return
-    if not POSTGRES_URL:
-        pytest.skip(
-            "PostgreSQL queue tests need DENIALOPS_TEST_POSTGRES_URL, e.g. "
-            "postgresql+psycopg://postgres@127.0.0.1:5432/test (.ci/run sets it)"
-        )
-    with scratch_schema(POSTGRES_URL) as url:
-        yield url
 
 
 @pytest.fixture

@@ -92,6 +92,8 @@ def test_estimates_are_sane(queue_data, recovery) -> None:
     assert items.loc[worked, "p_recover"].between(0, 1).all()
     assert (items.loc[~worked, "p_recover"] == 0).all()
     assert (items["recoverable_amount"] >= 0).all()
+    billed = queue_data.remits.set_index("claim_id")["billed_amount"]
+    assert items["billed_amount"].tolist() == billed.loc[items.index].tolist()
     assert (items["effort_minutes"] > 0).all()
     assert (items["deadline_day"] > items["received_day"]).all()
 

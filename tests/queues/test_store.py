@@ -16,6 +16,7 @@ from data_contracts.reader import check_table
 from data_contracts.schemas import TABLES
 from queues.store import (
     ConflictError,
+    ForbiddenError,
     InvalidValueError,
     LeaseError,
     LoadCounts,
@@ -35,6 +36,7 @@ def ranking(priorities: dict[str, float], **columns: object) -> pd.DataFrame:
             "action": "appeal",
             "p_recover": 0.6,
             "recoverable_amount": 250.0,
+            "billed_amount": 400.0,
             "expected_recovery": 150.0,
             "effort_minutes": 30.0,
             "deadline": pd.Timestamp("2027-01-15"),
@@ -192,6 +194,7 @@ def test_outcomes_follow_the_action_and_the_contract(queue: WorkQueue, clock) ->
     with pytest.raises(UnknownItemError):
         queue.record_outcome("NOPE", "ana", "upheld", 0.0, today)
 
+    clock.advance(30 * 24 * 3600)
     closed = queue.record_outcome("C1", "ana", "overturned", 212.346, today + timedelta(days=30))
     assert (closed.outcome, closed.recovered_amount) == ("overturned", 212.35)
     assert queue.audit("C1")[-1].detail == {
@@ -207,6 +210,8 @@ def test_resolved_items_export_as_the_contracts_appeals_table(queue: WorkQueue, 
     for claim, action in (("C1", "appeal"), ("C2", "rebill"), ("C3", "write_off")):
         assert queue.next("ana").claim_id == claim
         queue.resolve(claim, "ana", action, 15)
+    worked_on = clock.now.date()
+    clock.advance(30 * 24 * 3600)
     queue.record_outcome("C1", "ana", "overturned", 180.0, date(2026, 12, 20))
     queue.record_outcome("C3", "ana", "upheld", 0.0, clock.now.date())
 
@@ -222,7 +227,7 @@ def test_resolved_items_export_as_the_contracts_appeals_table(queue: WorkQueue, 
     assert rows.loc["C2", "outcome"] == "pending"
     assert pd.isna(rows.loc["C2", "closed_date"])
     assert rows.loc["C3", "action"] == "write_off"
-    assert (rows["action_date"] == pd.Timestamp(clock.now.date())).all()
+    assert (rows["action_date"] == pd.Timestamp(worked_on)).all()
     assert (rows["effort_minutes"] == 15).all()
 
 
@@ -230,7 +235,7 @@ def test_every_change_is_audited_and_the_trail_is_append_only(queue: WorkQueue, 
     load(queue, {"C1": 1.0})
     queue.next("ana")
     queue.resolve("C1", "ana", "appeal", 30, note="faxed the authorization")
-    queue.record_outcome("C1", "payer-feed", "overturned", 95.5, clock.now.date())
+    queue.record_outcome("C1", "payer-feed", "overturned", 95.5, clock.now.date(), lead=True)
 
     trail = queue.audit("C1")
     assert [(event.event, event.actor) for event in trail] == [
@@ -278,3 +283,134 @@ def test_missing_deadlines_and_numpy_values_load(queue: WorkQueue) -> None:
     assert queue.item("C1").deadline is None
     assert queue.item("C2").deadline == date(2027, 2, 1)
     assert isinstance(queue.item("C2").rank, int)
+
+
+def resolved(queue: WorkQueue, claims: dict[str, float], biller: str = "ana") -> None:
+    """Load `claims` and let `biller` lease and resolve each (an appeal, dated today)."""
+    load(queue, claims)
+    for _ in claims:
+        item = queue.next(biller)
+        queue.resolve(item.claim_id, biller, "appeal", 20)
+
+
+def test_only_the_biller_who_resolved_or_a_lead_records_the_outcome_once(
+    queue: WorkQueue, clock
+) -> None:
+    resolved(queue, {"C1": 1.0})
+    today = clock.now.date()
+    with pytest.raises(ForbiddenError, match="C1 was resolved by ana: only they or a billing"):
+        queue.record_outcome("C1", "ben", "overturned", 100.0, today)
+    assert queue.record_outcome("C1", "lee", "pending", 0.0, None, lead=True).outcome == "pending"
+    queue.record_outcome("C1", "ana", "overturned", 100.0, today)
+    with pytest.raises(ForbiddenError, match="C1 was resolved by ana"):
+        queue.record_outcome("C1", "ben", "overturned", 9_999_999.0, today)
+    for actor, lead in (("ana", False), ("lee", True)):
+        with pytest.raises(ConflictError, match=r"C1 already has its final outcome \(overturned"):
+            queue.record_outcome("C1", actor, "upheld", 0.0, today, lead=lead)
+    item = queue.item("C1")
+    assert (item.outcome, item.recovered_amount, item.closed_date) == ("overturned", 100.0, today)
+    assert events(queue, "C1")[-2:] == ["outcome", "outcome"]
+
+
+def test_a_lead_corrects_a_final_outcome_and_the_trail_keeps_both(queue: WorkQueue, clock) -> None:
+    resolved(queue, {"C1": 1.0})
+    today = clock.now.date()
+    with pytest.raises(ConflictError, match="C1 has no final outcome to correct"):
+        queue.correct_outcome("C1", "lee", "upheld", 0.0, today, reason="payer letter")
+    queue.record_outcome("C1", "ana", "overturned", 300.0, today)
+    with pytest.raises(InvalidValueError, match="needs a reason"):
+        queue.correct_outcome("C1", "lee", "upheld", 0.0, today, reason=" ")
+    with pytest.raises(InvalidValueError, match="changes nothing"):
+        queue.correct_outcome("C1", "lee", "overturned", 300.0, today, reason="again")
+    with pytest.raises(InvalidValueError, match="in the future"):
+        queue.correct_outcome("C1", "lee", "upheld", 0.0, today + timedelta(1), reason="r")
+
+    fixed = queue.correct_outcome("C1", "lee", "overturned", 120.5, today, reason="partial pay")
+
+    assert (fixed.outcome, fixed.recovered_amount) == ("overturned", 120.5)
+    last = queue.audit("C1")[-1]
+    assert (last.event, last.actor) == ("outcome_corrected", "lee")
+    assert last.detail == {
+        "old": {"outcome": "overturned", "recovered_amount": 300.0, "closed_date": str(today)},
+        "new": {"outcome": "overturned", "recovered_amount": 120.5, "closed_date": str(today)},
+        "reason": "partial pay",
+    }
+
+
+def test_the_recovered_amount_is_bounded_by_the_billed_amount_unless_a_lead_overrides(
+    queue: WorkQueue, clock
+) -> None:
+    resolved(queue, {"C1": 3.0, "C2": 2.0, "C3": 1.0})  # billed $400, recoverable $250
+    today = clock.now.date()
+    assert queue.item("C1").billed_amount == 400.0
+    with pytest.raises(InvalidValueError, match=r"400\.01 is more than the item's billed_amount"):
+        queue.record_outcome("C1", "ana", "overturned", 400.01, today)
+    with pytest.raises(ForbiddenError, match="only a billing lead may record more"):
+        queue.record_outcome("C1", "ana", "overturned", 9_999_999.0, today, override_amount=True)
+    with pytest.raises(InvalidValueError, match="billed_amount"):
+        queue.record_outcome("C1", "lee", "overturned", 500.0, today, lead=True)
+    assert queue.record_outcome("C1", "ana", "overturned", 400.0, today).recovered_amount == 400.0
+
+    over = queue.record_outcome(
+        "C2", "lee", "overturned", 512.0, today, lead=True, override_amount=True
+    )
+    assert over.recovered_amount == 512.0
+    assert queue.audit("C2")[-1].detail["amount_override"] == {
+        "bound": 400.0,
+        "basis": "billed_amount",
+    }
+
+    with queue.engine.begin() as db:  # an item loaded before the queue kept billed amounts
+        db.execute(sa.text("UPDATE queue_items SET billed_amount = NULL WHERE claim_id = 'C3'"))
+    with pytest.raises(InvalidValueError, match=r"recoverable_amount 250\.00"):
+        queue.record_outcome("C3", "ana", "overturned", 250.01, today)
+    assert queue.record_outcome("C3", "ana", "overturned", 250.0, today).outcome == "overturned"
+
+
+def test_no_outcome_closes_in_the_future(queue: WorkQueue, clock) -> None:
+    resolved(queue, {"C1": 1.0})
+    with pytest.raises(InvalidValueError, match="2099-12-31 is in the future"):
+        queue.record_outcome("C1", "ana", "upheld", 0.0, date(2099, 12, 31))
+    clock.advance(3 * 24 * 3600)
+    closed = queue.record_outcome("C1", "ana", "upheld", 0.0, clock.now.date())
+    assert closed.closed_date == date(2026, 11, 26)
+
+
+def test_a_biller_holds_at_most_the_cap_of_live_leases(queue: WorkQueue, clock) -> None:
+    load(queue, {f"C{index}": 10.0 - index for index in range(6)})
+    assert [queue.next("ana").claim_id for _ in range(3)] == ["C0", "C1", "C2"]
+    with pytest.raises(
+        ConflictError,
+        match=re.escape("ana already holds 3 live leases, the most a biller may hold "),
+    ) as refused:
+        queue.next("ana")
+    assert "(max_leases_per_biller = 3): claims C0, C1, C2" in str(refused.value)
+    assert queue.next("ben").claim_id == "C3", "the cap is per biller"
+    queue.release("C1", "ana")
+    assert queue.next("ana").claim_id == "C1"
+    clock.advance(601)  # ana's leases lapse: they count no more
+    assert queue.next("ana").claim_id == "C0"
+    assert events(queue, "C4") == ["loaded"]
+
+
+def test_the_holder_renews_a_live_lease_and_no_one_else_can(queue: WorkQueue, clock) -> None:
+    load(queue, {"C1": 2.0, "C2": 1.0})
+    queue.next("ana")
+    clock.advance(500)
+    renewed = queue.renew("C1", "ana")
+    assert renewed.lease_expires_at == clock.now + timedelta(seconds=600)
+    clock.advance(500)  # past the first lease, within the renewed one
+    assert queue.next("ben").claim_id == "C2"
+    with pytest.raises(LeaseError, match="C1 is leased by ana"):
+        queue.renew("C1", "ben")
+    with pytest.raises(UnknownItemError):
+        queue.renew("NOPE", "ana")
+    clock.advance(101)
+    with pytest.raises(LeaseError, match="ana's lease on claim C1 expired"):
+        queue.renew("C1", "ana")
+    queue.resolve("C2", "ben", "appeal", 5)
+    with pytest.raises(ConflictError, match="C2 is already resolved"):
+        queue.renew("C2", "ben")
+    trail = queue.audit("C1")
+    assert [event.event for event in trail] == ["loaded", "leased", "renewed"]
+    assert trail[-1].detail == {"lease_expires_at": renewed.lease_expires_at.isoformat()}

@@ -1,6 +1,9 @@
-"""The queue and policy routes as billers and RevOps meet them: roles, leases, refusals."""
+"""The queue and policy routes as billers, leads and RevOps meet them: roles, leases,
+refusals. Every test runs on SQLite and, with DENIALOPS_TEST_POSTGRES_URL, on PostgreSQL."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -10,6 +13,9 @@ from serving.api.app import create_app
 from tests.serving.conftest import auth, scorer_for
 
 SECOND_BILLER = "bill-key-2"
+LEAD = "lead-key"
+STRANGER = {"Authorization": f"Bearer {SECOND_BILLER}"}
+AS_LEAD = {"Authorization": f"Bearer {LEAD}"}
 
 
 def ranked_items(n: int = 5) -> pd.DataFrame:
@@ -21,6 +27,7 @@ def ranked_items(n: int = 5) -> pd.DataFrame:
             "action": "appeal",
             "p_recover": 0.5,
             "recoverable_amount": 400.0,
+            "billed_amount": 500.0,
             "expected_recovery": 200.0,
             "effort_minutes": 30.0,
             "deadline": pd.Timestamp("2026-12-31"),
@@ -32,9 +39,12 @@ def ranked_items(n: int = 5) -> pd.DataFrame:
 
 
 @pytest.fixture
-def queue_client(settings, bundle):
+def queue_client(settings, bundle, database_url):
     settings = settings.model_copy(
-        update={"api_keys": settings.api_keys + f",{SECOND_BILLER}:biller"}
+        update={
+            "api_keys": settings.api_keys + f",{SECOND_BILLER}:biller,{LEAD}:billing_lead",
+            "database_url": database_url,
+        }
     )
     with TestClient(create_app(settings, loader=lambda _s: scorer_for(bundle))) as client:
         client.app.state.queue.load(ranked_items(), actor="test", policy_version="1")
@@ -63,7 +73,7 @@ def test_only_the_holder_may_resolve_and_outcomes_follow(queue_client) -> None:
     done = queue_client.post("/v1/queue/items/D0/resolve", json=work, headers=auth("biller"))
     assert done.status_code == 200
     assert done.json()["resolved_action"] == "appeal"
-    paid = {"outcome": "overturned", "recovered_amount": 350.0, "closed_date": "2026-12-20"}
+    paid = {"outcome": "overturned", "recovered_amount": 350.0, "closed_date": _today()}
     answered = queue_client.post("/v1/queue/items/D0/outcome", json=paid, headers=auth("biller"))
     assert answered.json()["outcome"] == "overturned"
     appeals = queue_client.app.state.queue.export_appeals()
@@ -81,15 +91,18 @@ def test_release_returns_the_item_and_unknown_claims_are_404(queue_client) -> No
 
 
 def test_an_empty_queue_answers_204(queue_client) -> None:
-    for _ in range(5):
-        queue_client.post("/v1/queue/next", headers=auth("biller"))
-    assert queue_client.post("/v1/queue/next", headers=auth("biller")).status_code == 204
+    for headers in [auth("biller")] * 3 + [STRANGER] * 2:
+        assert queue_client.post("/v1/queue/next", headers=headers).status_code == 200
+    assert queue_client.post("/v1/queue/next", headers=STRANGER).status_code == 204
 
 
 @pytest.mark.parametrize(
     ("method", "path", "role", "expected"),
     [
         ("post", "/v1/queue/next", "scrubber", 403),
+        ("post", "/v1/queue/next", "revops", 403),
+        ("post", "/v1/queue/items/D0/correction", "biller", 403),
+        ("post", "/v1/queue/items/D0/renew", "scrubber", 403),
         ("get", "/v1/queue/items", "revops", 200),
         ("get", "/v1/policy", "biller", 200),
         ("put", "/v1/policy", "biller", 403),
@@ -98,6 +111,8 @@ def test_an_empty_queue_answers_204(queue_client) -> None:
 )
 def test_roles(queue_client, method, path, role, expected) -> None:
     body = {"budget_hours": 10} if path.endswith("simulate") else None
+    if path.endswith("correction"):
+        body = {"outcome": "upheld", "recovered_amount": 0, "closed_date": _today(), "reason": "r"}
     response = getattr(queue_client, method)(
         path, headers=auth(role), **({"json": body} if body else {})
     )
@@ -129,3 +144,86 @@ def test_simulation_needs_a_data_directory(queue_client) -> None:
     )
     assert response.status_code == 409
     assert "DENIALOPS_QUEUE_DATA_DIR" in response.text
+
+
+def _today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def _resolve(client, claim_id: str, headers: dict[str, str]) -> None:
+    assert client.post("/v1/queue/next", headers=headers).json()["claim_id"] == claim_id
+    work = {"action": "appeal", "effort_minutes": 25}
+    assert client.post(f"/v1/queue/items/{claim_id}/resolve", json=work, headers=headers).is_success
+
+
+def test_another_biller_cannot_rewrite_an_outcome_and_it_is_recorded_once(queue_client) -> None:
+    _resolve(queue_client, "D0", auth("biller"))
+    url = "/v1/queue/items/D0/outcome"
+    rewrite = {"outcome": "overturned", "recovered_amount": 9_999_999, "closed_date": _today()}
+    refused = queue_client.post(url, json=rewrite, headers=STRANGER)
+    assert refused.status_code == 403
+    assert "resolved by" in refused.json()["detail"]
+
+    too_much = queue_client.post(url, json=rewrite, headers=auth("biller"))
+    assert too_much.status_code == 422
+    assert "billed_amount 500.00" in too_much.json()["detail"]
+    future = {"outcome": "overturned", "recovered_amount": 300, "closed_date": "2099-12-31"}
+    assert queue_client.post(url, json=future, headers=auth("biller")).status_code == 422
+    overriding = {**rewrite, "override_amount": True}
+    assert queue_client.post(url, json=overriding, headers=auth("biller")).status_code == 403
+
+    paid = {"outcome": "overturned", "recovered_amount": 300, "closed_date": _today()}
+    answered = queue_client.post(url, json=paid, headers=auth("biller"))
+    assert answered.status_code == 200
+    assert (answered.json()["recovered_amount"], answered.json()["billed_amount"]) == (300, 500)
+    again = queue_client.post(url, json={**paid, "recovered_amount": 1}, headers=auth("biller"))
+    assert again.status_code == 409
+    assert "final outcome" in again.json()["detail"]
+    assert queue_client.post(url, json=rewrite, headers=STRANGER).status_code == 403
+    assert queue_client.app.state.queue.item("D0").recovered_amount == 300
+
+
+def test_a_lead_works_records_overrides_and_corrects(queue_client) -> None:
+    _resolve(queue_client, "D0", auth("biller"))
+    _resolve(queue_client, "D1", AS_LEAD)
+    big = {
+        "outcome": "overturned",
+        "recovered_amount": 720,
+        "closed_date": _today(),
+        "override_amount": True,
+    }
+    recorded = queue_client.post("/v1/queue/items/D0/outcome", json=big, headers=AS_LEAD)
+    assert recorded.status_code == 200
+    assert recorded.json()["recovered_amount"] == 720
+
+    fix = {"outcome": "upheld", "recovered_amount": 0, "closed_date": _today(), "reason": "typo"}
+    url = "/v1/queue/items/D0/correction"
+    corrected = queue_client.post(url, json=fix, headers=AS_LEAD)
+    assert corrected.status_code == 200
+    assert corrected.json()["outcome"] == "upheld"
+    assert queue_client.post(url, json=fix, headers=auth("biller")).status_code == 403
+    assert queue_client.post(url, json={**fix, "reason": ""}, headers=AS_LEAD).status_code == 422
+    pending = queue_client.post("/v1/queue/items/D1/correction", json=fix, headers=AS_LEAD)
+    assert pending.status_code == 409
+    trail = queue_client.app.state.queue.audit("D0")
+    assert [event.event for event in trail][-2:] == ["outcome", "outcome_corrected"]
+    assert trail[-2].detail["amount_override"] == {"bound": 500.0, "basis": "billed_amount"}
+    assert trail[-1].detail["old"]["recovered_amount"] == 720
+
+
+def test_a_biller_holds_at_most_three_leases_and_renews_them(queue_client) -> None:
+    held = [queue_client.post("/v1/queue/next", headers=auth("biller")) for _ in range(3)]
+    assert [response.json()["claim_id"] for response in held] == ["D0", "D1", "D2"]
+    capped = queue_client.post("/v1/queue/next", headers=auth("biller"))
+    assert capped.status_code == 409
+    assert "max_leases_per_biller = 3): claims D0, D1, D2" in capped.json()["detail"]
+    assert queue_client.post("/v1/queue/next", headers=STRANGER).json()["claim_id"] == "D3"
+
+    renewed = queue_client.post("/v1/queue/items/D0/renew", headers=auth("biller"))
+    assert renewed.status_code == 200
+    assert renewed.json()["lease_expires_at"] > held[0].json()["lease_expires_at"]
+    assert queue_client.post("/v1/queue/items/D0/renew", headers=STRANGER).status_code == 409
+    assert queue_client.post("/v1/queue/items/D4/renew", headers=auth("biller")).status_code == 409
+    assert (
+        queue_client.post("/v1/queue/items/NOPE/renew", headers=auth("biller")).status_code == 404
+    )
