@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from queues.store import ConflictError, InvalidValueError, QueueError, UnknownItemError, WorkQueue
-from serving.api import claims, health, policy, queue
+from serving.api import claims, guard, health, metrics, policy, queue
 from serving.api.security import KeyRing
 from serving.audit import AuditLog
 from serving.loading import ModelUnavailableError, load_scorer
@@ -54,6 +54,9 @@ def create_app(
     app.include_router(queue.router)
     app.include_router(policy.router)
     app.add_exception_handler(QueueError, _queue_refusal)
+    claims.document_request(app)
+    guard.install(app, settings)
+    metrics.install(app)  # outermost: refusals by the guard are counted too
     return app
 
 
