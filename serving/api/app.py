@@ -13,7 +13,7 @@ from queues.store import ConflictError, InvalidValueError, QueueError, UnknownIt
 from serving.api import claims, guard, health, metrics, policy, queue
 from serving.api.security import KeyRing
 from serving.audit import AuditLog
-from serving.loading import ModelUnavailableError, load_scorer
+from serving.loading import ModelUnavailableError, load_scorer, step
 from serving.scorer import Scorer
 from settings import Settings, get_settings
 
@@ -32,8 +32,9 @@ def create_app(
         app.state.settings = settings
         app.state.loader = loader
         app.state.keys = KeyRing(settings.api_keys, settings.key_store)
-        app.state.audit = AuditLog(settings.database_url)
-        app.state.queue = WorkQueue.from_settings(settings)
+        with step("audit trail and queue store open"):
+            app.state.audit = AuditLog(settings.database_url)
+            app.state.queue = WorkQueue.from_settings(settings)
         app.state.scorer, app.state.load_error = None, ""
         try:
             app.state.scorer = loader(settings)
