@@ -107,7 +107,7 @@ def heavy_body(tables: dict, limit: int) -> bytes:
     for claim in claims:
         first = claim["lines"][0]
         line_bytes = len(json.dumps(first)) + 2
-        extra = min((limit - 1_000 - size) // line_bytes, 12, 50 - len(claim["lines"]))
+        extra = min((limit - 20_000 - size) // line_bytes, 12, 50 - len(claim["lines"]))
         for _ in range(max(extra, 0)):
             claim["lines"].append({**first, "line_number": len(claim["lines"]) + 1})
         claim["total_charge"] = round(sum(line["line_charge"] for line in claim["lines"]), 2)

@@ -235,7 +235,8 @@ def serve(
 
         from serving.api.app import create_app
 
-    service = create_app(get_settings())
+    with loading.step("app set-up"):
+        service = create_app(get_settings())
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list | None = None) -> None:
