@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from data_contracts.reader import ContractError
 from serving.api.deps import ScorerDep, require
+from serving.api.metrics import ServiceMetrics
 from serving.api.schemas import ScoreRequest, ScoreResponse
 from serving.api.security import Caller
 from serving.audit import AuditLog
@@ -50,16 +51,13 @@ async def score(
 ) -> Response:
     """Denial risk, drivers and fixes for each claim, in request order."""
     body = await _score_request(await request.body())
-    claims = [claim.model_dump() for claim in body.claims]
-    audit = request.app.state.audit
-    if len(claims) <= ROW_PATH_MAX_CLAIMS:
+    state = request.app.state
+    if len(body.claims) <= ROW_PATH_MAX_CLAIMS:
         # A few milliseconds of work: cheaper on the event loop than two thread-pool hops.
-        answer = _answer(scorer, claims, audit, caller)
-    else:
-        answer = await run_in_threadpool(_answer, scorer, claims, audit, caller)
-    request.app.state.metrics.count_bands(answer.results)
-    # Built and checked by ScoreResponse already: sent as is, not validated a second time.
-    return Response(answer.model_dump_json(), media_type="application/json")
+        answer = _answer(scorer, body, state.audit, state.metrics, caller)
+    else:  # everything, down to the answer's JSON, off the loop: /healthz keeps answering
+        answer = await run_in_threadpool(_answer, scorer, body, state.audit, state.metrics, caller)
+    return Response(answer, media_type="application/json")
 
 
 async def _score_request(raw: bytes) -> ScoreRequest:
@@ -78,7 +76,11 @@ async def _score_request(raw: bytes) -> ScoreRequest:
         ) from error
 
 
-def _answer(scorer: Scorer, claims: list[dict], audit: AuditLog, caller: Caller) -> ScoreResponse:
+def _answer(
+    scorer: Scorer, body: ScoreRequest, audit: AuditLog, metrics: ServiceMetrics, caller: Caller
+) -> str:
+    """The answer's JSON: built and checked by ScoreResponse, so sent as is."""
+    claims = [claim.model_dump() for claim in body.claims]
     try:
         results = scorer.score_records(claims)
     except ContractError as error:  # the request model checks first; this is the backstop
@@ -97,6 +99,7 @@ def _answer(scorer: Scorer, claims: list[dict], audit: AuditLog, caller: Caller)
         caller.key_id,
         ",".join(r.claim_id for r in results[:20]),
     )
+    metrics.count_bands(r.band for r in results)
     return ScoreResponse(
         model_version=scorer.version,
         results=[
@@ -117,7 +120,7 @@ def _answer(scorer: Scorer, claims: list[dict], audit: AuditLog, caller: Caller)
             }
             for r in results
         ],
-    )
+    ).model_dump_json()
 
 
 def document_request(app: FastAPI) -> None:

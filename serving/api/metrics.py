@@ -7,6 +7,7 @@ Each app has its own registry, so several apps in one process (the tests) do not
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterable, Iterator
 
 from fastapi import FastAPI
@@ -14,8 +15,6 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_fastapi_instrumentator import Instrumentator
-
-from serving.api.schemas import Result
 
 
 class ServiceMetrics:
@@ -29,11 +28,8 @@ class ServiceMetrics:
             registry=registry,
         )
 
-    def count_bands(self, results: Iterable[Result]) -> None:
-        counts: dict[str, int] = {}
-        for result in results:
-            counts[result.band] = counts.get(result.band, 0) + 1
-        for band, count in counts.items():
+    def count_bands(self, bands: Iterable[str]) -> None:
+        for band, count in collections.Counter(bands).items():
             self.scored.labels(band).inc(count)
 
 
