@@ -239,11 +239,31 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the registered champion over HTTP (POST /v1/claims/score, /healthz, /readyz)."""
-    import uvicorn
+    started = time.perf_counter()
+    # Start-up takes a while (model download, state, code lists): its steps show by default.
+    from serving import loading
 
-    from serving.api.app import create_app
+    logging.getLogger(loading.__name__).setLevel(min(logging.INFO, logging.getLogger().level))
+    with loading.step("imports"):
+        import uvicorn
 
-    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="warning")
+        from serving.api.app import create_app
+
+    with loading.step("app set-up"):
+        service = create_app(get_settings())
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                scorer = service.state.scorer
+                model = f"model version {scorer.version}" if scorer else "no model (see /readyz)"
+                console.print(
+                    f"[green]ready[/] at http://{host}:{port} with {model}, "
+                    f"{time.perf_counter() - started:.1f} s after start"
+                )
+
+    Server(uvicorn.Config(service, host=host, port=port, log_level="warning")).run()
 
 
 @app.command()

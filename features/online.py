@@ -358,9 +358,8 @@ def features_for_records(claims: Sequence[Record], state: FeatureState) -> list[
     return out
 
 
-def warm(state: FeatureState) -> None:
-    """Build what the first request would otherwise pay for (about a second): the state's
-    lookups and the code lists the row path reads."""
-    state.warm()
+def warm_code_lists() -> None:
+    """Load the code lists the row path reads now (service start-up), rather than on the
+    first request; with `FeatureState.warm`, what that request would pay (about a second)."""
     _facts()
     icd10cm_billable()

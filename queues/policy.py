@@ -30,7 +30,8 @@ class PolicyError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and Infinity (JSON bodies may carry them as literals) are refused, not ranked with.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class PayerOverride(_Strict):

@@ -601,6 +601,13 @@ class WorkQueue:
             raise UnknownItemError(f"no queue item for claim {claim_id}")
         return _item(row)
 
+    def count_open(self) -> int:
+        """Open items (leased or not): the queue's depth, one COUNT on the open-items index."""
+        with self.engine.connect() as connection:
+            return connection.execute(
+                sa.select(sa.func.count()).select_from(ITEMS).where(_IS_OPEN)
+            ).scalar_one()
+
     def ranked(
         self,
         limit: int = 50,

@@ -22,7 +22,6 @@ import pandas as pd
 
 from data_contracts.codes import behavioral_health_procedures
 from data_contracts.records import tables_from_records
-from features import online
 from features.claim_level import EXPECTED_CREDENTIAL_MODIFIER, line_summary
 from features.online import features_for_records, timed_code
 from features.pipeline import features_for_claims
@@ -138,10 +137,6 @@ class Scorer:
             "overall_time_mismatch_rate": _prior(state_all, "time_code_mismatch"),
         }
         """What a fix may put in place of a payer's own rate: the rate over all payers."""
-
-    def warm(self) -> None:
-        """Service start-up: build the lookups and code lists before the first request."""
-        online.warm(self.bundle.state)
 
     def band(self, p: np.ndarray) -> np.ndarray:
         review, hold = self.thresholds

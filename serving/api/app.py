@@ -17,10 +17,10 @@ from queues.store import (
     UnknownItemError,
     WorkQueue,
 )
-from serving.api import claims, health, policy, queue
+from serving.api import claims, guard, health, metrics, policy, queue
 from serving.api.security import KeyRing
 from serving.audit import AuditLog
-from serving.loading import ModelUnavailableError, load_scorer
+from serving.loading import ModelUnavailableError, load_scorer, step
 from serving.scorer import Scorer
 from settings import Settings, get_settings
 
@@ -39,8 +39,9 @@ def create_app(
         app.state.settings = settings
         app.state.loader = loader
         app.state.keys = KeyRing(settings.api_keys, settings.key_store)
-        app.state.audit = AuditLog(settings.database_url)
-        app.state.queue = WorkQueue.from_settings(settings)
+        with step("audit trail and queue store open"):
+            app.state.audit = AuditLog(settings.database_url)
+            app.state.queue = WorkQueue.from_settings(settings)
         app.state.scorer, app.state.load_error = None, ""
         try:
             app.state.scorer = loader(settings)
@@ -61,6 +62,9 @@ def create_app(
     app.include_router(queue.router)
     app.include_router(policy.router)
     app.add_exception_handler(QueueError, _queue_refusal)
+    claims.document_request(app)
+    guard.install(app, settings)
+    metrics.install(app)  # outermost: refusals by the guard are counted too
     return app
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from data_contracts.reader import ContractError
 from serving.api.deps import ScorerDep, require
+from serving.api.metrics import ServiceMetrics
 from serving.api.schemas import ScoreRequest, ScoreResponse
 from serving.api.security import Caller
 from serving.audit import AuditLog
@@ -17,28 +20,67 @@ from serving.scorer import ROW_PATH_MAX_CLAIMS, Scorer
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
+PARSE_ON_LOOP_MAX_BYTES = 32 * 1024
+"""Bodies up to this size (about 50 claims, ~5 ms to validate) are parsed on the event loop."""
+SCORE_REQUEST_REF = "#/components/schemas/ScoreRequest"
+"""The request body's schema in OpenAPI, added to the components by `document_request`."""
+VALIDATION_ERROR_REF = "#/components/schemas/HTTPValidationError"
+"""FastAPI's own 422 schema, in the components since the other routes declare parameters."""
 
 
-@router.post("/score", response_model=ScoreResponse)
+@router.post(
+    "/score",
+    response_model=ScoreResponse,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": SCORE_REQUEST_REF}}},
+        },
+        "responses": {
+            "422": {
+                "description": "Validation Error",
+                "content": {"application/json": {"schema": {"$ref": VALIDATION_ERROR_REF}}},
+            }
+        },
+    },
+)
 async def score(
-    body: ScoreRequest,
     request: Request,
     scorer: ScorerDep,
     caller: Annotated[Caller, Depends(require("scrubber"))],
 ) -> Response:
     """Denial risk, drivers and fixes for each claim, in request order."""
-    claims = [claim.model_dump() for claim in body.claims]
-    audit = request.app.state.audit
-    if len(claims) <= ROW_PATH_MAX_CLAIMS:
+    body = await _score_request(await request.body())
+    state = request.app.state
+    if len(body.claims) <= ROW_PATH_MAX_CLAIMS:
         # A few milliseconds of work: cheaper on the event loop than two thread-pool hops.
-        answer = _answer(scorer, claims, audit, caller)
-    else:
-        answer = await run_in_threadpool(_answer, scorer, claims, audit, caller)
-    # Built and checked by ScoreResponse already: sent as is, not validated a second time.
-    return Response(answer.model_dump_json(), media_type="application/json")
+        answer = _answer(scorer, body, state.audit, state.metrics, caller)
+    else:  # everything, down to the answer's JSON, off the loop: /healthz keeps answering
+        answer = await run_in_threadpool(_answer, scorer, body, state.audit, state.metrics, caller)
+    return Response(answer, media_type="application/json")
 
 
-def _answer(scorer: Scorer, claims: list[dict], audit: AuditLog, caller: Caller) -> ScoreResponse:
+async def _score_request(raw: bytes) -> ScoreRequest:
+    """The body parsed and validated in one pass (pydantic's JSON parser). The body is read
+    here rather than declared as a parameter because FastAPI would parse and validate it on
+    the event loop: a 1,000-claim request takes about 0.1 s, during which no other request
+    (not even /healthz) is answered. Large bodies therefore go to the thread pool; small
+    ones stay on the loop, cheaper than the hop."""
+    try:
+        if len(raw) <= PARSE_ON_LOOP_MAX_BYTES:
+            return ScoreRequest.model_validate_json(raw)
+        return await run_in_threadpool(ScoreRequest.model_validate_json, raw)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
+        ) from error
+
+
+def _answer(
+    scorer: Scorer, body: ScoreRequest, audit: AuditLog, metrics: ServiceMetrics, caller: Caller
+) -> str:
+    """The answer's JSON: built and checked by ScoreResponse, so sent as is."""
+    claims = [claim.model_dump() for claim in body.claims]
     try:
         results = scorer.score_records(claims)
     except ContractError as error:  # the request model checks first; this is the backstop
@@ -57,6 +99,7 @@ def _answer(scorer: Scorer, claims: list[dict], audit: AuditLog, caller: Caller)
         caller.key_id,
         ",".join(r.claim_id for r in results[:20]),
     )
+    metrics.count_bands(r.band for r in results)
     return ScoreResponse(
         model_version=scorer.version,
         results=[
@@ -77,4 +120,19 @@ def _answer(scorer: Scorer, claims: list[dict], audit: AuditLog, caller: Caller)
             }
             for r in results
         ],
-    )
+    ).model_dump_json()
+
+
+def document_request(app: FastAPI) -> None:
+    """Put the score request's schema in the app's OpenAPI components, where the route's
+    `openapi_extra` points (the route reads its body itself, so FastAPI cannot see it)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = generate().setdefault("components", {}).setdefault("schemas", {})
+            request = ScoreRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(request.pop("$defs"), ScoreRequest=request)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from serving.api.guard import CALLER
 from serving.api.security import Caller
 from serving.scorer import Scorer
 
@@ -29,23 +30,20 @@ async def current_scorer(request: Request) -> Scorer:
 
 
 def require(*roles: str) -> Callable[..., Caller]:
-    """A dependency admitting callers whose key has one of `roles` (admin always)."""
+    """A dependency admitting callers whose key has one of `roles` (admin always).
+
+    The key itself is checked before the body is read, by `guard.KeyCheck`; the bearer
+    scheme is declared here so that OpenAPI documents it."""
 
     async def dependency(
         request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Caller:
-        if credentials is None:
+        caller = getattr(request.state, CALLER, None)
+        if caller is None:  # a route needing a role must not be among the public paths
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 detail="send Authorization: Bearer <API key>",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        caller = request.app.state.keys.caller(credentials.credentials)
-        if caller is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                detail="unknown API key",
                 headers={"WWW-Authenticate": "Bearer"},
             )
         if caller.role != "admin" and caller.role not in roles:

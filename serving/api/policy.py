@@ -20,7 +20,7 @@ RevOps = Annotated[Caller, Depends(require("revops"))]
 
 
 class SimulateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     budget_hours: float = Field(gt=0, le=1_000_000)
     policy: Policy | None = Field(None, description="A draft to try; default: the policy in force.")

@@ -27,7 +27,7 @@ def _literal(values: tuple[str, ...]):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class LineIn(Strict):

@@ -77,6 +77,14 @@ def client(settings: Settings, bundle: DenialRiskBundle):
         yield test_client
 
 
+@pytest.fixture
+def pending(serve_data) -> list[dict]:
+    ids = serve_data.claims.loc[
+        ~serve_data.claims["claim_id"].isin(serve_data.remits["claim_id"]), "claim_id"
+    ]
+    return [claim_json(serve_data, claim_id) for claim_id in ids.head(8)]
+
+
 def auth(role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {KEYS[role]}"}
 

@@ -13,15 +13,7 @@ from data_contracts.enums import DENIAL_CATEGORIES
 from serving.api.app import create_app
 from serving.loading import ModelUnavailableError
 from serving.scorer import ROW_PATH_MAX_CLAIMS
-from tests.serving.conftest import auth, claim_json, scorer_for
-
-
-@pytest.fixture
-def pending(serve_data) -> list[dict]:
-    ids = serve_data.claims.loc[
-        ~serve_data.claims["claim_id"].isin(serve_data.remits["claim_id"]), "claim_id"
-    ]
-    return [claim_json(serve_data, claim_id) for claim_id in ids.head(8)]
+from tests.serving.conftest import auth, scorer_for
 
 
 def test_health_and_readiness(client) -> None:
