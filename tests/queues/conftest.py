@@ -16,6 +16,7 @@ import pytest
 
 from data_contracts.reader import ContractData, read_data_dir
 from model_bundle.recovery import RecoveryBundle
+from queues.database import Database
 from queues.drill import scratch_schema
 from queues.store import WorkQueue
 from settings import Settings
@@ -55,6 +56,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    with Database.from_settings(Settings(database_url=database_url)) as opened:
+        yield opened
 
 
 @pytest.fixture
