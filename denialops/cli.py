@@ -558,7 +558,7 @@ def keys_list() -> None:
     """Every stored key: id, role, when and by whom created, last used, revoked (never the
     key nor its hash)."""
     with _key_store() as store:
-        keys = store.keys()
+        keys = store.list_keys()
     table = Table("key id", "role", "created", "by", "last used", "revoked")
     for key in keys:
         table.add_row(

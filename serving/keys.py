@@ -117,7 +117,7 @@ class KeyStore:
         log.info("API key %s revoked by %s", key_id, by)
         return _info(row)
 
-    def keys(self) -> list[KeyInfo]:
+    def list_keys(self) -> list[KeyInfo]:
         """Every key, revoked ones included, oldest first."""
         query = sa.select(API_KEYS).order_by(API_KEYS.c.created_at, API_KEYS.c.key_id)
         with self._database.engine.connect() as connection:
