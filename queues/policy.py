@@ -144,6 +144,13 @@ def default_policy() -> Policy:
     return parse_policy(text, "the shipped default policy")
 
 
+_NAME_LENGTH = 64
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class PolicyStore:
     """The saved policy versions in the service's database (`policy_versions`).
 
@@ -157,7 +164,7 @@ class PolicyStore:
         database: Database,
         *,
         legacy_file: Path | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = _utc_now,
     ):
         self._database = database
         self._clock = clock
@@ -218,16 +225,22 @@ class PolicyStore:
         return saved
 
     def _import(self, path: Path) -> None:
+        """Import the legacy file while no version is stored; once one is, the file is
+        not read again (and may be deleted)."""
+        stored = sa.select(sa.func.count()).select_from(POLICY_VERSIONS)
+        with self._database.engine.connect() as connection:
+            if connection.execute(stored).scalar():
+                return
         legacy = parse_policy(
             path.read_text(encoding="utf-8"),
             f"{path} (the policy file from before policies were kept in the database: "
             "fix it, or remove it to start from the shipped default)",
         )
+        # Names were not limited in files; the database keeps the first 64 characters.
+        legacy = legacy.model_copy(update={"updated_by": legacy.updated_by[:_NAME_LENGTH]})
         try:
             with self._database.writing() as connection:
-                if connection.execute(
-                    sa.select(sa.func.count()).select_from(POLICY_VERSIONS)
-                ).scalar():
+                if connection.execute(stored).scalar():
                     return
                 _insert(connection, legacy, self._clock(), {"imported_from": str(path)})
         except sa.exc.IntegrityError:
@@ -240,9 +253,6 @@ def policy_in_force(settings: Settings) -> Policy:
     database open)."""
     with Database.from_settings(settings) as database:
         return PolicyStore(database, legacy_file=settings.policy_path).current()
-
-
-_NAME_LENGTH = 64
 
 
 def _latest_version(connection: sa.Connection) -> int:
