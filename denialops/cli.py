@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,6 +21,7 @@ from settings import get_settings
 
 if TYPE_CHECKING:
     from data_contracts.x12 import IngestSummary
+    from serving.keys import KeyStore
 
 app = typer.Typer(
     help="DenialOps: predict, prevent and recover behavioral-health claim denials.",
@@ -432,13 +435,13 @@ def queue_export(
 
 @policy_app.command("show")
 def policy_show() -> None:
-    """Print the policy in force (the saved file, or the shipped default)."""
+    """Print the policy in force (the latest saved version, or the shipped default)."""
     import yaml
 
-    from queues.policy import PolicyError, load_policy
+    from queues.policy import PolicyError, policy_in_force
 
     try:
-        policy = load_policy(get_settings().policy_path)
+        policy = policy_in_force(get_settings())
     except PolicyError as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(code=1) from error
@@ -447,20 +450,25 @@ def policy_show() -> None:
 
 @policy_app.command("set")
 def policy_set(
-    file: Annotated[Path, typer.Argument(help="A policy YAML file (see `policy show`).")],
+    file: Annotated[
+        Path, typer.Argument(help="A policy YAML file, edited from `policy show`'s output.")
+    ],
     actor: Annotated[str, typer.Option("--by", help="Who makes the change (audit).")],
 ) -> None:
-    """Save FILE as the next policy version; the one it replaces is kept beside it."""
-    from queues.policy import PolicyError, parse_policy, save_policy
+    """Save FILE as the next policy version. FILE's `version` says which version it was
+    edited from; if another version has been saved since, nothing is saved (exit 1)."""
+    from queues.database import Database
+    from queues.policy import PolicyConflictError, PolicyError, PolicyStore, parse_policy
 
     settings = get_settings()
     try:
         policy = parse_policy(file.read_text(encoding="utf-8"), str(file))
-        saved = save_policy(settings.policy_path, policy, actor)
-    except (OSError, PolicyError) as error:
-        console.print(f"[red]{error}[/]")
+        with Database.from_settings(settings) as database:
+            saved = PolicyStore(database, legacy_file=settings.policy_path).save(policy, actor)
+    except (OSError, PolicyError, PolicyConflictError) as error:
+        console.print(str(error), style="red", markup=False, highlight=False)
         raise typer.Exit(code=1) from error
-    console.print(f"[green]policy version {saved.version}[/] saved to {settings.policy_path}")
+    console.print(f"[green]policy version {saved.version}[/] saved by {actor}")
 
 
 @policy_app.command("simulate")
@@ -588,8 +596,9 @@ def _ingest_table(summary: IngestSummary, out: Path) -> Table:
     return table
 
 
-keys_app = typer.Typer(help="API keys of the HTTP service (stored hashed).")
+keys_app = typer.Typer(help="API keys of the HTTP service (stored hashed in the database).")
 app.add_typer(keys_app, name="keys")
+By = Annotated[str, typer.Option("--by", help="Who makes the change (audit trail).")]
 
 
 @keys_app.command("add")
@@ -597,17 +606,101 @@ def keys_add(
     role: Annotated[
         str, typer.Option("--role", help="scrubber, biller, billing_lead, revops or admin.")
     ],
+    actor: By = "cli",
 ) -> None:
-    """Create an API key with a role; the key is printed once and stored only as a hash."""
-    from serving.api.security import add_key
+    """Create an API key with a role; the key is printed once and stored only as a hash.
+    A running service accepts it within DENIALOPS_KEY_CACHE_SECONDS."""
+    from serving.keys import KeyStoreError
 
-    store = get_settings().key_store
     try:
-        key, key_id = add_key(store, role)
-    except ValueError as error:
+        with _key_store() as store:
+            key, key_id = store.add(role, by=actor)
+    except KeyStoreError as error:
         raise typer.BadParameter(str(error), param_hint="--role") from error
-    console.print(f"key id {key_id} ({role}) added to {store}. The key, shown once:")
+    console.print(f"key id {key_id} ({role}) added. The key, shown once:")
     typer.echo(key)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (see `keys list`).")],
+    actor: By = "cli",
+) -> None:
+    """Revoke a key: a running service refuses it within DENIALOPS_KEY_CACHE_SECONDS.
+    Bootstrap keys (DENIALOPS_API_KEYS) are not stored, so cannot be revoked here."""
+    from serving.keys import KeyStoreError
+
+    try:
+        with _key_store() as store:
+            info = store.revoke(key_id, by=actor)
+    except KeyStoreError as error:
+        console.print(str(error), style="red", markup=False, highlight=False)
+        raise typer.Exit(code=1) from error
+    console.print(
+        f"key id {key_id} ({info.role}) revoked as of {info.revoked_at:%Y-%m-%d %H:%M:%S} UTC"
+    )
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every stored key: id, role, when and by whom created, last used, revoked (never the
+    key nor its hash)."""
+    with _key_store() as store:
+        keys = store.list_keys()
+    table = Table("key id", "role", "created", "by", "last used", "revoked")
+    for key in keys:
+        table.add_row(
+            key.key_id,
+            key.role,
+            _when(key.created_at),
+            key.created_by,
+            _when(key.last_used_at),
+            _when(key.revoked_at),
+        )
+    Console().print(table)
+
+
+@contextlib.contextmanager
+def _key_store() -> Iterator[KeyStore]:
+    """The key store in DATABASE_URL (importing a JSON key store of earlier versions)."""
+    from queues.database import Database
+    from serving.keys import KeyStore
+
+    settings = get_settings()
+    with Database.from_settings(settings) as database:
+        yield KeyStore(database, legacy_file=settings.key_store)
+
+
+def _when(at: datetime | None) -> str:
+    return "" if at is None else f"{at:%Y-%m-%d %H:%M} UTC"
+
+
+audit_app = typer.Typer(help="The append-only audit trail of the queue, policy, model and keys.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the audit trail's hash chain. Exit 0 with the number of rows verified, or exit 1
+    naming the first broken link (edited row, deleted row, re-ordered rows).
+
+    Rows cut off the end leave no broken link: note the head hash printed, and compare."""
+    from queues.audit import verify
+    from queues.database import Database
+
+    with Database.from_settings(get_settings()) as database, database.engine.connect() as db:
+        result = verify(db)
+    if not result.ok:
+        console.print(
+            f"audit trail broken at row {result.broken_id}: {result.problem} "
+            f"({result.rows:,} rows before it verified)",
+            style="red",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(code=1)
+    head = "empty trail" if result.head_id is None else f"head row {result.head_id}"
+    typer.echo(f"{result.rows:,} audit rows verified; {head}, hash {result.head_hash}")
 
 
 def _read_or_exit(data: Path, *, show_progress: bool = True) -> ContractData:

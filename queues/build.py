@@ -11,7 +11,7 @@ import pandas as pd
 from data_contracts.reader import ContractData
 from features.pipeline import day_after_latest
 from queues.items import load_recovery, work_items
-from queues.policy import Policy, load_policy
+from queues.policy import Policy, policy_in_force
 from queues.ranking import rank_items
 from settings import Settings
 
@@ -28,10 +28,10 @@ def build_queue(
     data: ContractData, settings: Settings, as_of: date | None = None, policy: Policy | None = None
 ) -> RankedQueue:
     """Rank every open denial of `data` as of `as_of` (default: the day after its latest
-    event) under `policy` (default: the saved one). Raises `ModelUnavailableError` when no
-    recovery model is registered."""
+    event) under `policy` (default: the one in force in the database). Raises
+    `ModelUnavailableError` when no recovery model is registered."""
     recovery, version = load_recovery(settings)
-    policy = policy or load_policy(settings.policy_path)
+    policy = policy or policy_in_force(settings)
     as_of = as_of or day_after_latest(data)
     ranked = rank_items(work_items(data, recovery, policy, as_of), policy)
     return RankedQueue(ranked, policy, version, as_of)

@@ -1,32 +1,54 @@
-"""The accept-versus-appeal policy: revenue operations' numbers, as a versioned YAML file.
+"""The accept-versus-appeal policy: revenue operations' numbers, versioned in the database.
 
 The queue ranks with whatever the policy says; the policy never lives in code.
-A bad file is a clear error naming the field. Every update is saved as the next
-version, with the previous version kept beside it, so what the queue did on a
-given day can always be traced to the policy it used.
+A bad policy is a clear error naming the field. Each save is a new row of
+`policy_versions` (and an audit row), the versions before it kept, so what the
+queue did on a given day can always be traced to the policy it used. The policy
+in force is the latest version, else the shipped default (version 1).
+
+Saves are optimistic: the policy sent carries the version it was edited from,
+and a save from anything but the version in force is refused (`PolicyConflictError`)
+rather than silently overwriting a colleague's change. The version is assigned as
+base + 1 by an INSERT, so the table's primary key decides two saves that race.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+import sqlalchemy as sa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from data_contracts.enums import APPEAL_ACTIONS, DENIAL_CATEGORIES
+from queues import audit
+from queues.database import Database
+from queues.schema import POLICY_VERSIONS
+from settings import Settings
 
 log = logging.getLogger(__name__)
 Action = Literal.__getitem__(APPEAL_ACTIONS)
 
 
 class PolicyError(ValueError):
-    """The policy file cannot be used; the message names the file and the field."""
+    """The policy cannot be used; the message names its source and the field."""
+
+
+class PolicyConflictError(Exception):
+    """A save from a version that is no longer in force (HTTP 409)."""
+
+    def __init__(self, base_version: int, current_version: int):
+        super().__init__(
+            f"the policy was edited from version {base_version}, but version {current_version} "
+            f"is in force now: start again from version {current_version}"
+        )
+        self.base_version = base_version
+        self.current_version = current_version
 
 
 class _Strict(BaseModel):
@@ -123,31 +145,140 @@ def default_policy() -> Policy:
     return parse_policy(text, "the shipped default policy")
 
 
-def load_policy(path: Path | None) -> Policy:
-    """The policy at `path`, or the shipped default when there is no file yet."""
-    if path is None or not path.exists():
-        return default_policy()
-    return parse_policy(path.read_text(encoding="utf-8"), str(path))
+_NAME_LENGTH = 64
 
 
-def save_policy(path: Path, policy: Policy, actor: str) -> Policy:
-    """Save `policy` as the next version at `path`; the version it replaces is kept as
-    `NAME.vN.yaml` beside it. Written atomically: a failed save leaves the old policy."""
-    current = load_policy(path)
-    saved = policy.model_copy(
-        update={
-            "version": current.version + 1,
-            "updated_by": actor,
-            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PolicyStore:
+    """The saved policy versions in the service's database (`policy_versions`).
+
+    `legacy_file` is the YAML file policies were saved to before they moved into the
+    database (`settings.policy_path`): while no version is stored, opening the store
+    imports it as the starting version, once.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        legacy_file: Path | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ):
+        self._database = database
+        self._clock = clock
+        if legacy_file is not None and legacy_file.exists():
+            self._import(legacy_file)
+
+    def current(self) -> Policy:
+        """The policy in force: the latest saved version, else the shipped default."""
+        with self._database.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(POLICY_VERSIONS.c.version, POLICY_VERSIONS.c.policy)
+                .order_by(POLICY_VERSIONS.c.version.desc())
+                .limit(1)
+            ).one_or_none()
+        return default_policy() if row is None else _stored(row.version, row.policy)
+
+    def version(self, version: int) -> Policy:
+        """A saved version (1 is the shipped default until a version 1 is stored)."""
+        with self._database.engine.connect() as connection:
+            text = connection.execute(
+                sa.select(POLICY_VERSIONS.c.policy).where(POLICY_VERSIONS.c.version == version)
+            ).scalar_one_or_none()
+        if text is not None:
+            return _stored(version, text)
+        if version == default_policy().version:
+            return default_policy()
+        raise PolicyError(f"there is no policy version {version}")
+
+    def save(self, policy: Policy, actor: str) -> Policy:
+        """Save `policy`, edited from version `policy.version`, as the next version, stamped
+        with `actor` and the time; audited in the same transaction.
+
+        Raises PolicyConflictError when `policy.version` is not the version in force, be it
+        found before writing or decided by the primary key when two saves race.
+        """
+        if not isinstance(actor, str) or not actor.strip() or len(actor) > _NAME_LENGTH:
+            raise PolicyError(f"who saves the policy must be a name of 1 to {_NAME_LENGTH} chars")
+        base, now = policy.version, self._clock()
+        saved = policy.model_copy(
+            update={
+                "version": base + 1,
+                "updated_by": actor,
+                "updated_at": now.isoformat(timespec="seconds"),
+            }
+        )
+        try:
+            with self._database.writing() as connection:
+                current = _latest_version(connection)
+                if current != base:
+                    raise PolicyConflictError(base, current)
+                _insert(connection, saved, now, {"base_version": base})
+        except sa.exc.IntegrityError as error:
+            # Another save from the same base committed first (PostgreSQL; on SQLite the
+            # write lock makes the later save see the new version above).
+            with self._database.engine.connect() as connection:
+                raise PolicyConflictError(base, _latest_version(connection)) from error
+        log.info("policy version %d saved by %s", saved.version, actor)
+        return saved
+
+    def _import(self, path: Path) -> None:
+        """Import the legacy file while no version is stored; once one is, the file is
+        not read again (and may be deleted)."""
+        stored = sa.select(sa.func.count()).select_from(POLICY_VERSIONS)
+        with self._database.engine.connect() as connection:
+            if connection.execute(stored).scalar():
+                return
+        legacy = parse_policy(
+            path.read_text(encoding="utf-8"),
+            f"{path} (the policy file from before policies were kept in the database: "
+            "fix it, or remove it to start from the shipped default)",
+        )
+        # Names were not limited in files; the database keeps the first 64 characters.
+        legacy = legacy.model_copy(update={"updated_by": legacy.updated_by[:_NAME_LENGTH]})
+        try:
+            with self._database.writing() as connection:
+                if connection.execute(stored).scalar():
+                    return
+                _insert(connection, legacy, self._clock(), {"imported_from": str(path)})
+        except sa.exc.IntegrityError:
+            return  # another process imported it at the same moment
+        log.info("policy version %d imported from %s", legacy.version, path)
+
+
+def policy_in_force(settings: Settings) -> Policy:
+    """The policy in force in `settings.database_url` (for commands that do not keep a
+    database open)."""
+    with Database.from_settings(settings) as database:
+        return PolicyStore(database, legacy_file=settings.policy_path).current()
+
+
+def _latest_version(connection: sa.Connection) -> int:
+    latest = connection.execute(sa.select(sa.func.max(POLICY_VERSIONS.c.version))).scalar()
+    return default_policy().version if latest is None else int(latest)
+
+
+def _insert(
+    connection: sa.Connection, policy: Policy, at: datetime, detail: dict[str, object]
+) -> None:
+    """Store `policy` as its version, with its audit row (detail: the version, the note and
+    `detail`)."""
+    connection.execute(
+        POLICY_VERSIONS.insert().values(
+            version=policy.version,
+            policy=yaml.safe_dump(policy.model_dump(mode="json"), sort_keys=False),
+            saved_by=policy.updated_by,
+            saved_at=at,
+            note=policy.note,
+        )
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        archive = path.with_name(f"{path.stem}.v{current.version}{path.suffix}")
-        archive.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    text = yaml.safe_dump(saved.model_dump(mode="json"), sort_keys=False)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:
-        tmp.write(text)
-    os.replace(tmp.name, path)
-    log.info("policy version %d saved by %s", saved.version, actor)
-    return saved
+    row = {"version": policy.version, "note": policy.note, **detail}
+    event = {"at": at, "actor": policy.updated_by, "claim_id": None, "event": "policy_saved"}
+    audit.append(connection, [{**event, "detail": row}])
+
+
+def _stored(version: int, text: str) -> Policy:
+    return parse_policy(text, f"policy version {version} in the database")

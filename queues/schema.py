@@ -1,4 +1,7 @@
-"""The work queue's tables as the store queries them; `migrations/` creates and evolves them.
+"""The service's tables as the code queries them; `migrations/` creates and evolves them.
+
+The work queue (items and the audit trail), RevOps' policy versions and the API keys
+share the one database (`settings.database_url`).
 
 The migrations declare the same tables frozen in time (a migration must not change
 when this module does); `tests/queues/test_migrations.py` checks that the two agree.
@@ -16,7 +19,7 @@ from data_contracts.enums import APPEAL_ACTIONS, APPEAL_OUTCOMES
 OPEN = "open"
 RESOLVED = "resolved"
 STATUSES = (OPEN, RESOLVED)
-AUDIT_EVENTS = (
+QUEUE_EVENTS = (
     "loaded",
     "refreshed",
     "leased",
@@ -26,6 +29,10 @@ AUDIT_EVENTS = (
     "outcome",
     "outcome_corrected",
 )
+"""Audit events about one queue item (`claim_id` set)."""
+SERVICE_EVENTS = ("policy_saved", "model_reloaded", "key_created", "key_revoked")
+"""Audit events about the service itself (no `claim_id`; the subject is in `detail`)."""
+AUDIT_EVENTS = (*QUEUE_EVENTS, *SERVICE_EVENTS)
 VERSION_TABLE = "queue_alembic_version"
 """Alembic's version table for the queue, named so it shares a database with serving's tables."""
 
@@ -138,8 +145,39 @@ AUDIT = sa.Table(
     ),
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("actor", sa.String(64), nullable=False),
-    sa.Column("claim_id", sa.String(64), nullable=False, index=True),
+    sa.Column("claim_id", sa.String(64), nullable=True, index=True),
     sa.Column("event", sa.String(32), nullable=False),
     sa.Column("detail", sa.JSON, nullable=False),
+    # The hash chain (queues/audit.py): the row before's hash, and this row's.
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("row_hash", sa.String(64), nullable=False),
     sa.CheckConstraint(_one_of("event", AUDIT_EVENTS), name="queue_audit_event"),
 )
+# One successor per row: a second writer that skipped the lock cannot fork the chain.
+sa.Index("queue_audit_one_successor", AUDIT.c.prev_hash, unique=True)
+
+POLICY_VERSIONS = sa.Table(
+    "policy_versions",
+    METADATA,
+    # The primary key decides races: two saves from the same base insert the same version.
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("policy", sa.Text, nullable=False),
+    sa.Column("saved_by", sa.String(64), nullable=False),
+    sa.Column("saved_at", UTCDateTime, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+)
+"""RevOps' policy, one row per saved version (YAML text); the latest is in force."""
+
+API_KEYS = sa.Table(
+    "api_keys",
+    METADATA,
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    # Roles are checked by serving's key store: the schema does not freeze the list.
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.Column("last_used_at", UTCDateTime, nullable=True),
+)
+"""The service's API keys, kept as hashes; a revoked key stays listed."""

@@ -7,9 +7,10 @@ was done; the payer's answer arrives later through `record_outcome`. Resolved
 items export as the contract's `appeals` table, which the recovery model
 learns from.
 
-Every change writes its `queue_audit` row in the same transaction, so the trail
-can neither miss a change nor record one that did not happen; the database
-refuses UPDATE and DELETE on the trail.
+Every change writes its audit row (`queues/audit.py`) in the same transaction, so
+the trail can neither miss a change nor record one that did not happen; the
+database refuses UPDATE and DELETE on the trail, and its hash chain shows any
+edit made around that.
 
 How `next` stays atomic:
 
@@ -17,11 +18,8 @@ How `next` stays atomic:
   and the same statement leases it (`UPDATE ... RETURNING`). Concurrent billers
   skip each other's candidates instead of queueing behind them, and a row
   leased by a transaction that committed meanwhile is re-checked and passed over.
-- SQLite (one writer at a time; SQLAlchemy drops SKIP LOCKED there): writes
-  start with BEGIN IMMEDIATE, taking the write lock up front so two writers
-  cannot deadlock upgrading read locks, and the lease is one
-  `UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING`. WAL lets readers
-  proceed during writes; `busy_timeout` makes a writer wait for the lock.
+- SQLite (one writer at a time, see `queues/database.py`): the lease is one
+  `UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING` in BEGIN IMMEDIATE.
 
 How the lease cap holds: a biller may hold at most `max_leases_per_biller` live
 leases, so one key cannot take the whole queue. `next` counts the biller's live
@@ -43,12 +41,10 @@ servers sharing a database need synchronised clocks (NTP), as usual.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import numbers
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Self
@@ -59,8 +55,10 @@ import sqlalchemy as sa
 
 from data_contracts.enums import APPEAL_ACTIONS, APPEAL_OUTCOMES
 from data_contracts.reader import ContractError, check_table
-from queues import migrate
-from queues.schema import AUDIT, ITEMS, OPEN, RESOLVED, UTCDateTime
+from queues import audit
+from queues.audit import AuditEvent
+from queues.database import Database
+from queues.schema import ITEMS, OPEN, RESOLVED, UTCDateTime
 from settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -101,8 +99,6 @@ _FLOATS = (*_NUMBERS, "recovered_amount")
 FINAL_OUTCOMES = tuple(outcome for outcome in APPEAL_OUTCOMES if outcome != "pending")
 """Outcomes recorded once; changing one is a lead's correction."""
 _LEASE_CAP_LOCK = 0x6C656173  # "leas": advisory locks (space, hashtext(biller)) on PostgreSQL
-_WRITE = "denialops_queue_write"
-"""Execution option marking a write transaction (BEGIN IMMEDIATE on SQLite)."""
 
 # The statements `next`, `release` and `resolve` run, built once with named parameters
 # (p_*): building and hashing a statement per call costs as much as running it on SQLite.
@@ -252,18 +248,6 @@ class WorkItem:
 
 
 @dataclass(frozen=True, slots=True)
-class AuditEvent:
-    """One row of the trail: who did what to which claim, when, and the particulars."""
-
-    id: int
-    at: datetime
-    actor: str
-    claim_id: str
-    event: str
-    detail: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
 class LoadCounts:
     """What a load did; `worked` items (leased or resolved) kept their state and ranking."""
 
@@ -304,31 +288,15 @@ class WorkQueue:
         max_leases_per_biller: int,
         clock: Callable[[], datetime] = _utc_now,
     ):
-        url = sa.make_url(database_url)
         self.lease_seconds = _positive(lease_seconds, "lease_seconds")
         self.max_leases_per_biller = _positive(max_leases_per_biller, "max_leases_per_biller")
         self._clock = clock
-        self._write_lock: contextlib.AbstractContextManager[Any]
-        backend = url.get_backend_name()
-        if backend == "sqlite":
-            if url.database in (None, "", ":memory:"):
-                raise ValueError("the work queue needs an SQLite file, not an in-memory database")
-            self.engine = sa.create_engine(
-                url, pool_size=pool_size, connect_args={"timeout": busy_timeout_seconds}
-            )
-            sa.event.listen(self.engine, "connect", _sqlite_connect)
-            sa.event.listen(self.engine, "begin", _sqlite_begin)
-            # One writer at a time: this process's threads wait their turn here, woken
-            # as soon as the lock is free; left to SQLite's busy handler they would poll
-            # with sleeps of up to 100 ms. Other processes still meet the busy timeout.
-            self._write_lock = threading.Lock()
-        elif backend == "postgresql":
-            self.engine = sa.create_engine(url, pool_size=pool_size, pool_pre_ping=True)
-            self._write_lock = contextlib.nullcontext()
-        else:
-            raise ValueError(f"the work queue runs on SQLite or PostgreSQL, not {url.drivername}")
-        self._writer = self.engine.execution_options(**{_WRITE: True})
-        self.migrate()
+        self.database = Database(
+            database_url, pool_size=pool_size, busy_timeout_seconds=busy_timeout_seconds
+        )
+        """The database, for the stores that share it (policy versions, API keys)."""
+        self.engine = self.database.engine
+        self._writing = self.database.writing
 
     @classmethod
     def from_settings(
@@ -345,13 +313,8 @@ class WorkQueue:
             clock=clock,
         )
 
-    def migrate(self) -> None:
-        """Bring the queue's tables to the latest migration (idempotent; run on open)."""
-        with self._writing() as connection:
-            migrate.upgrade(connection)
-
     def close(self) -> None:
-        self.engine.dispose()
+        self.database.close()
 
     def __enter__(self) -> Self:
         return self
@@ -403,8 +366,7 @@ class WorkQueue:
             if updates:
                 refresh = ITEMS.update().where(ITEMS.c.id == sa.bindparam("item_id"))
                 connection.execute(refresh, updates)
-            if audits:
-                connection.execute(AUDIT.insert(), audits)
+            audit.append(connection, audits)
         counts = LoadCounts(len(inserts), len(updates), unchanged, worked)
         log.info("queue load by %s, policy %s: %s", actor, policy_version, counts)
         return counts
@@ -443,7 +405,7 @@ class WorkQueue:
                 return None
             item = _item(row)
             detail = {"lease_expires_at": expires.isoformat(), "priority": item.priority}
-            connection.execute(AUDIT.insert(), _audit(now, biller, item.claim_id, "leased", detail))
+            audit.append(connection, [_audit(now, biller, item.claim_id, "leased", detail)])
         log.debug("%s leased %s until %s", biller, item.claim_id, expires)
         return item
 
@@ -457,7 +419,7 @@ class WorkQueue:
         with self._writing() as connection:
             row = _change_held(connection, _RENEW, claim_id, biller, now, {"p_expires": expires})
             detail = {"lease_expires_at": expires.isoformat()}
-            connection.execute(AUDIT.insert(), _audit(now, biller, claim_id, "renewed", detail))
+            audit.append(connection, [_audit(now, biller, claim_id, "renewed", detail)])
         return _item(row)
 
     def release(self, claim_id: str, biller: str) -> WorkItem:
@@ -466,7 +428,7 @@ class WorkQueue:
         now = self._now()
         with self._writing() as connection:
             row = _change_held(connection, _RELEASE, claim_id, biller, now)
-            connection.execute(AUDIT.insert(), _audit(now, biller, claim_id, "released", {}))
+            audit.append(connection, [_audit(now, biller, claim_id, "released", {})])
         return _item(row)
 
     def resolve(
@@ -499,7 +461,7 @@ class WorkQueue:
         with self._writing() as connection:
             row = _change_held(connection, _RESOLVE, claim_id, biller, now, work)
             detail = {"action": action, "effort_minutes": effort, "note": note}
-            connection.execute(AUDIT.insert(), _audit(now, biller, claim_id, "resolved", detail))
+            audit.append(connection, [_audit(now, biller, claim_id, "resolved", detail)])
         log.debug("%s resolved %s: %s", biller, claim_id, action)
         return _item(row)
 
@@ -540,7 +502,7 @@ class WorkQueue:
                 )
             detail = _jsonable_dict(answer) | _checked(item, answer, now, lead, override_amount)
             row = _set_outcome(connection, item.id, answer, now)
-            connection.execute(AUDIT.insert(), _audit(now, actor, claim_id, "outcome", detail))
+            audit.append(connection, [_audit(now, actor, claim_id, "outcome", detail)])
         return _item(row)
 
     def correct_outcome(
@@ -584,9 +546,7 @@ class WorkQueue:
                 **_checked(item, answer, now, True, override_amount),
             }
             row = _set_outcome(connection, item.id, answer, now)
-            connection.execute(
-                AUDIT.insert(), _audit(now, lead, claim_id, "outcome_corrected", detail)
-            )
+            audit.append(connection, [_audit(now, lead, claim_id, "outcome_corrected", detail)])
         log.info("%s corrected the outcome of %s", lead, claim_id)
         return _item(row)
 
@@ -661,17 +621,8 @@ class WorkQueue:
 
     def audit(self, claim_id: str | None = None) -> list[AuditEvent]:
         """The trail in the order it was written, for one claim or all."""
-        query = sa.select(AUDIT).order_by(AUDIT.c.id)
-        if claim_id is not None:
-            query = query.where(AUDIT.c.claim_id == claim_id)
         with self.engine.connect() as connection:
-            return [AuditEvent(**row._mapping) for row in connection.execute(query)]
-
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[sa.Connection]:
-        """A write transaction: BEGIN IMMEDIATE on SQLite, committed on exit."""
-        with self._write_lock, self._writer.begin() as connection:
-            yield connection
+            return audit.events(connection, claim_id)
 
     def _seconds(self, lease_seconds: int | None) -> int:
         """A lease's length: the configured one unless the caller asks for another."""
@@ -700,17 +651,6 @@ class WorkQueue:
         if now.tzinfo is None:
             raise ValueError("the queue's clock must return aware datetimes")
         return now
-
-
-def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
-    # SQLAlchemy's recipe: stop the driver's own BEGIN so `_sqlite_begin` decides.
-    dbapi_connection.isolation_level = None
-    dbapi_connection.execute("PRAGMA journal_mode=WAL")
-
-
-def _sqlite_begin(connection: sa.Connection) -> None:
-    write = connection.get_execution_options().get(_WRITE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def _positive(value: int, what: str) -> int:

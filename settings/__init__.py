@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     )
     policy_path: Path = Field(
         Path("denialops_policy.yaml"),
-        description="RevOps' accept-versus-appeal policy; the shipped default until one is saved.",
+        description="The policy file of earlier versions: imported once as the starting version "
+        "while the database holds no policy (policies are saved in the database).",
     )
     queue_data_dir: Path | None = Field(
         None, description="The clinic's contract data directory the queue is ranked from."
@@ -72,7 +73,20 @@ class Settings(BaseSettings):
         repr=False,
     )
     key_store: Path = Field(
-        Path("denialops_keys.json"), description="The service's own store of hashed API keys."
+        Path("denialops_keys.json"),
+        description="The JSON key store of earlier versions: its keys are imported into the "
+        "database (api_keys) when it is opened; delete the file once imported.",
+    )
+    key_cache_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="How long the service trusts its copy of the API keys: a key added or "
+        "revoked with `denialops keys` takes effect within this time.",
+    )
+    key_last_used_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How often at most a key's last-used time is written to the database.",
     )
     max_body_bytes: int = Field(
         2**20,
@@ -88,7 +102,8 @@ class Settings(BaseSettings):
     )
     database_url: str = Field(
         "sqlite:///denialops.db",
-        description="Scoring audit trail and the work queue (SQLite file, or postgresql+psycopg://).",
+        description="The service's database: work queue, audit trails, policy versions and API "
+        "keys (SQLite file, or postgresql+psycopg://).",
     )
     lease_seconds: int = Field(
         900,

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
+from queues.policy import PolicyStore
 from queues.store import (
     ConflictError,
     ForbiddenError,
@@ -18,8 +19,8 @@ from queues.store import (
     WorkQueue,
 )
 from serving.api import claims, guard, health, metrics, policy, queue
-from serving.api.security import KeyRing
 from serving.audit import AuditLog
+from serving.keys import KeyRing, KeyStore
 from serving.loading import ModelUnavailableError, load_scorer, step
 from serving.scorer import Scorer
 from settings import Settings, get_settings
@@ -38,10 +39,17 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.loader = loader
-        app.state.keys = KeyRing(settings.api_keys, settings.key_store)
-        with step("audit trail and queue store open"):
+        with step("audit trail, queue, policy and key stores open"):
             app.state.audit = AuditLog(settings.database_url)
             app.state.queue = WorkQueue.from_settings(settings)
+            app.state.database = database = app.state.queue.database
+            app.state.policies = PolicyStore(database, legacy_file=settings.policy_path)
+            app.state.keys = KeyRing(
+                settings.api_keys,
+                KeyStore(database, legacy_file=settings.key_store),
+                cache_seconds=settings.key_cache_seconds,
+                last_used_seconds=settings.key_last_used_seconds,
+            )
         app.state.scorer, app.state.load_error = None, ""
         try:
             app.state.scorer = loader(settings)
@@ -49,6 +57,7 @@ def create_app(
             app.state.load_error = str(error)
             log.warning("starting without a model: %s", error)
         yield
+        app.state.keys.close()
         app.state.queue.close()
 
     app = FastAPI(

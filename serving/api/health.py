@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
+from queues import audit
 from serving.api.deps import require
 from serving.api.security import Caller
 from serving.loading import ModelUnavailableError
@@ -37,12 +40,31 @@ async def readyz(request: Request) -> dict[str, str]:
 def reload(
     request: Request, caller: Annotated[Caller, Depends(require("admin"))]
 ) -> dict[str, str]:
-    """Load the current champion and swap it in; requests in flight finish on the old one."""
+    """Load the current champion and swap it in; requests in flight finish on the old one.
+
+    The reload is written to the audit trail before the swap: a model that could not be
+    audited is not swapped in (503)."""
     try:
         scorer = request.app.state.loader(request.app.state.settings)
     except ModelUnavailableError as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from error
     previous = request.app.state.scorer
+    row = {
+        "at": datetime.now(UTC),
+        "actor": caller.key_id,
+        "claim_id": None,
+        "event": "model_reloaded",
+        "detail": {"from": previous.version if previous else None, "to": scorer.version},
+    }
+    try:
+        with request.app.state.database.writing() as connection:
+            audit.append(connection, [row])
+    except sa.exc.SQLAlchemyError as error:
+        log.error("model reload not audited, so not done: %s", error)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="the audit trail cannot be written, so the model was not reloaded",
+        ) from error
     request.app.state.scorer = scorer
     request.app.state.load_error = ""
     log.info(

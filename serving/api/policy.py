@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from data_contracts.reader import ContractError, read_data_dir
 from model_bundle.registered import ModelUnavailableError
 from queues.build import build_queue
-from queues.policy import Policy, PolicyError, load_policy, save_policy
+from queues.policy import Policy, PolicyConflictError, PolicyError
 from queues.simulate import simulate
 from serving.api.deps import require
 from serving.api.security import Caller
@@ -24,6 +25,11 @@ class SimulateIn(BaseModel):
 
     budget_hours: float = Field(gt=0, le=1_000_000)
     policy: Policy | None = Field(None, description="A draft to try; default: the policy in force.")
+
+
+class PolicyConflictOut(BaseModel):
+    detail: str
+    current_version: int = Field(description="The version in force: fetch it and edit that.")
 
 
 class StrategyOut(BaseModel):
@@ -44,22 +50,44 @@ class SimulationOut(BaseModel):
 
 def _policy(request: Request) -> Policy:
     try:
-        return load_policy(request.app.state.settings.policy_path)
+        return request.app.state.policies.current()
     except PolicyError as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from error
 
 
 @router.get("", response_model=Policy)
 def read(request: Request, _caller: Annotated[Caller, Depends(require("revops", "biller"))]):
-    """The policy in force (the saved file, or the shipped default)."""
+    """The policy in force (the latest saved version, or the shipped default)."""
     return _policy(request)
 
 
-@router.put("", response_model=Policy)
-def update(body: Policy, request: Request, caller: RevOps) -> Policy:
-    """Save `body` as the next version (its own version number is ignored); the version it
-    replaces is kept."""
-    return save_policy(request.app.state.settings.policy_path, body, caller.key_id)
+@router.put(
+    "",
+    response_model=Policy,
+    responses={
+        status.HTTP_409_CONFLICT: {
+            "model": PolicyConflictOut,
+            "description": "`version` is not the version in force: someone saved since.",
+        }
+    },
+)
+def update(body: Policy, request: Request, caller: RevOps) -> Policy | JSONResponse:
+    """Save `body` as the next version; the versions before it are kept.
+
+    `version` is the version the policy was edited from (as GET returned it), not the
+    new number: the save becomes `version` + 1 if `version` is still in force, else it
+    is refused with 409 and the current version, so two RevOps editors never overwrite
+    each other's change unseen. `updated_by` and `updated_at` are set by the service.
+    """
+    try:
+        return request.app.state.policies.save(body, caller.key_id)
+    except PolicyConflictError as error:
+        return JSONResponse(
+            PolicyConflictOut(
+                detail=str(error), current_version=error.current_version
+            ).model_dump(),
+            status_code=status.HTTP_409_CONFLICT,
+        )
 
 
 @router.post("/simulate", response_model=SimulationOut)

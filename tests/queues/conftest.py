@@ -11,6 +11,7 @@ import pytest
 
 from data_contracts.reader import ContractData, read_data_dir
 from model_bundle.recovery import RecoveryBundle
+from queues.database import Database
 from queues.store import WorkQueue
 from settings import Settings
 from synthetic import SyntheticData, generate, write_synthetic
@@ -33,6 +34,12 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    with Database.from_settings(Settings(database_url=database_url)) as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from queues.audit import verify
 from queues.migrate import alembic_config
-from queues.schema import AUDIT, ITEMS, METADATA, VERSION_TABLE
+from queues.policy import PolicyStore, default_policy
+from queues.schema import AUDIT, ITEMS, METADATA, VERSION_TABLE, UTCDateTime
 from queues.store import WorkQueue
 from serving.audit import AuditLog
 from settings import Settings
+
+_RANKED = {
+    "payer_id": "P01",
+    "denial_category": "missing_auth",
+    "action": "appeal",
+    "p_recover": 0.5,
+    "recoverable_amount": 100.0,
+    "expected_recovery": 50.0,
+    "effort_minutes": 20.0,
+    "deadline": None,
+    "priority": 2.5,
+    "rank": 1,
+    "reason": "test",
+}
 
 
 def test_the_migrations_build_the_tables_the_store_queries(database_url: str) -> None:
@@ -24,7 +41,7 @@ def test_the_migrations_build_the_tables_the_store_queries(database_url: str) ->
             connection, opts={"version_table": VERSION_TABLE, "compare_type": True}
         )
         assert compare_metadata(context, METADATA) == []
-        assert context.get_current_revision() == "0002"
+        assert context.get_current_revision() == "0003"
 
 
 def test_the_queue_shares_a_database_with_the_scoring_audit(database_url: str) -> None:
@@ -45,7 +62,67 @@ def test_the_migrations_downgrade_to_nothing_and_back(database_url: str) -> None
         command.downgrade(alembic_config(connection=connection), "base")
         assert set(sa.inspect(connection).get_table_names()) == {VERSION_TABLE}
         command.upgrade(alembic_config(connection=connection), "head")
-        assert {"queue_items", "queue_audit"} <= set(sa.inspect(connection).get_table_names())
+        tables = set(sa.inspect(connection).get_table_names())
+        assert {"queue_items", "queue_audit", "policy_versions", "api_keys"} <= tables
+    engine.dispose()
+
+
+def test_upgrading_a_filled_0001_trail_chains_every_row_and_loses_none(database_url: str) -> None:
+    """A store filled under revision 0001 (rows written the old way), then upgraded."""
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection=connection), "0001")
+        # As the store of revision 0001 wrote them: UTCDateTime and JSON columns, no hashes.
+        old_audit = sa.table(
+            "queue_audit",
+            sa.column("at", UTCDateTime()),
+            sa.column("actor"),
+            sa.column("claim_id"),
+            sa.column("event"),
+            sa.column("detail", sa.JSON()),
+        )
+        connection.execute(
+            old_audit.insert(),
+            [
+                {
+                    "at": datetime(2026, 11, 1, 8, index, 5, 250_000 + index, tzinfo=UTC),
+                    "actor": f"biller-{index}",
+                    "claim_id": f"C{index % 3}",
+                    "event": "leased",
+                    "detail": {"priority": index / 7, "until": "2026-11-01"},
+                }
+                for index in range(7)
+            ],
+        )
+        old = connection.exec_driver_sql(
+            "SELECT id, actor, claim_id, event FROM queue_audit ORDER BY id"
+        ).all()
+    engine.dispose()
+
+    with WorkQueue.from_settings(Settings(database_url=database_url)) as queue:
+        trail = queue.audit()
+        assert [(e.id, e.actor, e.claim_id, e.event) for e in trail] == [tuple(r) for r in old]
+        assert trail[3].detail == {"priority": 3 / 7, "until": "2026-11-01"}
+        assert trail[3].at == datetime(2026, 11, 1, 8, 3, 5, 250_003, tzinfo=UTC)
+        with queue.engine.connect() as connection:
+            assert verify(connection).rows == 7
+        queue.load(
+            pd.DataFrame([{**_RANKED, "claim_id": "NEW"}]), actor="ranker", policy_version="1"
+        )
+        with queue.engine.connect() as connection:
+            result = verify(connection)
+        assert (result.ok, result.rows, result.head_id) == (True, 8, 8)
+        for statement in ("UPDATE queue_audit SET actor = 'x'", "DELETE FROM queue_audit"):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"), queue.engine.begin() as db:
+                db.exec_driver_sql(statement)
+
+
+def test_downgrading_keeps_service_events_by_refusing(database_url: str) -> None:
+    with WorkQueue.from_settings(Settings(database_url=database_url)) as queue:
+        PolicyStore(queue.database).save(default_policy(), "revops")
+    engine = sa.create_engine(database_url)
+    with pytest.raises(RuntimeError, match="not downgrading"), engine.begin() as connection:
+        command.downgrade(alembic_config(connection=connection), "0001")
     engine.dispose()
 
 
@@ -56,13 +133,13 @@ def test_revision_0002_keeps_a_store_filled_at_0001_and_its_append_only_trail(
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection=connection), "0001")
         _fill_at_0001(connection, clock.now)
-        before = connection.execute(sa.select(AUDIT).order_by(AUDIT.c.id)).all()
+        before = connection.execute(_TRAIL_AT_0001).all()
         command.upgrade(alembic_config(connection=connection), "head")
     engine.dispose()
 
     with WorkQueue.from_settings(Settings(database_url=database_url), clock=clock) as queue:
         with queue.engine.connect() as connection:
-            assert connection.execute(sa.select(AUDIT).order_by(AUDIT.c.id)).all() == before
+            assert connection.execute(_TRAIL_AT_0001).all() == before
         done = queue.item("OLD-1")
         assert (done.status, done.resolved_by, done.billed_amount) == ("resolved", "ana", None)
         queue.record_outcome("OLD-1", "ana", "overturned", 80.0, clock.now.date())
@@ -79,6 +156,12 @@ def test_revision_0002_keeps_a_store_filled_at_0001_and_its_append_only_trail(
             with pytest.raises(sa.exc.DBAPIError, match="append-only"), queue.engine.begin() as db:
                 db.exec_driver_sql(statement)
         assert len(queue.audit()) == len(before) + 4
+
+
+_TRAIL_AT_0001 = sa.select(
+    AUDIT.c.id, AUDIT.c.at, AUDIT.c.actor, AUDIT.c.claim_id, AUDIT.c.event, AUDIT.c.detail
+).order_by(AUDIT.c.id)
+"""The trail's columns as revision 0001 has them."""
 
 
 def _fill_at_0001(connection: sa.Connection, now: datetime) -> None:

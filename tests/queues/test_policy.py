@@ -1,11 +1,23 @@
-"""The policy file: RevOps' numbers, checked, versioned, never half-saved."""
+"""The policy: RevOps' numbers, checked, versioned in the database, never lost to a race."""
 
 from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
 
-from queues.policy import PolicyError, default_policy, load_policy, parse_policy, save_policy
+from queues.audit import verify
+from queues.database import Database
+from queues.policy import (
+    Policy,
+    PolicyConflictError,
+    PolicyError,
+    PolicyStore,
+    default_policy,
+    parse_policy,
+)
 
 
 def _yaml(**changes) -> str:
@@ -13,8 +25,10 @@ def _yaml(**changes) -> str:
     return yaml.safe_dump(raw)
 
 
-def test_the_shipped_default_is_used_until_a_policy_is_saved(tmp_path) -> None:
-    assert load_policy(tmp_path / "policy.yaml") == default_policy()
+def test_the_shipped_default_is_in_force_until_a_policy_is_saved(database: Database) -> None:
+    store = PolicyStore(database)
+    assert store.current() == default_policy()
+    assert store.current().version == 1
 
 
 @pytest.mark.parametrize(
@@ -40,15 +54,89 @@ def test_every_category_needs_an_action() -> None:
         parse_policy(_yaml(actions=actions), "p.yaml")
 
 
-def test_saving_makes_the_next_version_and_keeps_the_previous(tmp_path) -> None:
-    path = tmp_path / "policy.yaml"
-    first = save_policy(path, default_policy().model_copy(update={"min_expected_net": 30}), "ana")
-    second = save_policy(path, first.model_copy(update={"min_expected_net": 50}), "raj")
+def test_saving_makes_the_next_version_and_keeps_the_previous(database: Database) -> None:
+    store = PolicyStore(database)
+    first = store.save(default_policy().model_copy(update={"min_expected_net": 30}), "ana")
+    second = store.save(first.model_copy(update={"min_expected_net": 50}), "raj")
     assert (first.version, second.version) == (2, 3)
-    assert load_policy(path).min_expected_net == 50
-    assert load_policy(path).updated_by == "raj"
-    kept = load_policy(tmp_path / "policy.v2.yaml")
+    assert store.current() == second
+    assert (store.current().min_expected_net, store.current().updated_by) == (50, "raj")
+    kept = store.version(2)
     assert (kept.version, kept.min_expected_net, kept.updated_by) == (2, 30, "ana")
+    assert store.version(1) == default_policy()
+
+
+def test_a_save_from_an_old_version_is_refused_naming_the_current(database: Database) -> None:
+    store = PolicyStore(database)
+    store.save(default_policy().model_copy(update={"min_expected_net": 30}), "ana")
+    stale = default_policy().model_copy(update={"min_expected_net": 99})
+    with pytest.raises(PolicyConflictError, match="version 2 is in force") as refused:
+        store.save(stale, "raj")
+    assert refused.value.current_version == 2
+    assert store.current().min_expected_net == 30
+
+
+def _race(store: PolicyStore, editors: int, round_: int) -> list[Policy | int]:
+    """`editors` threads save their own draft of the version in force at the same moment;
+    each outcome is the saved policy or, when refused, the version the refusal names."""
+    base = store.current()
+    start = threading.Barrier(editors)
+
+    def save(editor: int) -> Policy | int:
+        draft = base.model_copy(
+            update={"min_expected_net": float(100 * round_ + editor), "note": f"editor {editor}"}
+        )
+        start.wait()
+        try:
+            return store.save(draft, f"editor-{editor}")
+        except PolicyConflictError as error:
+            return error.current_version
+
+    with ThreadPoolExecutor(editors) as pool:
+        return list(pool.map(save, range(editors)))
+
+
+def test_concurrent_saves_from_one_base_one_wins_and_nothing_is_lost(database: Database) -> None:
+    """Three rounds of ten RevOps editors saving at once from the version in force."""
+    store = PolicyStore(database)
+    winners: list[Policy] = []
+    for round_ in range(3):
+        outcomes = _race(store, 10, round_)
+        saved = [outcome for outcome in outcomes if isinstance(outcome, Policy)]
+        assert len(saved) == 1, outcomes
+        refused = [outcome for outcome in outcomes if not isinstance(outcome, Policy)]
+        assert refused == [saved[0].version] * 9
+        winners.append(saved[0])
+
+    assert [winner.version for winner in winners] == [2, 3, 4]
+    for round_, winner in enumerate(winners):
+        stored = store.version(winner.version)
+        assert stored == winner
+        editor = int(stored.updated_by.removeprefix("editor-"))
+        assert stored.note == f"editor {editor}"
+        assert stored.min_expected_net == 100 * round_ + editor
+    with database.engine.connect() as connection:
+        trail = verify(connection)
+    assert (trail.ok, trail.rows) == (True, 3)
+
+
+def test_the_old_policy_file_is_imported_once_as_the_starting_version(
+    database: Database, tmp_path
+) -> None:
+    legacy = tmp_path / "policy.yaml"
+    legacy.write_text(_yaml(version=7, min_expected_net=45.0, updated_by="old-cli"))
+    assert PolicyStore(database, legacy_file=legacy).current().version == 7
+    legacy.write_text(_yaml(version=9, min_expected_net=1.0))
+    store = PolicyStore(database, legacy_file=legacy)
+    assert (store.current().version, store.current().min_expected_net) == (7, 45.0)
+    assert store.save(store.current(), "ana").version == 8
+
+
+def test_a_bad_old_policy_file_is_an_error_naming_it(database: Database, tmp_path) -> None:
+    legacy = tmp_path / "policy.yaml"
+    legacy.write_text(_yaml(biller_hour_cost=-1))
+    with pytest.raises(PolicyError, match=r"policy\.yaml.*biller_hour_cost"):
+        PolicyStore(database, legacy_file=legacy)
 
 
 def test_overrides_take_the_stricter_threshold() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 
@@ -11,9 +12,10 @@ from fastapi.testclient import TestClient
 
 from data_contracts.enums import DENIAL_CATEGORIES
 from serving.api.app import create_app
+from serving.api.security import digest
 from serving.loading import ModelUnavailableError
 from serving.scorer import ROW_PATH_MAX_CLAIMS
-from tests.serving.conftest import auth, scorer_for
+from tests.serving.conftest import KEYS, auth, scorer_for
 
 
 def test_health_and_readiness(client) -> None:
@@ -195,6 +197,32 @@ def test_reload_swaps_the_model_for_later_requests(settings, bundle, pending) ->
         reloaded = client.post("/v1/admin/reload", headers=auth("admin"))
         assert reloaded.json() == {"model_version": "2"}
         assert client.post("/v1/claims/score", **score).json()["model_version"] == "2"
+        trail = client.app.state.queue.audit()
+    assert [(event.event, event.claim_id, event.detail) for event in trail] == [
+        ("model_reloaded", None, {"from": "1", "to": "2"})
+    ]
+    assert trail[0].actor == digest(KEYS["admin"])[:12]
+
+
+class _TrailDown:
+    """A database whose writes fail, as when the disk is full or the server gone."""
+
+    @contextlib.contextmanager
+    def writing(self):
+        raise sa.exc.OperationalError("INSERT", {}, Exception("database is gone"))
+        yield
+
+
+def test_a_reload_that_cannot_be_audited_is_refused_and_not_done(settings, bundle, pending) -> None:
+    versions = iter(["1", "2"])
+    app = create_app(settings, loader=lambda _s: scorer_for(bundle, next(versions)))
+    score = {"json": {"claims": pending[:1]}, "headers": auth("scrubber")}
+    with TestClient(app) as client:
+        client.app.state.database = _TrailDown()
+        refused = client.post("/v1/admin/reload", headers=auth("admin"))
+        assert refused.status_code == 503
+        assert "audit" in refused.json()["detail"]
+        assert client.post("/v1/claims/score", **score).json()["model_version"] == "1"
 
 
 def test_reload_under_load_loses_no_request(settings, bundle, pending) -> None:

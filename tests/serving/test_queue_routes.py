@@ -130,6 +130,23 @@ def test_revops_saves_a_new_policy_version(queue_client) -> None:
     assert again["min_expected_net"] == 60.0
 
 
+def test_a_save_from_a_stale_version_is_a_409_naming_the_current(queue_client) -> None:
+    edited = queue_client.get("/v1/policy", headers=auth("revops")).json()
+    first = queue_client.put(
+        "/v1/policy", json=edited | {"min_expected_net": 61.0}, headers=auth("revops")
+    )
+    assert first.status_code == 200
+    second = queue_client.put(
+        "/v1/policy", json=edited | {"min_expected_net": 62.0}, headers=auth("revops")
+    )
+    assert second.status_code == 409
+    assert second.json()["current_version"] == first.json()["version"] == edited["version"] + 1
+    assert "version 2 is in force" in second.json()["detail"]
+    assert queue_client.get("/v1/policy", headers=auth("biller")).json()["min_expected_net"] == 61
+    trail = [event for event in queue_client.app.state.queue.audit() if event.claim_id is None]
+    assert [(event.event, event.detail["version"]) for event in trail] == [("policy_saved", 2)]
+
+
 def test_a_bad_policy_is_a_422_naming_the_field(queue_client) -> None:
     policy = queue_client.get("/v1/policy", headers=auth("revops")).json()
     policy["actions"]["missing_auth"] = "pray"

@@ -1,0 +1,105 @@
+"""The service's one database (`settings.database_url`): engine, write transactions, migrations.
+
+The work queue, the policy versions, the API keys and the audit trail share it,
+and must share one `Database` per process, so that on SQLite every writer of the
+process waits on the same lock (see `writing`).
+
+- SQLite (one writer at a time; SQLAlchemy drops SKIP LOCKED there): writes
+  start with BEGIN IMMEDIATE, taking the write lock up front so two writers
+  cannot deadlock upgrading read locks. WAL lets readers proceed during writes;
+  `busy_timeout` makes a writer of another process wait for the lock.
+- PostgreSQL: ordinary transactions; whoever needs more (the audit trail's
+  order, a lease) locks what it needs inside them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any, Self
+
+import sqlalchemy as sa
+
+from queues import migrate
+from settings import Settings, get_settings
+
+WRITE = "denialops_queue_write"
+"""Execution option marking a write transaction (BEGIN IMMEDIATE on SQLite)."""
+
+
+class Database:
+    """An engine on the service's database, migrated to the latest revision on open.
+
+    Methods are safe to call from many threads: each transaction takes its own
+    pooled connection.
+    """
+
+    def __init__(self, database_url: str, *, pool_size: int, busy_timeout_seconds: float):
+        url = sa.make_url(database_url)
+        self._write_lock: contextlib.AbstractContextManager[Any]
+        backend = url.get_backend_name()
+        if backend == "sqlite":
+            if url.database in (None, "", ":memory:"):
+                raise ValueError("the work queue needs an SQLite file, not an in-memory database")
+            self.engine = sa.create_engine(
+                url, pool_size=pool_size, connect_args={"timeout": busy_timeout_seconds}
+            )
+            sa.event.listen(self.engine, "connect", _sqlite_connect)
+            sa.event.listen(self.engine, "begin", _sqlite_begin)
+            # One writer at a time: this process's threads wait their turn here, woken
+            # as soon as the lock is free; left to SQLite's busy handler they would poll
+            # with sleeps of up to 100 ms. Other processes still meet the busy timeout.
+            self._write_lock = threading.Lock()
+        elif backend == "postgresql":
+            self.engine = sa.create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+            self._write_lock = contextlib.nullcontext()
+        else:
+            raise ValueError(f"the work queue runs on SQLite or PostgreSQL, not {url.drivername}")
+        self._writer = self.engine.execution_options(**{WRITE: True})
+        self.migrate()
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Database:
+        """The database in `database_url` with the configured pool and busy timeout."""
+        settings = settings or get_settings()
+        return cls(
+            settings.database_url,
+            pool_size=settings.queue_pool_size,
+            busy_timeout_seconds=settings.queue_busy_timeout_seconds,
+        )
+
+    def migrate(self) -> None:
+        """Bring the tables to the latest migration (idempotent; run on open)."""
+        with self.writing() as connection:
+            migrate.upgrade(connection)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[sa.Connection]:
+        """A write transaction: BEGIN IMMEDIATE on SQLite, committed on exit."""
+        with self._write_lock, self._writer.begin() as connection:
+            yield connection
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def is_write_transaction(connection: sa.Connection) -> bool:
+    """Whether `connection` was opened by `Database.writing` (so holds SQLite's write lock)."""
+    return bool(connection.get_execution_options().get(WRITE, False))
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
+    # SQLAlchemy's recipe: stop the driver's own BEGIN so `_sqlite_begin` decides.
+    dbapi_connection.isolation_level = None
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if is_write_transaction(connection) else "BEGIN")

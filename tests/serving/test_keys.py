@@ -1,0 +1,154 @@
+"""API keys in the database: added and revoked while the service runs, last use stamped."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from queues.audit import events
+from queues.database import Database
+from serving.api.app import create_app
+from serving.api.security import digest
+from serving.keys import KeyRing, KeyStore, KeyStoreError
+from settings import Settings
+from tests.queues.conftest import Clock
+from tests.serving.conftest import auth, scorer_for
+
+READY = "/v1/policy"  # any route a revops key may call
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[Database]:
+    """The service's database, opened apart from the app (as the CLI would)."""
+    with Database.from_settings(settings) as opened:
+        yield opened
+
+
+@pytest.fixture
+def running(settings: Settings, bundle) -> Iterator[tuple[TestClient, Clock]]:
+    """The service, its key ring on a clock the test moves (TTL 2 s, stamps once a minute)."""
+    clock = Clock()
+    with TestClient(create_app(settings, loader=lambda _s: scorer_for(bundle))) as client:
+        client.app.state.keys.close()
+        client.app.state.keys = KeyRing(
+            settings.api_keys,
+            KeyStore(client.app.state.database),
+            cache_seconds=2,
+            last_used_seconds=60,
+            clock=clock,
+        )
+        yield client, clock
+
+
+def _get(client: TestClient, key: str) -> int:
+    return client.get(READY, headers={"Authorization": f"Bearer {key}"}).status_code
+
+
+def test_a_key_added_or_revoked_elsewhere_takes_effect_within_the_cache_time(
+    running, database: Database
+) -> None:
+    client, clock = running
+    store = KeyStore(database)
+    assert _get(client, "not-yet") == 401  # the ring has read the keys now
+    key, key_id = store.add("revops", by="ops")
+    assert _get(client, key) == 401
+    clock.advance(1.9)
+    assert _get(client, key) == 401
+    clock.advance(0.1)
+    assert _get(client, key) == 200
+    store.revoke(key_id, by="ops")
+    clock.advance(1)
+    assert _get(client, key) == 200
+    clock.advance(1)
+    assert _get(client, key) == 401
+    assert _get(client, "revops-key") == 200  # bootstrap keys are unaffected
+
+
+def test_last_use_is_stamped_at_most_once_a_minute(running, database: Database) -> None:
+    client, clock = running
+    store = KeyStore(database)
+    key, key_id = store.add("biller", by="ops")
+    clock.advance(2)
+    first_use = clock.now
+    assert _get(client, key) == 200
+    client.app.state.keys.flush()
+    assert store.list_keys()[0].last_used_at == first_use
+    clock.advance(59)
+    assert _get(client, key) == 200
+    client.app.state.keys.flush()
+    assert store.list_keys()[0].last_used_at == first_use
+    clock.advance(1)
+    assert _get(client, key) == 200
+    client.app.state.keys.close()
+    assert store.list_keys()[0].last_used_at == clock.now
+    assert store.list_keys()[0].key_id == key_id
+
+
+def test_keys_are_listed_without_secrets_and_their_changes_audited(database: Database) -> None:
+    store = KeyStore(database)
+    key, key_id = store.add("admin", by="ana")
+    _, other = store.add("biller", by="ana")
+    store.revoke(key_id, by="raj")
+    store.revoke(key_id, by="raj")  # again: nothing changes, nothing audited
+    listed = {info.key_id: info for info in store.list_keys()}
+    assert set(listed) == {key_id, other}
+    assert (listed[key_id].role, listed[key_id].created_by) == ("admin", "ana")
+    assert listed[key_id].revoked_at is not None
+    assert listed[other].revoked_at is None
+    assert digest(key) not in repr(store.list_keys())
+    assert [caller.key_id for caller in store.active().values()] == [other]
+    with database.engine.connect() as connection:
+        trail = [(e.event, e.actor, e.claim_id, e.detail["key_id"]) for e in events(connection)]
+    assert trail == [
+        ("key_created", "ana", None, key_id),
+        ("key_created", "ana", None, other),
+        ("key_revoked", "raj", None, key_id),
+    ]
+
+
+def test_bad_roles_and_unknown_ids_are_refused(database: Database) -> None:
+    store = KeyStore(database)
+    with pytest.raises(KeyStoreError, match="role must be one of"):
+        store.add("janitor", by="ana")
+    with pytest.raises(KeyStoreError, match="no API key with id 'nope'"):
+        store.revoke("nope", by="ana")
+    with pytest.raises(KeyStoreError, match="name"):
+        store.add("biller", by="")
+
+
+def test_a_json_key_store_is_imported_once_and_revocations_stick(
+    database: Database, tmp_path
+) -> None:
+    legacy = tmp_path / "keys.json"
+    entries = [
+        {"key_id": digest(key)[:12], "sha256": digest(key), "role": role}
+        for key, role in (("old-one", "biller"), ("old-two", "revops"))
+    ]
+    legacy.write_text(json.dumps(entries))
+    store = KeyStore(database, legacy_file=legacy)
+    assert {c.role for c in store.active().values()} == {"biller", "revops"}
+    store.revoke(digest("old-one")[:12], by="ops")
+    again = KeyStore(database, legacy_file=legacy)
+    assert len(again.list_keys()) == 2
+    assert set(again.active()) == {digest("old-two")}
+    with database.engine.connect() as connection:
+        assert [e.event for e in events(connection)] == ["key_created"] * 2 + ["key_revoked"]
+
+
+def test_a_bad_json_key_store_is_an_error_naming_it(database: Database, tmp_path) -> None:
+    legacy = tmp_path / "keys.json"
+    legacy.write_text(json.dumps([{"key_id": "x", "sha256": "y", "role": "janitor"}]))
+    with pytest.raises(KeyStoreError, match=r"keys\.json, entry 0"):
+        KeyStore(database, legacy_file=legacy)
+
+
+def test_the_service_imports_the_json_key_store_on_start(settings: Settings, bundle) -> None:
+    settings.key_store.write_text(
+        json.dumps([{"key_id": "legacy", "sha256": digest("legacy-key"), "role": "revops"}])
+    )
+    with TestClient(create_app(settings, loader=lambda _s: scorer_for(bundle))) as client:
+        assert _get(client, "legacy-key") == 200
+        assert client.get(READY, headers=auth("biller")).status_code == 200
