@@ -458,7 +458,7 @@ def test_one_problem_lists_its_rows_capped(tmp_path: Path, tables) -> None:
     many["claim_id"] = [f"X{i}" for i in range(8)]
     many["plan_type"] = "ppo"
     tables["claims"] = pd.concat([claims, many], ignore_index=True)
-    lines = tables["claim_lines"].iloc[[1]]
+    lines = tables["claim_lines"].iloc[[1, 2]]  # both of C2's lines: they add up to its total
     tables["claim_lines"] = pd.concat(
         [tables["claim_lines"], *(lines.assign(claim_id=f"X{i}") for i in range(8))],
         ignore_index=True,
