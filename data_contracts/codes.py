@@ -24,13 +24,22 @@ CARC_GROUPS = ("CO", "PR", "OA", "PI", "CR")
 CARC = r"(?:CO|PR|OA|PI|CR)-(?:[0-9]{1,3}|[A-Z][0-9]{1,2})"
 RARC = r"(?:MA[0-9]{2,3}|M[0-9]{1,3}|N[0-9]{1,4})"
 
-_UNDOTTED_ICD = re.compile(r"^([A-Z][0-9][0-9A-Z])([0-9A-Z]{1,4})$")
+ICD10CM_UNDOTTED = r"([A-Z][0-9][0-9A-Z])([0-9A-Z]{1,4})"
+"""An upper-case ICD-10-CM code sent without its dot: category (group 1) and the rest (group 2).
+The reader's vectorised normalisation and `normal_icd10` both dot codes with it."""
+_UNDOTTED_ICD = re.compile(f"^{ICD10CM_UNDOTTED}$")
 
 
 def dotted_icd10(code: str) -> str:
     """Canonical dotted form: X12 and many exports send `F331`, the contract shows `F33.1`."""
     match = _UNDOTTED_ICD.match(code)
     return f"{match.group(1)}.{match.group(2)}" if match else code
+
+
+def normal_icd10(code: str) -> str:
+    """An ICD-10-CM code as senders differ harmlessly (blanks, lower case, no dot) in its
+    canonical form: ` f331` is `F33.1`. What is not a code stays as it is, for the check."""
+    return dotted_icd10(code.strip().upper())
 
 
 def _open_text(name: str):

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from data_contracts import codes, plausibility
 from data_contracts.schemas import DTYPES, TABLES, Column, Table, pandera_schema
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ FORMATS = ("csv", "parquet")
 
 _INT = r"[+-]?[0-9]+"
 _MONEY = r"[+-]?(?:[0-9]+(?:\.[0-9]{1,2})?|\.[0-9]{1,2})"
-_ICD_UNDOTTED = r"(^|;)([A-Z][0-9][0-9A-Z])([0-9A-Z]{1,4})(?=;|$)"
+_ICD_UNDOTTED = rf"(^|;){codes.ICD10CM_UNDOTTED}(?=;|$)"
 _ICD_UNDOTTED_START = r"(?:^|;)[A-Z][0-9][0-9A-Z][0-9A-Z]"
 
 
@@ -374,8 +375,8 @@ def check_table(
 
 
 def reference_problems(data: dict[str, pd.DataFrame]) -> list[Problem]:
-    """Rules between typed tables: children name an existing claim, every claim has lines,
-    no remit arrives before its claim was sent."""
+    """Rules between typed tables: children name an existing claim, every claim has lines
+    whose charges add up to its total, no remit arrives before its claim was sent."""
     claims = data["claims"]
     if "claim_id" not in claims.columns:
         return []
@@ -409,6 +410,7 @@ def reference_problems(data: dict[str, pd.DataFrame]) -> list[Problem]:
                     _values(claims["claim_id"], lineless),
                 )
             )
+        problems += _charge_problems(claims, lines)
     remits = data.get("remits")
     if remits is not None and {"claim_id", "received_date"} <= set(remits.columns):
         first_submission = claims[["claim_id", "submission_date"]].drop_duplicates("claim_id")
@@ -428,6 +430,36 @@ def reference_problems(data: dict[str, pd.DataFrame]) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _charge_problems(claims: pd.DataFrame, lines: pd.DataFrame) -> list[Problem]:
+    """Claims whose total_charge is not the sum of their lines' line_charge (within a cent)."""
+    if "total_charge" not in claims.columns or "line_charge" not in lines.columns:
+        return []
+    key = [name for name in TABLES["claim_lines"].key if name in lines.columns]
+    bad, line_sum = plausibility.charge_mismatches(
+        claims["claim_id"],
+        claims["total_charge"],
+        lines["claim_id"],
+        lines["line_charge"],
+        ~lines.duplicated(key, keep=False),
+    )
+    if not bad.any():
+        return []
+    shown = zip(
+        claims.loc[bad, "total_charge"].head(MAX_LISTED_ROWS),
+        line_sum[bad].head(MAX_LISTED_ROWS),
+        strict=True,
+    )
+    return [
+        Problem(
+            "claims",
+            "total_charge",
+            plausibility.CHARGE_RULE,
+            _rows(bad),
+            tuple(f"{total:.2f} vs lines {lines:.2f}" for total, lines in shown),
+        )
+    ]
 
 
 def check_tables(source: str, raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

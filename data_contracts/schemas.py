@@ -5,7 +5,9 @@ Arrow types (Parquet) and which rules it must satisfy; the pandera schemas,
 the reader's coercion and the writer's formats are all derived from here so a
 column cannot be typed one way on the way in and another on the way out.
 Row-level rules that span columns (dates in order) and table keys sit beside
-the columns; rules that span tables live in `references.py`.
+the columns; rules that span tables live in `reader.reference_problems`. The
+limits every value must keep to be plausible (dates, amounts, identifiers) come
+from `plausibility`, which the HTTP API shares.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandera.engines import pandas_engine
 
-from data_contracts import codes, enums
+from data_contracts import codes, enums, plausibility
 
-Kind = Literal["id", "text", "enum", "code", "list", "date", "int", "money"]
+Kind = Literal["id", "enum", "code", "list", "date", "int", "money"]
 
 
 @dataclass(frozen=True)
@@ -108,10 +110,10 @@ CLAIMS = Table(
         Column("submission_date", "date"),
         Column("primary_dx", "code", **ICD),
         Column("secondary_dx", "list", **ICD, max_items=11),
-        Column("prior_auth_id", "text", nullable=True),
+        Column("prior_auth_id", "id", nullable=True),
         _money("total_charge"),
         Column("frequency_code", "enum", values=enums.FREQUENCY_CODES),
-        Column("original_claim_id", "text", nullable=True),
+        Column("original_claim_id", "id", nullable=True),
     ),
     row_rules=(
         RowRule(
@@ -242,7 +244,6 @@ TABLES: dict[str, Table] = {
 
 DTYPES: dict[str, object] = {
     "id": pd.StringDtype(),
-    "text": pd.StringDtype(),
     "enum": pd.StringDtype(),
     "code": pd.StringDtype(),
     "list": pd.StringDtype(),
@@ -297,7 +298,23 @@ def _checks(column: Column) -> list[pandera.Check]:
             )
         )
     if column.kind == "id":
-        checks.append(pandera.Check.str_length(min_value=1, error="must not be empty"))
+        checks += [
+            pandera.Check.str_length(min_value=1, error="must not be empty"),
+            pandera.Check.str_length(
+                max_value=plausibility.MAX_ID_LENGTH, error=plausibility.ID_LENGTH_RULE
+            ),
+            pandera.Check.str_matches(plausibility.IDENTIFIER, error=plausibility.IDENTIFIER_RULE),
+        ]
+    if column.kind == "date":
+        checks.append(
+            pandera.Check.in_range(
+                pd.Timestamp(plausibility.EARLIEST_DATE),
+                pd.Timestamp(plausibility.LATEST_DATE),
+                error=plausibility.DATE_RULE,
+            )
+        )
+    if column.kind == "money":
+        checks.append(pandera.Check.le(plausibility.MAX_AMOUNT, error=plausibility.AMOUNT_RULE))
     if column.min_value is not None:
         checks.append(pandera.Check.ge(column.min_value, error=f"must be ≥ {column.min_value}"))
     return checks

@@ -109,22 +109,43 @@ def train_recovery_model(data: ContractData, settings: Settings, force: bool) ->
         metrics = binary_metrics(fitted.test_label.to_numpy(), bundle.score(test))
         mlflow.log_param("calibration", bundle.calibrator.method)
         mlflow.log_metrics(tracking.prefixed("test", metrics))
-        with tempfile.TemporaryDirectory() as folder:
-            bundle.save(Path(folder) / "bundle")
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=RecoveryModel(),
-                artifacts={"bundle": str(Path(folder) / "bundle")},
-                signature=infer_signature(test.head(5), pd.DataFrame({"p_recover": [0.5] * 5})),
-                input_example=test.head(5),
-                pip_requirements=tracking.pip_requirements(),
-            )
-        champion, note = registry.champion_metrics(
-            settings.recovery_model_name,
-            fitted.test_label,
-            lambda model: model.bundle.score(test),
+        fingerprint = registry.content_fingerprint(
+            bundle.booster.model_to_string(), bundle.calibrator.to_dict(), bundle.levels
         )
-        alias, reason = registry.decide(metrics, champion, note, force)
-        version = registry.register(info.model_uri, settings.recovery_model_name, alias)
+        mlflow.set_tag(registry.FINGERPRINT_TAG, fingerprint)
+        same = registry.identical_champion(settings.recovery_model_name, fingerprint)
+        if same is not None:
+            version, alias, reason = same.version, same.alias, same.reason
+        else:
+            version, alias, reason = _register(fitted, metrics, fingerprint, settings, force)
         mlflow.set_tags({"promotion": alias, "promotion_reason": reason})
     return {"version": version, "alias": alias, "reason": reason, "test_metrics": metrics}
+
+
+def _register(
+    fitted: FittedRecovery,
+    metrics: dict[str, float],
+    fingerprint: str,
+    settings: Settings,
+    force: bool,
+) -> tuple[str, str, str]:
+    """Log the bundle, judge it against the champion and register it: version, alias, why."""
+    test = fitted.test
+    with tempfile.TemporaryDirectory() as folder:
+        fitted.bundle.save(Path(folder) / "bundle")
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=RecoveryModel(),
+            artifacts={"bundle": str(Path(folder) / "bundle")},
+            signature=infer_signature(test.head(5), pd.DataFrame({"p_recover": [0.5] * 5})),
+            input_example=test.head(5),
+            pip_requirements=tracking.pip_requirements(),
+        )
+    champion, note = registry.champion_metrics(
+        settings.recovery_model_name,
+        fitted.test_label,
+        lambda model: model.bundle.score(test),
+    )
+    alias, reason = registry.decide(metrics, champion, note, force)
+    version = registry.register(info.model_uri, settings.recovery_model_name, alias, fingerprint)
+    return version, alias, reason

@@ -2,15 +2,22 @@
 
 "Beats" means on the same test period, scored from the same point-in-time
 features: ROC-AUC no lower and Brier no higher, and better in at least one.
-Otherwise the new version is registered as `challenger` and the reason says by
-how much it fell short. `--force` overrides.
+Otherwise the new version is registered as `challenger` and the reason says how
+each metric compares and what a challenger must do. `--force` overrides.
+
+A model identical to the champion (same content fingerprint: booster, calibrator,
+data and parameters, kept as a model-version tag) is not registered again:
+retraining on unchanged data must not pile up versions that differ in nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import mlflow
 import numpy as np
@@ -22,6 +29,12 @@ from training.metrics import binary_metrics
 log = logging.getLogger(__name__)
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+FINGERPRINT_TAG = "content_fingerprint"
+"""Model-version tag: `content_fingerprint` of what the version scores with."""
+GATE = (
+    "a challenger must raise ROC-AUC or lower Brier, without worsening the other; "
+    "use --force to promote"
+)
 
 
 @dataclass
@@ -38,6 +51,25 @@ def current_champion(name: str):
         return mlflow.MlflowClient().get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
         return None
+
+
+def content_fingerprint(*parts: Any) -> str:
+    """A digest of everything that decides a model's scores (e.g. the booster's model text,
+    which holds its parameters, the calibrator, the data fingerprint); parts must be JSON."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def identical_champion(name: str, fingerprint: str) -> Decision | None:
+    """The champion, when its fingerprint is `fingerprint`: then there is nothing to register."""
+    version = current_champion(name)
+    if version is None or (version.tags or {}).get(FINGERPRINT_TAG) != fingerprint:
+        return None
+    reason = (
+        f"identical to champion version {version.version} (same booster, calibrator, data "
+        "and parameters); nothing registered"
+    )
+    return Decision(CHAMPION, str(version.version), reason)
 
 
 def champion_metrics(
@@ -82,15 +114,31 @@ def decide(
     better = candidate["roc_auc"] > champion["roc_auc"] or candidate["brier"] < champion["brier"]
     if no_worse and better:
         return CHAMPION, f"beats the champion on the same test period: {ours} vs {theirs}"
+    auc = _versus("ROC-AUC", candidate["roc_auc"], champion["roc_auc"], better="higher")
+    brier = _versus("Brier", candidate["brier"], champion["brier"], better="lower")
     return CHALLENGER, (
-        f"does not beat the champion on the same test period: {ours} vs {theirs} "
-        "(needs ROC-AUC no lower and Brier no higher); use --force to promote"
+        f"does not beat the champion on the same test period: {auc}, and {brier}; {GATE}"
     )
 
 
-def register(model_uri: str, name: str, alias: str) -> str:
-    """Register the logged model and give it `alias`; returns the new version."""
-    version = mlflow.register_model(model_uri, name).version
+def _versus(metric: str, ours: float, theirs: float, better: str) -> str:
+    """How one metric compares, e.g. "Brier 0.0850 is higher than the champion's 0.0812
+    (worse)"; with enough decimals that two different values never print alike."""
+    if ours == theirs:
+        return f"{metric} {ours:.4f} equals the champion's"
+    digits = next((d for d in range(4, 17) if f"{ours:.{d}f}" != f"{theirs:.{d}f}"), 17)
+    direction = "higher" if ours > theirs else "lower"
+    verdict = "better" if direction == better else "worse"
+    return (
+        f"{metric} {ours:.{digits}f} is {direction} than the champion's {theirs:.{digits}f} "
+        f"({verdict})"
+    )
+
+
+def register(model_uri: str, name: str, alias: str, fingerprint: str) -> str:
+    """Register the logged model with its content fingerprint and give it `alias`; returns the
+    new version."""
+    version = mlflow.register_model(model_uri, name, tags={FINGERPRINT_TAG: fingerprint}).version
     mlflow.MlflowClient().set_registered_model_alias(name, alias, version)
     log.info("registered %s version %s as %s", name, version, alias)
     return str(version)

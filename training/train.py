@@ -197,17 +197,29 @@ def train_denial_model(
             ts.state,
             meta={"run_id": run.info.run_id, "data_fingerprint": ts.fingerprint},
         )
-        model_uri = _log_bundle(bundle, data, test)
-        champion, note = registry.champion_metrics(
-            settings.denial_model_name,
-            label,
-            lambda model: model.bundle.score_features(ts.features.loc[test]),
+        fingerprint = registry.content_fingerprint(
+            fitted.booster.model_to_string(),
+            calibrator.to_dict(),
+            fitted.columns,
+            fitted.levels,
+            ts.fingerprint,
         )
-        alias, reason = registry.decide(test_metrics, champion, note, force)
-        version = registry.register(model_uri, settings.denial_model_name, alias)
+        mlflow.set_tag(registry.FINGERPRINT_TAG, fingerprint)
+        same = registry.identical_champion(settings.denial_model_name, fingerprint)
+        if same is not None:
+            version, alias, reason = same.version, same.alias, same.reason
+        else:
+            model_uri = _log_bundle(bundle, data, test)
+            champion, note = registry.champion_metrics(
+                settings.denial_model_name,
+                label,
+                lambda model: model.bundle.score_features(ts.features.loc[test]),
+            )
+            alias, reason = registry.decide(test_metrics, champion, note, force)
+            version = registry.register(model_uri, settings.denial_model_name, alias, fingerprint)
+            if champion is not None:
+                mlflow.log_metrics(tracking.prefixed("champion_test", champion))
         mlflow.set_tags({"promotion": alias, "promotion_reason": reason})
-        if champion is not None:
-            mlflow.log_metrics(tracking.prefixed("champion_test", champion))
 
         progress("evaluation report")
         sample = ts.features.loc[test].sample(

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from data_contracts import plausibility
 from data_contracts.enums import APPEAL_ACTIONS, APPEAL_OUTCOMES
 from queues.store import WorkQueue
 from serving.api.deps import require
@@ -82,7 +83,7 @@ class OutcomeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Literal.__getitem__(APPEAL_OUTCOMES)  # type: ignore[valid-type]
-    recovered_amount: float = Field(ge=0, le=10_000_000, allow_inf_nan=False)
+    recovered_amount: float = Field(ge=0, le=plausibility.MAX_AMOUNT, allow_inf_nan=False)
     closed_date: date | None = Field(None, description="Not after today (UTC).")
     override_amount: bool = Field(
         False,

@@ -3,6 +3,10 @@
 A claim has the columns of `claims` as fields and `lines`, the columns of
 `claim_lines` without `claim_id`. Unknown fields, malformed codes, negative
 minutes, unknown enums, too many lines or claims are 422s naming the field.
+Dates, amounts, identifiers and the claim's total against its lines keep the
+limits of `data_contracts.plausibility`, and ICD-10-CM codes are normalised as
+the reader does (`data_contracts.codes.normal_icd10`): a request is refused for
+exactly what a data directory is refused for.
 """
 
 from __future__ import annotations
@@ -10,16 +14,52 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
-from data_contracts import codes, enums
+from data_contracts import codes, enums, plausibility
 
 MAX_LINES = 50
 """837P allows 50 service lines; the limits are part of the published OpenAPI schema."""
 MAX_CLAIMS = 1000
-Money = Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False)]
-Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
-Icd10 = Annotated[str, Field(pattern=f"^{codes.ICD10CM}$")]
+Money = Annotated[float, Field(ge=0, le=plausibility.MAX_AMOUNT, allow_inf_nan=False)]
+Identifier = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=plausibility.MAX_ID_LENGTH,
+        json_schema_extra={"pattern": plausibility.IDENTIFIER},
+        description=f"Opaque identifier; {plausibility.IDENTIFIER_RULE}.",
+    ),
+    AfterValidator(plausibility.checked_identifier),
+]
+ClaimDate = Annotated[
+    date,
+    AfterValidator(plausibility.checked_date),
+    Field(description=f"ISO date; {plausibility.DATE_RULE}."),
+]
+
+
+def _normal_icd10(value: object) -> object:
+    """Normalise text; anything else goes on to the type check, which names it."""
+    return codes.normal_icd10(value) if isinstance(value, str) else value
+
+
+Icd10 = Annotated[
+    str,
+    BeforeValidator(_normal_icd10),
+    Field(
+        pattern=f"^{codes.ICD10CM}$",
+        description="ICD-10-CM, e.g. F33.1; lower case and codes without the dot (f331) are "
+        "accepted and answered in this canonical form.",
+    ),
+]
 
 
 def _literal(values: tuple[str, ...]):
@@ -53,8 +93,8 @@ class ClaimIn(Strict):
     facility_id: Identifier
     program: _literal(enums.PROGRAMS)  # type: ignore[valid-type]
     place_of_service: str = Field(pattern=f"^{codes.PLACE_OF_SERVICE}$")
-    service_date: date
-    submission_date: date
+    service_date: ClaimDate
+    submission_date: ClaimDate
     primary_dx: Icd10
     secondary_dx: list[Icd10] = Field(default_factory=list, max_length=11)
     prior_auth_id: Identifier | None = None
@@ -62,13 +102,6 @@ class ClaimIn(Strict):
     frequency_code: _literal(enums.FREQUENCY_CODES) = "1"  # type: ignore[valid-type]
     original_claim_id: Identifier | None = None
     lines: list[LineIn] = Field(min_length=1, max_length=MAX_LINES)
-
-    @field_validator("service_date", "submission_date")
-    @classmethod
-    def plausible_date(cls, value: date) -> date:
-        if not date(1990, 1, 1) <= value <= date(2100, 12, 31):
-            raise ValueError("must be between 1990-01-01 and 2100-12-31")
-        return value
 
     @model_validator(mode="after")
     def contract_rules(self) -> ClaimIn:
@@ -81,6 +114,12 @@ class ClaimIn(Strict):
         numbers = [line.line_number for line in self.lines]
         if len(set(numbers)) < len(numbers):
             raise ValueError("line_number repeats within the claim")
+        charges = [line.line_charge for line in self.lines]
+        if plausibility.charges_disagree(self.total_charge, charges):
+            raise ValueError(
+                f"{plausibility.CHARGE_RULE}: total_charge {self.total_charge:.2f}, "
+                f"lines {sum(charges):.2f}"
+            )
         return self
 
 

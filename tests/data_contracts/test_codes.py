@@ -86,3 +86,19 @@ def test_u_codes_are_dotted_and_well_formed() -> None:
     assert dotted_icd10("U099") == "U09.9"
     assert {"U07.1", "U09.9"} <= icd10cm_billable()
     assert re.fullmatch(codes.ICD10CM, "U09.9")
+
+
+@pytest.mark.parametrize(
+    ("sent", "canonical"),
+    [
+        ("f331", "F33.1"),
+        (" F1020 ", "F10.20"),
+        ("z630", "Z63.0"),
+        ("f32.a", "F32.A"),
+        ("F33.1", "F33.1"),
+        ("F33", "F33"),
+        ("3F31", "3F31"),  # not a code: left for the format check to name
+    ],
+)
+def test_icd10_codes_are_normalised_as_the_reader_does(sent: str, canonical: str) -> None:
+    assert codes.normal_icd10(sent) == canonical

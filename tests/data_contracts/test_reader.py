@@ -15,6 +15,7 @@ from data_contracts import reader
 from data_contracts.reader import ContractError, Problem, empty_table, read_data_dir
 from data_contracts.schemas import TABLES
 from data_contracts.writer import write_data_dir
+from tests.data_contracts.plausibility_cases import IMPLAUSIBLE, PLAUSIBLE_IDS, Implausible
 
 VALID_CSV = {
     "claims": """
@@ -458,7 +459,7 @@ def test_one_problem_lists_its_rows_capped(tmp_path: Path, tables) -> None:
     many["claim_id"] = [f"X{i}" for i in range(8)]
     many["plan_type"] = "ppo"
     tables["claims"] = pd.concat([claims, many], ignore_index=True)
-    lines = tables["claim_lines"].iloc[[1]]
+    lines = tables["claim_lines"].iloc[[1, 2]]  # both of C2's lines: they add up to its total
     tables["claim_lines"] = pd.concat(
         [tables["claim_lines"], *(lines.assign(claim_id=f"X{i}") for i in range(8))],
         ignore_index=True,
@@ -531,3 +532,70 @@ def test_header_only_directory_reads_as_empty_tables(tmp_path: Path, tables) -> 
 
     for name in TABLES:
         pd.testing.assert_frame_equal(getattr(data, name), empty_table(name), obj=name)
+
+
+# --- plausibility: the same rules as the API (tests/serving/test_api.py) ---------------------
+
+
+@pytest.mark.parametrize("case", IMPLAUSIBLE, ids=lambda case: f"{case.column}={case.value!r}")
+def test_implausible_values_are_named_by_table_column_row_and_rule(
+    tmp_path: Path, tables, case: Implausible
+) -> None:
+    row = 4 if case.table == "claim_lines" else 3
+    tables[case.table].loc[row - 1, case.column] = case.value
+
+    problem = only_problem(contract_error(write_csv_dir(tmp_path, with_required(tables, "claims"))))
+
+    assert (problem.table, problem.column, problem.rows, problem.rule) == (
+        case.table,
+        case.column,
+        (row,),
+        case.rule,
+    )
+
+
+def test_a_total_that_disagrees_with_its_lines_shows_both(tmp_path: Path, tables) -> None:
+    tables["claims"].loc[1, "total_charge"] = "1500.52"  # lines 1000.00 + 500.50
+
+    error = contract_error(write_csv_dir(tmp_path, with_required(tables, "claims")))
+
+    assert "claims.total_charge" in str(error)
+    assert only_problem(error).values == ("1500.52 vs lines 1500.50",)
+
+
+def test_a_total_within_a_cent_of_its_lines_is_accepted(tmp_path: Path, tables) -> None:
+    tables["claims"].loc[1, "total_charge"] = "1500.51"
+
+    claims = read_data_dir(write_csv_dir(tmp_path, with_required(tables, "claims"))).claims
+
+    assert claims.loc[1, "total_charge"] == pytest.approx(1500.51)
+
+
+@pytest.mark.parametrize("identifier", PLAUSIBLE_IDS)
+def test_printable_identifiers_with_inner_blanks_are_accepted(
+    tmp_path: Path, tables, identifier: str
+) -> None:
+    tables["claims"].loc[0, "patient_id"] = identifier
+
+    claims = read_data_dir(write_csv_dir(tmp_path, with_required(tables, "claims"))).claims
+
+    assert claims.loc[0, "patient_id"] == identifier
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value"),
+    [
+        ("authorizations", "end_date", "9999-12-31"),
+        ("eligibility", "coverage_start", "1900-01-01"),
+        ("appeals", "recovered_amount", "10000000.01"),
+        ("authorizations", "auth_id", "A\n100"),
+    ],
+)
+def test_plausibility_holds_in_every_table(
+    tmp_path: Path, tables, table: str, column: str, value: str
+) -> None:
+    tables[table].loc[0, column] = value
+
+    error = contract_error(write_csv_dir(tmp_path, with_required(tables, table)))
+
+    assert {(p.table, p.column) for p in error.problems} == {(table, column)}

@@ -31,6 +31,7 @@ _RANKED = {
     "priority": 2.5,
     "rank": 1,
     "reason": "test",
+    "billed_amount": 300.0,
 }
 
 

@@ -10,11 +10,14 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from data_contracts import codes, plausibility
 from data_contracts.enums import DENIAL_CATEGORIES
 from serving.api.app import create_app
+from serving.api.schemas import ClaimIn
 from serving.api.security import digest
 from serving.loading import ModelUnavailableError
 from serving.scorer import ROW_PATH_MAX_CLAIMS
+from tests.data_contracts.plausibility_cases import IMPLAUSIBLE, PLAUSIBLE_IDS, Implausible
 from tests.serving.conftest import KEYS, auth, scorer_for
 
 
@@ -67,7 +70,7 @@ def test_time_band_edit_names_the_right_code_and_lowers_the_risk(client, pending
             "revenue_code": None,
         }
     ]
-    claim["program"], claim["place_of_service"] = "OP", "11"
+    claim["program"], claim["place_of_service"], claim["total_charge"] = "OP", "11", 200.0
     result = client.post(
         "/v1/claims/score", json={"claims": [claim]}, headers=auth("scrubber")
     ).json()["results"][0]
@@ -253,3 +256,61 @@ def test_reload_under_load_loses_no_request(settings, bundle, pending) -> None:
     assert statuses == [200] * 40
     for seen in versions:
         assert seen == sorted(seen)
+
+
+# --- plausibility: the same rules as the reader (tests/data_contracts/test_reader.py) -------
+
+
+def _post(client, claim: dict):
+    return client.post("/v1/claims/score", json={"claims": [claim]}, headers=auth("scrubber"))
+
+
+@pytest.mark.parametrize("case", IMPLAUSIBLE, ids=lambda case: f"{case.column}={case.value!r}")
+def test_implausible_values_are_422s_naming_the_field(client, pending, case: Implausible) -> None:
+    claim = copy.deepcopy(pending[0])
+    target = claim
+    for step in case.api_path[:-1]:
+        target = target[step]
+    target[case.api_path[-1]] = case.api_value
+
+    response = _post(client, claim)
+
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert case.column in [*error["loc"], *error["msg"].split()]
+    if case.rule not in (plausibility.AMOUNT_RULE, plausibility.ID_LENGTH_RULE):
+        assert case.rule in error["msg"]  # limits of length and size say it in pydantic's words
+
+
+@pytest.mark.parametrize("identifier", PLAUSIBLE_IDS)
+def test_printable_identifiers_with_inner_blanks_score(client, pending, identifier) -> None:
+    claim = dict(pending[0], claim_id=identifier, patient_id=identifier)
+
+    response = _post(client, claim)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["claim_id"] == identifier
+
+
+def test_a_total_within_a_cent_of_its_lines_scores(client, pending) -> None:
+    claim = dict(pending[0], total_charge=pending[0]["total_charge"] + 0.01)
+    assert _post(client, claim).status_code == 200
+
+
+def test_lower_case_and_undotted_icd10_codes_score_as_the_canonical_codes(client, pending) -> None:
+    claim = copy.deepcopy(pending[0])
+    claim["primary_dx"], claim["secondary_dx"] = "F33.1", ["F41.1", "Z63.0"]
+    lenient = dict(claim, primary_dx="f331", secondary_dx=[" f411", "Z630"])
+
+    parsed = ClaimIn.model_validate(lenient)
+    assert (parsed.primary_dx, parsed.secondary_dx) == ("F33.1", ["F41.1", "Z63.0"])
+    assert codes.normal_icd10("f331") == parsed.primary_dx
+    canonical, normalised = _post(client, claim), _post(client, lenient)
+    assert normalised.status_code == 200, normalised.text
+    assert normalised.json()["results"] == canonical.json()["results"]
+
+
+def test_what_no_normalisation_makes_a_code_is_still_a_422(client, pending) -> None:
+    response = _post(client, dict(pending[0], primary_dx="f3"))
+    assert response.status_code == 422
+    assert "primary_dx" in response.json()["detail"][0]["loc"]

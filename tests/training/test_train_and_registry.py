@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from model_bundle.rows import to_rows
-from training.registry import CHALLENGER, CHAMPION, decide
+from training.registry import CHALLENGER, CHAMPION, FINGERPRINT_TAG, decide
 from training.train import train_all, train_denial_model
 
 
@@ -71,6 +71,68 @@ def test_better_model_takes_over_the_champion(train_data, settings) -> None:
 )
 def test_gate_needs_no_worse_on_both_and_better_on_one(candidate, champion, alias) -> None:
     assert decide(candidate, champion, "champion is version 1", force=False)[0] == alias
+
+
+@pytest.mark.parametrize(
+    ("candidate", "champion", "says"),
+    [
+        (
+            {"roc_auc": 0.9123, "brier": 0.0812},
+            {"roc_auc": 0.9123, "brier": 0.0812},
+            "ROC-AUC 0.9123 equals the champion's, and Brier 0.0812 equals the champion's",
+        ),
+        (
+            {"roc_auc": 0.9200, "brier": 0.0850},
+            {"roc_auc": 0.9123, "brier": 0.0812},
+            "ROC-AUC 0.9200 is higher than the champion's 0.9123 (better), and "
+            "Brier 0.0850 is higher than the champion's 0.0812 (worse)",
+        ),
+        (
+            {"roc_auc": 0.91231, "brier": 0.0800},
+            {"roc_auc": 0.91234, "brier": 0.0812},
+            "ROC-AUC 0.91231 is lower than the champion's 0.91234 (worse), and "
+            "Brier 0.0800 is lower than the champion's 0.0812 (better)",
+        ),
+    ],
+)
+def test_a_refusal_says_how_each_metric_compares_and_what_must_improve(
+    candidate, champion, says
+) -> None:
+    alias, reason = decide(candidate, champion, "champion is version 1", force=False)
+    assert alias == CHALLENGER
+    assert says in reason
+    assert "a challenger must raise ROC-AUC or lower Brier, without worsening the other" in reason
+    assert "no lower and Brier no higher" not in reason
+
+
+@pytest.mark.usefixtures("mlflow_store")
+def test_an_identical_model_is_not_registered_again(train_data, settings) -> None:
+    first = train_all(train_data, settings)
+    again = train_all(train_data, settings)
+
+    client = mlflow.MlflowClient()
+    for name, before, after in (
+        ("denial-risk", first.version, again.version),
+        ("denial-recovery", first.recovery["version"], again.recovery["version"]),
+    ):
+        assert len(client.search_model_versions(f"name='{name}'")) == 1, name
+        assert after == before
+    assert again.alias == again.recovery["alias"] == CHAMPION
+    assert again.reason.startswith(f"identical to champion version {first.version}")
+    assert again.reason.endswith("nothing registered")
+    champion = client.get_model_version_by_alias("denial-risk", CHAMPION)
+    second_run = mlflow.get_run(again.run_id)
+    assert champion.tags[FINGERPRINT_TAG] == second_run.data.tags[FINGERPRINT_TAG]
+    assert second_run.data.tags["promotion_reason"] == again.reason
+
+
+@pytest.mark.usefixtures("mlflow_store")
+def test_other_parameters_make_another_model_that_is_registered(train_data, settings) -> None:
+    first = train_denial_model(train_data, settings)
+    other = train_denial_model(train_data, settings, params={"seed": settings.seed + 1})
+    assert other.version != first.version
+    runs = [mlflow.get_run(result.run_id) for result in (first, other)]
+    assert runs[0].data.tags[FINGERPRINT_TAG] != runs[1].data.tags[FINGERPRINT_TAG]
 
 
 def test_an_incompatible_champion_needs_force() -> None:
