@@ -19,14 +19,23 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/denialops synth --claims $(DEMO_CLAIMS) --seed $(DEMO_SEED) --out $(DEMO_DIR)
+	$(BIN)/denialops synth --claims $(DEMO_CLAIMS) --seed $(DEMO_SEED) --out $(DEMO_DIR) --ends-on $$(date +%F)
 	$(BIN)/denialops validate --data $(DEMO_DIR)
 	$(BIN)/denialops features build --data $(DEMO_DIR) --out $(DEMO_DIR)/features.parquet --state $(DEMO_DIR)/feature_state
 	$(BIN)/denialops train --data $(DEMO_DIR)
 	$(BIN)/denialops score --data $(DEMO_DIR) --out $(DEMO_DIR)/scored.csv
 	$(BIN)/denialops queue rank --data $(DEMO_DIR) --out $(DEMO_DIR)/queue.csv
 	$(BIN)/denialops policy simulate --data $(DEMO_DIR) --budget-hours 100 --out $(DEMO_DIR)/policy_simulation.html
-	DENIALOPS_DATABASE_URL=sqlite:///$(DEMO_DIR)/denialops.db $(BIN)/denialops queue load --data $(DEMO_DIR) --by demo
+	# The service reads the same settings: the queue goes to its database (./denialops.db).
+	$(BIN)/denialops queue load --data $(DEMO_DIR) --by demo
+	$(BIN)/denialops request --data $(DEMO_DIR) --out $(DEMO_DIR)/request.json
+	@test -s $(DEMO_DIR)/admin.key || { umask 077; $(BIN)/denialops keys add --role admin --by demo > $(DEMO_DIR)/admin.key; }
+	@echo
+	@echo "Start the service (leave it running):"
+	@echo "  DENIALOPS_QUEUE_DATA_DIR=$(DEMO_DIR) $(BIN)/denialops serve --port 8000"
+	@echo "Then, in another shell, score the latest pending claim:"
+	@echo "  curl -s -H \"Authorization: Bearer \$$(cat $(DEMO_DIR)/admin.key)\" -H 'Content-Type: application/json' --data @$(DEMO_DIR)/request.json http://127.0.0.1:8000/v1/claims/score"
+	@echo "The README's 'The API by example' has a request for every route."
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
