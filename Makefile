@@ -29,7 +29,7 @@ demo: $(STAMP)
 	# The service reads the same settings: the queue goes to its database (./denialops.db).
 	$(BIN)/denialops queue load --data $(DEMO_DIR) --by demo
 	$(BIN)/denialops request --data $(DEMO_DIR) --out $(DEMO_DIR)/request.json
-	@test -s $(DEMO_DIR)/admin.key || { umask 077; $(BIN)/denialops keys add --role admin --by demo > $(DEMO_DIR)/admin.key; }
+	@umask 077; $(BIN)/denialops keys add --role admin --by demo > $(DEMO_DIR)/admin.key
 	@echo
 	@echo "Start the service (leave it running):"
 	@echo "  DENIALOPS_QUEUE_DATA_DIR=$(DEMO_DIR) $(BIN)/denialops serve --port 8000"
