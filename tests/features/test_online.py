@@ -186,6 +186,7 @@ def edge_state(state: FeatureState, recent) -> FeatureState:
     return FeatureState(
         state.as_of,
         state.tallies,
+        state.claims,
         pd.concat([auths, extra[auths.columns].astype(auths.dtypes)], ignore_index=True),
         pd.concat(
             [eligibility, spans[eligibility.columns].astype(eligibility.dtypes)],
