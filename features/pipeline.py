@@ -6,6 +6,9 @@ submission date. Serving (`features_for_claims`) runs the same steps over a
 batch of new claims with the stored `FeatureState` as the seed of every tally;
 earlier claims of the batch count as history, as the contract says. Both go
 through `_features`, which differs only in where events and seeds come from.
+On every path a claim is left out of its own history (a claim sent again is in
+the state already), and so is the claim a replacement replaces
+(`_stage_one_and_two`).
 The API's row path (`features.online`) shares `history_features` and
 `decay_factor` with them and is held to them bit for bit by its tests.
 """

@@ -392,6 +392,18 @@ def test_a_claim_in_the_state_is_featured_as_if_it_were_not(data, full_state) ->
     assert (expected["same_day_prior_claims"] > 0).any()
 
 
+def test_a_saved_state_leaves_a_claim_out_of_its_own_history_too(
+    data, full_state, tmp_path
+) -> None:
+    claims = data.claims.tail(40)
+    lines = _lines_of(data, claims)
+    loaded = FeatureState.load(full_state.save(tmp_path / "state"))
+    expected = features_for_claims(claims, lines, full_state)
+    pd.testing.assert_frame_equal(features_for_claims(claims, lines, loaded), expected)
+    assert_same(expected, features_for_records(records(claims, lines), loaded))
+    assert (expected["same_service_prior_claims"] == 0).mean() > 0.9
+
+
 def _alone(data: ContractData, features: pd.DataFrame) -> dict[str, Any]:
     """An adjudicated claim alone on its patient, service date and first code, as a record."""
     claims = data.claims.assign(code_1=features["code_1"].to_numpy())
