@@ -14,7 +14,10 @@ from typing import Literal
 Source = Literal["claim", "claims", "remits", "authorizations", "eligibility"]
 
 CLAIM_RULE = "the claim itself, as it will be sent"
-CLAIMS_RULE = "claims submitted before this one (submission date, then claim id)"
+CLAIMS_RULE = (
+    "claims submitted before this one (submission date, then claim id), never the claim itself "
+    "(sent again) nor the claim it replaces (frequency 7/8)"
+)
 REMITS_RULE = "remits received before this claim's submission date"
 REFERENCE_RULE = "the table as it stands (the contract allows it)"
 RULES: dict[str, str] = {

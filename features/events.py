@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.denials import remit_denial_categories
-from features.claim_level import days
+from features.claim_level import REPLACEMENT_FREQUENCIES, days
 
 REMIT_CATEGORY_FLAGS = (
     "time_code_mismatch",
@@ -28,9 +28,12 @@ REMIT_CATEGORY_FLAGS = (
 def claim_events(claims: pd.DataFrame, claim_level: pd.DataFrame) -> pd.DataFrame:
     """Keys and values of each claim, in the order of `claims` (a RangeIndex)."""
     c = claims.reset_index(drop=True)
+    replaces = c["frequency_code"].isin(REPLACEMENT_FREQUENCIES)
     frame = pd.DataFrame(
         {
             "claim_id": c["claim_id"],
+            # The claim a replacement or void replaces: never part of its own history.
+            "original_claim_id": c["original_claim_id"].where(replaces),
             "patient_id": c["patient_id"],
             "payer_id": c["payer_id"],
             "program": c["program"],

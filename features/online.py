@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from functools import cache
 from typing import Any
@@ -155,6 +155,9 @@ def _claim_level(claim: Record) -> dict[str, Any]:
             "prior_auth_id",
         )
     }
+    row["original_claim_id"] = (
+        claim["original_claim_id"] if claim["frequency_code"] in REPLACEMENT_FREQUENCIES else None
+    )
     row |= {
         "code_1": code_1,
         "code_family_1": families[0],
@@ -259,10 +262,13 @@ _STAGE_ONE = tuple(tally for tally in CLAIM_TALLIES if tally.stage == 1)
 _STAGE_TWO = tuple(tally for tally in CLAIM_TALLIES if tally.stage == 2)
 
 
-def _claim_history(rows: list[dict[str, Any]], state: FeatureState) -> list[dict[str, float]]:
-    """Claim tallies as `accumulate` with seeds computes them: the state's total for a key
-    first, then this request's earlier claims (submission date, then claim id) one by one.
-    Stage 2 reads stage 1's first visit of the day, as in `pipeline._stage_one_and_two`."""
+def _running_tallies(
+    rows: Sequence[dict[str, Any]], state: FeatureState | None
+) -> list[dict[str, float]]:
+    """Claim tallies of `rows`, in the order given, as `accumulate` with seeds computes them:
+    the state's total for a key first (without a state, nothing), then the earlier rows one
+    by one. Stage 2 reads stage 1's first visit of the day, as in `pipeline._claim_tallies`;
+    each row gets its `first_visit_of_day` and `visit_number`."""
     raws: list[dict[str, float]] = [{} for _ in rows]
     running: dict[str, dict[tuple, Sequence[float]]] = {tally.name: {} for tally in CLAIM_TALLIES}
 
@@ -270,7 +276,7 @@ def _claim_history(rows: list[dict[str, Any]], state: FeatureState) -> list[dict
         key = tuple(row[name] for name in tally.keys)
         totals = running[tally.name].get(key)
         if totals is None:
-            seed = state.index(tally).get(key)
+            seed = None if state is None else state.index(tally).get(key)
             totals = _identities(tally) if seed is None else seed.tolist()
         raw |= _finished(tally, row, totals)
         running[tally.name][key] = [
@@ -278,9 +284,7 @@ def _claim_history(rows: list[dict[str, Any]], state: FeatureState) -> list[dict
             for measure, total in zip(tally.measures, totals, strict=True)
         ]
 
-    order = sorted(range(len(rows)), key=lambda i: (rows[i]["submission_day"], rows[i]["claim_id"]))
-    for i in order:
-        row, raw = rows[i], raws[i]
+    for row, raw in zip(rows, raws, strict=True):
         for tally in _STAGE_ONE:
             tally_and_add(tally, row, raw)
         row["first_visit_of_day"] = float(raw["patient_payer_day__prior_claims"] == 0)
@@ -288,6 +292,74 @@ def _claim_history(rows: list[dict[str, Any]], state: FeatureState) -> list[dict
             tally_and_add(tally, row, raw)
         row["visit_number"] = raw["visit_year__visits"] + row["first_visit_of_day"]
     return raws
+
+
+def _claim_history(rows: list[dict[str, Any]], state: FeatureState) -> list[dict[str, float]]:
+    """Claim tallies of a request: the state's totals, then the request's earlier claims
+    (submission date, then claim id). A claim whose history may hold itself or its original
+    is recomputed over its own history without them, as `pipeline._stage_one_and_two` does,
+    by the same rule (`_at_stake`) and in the same order."""
+    order = sorted(range(len(rows)), key=lambda i: (rows[i]["submission_day"], rows[i]["claim_id"]))
+    ordered = [rows[i] for i in order]
+    raws: list[dict[str, float]] = [{} for _ in rows]
+    for i, raw in zip(order, _running_tallies(ordered, state), strict=True):
+        raws[i] = raw
+    at_stake = _at_stake(ordered, state)
+    for position, row in enumerate(ordered):
+        if at_stake(row):
+            history = [dict(event) for event in _own_history(ordered, position, state)]
+            history.append(dict(row))
+            raws[order[position]] |= _running_tallies(history, None)[-1]
+            row["visit_number"] = history[-1]["visit_number"]
+    return raws
+
+
+def _at_stake(rows: Sequence[Record], state: FeatureState) -> Callable[[Record], bool]:
+    """`pipeline._own_history_at_stake` for the row path: a replacement whose original is
+    known, a claim already in the state, and claims sharing a patient or an authorization
+    with one."""
+    known = state.claim_lookup().ids
+    request = {row["claim_id"] for row in rows}
+    resent = [row for row in rows if row["claim_id"] in known]
+    patients = {row["patient_id"] for row in resent}
+    auths = {row["prior_auth_id"] for row in resent if row["has_prior_auth"]}
+
+    def at_stake(row: Record) -> bool:
+        original = row["original_claim_id"]
+        return (
+            (original is not None and (original in known or original in request))
+            or row["patient_id"] in patients
+            or (row["has_prior_auth"] and row["prior_auth_id"] in auths)
+        )
+
+    return at_stake
+
+
+def _own_history(ordered: Sequence[Record], position: int, state: FeatureState) -> list[Record]:
+    """`pipeline._own_history_excluded`'s history of one claim: the state's claims and the
+    request's earlier claims sharing its patient or its authorization, in that order, less
+    the claim itself, its original and the state's copies of claims sent again before it."""
+    row, earlier = ordered[position], ordered[:position]
+    left_out = {row["claim_id"], row["original_claim_id"]} - {None}
+    claims = state.claim_lookup()
+    scope = set(claims.by_patient.get(row["patient_id"], ()))
+    if row["has_prior_auth"]:
+        scope |= set(claims.by_auth.get(row["prior_auth_id"], ()))
+    gone = left_out | {event["claim_id"] for event in earlier}
+    known = [claims.records[i] for i in sorted(scope)]
+    return [event for event in known if event["claim_id"] not in gone] + [
+        event
+        for event in earlier
+        if event["claim_id"] not in left_out
+        and (
+            event["patient_id"] == row["patient_id"]
+            or (
+                row["has_prior_auth"]
+                and event["has_prior_auth"]
+                and event["prior_auth_id"] == row["prior_auth_id"]
+            )
+        )
+    ]
 
 
 def _remit_history(

@@ -6,6 +6,9 @@ submission date. Serving (`features_for_claims`) runs the same steps over a
 batch of new claims with the stored `FeatureState` as the seed of every tally;
 earlier claims of the batch count as history, as the contract says. Both go
 through `_features`, which differs only in where events and seeds come from.
+On every path a claim is left out of its own history (a claim sent again is in
+the state already), and so is the claim a replacement replaces
+(`_stage_one_and_two`).
 The API's row path (`features.online`) shares `history_features` and
 `decay_factor` with them and is held to them bit for bit by its tests.
 """
@@ -28,7 +31,7 @@ from features.catalog import CATEGORICAL, FEATURES
 from features.claim_level import claim_features
 from features.events import claim_events, remit_events, submission_order
 from features.reference import authorization_features, eligibility_features
-from features.state import FeatureState, key_tuples
+from features.state import CLAIM_COLUMNS, FeatureState, key_tuples
 from features.tallies import CLAIM_TALLIES, DECAY_DAYS, REMIT_TALLIES, Tally, column
 
 log = logging.getLogger(__name__)
@@ -91,9 +94,11 @@ def _run(
     queries: pd.DataFrame,
     query_times: np.ndarray,
     state: FeatureState | None,
+    scope: tuple[str, ...] = (),
 ) -> dict:
-    both = pd.concat([events[list(tally.keys)], queries[list(tally.keys)]], ignore_index=True)
-    codes = key_codes(both, tally.keys)
+    keys = [*scope, *tally.keys]
+    both = pd.concat([events[keys], queries[keys]], ignore_index=True)
+    codes = key_codes(both, keys)
     event_codes, query_codes = codes[: len(events)], codes[len(events) :]
     seed_keys, seed_values = _seeds(tally, queries, query_codes, state)
     raw = accumulate(
@@ -109,20 +114,114 @@ def _run(
     return _finish(tally, raw, queries, query_times)
 
 
-def _stage_one_and_two(
-    base: pd.DataFrame, rank: np.ndarray, state: FeatureState | None
+def _claim_tallies(
+    base: pd.DataFrame,
+    rank: np.ndarray,
+    state: FeatureState | None,
+    scope: tuple[str, ...] = (),
 ) -> tuple[dict, pd.DataFrame]:
-    """Claim tallies; stage 2 needs stage 1's 'first visit with this payer that day'."""
+    """Claim tallies, each claim over the claims before it (and the state); stage 2 needs
+    stage 1's 'first visit with this payer that day'. `scope` columns, when given, split
+    the claims into separate histories."""
     raw: dict = {}
     for tally in (t for t in CLAIM_TALLIES if t.stage == 1):
-        raw |= _run(tally, base, rank, base, rank, state)
+        raw |= _run(tally, base, rank, base, rank, state, scope)
     base = base.assign(
         first_visit_of_day=(raw["patient_payer_day__prior_claims"] == 0).astype("float64")
     )
     for tally in (t for t in CLAIM_TALLIES if t.stage == 2):
-        raw |= _run(tally, base, rank, base, rank, state)
+        raw |= _run(tally, base, rank, base, rank, state, scope)
     base["visit_number"] = raw["visit_year__visits"] + base["first_visit_of_day"]
     return raw, base
+
+
+def _stage_one_and_two(
+    base: pd.DataFrame, rank: np.ndarray, state: FeatureState | None
+) -> tuple[dict, pd.DataFrame]:
+    """Claim tallies of every claim, none counting itself or the claim it replaces.
+
+    The running tallies see every earlier claim and the state's totals. Where that
+    history may hold the claim itself (sent again: its id is in the state) or its
+    original (a frequency 7/8 claim), the claim's tallies and visit number are
+    recomputed from the claims behind them, without those (`_own_history_excluded`).
+    As events for later claims, claims keep their values: a claim is left out of its
+    own history only.
+    """
+    raw, base = _claim_tallies(base, rank, state)
+    positions = np.flatnonzero(_own_history_at_stake(base, state))
+    if len(positions):
+        own, visit_number = _own_history_excluded(base, rank, state, positions)
+        for name, values in own.items():
+            raw[name] = raw[name].copy()
+            raw[name][positions] = values
+        base.loc[positions, "visit_number"] = visit_number
+    return raw, base
+
+
+def _own_history_at_stake(base: pd.DataFrame, state: FeatureState | None) -> np.ndarray:
+    """Claims whose running tallies may count a claim they must not: a replacement whose
+    original is known, a claim already in the state, and the claims sharing a patient or
+    an authorization with the latter (the state's copy and the claim would both count).
+    The row path (`online._claim_history`) applies the same rule."""
+    ids = list(state.claim_lookup().ids) if state is not None else []
+    claim_ids, original = base["claim_id"], base["original_claim_id"]
+    replaces = original.notna() & (original.isin(ids) | original.isin(claim_ids))
+    resent = claim_ids.isin(ids).to_numpy(bool)
+    has_auth = base["has_prior_auth"].to_numpy(bool)
+    shares = base["patient_id"].isin(base.loc[resent, "patient_id"]).to_numpy(bool) | (
+        has_auth & base["prior_auth_id"].isin(base.loc[resent & has_auth, "prior_auth_id"])
+    ).to_numpy(bool)
+    return replaces.to_numpy(bool) | shares
+
+
+def _own_history_excluded(
+    base: pd.DataFrame, rank: np.ndarray, state: FeatureState | None, positions: np.ndarray
+) -> tuple[dict, np.ndarray]:
+    """Claim tallies and visit number of the claims at `positions`, each over its own
+    history: the state's claims and the earlier claims of `base` that share its patient
+    (every claim tally but one is keyed by patient) or its authorization (the other),
+    less the claim itself, its original, and the state's copies of claims `base` sent
+    again before it. The histories run through `_claim_tallies` at once, one scope each,
+    in the running tallies' order, so a claim with nothing to leave out gets the same bits.
+    """
+    frames = [state.claims] if state is not None else []
+    history = pd.concat([*frames, base[list(CLAIM_COLUMNS)]], ignore_index=True)
+    known = len(history) - len(base)
+    times = np.concatenate([np.arange(known) - known, rank]).astype(np.float64)
+    resent_at = np.full(len(history), np.inf)
+    if known:
+        sent = pd.Series(rank.astype(np.float64), index=base["claim_id"].to_numpy(object))
+        state_ids = history["claim_id"].iloc[:known].to_numpy(object)
+        resent_at[:known] = sent.reindex(state_ids).fillna(np.inf).to_numpy()
+    ids = history["claim_id"].to_numpy(object)
+    by_patient = history.groupby("patient_id", sort=False).indices
+    auth_rows = np.flatnonzero(history["has_prior_auth"].to_numpy(bool))
+    by_auth = history.iloc[auth_rows].groupby("prior_auth_id", sort=False).indices
+    rows: list[np.ndarray] = []
+    for position in positions:
+        claim = base.iloc[position]
+        own = known + position
+        scope = by_patient[claim["patient_id"]]
+        if claim["has_prior_auth"]:
+            scope = np.union1d(scope, auth_rows[by_auth[claim["prior_auth_id"]]])
+        left_out = {claim["claim_id"]} | (
+            set() if pd.isna(claim["original_claim_id"]) else {claim["original_claim_id"]}
+        )
+        scope = scope[
+            (times[scope] < times[own])
+            & (resent_at[scope] > times[own])
+            & np.fromiter((i not in left_out for i in ids[scope]), bool, len(scope))
+        ]
+        rows.append(np.append(scope, own))
+    taken = np.concatenate(rows)
+    queries = np.cumsum([len(r) for r in rows]) - 1
+    scoped = history.iloc[taken].reset_index(drop=True)
+    scoped["_scope"] = np.repeat(np.arange(len(rows)), [len(r) for r in rows])
+    raw, scoped = _claim_tallies(scoped, times[taken], None, ("_scope",))
+    return (
+        {name: np.asarray(values)[queries] for name, values in raw.items()},
+        scoped["visit_number"].to_numpy()[queries],
+    )
 
 
 @dataclass
@@ -347,5 +446,6 @@ def _state_from_events(
         for index, measure in enumerate(tally.measures):
             frame[column(tally, measure)] = values[:, index]
         tallies[tally.name] = frame
+    claims = base.iloc[np.argsort(rank)][list(CLAIM_COLUMNS)].reset_index(drop=True)
     log.info("feature state as of %s", as_of)
-    return FeatureState(as_of, tallies, data.authorizations, data.eligibility)
+    return FeatureState(as_of, tallies, claims, data.authorizations, data.eligibility)

@@ -2,8 +2,9 @@
 
 Written by `features.pipeline.build_state` (with the model bundle, later) and
 loaded by the scoring service, so scoring a claim is a few dictionary lookups
-rather than a scan of history. Files: one Parquet per tally, the
-authorizations and eligibility tables, and `state.json` with the as-of date.
+rather than a scan of history. Files: one Parquet per tally, the claims behind
+the claim tallies, the authorizations and eligibility tables, and `state.json`
+with the as-of date.
 The dictionaries (tally keys, authorizations, coverage) are built in memory on
 first use or by `warm`; the files do not hold them.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,13 +23,28 @@ import pandas as pd
 
 from data_contracts.denials import split_list
 from features.reference import authorization_days, coverage_spans
-from features.tallies import TALLIES, Tally, column
+from features.tallies import CLAIM_TALLIES, TALLIES, Tally, column
 
 log = logging.getLogger(__name__)
-STATE_VERSION = 1
+STATE_VERSION = 2
+"""2: the state keeps its claims (`FeatureState.claims`)."""
+DERIVED = ("first_visit_of_day",)
+"""Claim tally inputs computed from the other claims, not read off the claim."""
+CLAIM_COLUMNS: tuple[str, ...] = (
+    "claim_id",
+    *sorted(
+        (
+            {name for tally in CLAIM_TALLIES for name in tally.keys}
+            | {measure.value for tally in CLAIM_TALLIES for measure in tally.measures}
+            | {tally.only_where for tally in CLAIM_TALLIES if tally.only_where}
+        )
+        - set(DERIVED)
+    ),
+)
+"""What the state keeps of each claim: its id and every column a claim tally reads."""
 
 
-def key_tuples(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[tuple]:
+def key_tuples(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple]:
     """Keys as hashable Python tuples, the same whether read from Parquet or built in memory."""
     columns = []
     for key in keys:
@@ -36,6 +53,8 @@ def key_tuples(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[tuple]:
             columns.append([bool(v) for v in values.to_numpy()])
         elif pd.api.types.is_integer_dtype(values.dtype):
             columns.append([int(v) for v in values.to_numpy()])
+        elif pd.api.types.is_float_dtype(values.dtype):
+            columns.append([float(v) for v in values.to_numpy()])
         else:
             columns.append([None if pd.isna(v) else str(v) for v in values.to_numpy(object)])
     return list(zip(*columns, strict=True))
@@ -100,15 +119,44 @@ class References:
         return cls(by_id, by_pair, spans, by_patient)
 
 
+@dataclass(frozen=True)
+class StateClaims:
+    """The state's claims for the row path: one record per claim (Python values, as
+    `key_tuples` gives keys) in submission order, and their positions by id, patient and
+    authorization number (the keys every claim tally starts with)."""
+
+    records: list[dict[str, object]]
+    ids: frozenset[str]
+    by_patient: dict[object, list[int]]
+    by_auth: dict[object, list[int]]
+
+    @classmethod
+    def build(cls, claims: pd.DataFrame) -> StateClaims:
+        names = list(claims.columns)
+        records = [dict(zip(names, values, strict=True)) for values in key_tuples(claims, names)]
+        by_patient: dict[object, list[int]] = {}
+        by_auth: dict[object, list[int]] = {}
+        for position, record in enumerate(records):
+            by_patient.setdefault(record["patient_id"], []).append(position)
+            if record["has_prior_auth"]:
+                by_auth.setdefault(record["prior_auth_id"], []).append(position)
+        return cls(records, frozenset(str(c) for c in claims["claim_id"]), by_patient, by_auth)
+
+
 @dataclass
 class FeatureState:
     as_of: date
     tallies: dict[str, pd.DataFrame]
     """Per tally: its key columns and its raw measure columns."""
+    claims: pd.DataFrame
+    """The claims behind the claim tallies, `CLAIM_COLUMNS`, in submission order. A claim
+    scored again (or a replacement of one) must not count itself (or its original): its
+    history is then recomputed from these, without them (`pipeline._claim_tallies`)."""
     authorizations: pd.DataFrame
     eligibility: pd.DataFrame
     _index: dict[str, dict[tuple, np.ndarray]] = field(default_factory=dict, repr=False)
     _references: References | None = field(default=None, repr=False)
+    _claims: StateClaims | None = field(default=None, repr=False)
 
     def index(self, tally: Tally) -> dict[tuple, np.ndarray]:
         """Key tuple -> measure values, built once per tally on first use."""
@@ -124,11 +172,18 @@ class FeatureState:
             self._references = References.build(self.authorizations, self.eligibility)
         return self._references
 
+    def claim_lookup(self) -> StateClaims:
+        """The state's claims as the row path reads them, built once on first use."""
+        if self._claims is None:
+            self._claims = StateClaims.build(self.claims)
+        return self._claims
+
     def warm(self) -> None:
         """Build every lookup now (service start-up) rather than on the first request."""
         for tally in TALLIES:
             self.index(tally)
         self.references()
+        self.claim_lookup()
 
     def lookup(self, tally: Tally, keys: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
         """For each key tuple: whether the state knows it, and its measure values."""
@@ -147,6 +202,7 @@ class FeatureState:
         directory.mkdir(parents=True, exist_ok=True)
         for name, frame in self.tallies.items():
             frame.to_parquet(directory / f"tally_{name}.parquet", index=False)
+        self.claims.to_parquet(directory / "claims.parquet", index=False)
         self.authorizations.to_parquet(directory / "authorizations.parquet", index=False)
         self.eligibility.to_parquet(directory / "eligibility.parquet", index=False)
         meta = {"version": STATE_VERSION, "as_of": self.as_of.isoformat()}
@@ -170,6 +226,7 @@ class FeatureState:
         return cls(
             as_of=date.fromisoformat(meta["as_of"]),
             tallies=tallies,
+            claims=pd.read_parquet(directory / "claims.parquet"),
             authorizations=pd.read_parquet(directory / "authorizations.parquet"),
             eligibility=pd.read_parquet(directory / "eligibility.parquet"),
         )

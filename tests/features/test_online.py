@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -16,10 +17,11 @@ from data_contracts.records import tables_from_records
 from features.catalog import CATEGORICAL, FEATURES
 from features.claim_level import line_summary
 from features.online import features_for_records, timed_code
-from features.pipeline import build_state, features_for_claims
+from features.pipeline import build_features, build_state, features_for_claims
 from features.state import FeatureState
 
 NAMES = [feature.name for feature in FEATURES]
+CLAIM_HISTORY = [feature.name for feature in FEATURES if feature.source == "claims"]
 
 
 def _value(value: Any) -> Any:
@@ -58,12 +60,16 @@ def _bits(values: Any) -> np.ndarray:
     return np.asarray(values, dtype=np.float64).view(np.int64)
 
 
-def assert_same(expected: pd.DataFrame, actual: list[dict[str, float | str | None]]) -> None:
+def assert_same(
+    expected: pd.DataFrame,
+    actual: list[dict[str, float | str | None]],
+    names: Sequence[str] = NAMES,
+) -> None:
     """Same keys in catalog order, the same strings (NA as None) and the same float bits."""
     assert len(actual) == len(expected)
-    assert all(list(row) == NAMES for row in actual)
+    assert all(list(row) == list(names) for row in actual)
     claim_ids = expected.index.to_numpy()
-    for name in NAMES:
+    for name in names:
         values = [row[name] for row in actual]
         if name in CATEGORICAL:
             assert all(value is None or type(value) is str for value in values), name
@@ -186,6 +192,7 @@ def edge_state(state: FeatureState, recent) -> FeatureState:
     return FeatureState(
         state.as_of,
         state.tallies,
+        state.claims,
         pd.concat([auths, extra[auths.columns].astype(auths.dtypes)], ignore_index=True),
         pd.concat(
             [eligibility, spans[eligibility.columns].astype(eligibility.dtypes)],
@@ -327,3 +334,176 @@ def test_the_timed_code_is_line_summarys(recent) -> None:
 def test_a_claim_without_lines_is_refused(recent, state) -> None:
     with pytest.raises(ValueError, match="no lines"):
         features_for_records([_template(recent, state) | {"lines": []}], state)
+
+
+# A claim is never its own history: a claim sent again (its copy is in the state) or a
+# replacement (frequency 7/8) leaves itself and the claim it replaces out, on both paths.
+
+
+@pytest.fixture(scope="module")
+def full_state(data: ContractData) -> FeatureState:
+    """The state after every claim, pending ones included, as `denialops train` builds it."""
+    state = build_state(data)
+    state.warm()
+    return state
+
+
+def _lines_of(data: ContractData, claims: pd.DataFrame) -> pd.DataFrame:
+    return data.claim_lines[data.claim_lines["claim_id"].isin(claims["claim_id"])]
+
+
+def _claim_history(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{name: row[name] for name in CLAIM_HISTORY} for row in rows]
+
+
+def _apart(claims: pd.DataFrame) -> pd.DataFrame:
+    """At most one claim per patient and per authorization number: their histories are
+    disjoint, so they can be taken out of the state together."""
+    claims = claims.drop_duplicates("patient_id")
+    return claims[claims["prior_auth_id"].isna() | ~claims["prior_auth_id"].duplicated()]
+
+
+def test_a_claim_in_the_state_is_featured_as_if_it_were_not(data, full_state) -> None:
+    """A pending claim scored again: its claim history is the one it has without its copy
+    in the state. (What later claims learnt with it stays: a visit-limit denial's visit
+    number, say, counted it.)"""
+    pending = data.claims[~data.claims["claim_id"].isin(data.remits["claim_id"])]
+    claims = _apart(pending)
+    lines = _lines_of(data, claims)
+    gone = data.claims["claim_id"].isin(claims["claim_id"])
+    without = build_state(
+        dataclasses.replace(
+            data,
+            claims=data.claims[~gone],
+            claim_lines=data.claim_lines[~data.claim_lines["claim_id"].isin(claims["claim_id"])],
+        ),
+        as_of=full_state.as_of,
+    )
+    assert claims["claim_id"].isin(full_state.claims["claim_id"]).all()
+    batch = features_for_claims(claims, lines, full_state)
+    every = [features_for_records([claim], full_state)[0] for claim in records(claims, lines)]
+    assert_same(batch, every)
+    expected = features_for_claims(claims, lines, without)[CLAIM_HISTORY]
+    assert_same(expected, _claim_history(every), CLAIM_HISTORY)
+
+    # Not one of them is a duplicate of itself.
+    assert len(claims) > 100
+    assert (expected["same_service_prior_claims"] == 0).all()
+    assert (expected["same_day_prior_claims"] > 0).any()
+
+
+def test_a_saved_state_leaves_a_claim_out_of_its_own_history_too(
+    data, full_state, tmp_path
+) -> None:
+    claims = data.claims.tail(40)
+    lines = _lines_of(data, claims)
+    loaded = FeatureState.load(full_state.save(tmp_path / "state"))
+    expected = features_for_claims(claims, lines, full_state)
+    pd.testing.assert_frame_equal(features_for_claims(claims, lines, loaded), expected)
+    assert_same(expected, features_for_records(records(claims, lines), loaded))
+    assert (expected["same_service_prior_claims"] == 0).mean() > 0.9
+
+
+def _alone(data: ContractData, features: pd.DataFrame) -> dict[str, Any]:
+    """An adjudicated claim alone on its patient, service date and first code, as a record."""
+    claims = data.claims.assign(code_1=features["code_1"].to_numpy())
+    alone = ~claims.duplicated(["patient_id", "service_date", "code_1"], keep=False)
+    paid = claims["claim_id"].isin(data.remits["claim_id"])
+    claim = data.claims[(alone & paid).to_numpy()].tail(1)
+    return records(claim, _lines_of(data, claim))[0]
+
+
+def _sent_later(claim: dict[str, Any], claim_id: str, frequency: str = "1") -> dict[str, Any]:
+    """The claim sent again three days later under another id: a replacement of it
+    (frequency 7) or a plain copy, a duplicate (frequency 1)."""
+    return claim | {
+        "claim_id": claim_id,
+        "frequency_code": frequency,
+        "original_claim_id": claim["claim_id"] if frequency != "1" else None,
+        "submission_date": claim["submission_date"] + timedelta(days=3),
+    }
+
+
+def _both_paths(request: list[dict[str, Any]], state: FeatureState) -> pd.DataFrame:
+    expected = features_for_claims(*tables_from_records(request), state)
+    assert_same(expected, features_for_records(request, state))
+    return expected
+
+
+def test_a_replacement_is_not_a_duplicate_of_the_claim_it_replaces(
+    data, features, full_state
+) -> None:
+    original = _alone(data, features)
+    replacement = _sent_later(original, "REPLACES-IT", "7")
+    copy = _sent_later(original, "A-COPY")
+    again = original | {"submission_date": replacement["submission_date"]}
+
+    # Alone against the state that holds the original.
+    assert _both_paths([replacement], full_state).iloc[0]["same_service_prior_claims"] == 0
+    assert _both_paths([copy], full_state).iloc[0]["same_service_prior_claims"] == 1
+    assert _both_paths([again], full_state).iloc[0]["same_service_prior_claims"] == 0
+    # In one request: the copy (sent before the replacement, by claim id) is a real duplicate
+    # of both; the original sent again is a duplicate of neither, but of the copy.
+    both = _both_paths([replacement, again, copy], full_state)["same_service_prior_claims"]
+    assert both.to_dict() == {"REPLACES-IT": 1, original["claim_id"]: 1, "A-COPY": 1}
+    assert (_both_paths([replacement, again], full_state)["same_service_prior_claims"] == 0).all()
+
+    # The training path over a data directory holding original and replacement alike.
+    later = copy | {"submission_date": copy["submission_date"] + timedelta(days=1)}
+    added = tables_from_records([replacement, later])
+    directory = dataclasses.replace(
+        data,
+        claims=pd.concat([data.claims, added[0]], ignore_index=True),
+        claim_lines=pd.concat([data.claim_lines, added[1]], ignore_index=True),
+    )
+    trained = build_features(directory)["same_service_prior_claims"]
+    assert trained["REPLACES-IT"] == 0
+    assert trained["A-COPY"] >= 1
+
+
+def test_claims_sent_again_replaced_or_copied_in_one_request_equal_the_batch_path(
+    data, state, full_state
+) -> None:
+    """Requests of one patient each: claims of the state in shuffled order (before and
+    after the state's cut-off), a replacement of one and a copy of another."""
+    counts = data.claims["patient_id"].value_counts()
+    patients = counts[counts >= 6].index[:40]
+    requests = []
+    for number, patient in enumerate(patients):
+        claims = data.claims[data.claims["patient_id"] == patient].tail(5)
+        sent = records(claims.sample(frac=1.0, random_state=number), _lines_of(data, claims))
+        sent.append(_sent_later(sent[0], f"R-{number}", "7"))
+        sent.append(_sent_later(sent[1], f"C-{number}"))
+        requests.append(sent)
+    keys = [
+        {("patient", c["patient_id"]) for c in r}
+        | {("auth", c["prior_auth_id"]) for c in r if c["prior_auth_id"]}
+        for r in requests
+    ]
+    groups = _rounds(keys, limit=len(requests))
+    assert sum(len(group) for group in groups) == len(requests)
+    for each in (state, full_state):
+        for group in groups:
+            request = [claim for i in group for claim in requests[i]]
+            expected = features_for_claims(*tables_from_records(request), each)
+            actual = [row for i in group for row in features_for_records(requests[i], each)]
+            assert_same(expected, actual)
+
+
+def test_claims_sent_again_together_count_once(data, features, full_state) -> None:
+    """Patients' latest claims sent again in one request: each sees the earlier ones of the
+    request instead of their copies in the state, not both, so its claim history is the
+    one it has when sent again alone (the row path, equal to the batch path)."""
+    claims = data.claims.groupby("patient_id").tail(4).head(600)
+    lines = _lines_of(data, claims)
+    together = features_for_claims(claims, lines, full_state)[CLAIM_HISTORY]
+    alone = [features_for_records([claim], full_state)[0] for claim in records(claims, lines)]
+    assert_same(together, _claim_history(alone), CLAIM_HISTORY)
+    assert (together["same_day_prior_claims"] > 0).any()
+    # Every other claim of the patient's day and code is known; the claim itself is not.
+    service = ["patient_id", "service_date", "code_1"]
+    others = data.claims.assign(code_1=features["code_1"].to_numpy()).groupby(service).size() - 1
+    code_1 = features.loc[claims["claim_id"], "code_1"].to_numpy()
+    keys = pd.MultiIndex.from_frame(claims[service[:2]].assign(code_1=code_1))
+    assert together["same_service_prior_claims"].tolist() == others.reindex(keys).tolist()
+    assert (together["same_service_prior_claims"] == 0).mean() > 0.9

@@ -7,7 +7,7 @@ import pytest
 from data_contracts.records import tables_from_records
 from serving.api.schemas import ClaimIn
 from serving.scorer import ROW_PATH_MAX_CLAIMS
-from tests.serving.conftest import claim_json, scorer_for
+from tests.serving.conftest import auth, claim_json, scorer_for
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +45,38 @@ def test_the_sample_exercises_every_band_and_fixes(bundle, requests_) -> None:
     assert {r.band for r in results} == {"pass", "review", "hold"}
     assert any(f.rule_hit for r in results for f in r.fixes)
     assert any(not f.rule_hit for r in results for f in r.fixes)
+
+
+def test_a_pending_claim_scored_again_is_not_its_own_duplicate(bundle, serve_data, client) -> None:
+    """The scrubbing hook scores a claim of the state again after a fix: over HTTP, on the
+    row path and on the batch path alike, its copy in the state is not an earlier claim
+    (every one of them was a 'duplicate' before)."""
+    claims, lines = serve_data.claims, serve_data.claim_lines
+    pending = claims.loc[~claims["claim_id"].isin(serve_data.remits["claim_id"]), "claim_id"]
+    ids = pending.tail(ROW_PATH_MAX_CLAIMS).tolist()
+    assert set(ids) <= set(bundle.state.claims["claim_id"])
+    requests = [ClaimIn.model_validate(claim_json(serve_data, i)).model_dump() for i in ids]
+    scorer = scorer_for(bundle)
+    rows = _answers(scorer.score_records(requests))
+    assert rows == _answers(scorer.score_claims(*tables_from_records(requests)))
+    alone = scorer.score_records(requests[:1])[0]
+    response = client.post(
+        "/v1/claims/score",
+        json={"claims": [claim_json(serve_data, ids[0])]},
+        headers=auth("scrubber"),
+    )
+    assert (alone.claim_id, alone.p_denial) == (
+        response.json()["results"][0]["claim_id"],
+        response.json()["results"][0]["p_denial"],
+    )
+
+    # A duplicate exactly where another claim has its patient, service date and first code.
+    first = lines.sort_values("line_number").drop_duplicates("claim_id")
+    code_1 = claims["claim_id"].map(first.set_index("claim_id")["procedure_code"])
+    service = claims.assign(code_1=code_1).duplicated(
+        ["patient_id", "service_date", "code_1"], keep=False
+    )
+    repeated = set(claims.loc[service, "claim_id"])
+    duplicates = [claim_id in repeated for claim_id in ids]
+    assert [any(fix[0] == "duplicate" for fix in r[4]) for r in rows] == duplicates
+    assert not all(duplicates)
