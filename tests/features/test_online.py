@@ -217,8 +217,10 @@ def _line(number: int, code: str, *modifiers: str, **changes: Any) -> dict[str, 
 
 def _edge_claims(template: dict[str, Any], other_auth: str) -> list[dict[str, Any]]:
     def claim(claim_id: str, *lines: dict[str, Any], **changes: Any) -> dict[str, Any]:
+        lines_sent = list(lines) or template["lines"]
+        total = round(sum(line["line_charge"] for line in lines_sent), 2)  # the contract's rule
         return (
-            template | {"claim_id": claim_id, "lines": list(lines) or template["lines"]} | changes
+            template | {"claim_id": claim_id, "lines": lines_sent, "total_charge": total} | changes
         )
 
     codes = ("90834", "99214", "90836", "96127", "90785", "H0004", "S9480", "90853", "90839")
