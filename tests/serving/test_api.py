@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import threading
 
 import pytest
 import sqlalchemy as sa
+from fastapi.exceptions import RequestValidationError
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from data_contracts import codes, plausibility
 from data_contracts.enums import DENIAL_CATEGORIES
 from serving.api.app import create_app
-from serving.api.schemas import ClaimIn
+from serving.api.claims import _validate_in_steps
+from serving.api.schemas import ClaimIn, ScoreRequest
 from serving.api.security import digest
 from serving.loading import ModelUnavailableError
 from serving.scorer import ROW_PATH_MAX_CLAIMS
@@ -314,3 +318,46 @@ def test_what_no_normalisation_makes_a_code_is_still_a_422(client, pending) -> N
     response = _post(client, dict(pending[0], primary_dx="f3"))
     assert response.status_code == 422
     assert "primary_dx" in response.json()["detail"][0]["loc"]
+
+
+def _large_body(pending: list[dict], n: int = 120, **changes_at: dict) -> dict:
+    """`n` claims (well past the size validated on the event loop), some changed by index."""
+    claims = [dict(pending[i % len(pending)], claim_id=f"L{i}") for i in range(n)]
+    for index, change in changes_at.items():
+        claims[int(index.removeprefix("at"))].update(change)
+    return {"claims": claims}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(lambda p: _large_body(p), id="valid"),
+        pytest.param(
+            lambda p: _large_body(p, at60={"program": "SPA"}, at117={"units_x": 1}), id="claims"
+        ),
+        pytest.param(lambda p: _large_body(p, at99={"claim_id": "L3"}), id="repeated-id"),
+        pytest.param(
+            lambda p: {"claims": [dict(p[0], program="SPA")], "extra": 1}, id="every-claim-refused"
+        ),
+        pytest.param(
+            lambda p: _large_body(p, at5={"claim_id": "L3"}, at7={"units": 0}), id="id-and-claim"
+        ),
+        pytest.param(lambda p: {**_large_body(p), "extra": 1}, id="extra-field"),
+        pytest.param(lambda p: _large_body(p, n=1001), id="too-many"),
+        pytest.param(lambda _p: {"claims": []}, id="empty"),
+        pytest.param(lambda _p: [1, 2], id="not-an-object"),
+    ],
+)
+def test_large_bodies_validated_in_steps_answer_as_one_pass_would(pending, body) -> None:
+    """The large-body path validates a few claims per call (so /healthz keeps answering);
+    it must accept and refuse exactly what one pass of the request model does."""
+    raw = json.dumps(body(pending)).encode()
+    try:
+        expected = ScoreRequest.model_validate_json(raw)
+    except ValidationError as error:
+        with pytest.raises(RequestValidationError) as refused:
+            _validate_in_steps(raw)
+        located = {(("body", *e["loc"]), e["type"]) for e in error.errors()}
+        assert {(tuple(e["loc"]), e["type"]) for e in refused.value.errors()} == located
+    else:
+        assert _validate_in_steps(raw) == expected
