@@ -59,10 +59,11 @@ def _utc_now() -> datetime:
 class KeyStore:
     """The API keys in `database`.
 
-    `legacy_file` is the JSON key store of earlier versions (`settings.key_store`):
-    each opening imports the entries it holds that the table lacks, so importing is
-    idempotent and a key revoked after its import stays revoked. The file is left in
-    place and may be deleted once imported.
+    `legacy_file` is the JSON key store of earlier versions (`settings.key_store`): it
+    is imported while the table holds no key at all, that is once, on upgrading. An
+    entry written into the file later never becomes a key (keys are made with
+    `keys add`, audited), and a key revoked after its import stays revoked. The file is
+    left in place and may be deleted once imported.
     """
 
     def __init__(
@@ -162,8 +163,9 @@ class KeyStore:
                 )
         now = self._clock()
         with self._database.writing() as connection:
-            known = set(connection.execute(sa.select(API_KEYS.c.sha256)).scalars())
-            new = [entry for entry in entries if entry["sha256"] not in known]
+            if connection.execute(sa.select(API_KEYS.c.key_id).limit(1)).first() is not None:
+                return  # imported already, or keys were made since: the file is history
+            new = list({entry["sha256"]: entry for entry in entries}.values())
             if not new:
                 return
             connection.execute(
@@ -243,6 +245,20 @@ class KeyRing:
         if found is not None:
             self._note_use(found.key_id, now)
         return found
+
+    def stale(self) -> bool:
+        """Whether the next `caller` would read the table. An async caller (the key check
+        in front of every route) calls `refresh` in the thread pool first, so no database
+        read ever waits on the event loop, where it would hold up every request."""
+        with self._lock:
+            return self._store is not None and (
+                self._read_at is None
+                or (self._clock() - self._read_at).total_seconds() >= self._cache_seconds
+            )
+
+    def refresh(self) -> None:
+        """Re-read the stored keys if the cache ran out (a blocking database read)."""
+        self._stored_keys(self._clock())
 
     def flush(self) -> None:
         """Write the last-use stamps noted so far (the background writer calls this)."""

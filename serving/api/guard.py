@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security.utils import get_authorization_scheme_param
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -57,7 +58,10 @@ class KeyCheck:
         if scheme.lower() != "bearer" or not key:
             await _refuse(scope, receive, send, 401, "send Authorization: Bearer <API key>")
             return
-        caller = scope["app"].state.keys.caller(key)
+        keys = scope["app"].state.keys
+        if keys.stale():
+            await run_in_threadpool(keys.refresh)
+        caller = keys.caller(key)
         if caller is None:
             await _refuse(scope, receive, send, 401, "unknown API key")
             return

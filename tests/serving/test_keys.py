@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 
@@ -131,6 +132,9 @@ def test_a_json_key_store_is_imported_once_and_revocations_stick(
     store = KeyStore(database, legacy_file=legacy)
     assert {c.role for c in store.active().values()} == {"biller", "revops"}
     store.revoke(digest("old-one")[:12], by="ops")
+    # Written into the file after the upgrade: history, not a way to make a key.
+    entries.append({"key_id": digest("planted")[:12], "sha256": digest("planted"), "role": "admin"})
+    legacy.write_text(json.dumps(entries))
     again = KeyStore(database, legacy_file=legacy)
     assert len(again.list_keys()) == 2
     assert set(again.active()) == {digest("old-two")}
@@ -152,3 +156,28 @@ def test_the_service_imports_the_json_key_store_on_start(settings: Settings, bun
     with TestClient(create_app(settings, loader=lambda _s: scorer_for(bundle))) as client:
         assert _get(client, "legacy-key") == 200
         assert client.get(READY, headers=auth("biller")).status_code == 200
+
+
+def test_the_key_check_reads_the_table_off_the_event_loop(
+    running, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow or locked database must not hold up every request, /healthz included: the
+    table is re-read in the thread pool, never on the event loop."""
+    client, clock = running
+    key, _ = KeyStore(database).add("revops", by="ops")
+    on_the_loop: list[bool] = []
+    read = KeyStore.active
+
+    def watched(store: KeyStore) -> dict:
+        try:
+            asyncio.get_running_loop()
+            on_the_loop.append(True)
+        except RuntimeError:
+            on_the_loop.append(False)
+        return read(store)
+
+    monkeypatch.setattr(KeyStore, "active", watched)
+    for _ in range(3):
+        clock.advance(2)
+        assert _get(client, key) == 200
+    assert on_the_loop == [False, False, False]
