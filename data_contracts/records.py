@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from data_contracts.denials import split_list
 from data_contracts.reader import check_tables
 
 
@@ -45,13 +46,13 @@ def records_from_tables(claims: pd.DataFrame, claim_lines: pd.DataFrame) -> list
     for claim in claims.astype(object).where(claims.notna(), None).to_dict("records"):
         claim["service_date"] = claim["service_date"].date().isoformat()
         claim["submission_date"] = claim["submission_date"].date().isoformat()
-        claim["secondary_dx"] = _split(claim["secondary_dx"])
+        claim["secondary_dx"] = split_list(claim["secondary_dx"])
         claim["total_charge"] = float(claim["total_charge"])
         claim["lines"] = [
             {
                 "line_number": int(line["line_number"]),
                 "procedure_code": line["procedure_code"],
-                "modifiers": _split(line["modifiers"]),
+                "modifiers": split_list(line["modifiers"]),
                 "units": int(line["units"]),
                 "minutes": None if line["minutes"] is None else int(line["minutes"]),
                 "line_charge": float(line["line_charge"]),
@@ -61,7 +62,3 @@ def records_from_tables(claims: pd.DataFrame, claim_lines: pd.DataFrame) -> list
         ]
         records.append(claim)
     return records
-
-
-def _split(cell: str | None) -> list[str]:
-    return cell.split(";") if cell else []

@@ -324,7 +324,8 @@ def request_body(
             )
         chosen = claims[claims["claim_id"].isin(claim)]
     else:
-        chosen = claims[~claims["claim_id"].isin(loaded.remits["claim_id"])].tail(1)
+        pending = claims[~claims["claim_id"].isin(loaded.remits["claim_id"])]
+        chosen = pending.sort_values("submission_date", kind="stable").tail(1)
         if chosen.empty:
             raise typer.BadParameter(
                 f"{data} has no pending claim: name one with --claim", param_hint="--data"
@@ -341,7 +342,7 @@ def request_body(
 
 queue_app = typer.Typer(help="The denial work queue: what to work next, and why.")
 app.add_typer(queue_app, name="queue")
-policy_app = typer.Typer(help="RevOps' accept-versus-appeal policy (versioned YAML).")
+policy_app = typer.Typer(help="RevOps' accept-versus-appeal policy, versioned in the database.")
 app.add_typer(policy_app, name="policy")
 AsOf = Annotated[
     datetime | None,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any, Self
 
 import sqlalchemy as sa
@@ -26,6 +27,19 @@ from settings import Settings, get_settings
 
 WRITE = "denialops_queue_write"
 """Execution option marking a write transaction (BEGIN IMMEDIATE on SQLite)."""
+NAME_LENGTH = 64
+"""Who acts (a biller, a lead, whoever saves a policy or makes a key): the audit trail's
+actor column holds this many characters."""
+
+
+def is_name(value: object) -> bool:
+    """A non-blank name that fits the audit trail's actor column."""
+    return isinstance(value, str) and bool(value.strip()) and len(value) <= NAME_LENGTH
+
+
+def utc_now() -> datetime:
+    """The stores' default clock: aware, in UTC (every stored instant is)."""
+    return datetime.now(UTC)
 
 
 class Database:

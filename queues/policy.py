@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from data_contracts.enums import APPEAL_ACTIONS, DENIAL_CATEGORIES
 from queues import audit
-from queues.database import Database
+from queues.database import NAME_LENGTH, Database, is_name, utc_now
 from queues.schema import POLICY_VERSIONS
 from settings import Settings
 
@@ -145,13 +145,6 @@ def default_policy() -> Policy:
     return parse_policy(text, "the shipped default policy")
 
 
-_NAME_LENGTH = 64
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class PolicyStore:
     """The saved policy versions in the service's database (`policy_versions`).
 
@@ -165,7 +158,7 @@ class PolicyStore:
         database: Database,
         *,
         legacy_file: Path | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ):
         self._database = database
         self._clock = clock
@@ -201,8 +194,8 @@ class PolicyStore:
         Raises PolicyConflictError when `policy.version` is not the version in force, be it
         found before writing or decided by the primary key when two saves race.
         """
-        if not isinstance(actor, str) or not actor.strip() or len(actor) > _NAME_LENGTH:
-            raise PolicyError(f"who saves the policy must be a name of 1 to {_NAME_LENGTH} chars")
+        if not is_name(actor):
+            raise PolicyError(f"who saves the policy must be a name of 1 to {NAME_LENGTH} chars")
         base, now = policy.version, self._clock()
         saved = policy.model_copy(
             update={
@@ -238,7 +231,7 @@ class PolicyStore:
             "fix it, or remove it to start from the shipped default)",
         )
         # Names were not limited in files; the database keeps the first 64 characters.
-        legacy = legacy.model_copy(update={"updated_by": legacy.updated_by[:_NAME_LENGTH]})
+        legacy = legacy.model_copy(update={"updated_by": legacy.updated_by[:NAME_LENGTH]})
         try:
             with self._database.writing() as connection:
                 if connection.execute(stored).scalar():

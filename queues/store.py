@@ -46,7 +46,7 @@ import math
 import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Self
 
 import numpy as np
@@ -57,7 +57,7 @@ from data_contracts.enums import APPEAL_ACTIONS, APPEAL_OUTCOMES
 from data_contracts.reader import ContractError, check_table
 from queues import audit
 from queues.audit import AuditEvent
-from queues.database import Database
+from queues.database import NAME_LENGTH, Database, is_name, utc_now
 from queues.schema import ITEMS, OPEN, RESOLVED, UTCDateTime
 from settings import Settings, get_settings
 
@@ -91,7 +91,6 @@ _TEXTS = ("claim_id", "payer_id", "denial_category", "action", "reason")
 _REFRESHED = (*RANKING_COLUMNS[1:], "policy_version")
 _CHUNK = 500
 """Claims per IN (...) lookup: well under every driver's parameter limit."""
-_NAME_LENGTH = 64
 # A literal, not a bound parameter: only then may PostgreSQL's generic plans (psycopg prepares
 # statements it sees often) and SQLite use the partial index on open items.
 _IS_OPEN = ITEMS.c.status == sa.literal_column(f"'{OPEN}'")
@@ -266,10 +265,6 @@ def _item(row: sa.Row[Any]) -> WorkItem:
     return WorkItem(**values)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class WorkQueue:
     """The denial work queue in one database (`WorkQueue.from_settings()` for the usual one).
 
@@ -286,7 +281,7 @@ class WorkQueue:
         pool_size: int,
         busy_timeout_seconds: float,
         max_leases_per_biller: int,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ):
         self.lease_seconds = _positive(lease_seconds, "lease_seconds")
         self.max_leases_per_biller = _positive(max_leases_per_biller, "max_leases_per_biller")
@@ -300,7 +295,7 @@ class WorkQueue:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings | None = None, *, clock: Callable[[], datetime] = _utc_now
+        cls, settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now
     ) -> WorkQueue:
         """The queue in `database_url` with the configured leases, pool and busy timeout."""
         settings = settings or get_settings()
@@ -660,8 +655,8 @@ def _positive(value: int, what: str) -> int:
 
 
 def _name(value: str, what: str) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > _NAME_LENGTH:
-        raise InvalidValueError(f"{what} must be a non-empty name of at most {_NAME_LENGTH} chars")
+    if not is_name(value):
+        raise InvalidValueError(f"{what} must be a non-empty name of at most {NAME_LENGTH} chars")
     return value
 
 

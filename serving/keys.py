@@ -21,18 +21,17 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from queues import audit
-from queues.database import Database
+from queues.database import NAME_LENGTH, Database, is_name, utc_now
 from queues.schema import API_KEYS, UTCDateTime
 from serving.api.security import ROLES, Caller, digest
 
 log = logging.getLogger(__name__)
-_NAME_LENGTH = 64
 _IMPORTED_BY = "key-file-import"
 
 
@@ -52,10 +51,6 @@ class KeyInfo:
     last_used_at: datetime | None
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class KeyStore:
     """The API keys in `database`.
 
@@ -71,7 +66,7 @@ class KeyStore:
         database: Database,
         *,
         legacy_file: Path | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ):
         self._database = database
         self._clock = clock
@@ -210,7 +205,7 @@ class KeyRing:
         *,
         cache_seconds: float,
         last_used_seconds: float,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ):
         self._bootstrap: dict[str, Caller] = {}
         for pair in filter(None, (p.strip() for p in env_keys.split(","))):
@@ -305,8 +300,8 @@ class KeyRing:
 
 
 def _check_name(by: str) -> None:
-    if not isinstance(by, str) or not by.strip() or len(by) > _NAME_LENGTH:
-        raise KeyStoreError(f"who changes a key must be a name of 1 to {_NAME_LENGTH} chars")
+    if not is_name(by):
+        raise KeyStoreError(f"who changes a key must be a name of 1 to {NAME_LENGTH} chars")
 
 
 def _event(

@@ -113,7 +113,7 @@ def train_recovery_model(data: ContractData, settings: Settings, force: bool) ->
             bundle.booster.model_to_string(), bundle.calibrator.to_dict(), bundle.levels
         )
         mlflow.set_tag(registry.FINGERPRINT_TAG, fingerprint)
-        same = registry.identical_champion(settings.recovery_model_name, fingerprint)
+        same = registry.identical_champion(settings.recovery_model_name, fingerprint, force)
         if same is not None:
             version, alias, reason = same.version, same.alias, same.reason
         else:

@@ -60,9 +60,10 @@ def content_fingerprint(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def identical_champion(name: str, fingerprint: str) -> Decision | None:
-    """The champion, when its fingerprint is `fingerprint`: then there is nothing to register."""
-    version = current_champion(name)
+def identical_champion(name: str, fingerprint: str, force: bool) -> Decision | None:
+    """The champion, when its fingerprint is `fingerprint`: then there is nothing to register,
+    unless `force` (--force registers and promotes whatever was trained, as the user said)."""
+    version = None if force else current_champion(name)
     if version is None or (version.tags or {}).get(FINGERPRINT_TAG) != fingerprint:
         return None
     reason = (

@@ -23,6 +23,7 @@ from mlflow.models import infer_signature
 
 from data_contracts.reader import ContractData
 from features.catalog import CATEGORICAL, CLAIM_ONLY, FEATURES
+from features.state import STATE_VERSION
 from model_bundle.calibration import Calibrator, choose_calibrator
 from model_bundle.denial import DenialRiskBundle, DenialRiskModel
 from model_bundle.rows import to_rows
@@ -203,9 +204,10 @@ def train_denial_model(
             fitted.columns,
             fitted.levels,
             ts.fingerprint,
+            STATE_VERSION,  # the same model with a state an older release wrote is not the same
         )
         mlflow.set_tag(registry.FINGERPRINT_TAG, fingerprint)
-        same = registry.identical_champion(settings.denial_model_name, fingerprint)
+        same = registry.identical_champion(settings.denial_model_name, fingerprint, force)
         if same is not None:
             version, alias, reason = same.version, same.alias, same.reason
         else:

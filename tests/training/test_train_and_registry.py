@@ -124,6 +124,9 @@ def test_an_identical_model_is_not_registered_again(train_data, settings) -> Non
     second_run = mlflow.get_run(again.run_id)
     assert champion.tags[FINGERPRINT_TAG] == second_run.data.tags[FINGERPRINT_TAG]
     assert second_run.data.tags["promotion_reason"] == again.reason
+    forced = train_all(train_data, settings, force=True)  # the user insists: registered
+    assert int(forced.version) == int(first.version) + 1
+    assert forced.alias == CHAMPION
 
 
 @pytest.mark.usefixtures("mlflow_store")
