@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 import json
 import threading
 
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from data_contracts import codes, plausibility
 from data_contracts.enums import DENIAL_CATEGORIES
 from serving.api.app import create_app
-from serving.api.claims import _validate_in_steps
+from serving.api.claims import _collector_paused, _validate_in_steps
 from serving.api.schemas import ClaimIn, ScoreRequest
 from serving.api.security import digest
 from serving.loading import ModelUnavailableError
@@ -361,3 +362,17 @@ def test_large_bodies_validated_in_steps_answer_as_one_pass_would(pending, body)
         assert {(tuple(e["loc"]), e["type"]) for e in refused.value.errors()} == located
     else:
         assert _validate_in_steps(raw) == expected
+
+
+def test_the_collector_pauses_while_any_large_request_runs() -> None:
+    """Its full passes stall the event loop; it must come back once the last one ends."""
+    assert gc.isenabled()
+    with _collector_paused():
+        assert not gc.isenabled()
+        with _collector_paused():  # a second large request, overlapping
+            assert not gc.isenabled()
+        assert not gc.isenabled(), "the first request still runs"
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), _collector_paused():
+        raise RuntimeError("a failed request")
+    assert gc.isenabled()
