@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from functools import cache
 from typing import Any
@@ -370,19 +370,21 @@ def _own_history(ordered: Sequence[Record], position: int, state: FeatureState) 
     ]
 
 
-@cache
-def _decays(tally: Tally) -> tuple[bool, ...]:
-    return tuple(measure.decay for measure in tally.measures)
-
-
 def _add_remits(
-    tally: Tally, row: Record, raw: dict[str, float], values: Sequence[float], factor: float
+    tally: Tally,
+    rows: Sequence[Record],
+    raws: Sequence[dict[str, float]],
+    factors: Sequence[float],
+    seeds: Iterable[np.ndarray | None],
 ) -> None:
-    """One claim's remit tally: `values` decayed to its submission day (`factor`), finished."""
-    decays = _decays(tally)
-    if any(decays):
-        values = [v * factor if d else v for v, d in zip(values, decays, strict=True)]
-    raw |= _finished(tally, row, values)
+    """Each claim's `tally` from its seed (None: no remit), decayed to its submission day
+    (`factors`) and finished into its raw tallies."""
+    decays = [measure.decay for measure in tally.measures]
+    for row, raw, factor, seed in zip(rows, raws, factors, seeds, strict=True):
+        values = _identities(tally) if seed is None else seed.tolist()
+        if any(decays):
+            values = [v * factor if d else v for v, d in zip(values, decays, strict=True)]
+        raw |= _finished(tally, row, values)
 
 
 def _remit_history(
@@ -390,23 +392,20 @@ def _remit_history(
 ) -> None:
     """Remit tallies: a request brings no remits, so the state's totals are the history,
     decayed to each claim's submission day with the batch path's own `decay_factor`. A claim
-    submitted before the state's as-of date counts only the remits received before it, as
-    `pipeline._remits_before_as_of` does; the others pay nothing for that."""
+    submitted before the state's as-of date then gets them again, from the remits received
+    before it only, as `pipeline._remits_before_as_of` does; the others pay nothing for that."""
     factors = decay_factor(np.array([row["submission_day"] for row in rows], np.float64)).tolist()
     for tally in REMIT_TALLIES:
         index = state.index(tally)
-        for row, raw, factor in zip(rows, raws, factors, strict=True):
-            seed = index.get(tuple(row[name] for name in tally.keys))
-            _add_remits(
-                tally, row, raw, _identities(tally) if seed is None else seed.tolist(), factor
-            )
+        seeds = (index.get(tuple(row[name] for name in tally.keys)) for row in rows)
+        _add_remits(tally, rows, raws, factors, seeds)
     early = [i for i, row in enumerate(rows) if row["submission_day"] < state.as_of_day]
     if early:
         history, days = state.remit_history(), [rows[i]["submission_day"] for i in early]
+        cut = ([rows[i] for i in early], [raws[i] for i in early], [factors[i] for i in early])
         for tally in REMIT_TALLIES:
-            keys = [tuple(rows[i][name] for name in tally.keys) for i in early]
-            for i, values in zip(early, history.before(tally, keys, days).tolist(), strict=True):
-                _add_remits(tally, rows[i], raws[i], values, factors[i])
+            keys = [tuple(row[name] for name in tally.keys) for row in cut[0]]
+            _add_remits(tally, *cut, history.before(tally, keys, days))
 
 
 def _reference(row: Mapping[str, Any], state: FeatureState) -> dict[str, float]:
