@@ -106,18 +106,24 @@ def accumulate(
     return result[len(keys) - len(query_keys) :]
 
 
+def running(
+    keys: np.ndarray, times: np.ndarray, values: np.ndarray, how: Sequence[How]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Events in (key, time) order, ties in the order given (as `accumulate` sorts them), and
+    each event's running aggregate over its key up to and including it: what a query placed
+    just after it sees. Returns the order and the running values, (n, m) in that order."""
+    m = len(how)
+    order = np.lexsort((np.asarray(times, np.float64), keys))
+    values = np.ascontiguousarray(np.asarray(values, np.float64).reshape(-1, m)[order])
+    return order, _running(keys[order], values, _how_codes(how))
+
+
 def totals(
     keys: np.ndarray, times: np.ndarray, values: np.ndarray, how: Sequence[How]
 ) -> tuple[np.ndarray, np.ndarray]:
     """The aggregate per key over all events, accumulated in time order: the serving state."""
-    m = len(how)
-    order = np.lexsort((np.asarray(times, np.float64), keys))
+    order, accumulated = running(keys, times, values, how)
     sorted_keys = keys[order]
-    running = _running(
-        sorted_keys,
-        np.ascontiguousarray(np.asarray(values, np.float64).reshape(-1, m)[order]),
-        _how_codes(how),
-    )
     last = np.ones(len(sorted_keys), dtype=bool)
     last[:-1] = sorted_keys[1:] != sorted_keys[:-1]
-    return sorted_keys[last], running[last]
+    return sorted_keys[last], accumulated[last]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from functools import cache
 from typing import Any
@@ -298,7 +298,8 @@ def _claim_history(rows: list[dict[str, Any]], state: FeatureState) -> list[dict
     """Claim tallies of a request: the state's totals, then the request's earlier claims
     (submission date, then claim id). A claim whose history may hold itself or its original
     is recomputed over its own history without them, as `pipeline._stage_one_and_two` does,
-    by the same rule (`_at_stake`) and in the same order."""
+    by the same rule (`_at_stake`) and in the same order; so is a claim submitted before the
+    state's as-of date, over the claims submitted before it."""
     order = sorted(range(len(rows)), key=lambda i: (rows[i]["submission_day"], rows[i]["claim_id"]))
     ordered = [rows[i] for i in order]
     raws: list[dict[str, float]] = [{} for _ in rows]
@@ -316,9 +317,9 @@ def _claim_history(rows: list[dict[str, Any]], state: FeatureState) -> list[dict
 
 def _at_stake(rows: Sequence[Record], state: FeatureState) -> Callable[[Record], bool]:
     """`pipeline._own_history_at_stake` for the row path: a replacement whose original is
-    known, a claim already in the state, and claims sharing a patient or an authorization
-    with one."""
-    known = state.claim_lookup().ids
+    known, a claim already in the state, claims sharing a patient or an authorization
+    with one, and a claim submitted before the state's as-of date."""
+    known, as_of_day = state.claim_lookup().ids, state.as_of_day
     request = {row["claim_id"] for row in rows}
     resent = [row for row in rows if row["claim_id"] in known]
     patients = {row["patient_id"] for row in resent}
@@ -330,6 +331,7 @@ def _at_stake(rows: Sequence[Record], state: FeatureState) -> Callable[[Record],
             (original is not None and (original in known or original in request))
             or row["patient_id"] in patients
             or (row["has_prior_auth"] and row["prior_auth_id"] in auths)
+            or row["submission_day"] < as_of_day
         )
 
     return at_stake
@@ -338,7 +340,8 @@ def _at_stake(rows: Sequence[Record], state: FeatureState) -> Callable[[Record],
 def _own_history(ordered: Sequence[Record], position: int, state: FeatureState) -> list[Record]:
     """`pipeline._own_history_excluded`'s history of one claim: the state's claims and the
     request's earlier claims sharing its patient or its authorization, in that order, less
-    the claim itself, its original and the state's copies of claims sent again before it."""
+    the claim itself, its original, the state's copies of claims sent again before it and
+    the state's claims submitted after it (date, then claim id)."""
     row, earlier = ordered[position], ordered[:position]
     left_out = {row["claim_id"], row["original_claim_id"]} - {None}
     claims = state.claim_lookup()
@@ -346,7 +349,12 @@ def _own_history(ordered: Sequence[Record], position: int, state: FeatureState) 
     if row["has_prior_auth"]:
         scope |= set(claims.by_auth.get(row["prior_auth_id"], ()))
     gone = left_out | {event["claim_id"] for event in earlier}
-    known = [claims.records[i] for i in sorted(scope)]
+    submitted = (row["submission_day"], row["claim_id"])
+    known = [
+        event
+        for event in (claims.records[i] for i in sorted(scope))
+        if (event["submission_day"], event["claim_id"]) < submitted
+    ]
     return [event for event in known if event["claim_id"] not in gone] + [
         event
         for event in earlier
@@ -362,20 +370,42 @@ def _own_history(ordered: Sequence[Record], position: int, state: FeatureState) 
     ]
 
 
+def _add_remits(
+    tally: Tally,
+    rows: Sequence[Record],
+    raws: Sequence[dict[str, float]],
+    factors: Sequence[float],
+    seeds: Iterable[np.ndarray | None],
+) -> None:
+    """Each claim's `tally` from its seed (None: no remit), decayed to its submission day
+    (`factors`) and finished into its raw tallies."""
+    decays = [measure.decay for measure in tally.measures]
+    for row, raw, factor, seed in zip(rows, raws, factors, seeds, strict=True):
+        values = _identities(tally) if seed is None else seed.tolist()
+        if any(decays):
+            values = [v * factor if d else v for v, d in zip(values, decays, strict=True)]
+        raw |= _finished(tally, row, values)
+
+
 def _remit_history(
     rows: list[dict[str, Any]], state: FeatureState, raws: list[dict[str, float]]
 ) -> None:
     """Remit tallies: a request brings no remits, so the state's totals are the history,
-    decayed to each claim's submission day with the batch path's own `decay_factor`."""
-    factors = decay_factor(np.array([row["submission_day"] for row in rows], np.float64))
+    decayed to each claim's submission day with the batch path's own `decay_factor`. A claim
+    submitted before the state's as-of date then gets them again, from the remits received
+    before it only, as `pipeline._remits_before_as_of` does; the others pay nothing for that."""
+    factors = decay_factor(np.array([row["submission_day"] for row in rows], np.float64)).tolist()
     for tally in REMIT_TALLIES:
-        index, decays = state.index(tally), [measure.decay for measure in tally.measures]
-        for row, raw, factor in zip(rows, raws, factors.tolist(), strict=True):
-            seed = index.get(tuple(row[name] for name in tally.keys))
-            values = _identities(tally) if seed is None else seed.tolist()
-            if any(decays):
-                values = [v * factor if d else v for v, d in zip(values, decays, strict=True)]
-            raw |= _finished(tally, row, values)
+        index = state.index(tally)
+        seeds = (index.get(tuple(row[name] for name in tally.keys)) for row in rows)
+        _add_remits(tally, rows, raws, factors, seeds)
+    early = [i for i, row in enumerate(rows) if row["submission_day"] < state.as_of_day]
+    if early:
+        history, days = state.remit_history(), [rows[i]["submission_day"] for i in early]
+        cut = ([rows[i] for i in early], [raws[i] for i in early], [factors[i] for i in early])
+        for tally in REMIT_TALLIES:
+            keys = [tuple(row[name] for name in tally.keys) for row in cut[0]]
+            _add_remits(tally, *cut, history.before(tally, keys, days))
 
 
 def _reference(row: Mapping[str, Any], state: FeatureState) -> dict[str, float]:

@@ -8,7 +8,9 @@ earlier claims of the batch count as history, as the contract says. Both go
 through `_features`, which differs only in where events and seeds come from.
 On every path a claim is left out of its own history (a claim sent again is in
 the state already), and so is the claim a replacement replaces
-(`_stage_one_and_two`).
+(`_stage_one_and_two`). A claim submitted before the state's as-of date (a pending
+claim scored again later) sees only the claims and remits of the state that came
+before it, so it gets the features the batch path over the data directory gives it.
 The API's row path (`features.online`) shares `history_features` and
 `decay_factor` with them and is held to them bit for bit by its tests.
 """
@@ -26,13 +28,20 @@ import pandas as pd
 
 from data_contracts.denials import timed_psychotherapy_claims
 from data_contracts.reader import ContractData, empty_table
-from features.asof import IDENTITY, accumulate, key_codes, totals
+from features.asof import accumulate, key_codes, totals
 from features.catalog import CATEGORICAL, FEATURES
 from features.claim_level import claim_features
 from features.events import claim_events, remit_events, submission_order
 from features.reference import authorization_features, eligibility_features
-from features.state import CLAIM_COLUMNS, FeatureState, key_tuples
-from features.tallies import CLAIM_TALLIES, DECAY_DAYS, REMIT_TALLIES, Tally, column
+from features.state import CLAIM_COLUMNS, REMIT_COLUMNS, FeatureState, key_tuples
+from features.tallies import (
+    CLAIM_TALLIES,
+    DECAY_DAYS,
+    REMIT_TALLIES,
+    Tally,
+    column,
+    event_values,
+)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -42,18 +51,6 @@ SMOOTHING = 20.0
 """Pseudo-count pulling a sparse key's denial rate toward the overall rate."""
 Number = TypeVar("Number", np.ndarray, float)
 """Arrays in the batch path, single floats in the row path (`features.online`)."""
-
-
-def _values(tally: Tally, events: pd.DataFrame, times: np.ndarray) -> np.ndarray:
-    columns = []
-    for measure in tally.measures:
-        value = events[measure.value].to_numpy(np.float64)
-        if measure.where is not None:
-            value = np.where(events[measure.where].to_numpy(bool), value, IDENTITY[measure.how])
-        if measure.decay:
-            value = value * np.exp(times / DECAY_DAYS)
-        columns.append(value)
-    return np.column_stack(columns) if columns else np.empty((len(events), 0))
 
 
 def decay_factor(times: np.ndarray) -> np.ndarray:
@@ -104,7 +101,7 @@ def _run(
     raw = accumulate(
         event_codes,
         event_times,
-        _values(tally, events, event_times),
+        event_values(tally, events, event_times),
         query_codes,
         query_times,
         [m.how for m in tally.measures],
@@ -142,8 +139,9 @@ def _stage_one_and_two(
 
     The running tallies see every earlier claim and the state's totals. Where that
     history may hold the claim itself (sent again: its id is in the state) or its
-    original (a frequency 7/8 claim), the claim's tallies and visit number are
-    recomputed from the claims behind them, without those (`_own_history_excluded`).
+    original (a frequency 7/8 claim), or claims submitted after it (it was submitted
+    before the state's as-of date), the claim's tallies and visit number are recomputed
+    from the claims behind them, without those (`_own_history_excluded`).
     As events for later claims, claims keep their values: a claim is left out of its
     own history only.
     """
@@ -160,9 +158,10 @@ def _stage_one_and_two(
 
 def _own_history_at_stake(base: pd.DataFrame, state: FeatureState | None) -> np.ndarray:
     """Claims whose running tallies may count a claim they must not: a replacement whose
-    original is known, a claim already in the state, and the claims sharing a patient or
-    an authorization with the latter (the state's copy and the claim would both count).
-    The row path (`online._claim_history`) applies the same rule."""
+    original is known, a claim already in the state, the claims sharing a patient or
+    an authorization with the latter (the state's copy and the claim would both count),
+    and a claim submitted before the state's as-of date (the state's totals hold claims
+    submitted after it). The row path (`online._claim_history`) applies the same rule."""
     ids = list(state.claim_lookup().ids) if state is not None else []
     claim_ids, original = base["claim_id"], base["original_claim_id"]
     replaces = original.notna() & (original.isin(ids) | original.isin(claim_ids))
@@ -171,7 +170,12 @@ def _own_history_at_stake(base: pd.DataFrame, state: FeatureState | None) -> np.
     shares = base["patient_id"].isin(base.loc[resent, "patient_id"]).to_numpy(bool) | (
         has_auth & base["prior_auth_id"].isin(base.loc[resent & has_auth, "prior_auth_id"])
     ).to_numpy(bool)
-    return replaces.to_numpy(bool) | shares
+    early = (
+        base["submission_day"].to_numpy() < state.as_of_day
+        if state is not None
+        else np.zeros(len(base), bool)
+    )
+    return replaces.to_numpy(bool) | shares | early
 
 
 def _own_history_excluded(
@@ -180,9 +184,10 @@ def _own_history_excluded(
     """Claim tallies and visit number of the claims at `positions`, each over its own
     history: the state's claims and the earlier claims of `base` that share its patient
     (every claim tally but one is keyed by patient) or its authorization (the other),
-    less the claim itself, its original, and the state's copies of claims `base` sent
-    again before it. The histories run through `_claim_tallies` at once, one scope each,
-    in the running tallies' order, so a claim with nothing to leave out gets the same bits.
+    less the claim itself, its original, the state's copies of claims `base` sent
+    again before it, and the state's claims submitted after it (date, then claim id).
+    The histories run through `_claim_tallies` at once, one scope each, in the running
+    tallies' order, so a claim with nothing to leave out gets the same bits.
     """
     frames = [state.claims] if state is not None else []
     history = pd.concat([*frames, base[list(CLAIM_COLUMNS)]], ignore_index=True)
@@ -194,6 +199,7 @@ def _own_history_excluded(
         state_ids = history["claim_id"].iloc[:known].to_numpy(object)
         resent_at[:known] = sent.reindex(state_ids).fillna(np.inf).to_numpy()
     ids = history["claim_id"].to_numpy(object)
+    submitted = history["submission_day"].to_numpy()
     by_patient = history.groupby("patient_id", sort=False).indices
     auth_rows = np.flatnonzero(history["has_prior_auth"].to_numpy(bool))
     by_auth = history.iloc[auth_rows].groupby("prior_auth_id", sort=False).indices
@@ -207,8 +213,10 @@ def _own_history_excluded(
         left_out = {claim["claim_id"]} | (
             set() if pd.isna(claim["original_claim_id"]) else {claim["original_claim_id"]}
         )
+        day = submitted[own]
         scope = scope[
             (times[scope] < times[own])
+            & ((submitted[scope] < day) | ((submitted[scope] == day) & (ids[scope] < ids[own])))
             & (resent_at[scope] > times[own])
             & np.fromiter((i not in left_out for i in ids[scope]), bool, len(scope))
         ]
@@ -256,6 +264,8 @@ def _features(
     event_times = events["received_day"].to_numpy(np.float64)
     for tally in REMIT_TALLIES:
         raw |= _run(tally, events, event_times, base, submitted, state)
+    if state is not None:
+        _remits_before_as_of(raw, base, submitted, state)
     progress("authorizations and eligibility")
     reference = pd.concat(
         [
@@ -265,6 +275,23 @@ def _features(
         axis=1,
     )
     return _Pass(_assemble(level, base, raw, reference), base, rank, events)
+
+
+def _remits_before_as_of(
+    raw: dict, base: pd.DataFrame, submitted: np.ndarray, state: FeatureState
+) -> None:
+    """Remit tallies of the claims submitted before the state's as-of date: the state's
+    totals hold remits received on or after their submission day, so these claims count
+    only the state's remits received before it (`FeatureState.remit_history`)."""
+    cut = np.flatnonzero(submitted < state.as_of_day)
+    if not len(cut):
+        return
+    queries, times, history = base.iloc[cut], submitted[cut], state.remit_history()
+    for tally in REMIT_TALLIES:
+        values = history.before(tally, key_tuples(queries, tally.keys), times)
+        for name, finished in _finish(tally, values, queries, times).items():
+            raw[name] = np.array(raw[name], np.float64)
+            raw[name][cut] = finished
 
 
 def _rate(denied: Number, count: Number, prior: Number) -> Number:
@@ -439,7 +466,7 @@ def _state_from_events(
         )
         codes = key_codes(source, tally.keys)
         keys, values = totals(
-            codes, times, _values(tally, source, times), [m.how for m in tally.measures]
+            codes, times, event_values(tally, source, times), [m.how for m in tally.measures]
         )
         first = pd.Series(np.arange(len(codes))).groupby(codes).first().reindex(keys).to_numpy()
         frame = source.iloc[first][list(tally.keys)].reset_index(drop=True)
@@ -447,5 +474,6 @@ def _state_from_events(
             frame[column(tally, measure)] = values[:, index]
         tallies[tally.name] = frame
     claims = base.iloc[np.argsort(rank)][list(CLAIM_COLUMNS)].reset_index(drop=True)
+    remits = events[list(REMIT_COLUMNS)].reset_index(drop=True)
     log.info("feature state as of %s", as_of)
-    return FeatureState(as_of, tallies, claims, data.authorizations, data.eligibility)
+    return FeatureState(as_of, tallies, claims, remits, data.authorizations, data.eligibility)

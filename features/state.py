@@ -3,10 +3,14 @@
 Written by `features.pipeline.build_state` (with the model bundle, later) and
 loaded by the scoring service, so scoring a claim is a few dictionary lookups
 rather than a scan of history. Files: one Parquet per tally, the claims behind
-the claim tallies, the authorizations and eligibility tables, and `state.json`
-with the as-of date.
-The dictionaries (tally keys, authorizations, coverage) are built in memory on
-first use or by `warm`; the files do not hold them.
+the claim tallies, the remits behind the remit tallies, the authorizations and
+eligibility tables, and `state.json` with the as-of date.
+The dictionaries (tally keys, authorizations, coverage, remit history) are built
+in memory on first use or by `warm`; the files do not hold them.
+A claim submitted on or after the as-of date is scored from the totals alone. One
+submitted before it (a pending claim scored again days later) must not see what
+came after it: its tallies are recomputed from the claims and remits known before
+its submission date, as the batch path over the data directory computes them.
 """
 
 from __future__ import annotations
@@ -22,16 +26,20 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.denials import split_list
+from features.asof import IDENTITY, key_codes, running
+from features.claim_level import EPOCH
 from features.reference import authorization_days, coverage_spans
-from features.tallies import CLAIM_TALLIES, TALLIES, Tally, column
+from features.tallies import CLAIM_TALLIES, REMIT_TALLIES, TALLIES, Tally, column, event_values
 
 log = logging.getLogger(__name__)
-STATE_VERSION = 2
-"""2: the state keeps its claims (`FeatureState.claims`)."""
+STATE_VERSION = 3
+"""2: the state keeps its claims (`FeatureState.claims`). 3: their submission day, and the
+remits with their received day (`FeatureState.remits`)."""
 DERIVED = ("first_visit_of_day",)
 """Claim tally inputs computed from the other claims, not read off the claim."""
 CLAIM_COLUMNS: tuple[str, ...] = (
     "claim_id",
+    "submission_day",
     *sorted(
         (
             {name for tally in CLAIM_TALLIES for name in tally.keys}
@@ -41,7 +49,17 @@ CLAIM_COLUMNS: tuple[str, ...] = (
         - set(DERIVED)
     ),
 )
-"""What the state keeps of each claim: its id and every column a claim tally reads."""
+"""What the state keeps of each claim: its id, its submission day (which claims came before
+a claim submitted before the as-of date) and every column a claim tally reads."""
+REMIT_COLUMNS: tuple[str, ...] = (
+    "received_day",
+    *sorted(
+        {name for tally in REMIT_TALLIES for name in tally.keys}
+        | {measure.value for tally in REMIT_TALLIES for measure in tally.measures}
+        | {measure.where for tally in REMIT_TALLIES for measure in tally.measures if measure.where}
+    ),
+)
+"""What the state keeps of each remit: its received day and every column a remit tally reads."""
 
 
 def key_tuples(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple]:
@@ -143,6 +161,50 @@ class StateClaims:
         return cls(records, frozenset(str(c) for c in claims["claim_id"]), by_patient, by_auth)
 
 
+@dataclass(frozen=True)
+class RemitHistory:
+    """Per remit tally and key, the received days of its remits in (day, file) order and the
+    running aggregate after each: a claim's tally as of its submission day is the value after
+    the last remit received before that day, one binary search. The running values come from
+    `asof.running`, the loop and order of `asof.accumulate`, so they are the batch path's bits."""
+
+    by_tally: dict[str, dict[tuple, tuple[np.ndarray, np.ndarray]]]
+
+    @classmethod
+    def build(cls, remits: pd.DataFrame) -> RemitHistory:
+        times = remits["received_day"].to_numpy(np.float64)
+        by_tally = {}
+        for tally in REMIT_TALLIES:
+            codes = key_codes(remits, tally.keys)
+            order, accumulated = running(
+                codes, times, event_values(tally, remits, times), [m.how for m in tally.measures]
+            )
+            sorted_codes = codes[order]
+            starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+            ends = np.r_[starts[1:], len(order)].astype(np.int64)
+            keys = key_tuples(remits.iloc[order[starts]], tally.keys)
+            days = times[order]
+            by_tally[tally.name] = {
+                key: (days[start:end], accumulated[start:end])
+                for key, start, end in zip(keys, starts.tolist(), ends.tolist(), strict=True)
+            }
+        return cls(by_tally)
+
+    def before(self, tally: Tally, keys: Sequence[tuple], days: Sequence[float]) -> np.ndarray:
+        """(n, m): per key, the tally over its remits received strictly before the day (the
+        measures' identities when there are none), before `pipeline._finish`."""
+        index = self.by_tally[tally.name]
+        out = np.tile([IDENTITY[m.how] for m in tally.measures], (len(keys), 1))
+        for row, (key, day) in enumerate(zip(keys, days, strict=True)):
+            hit = index.get(key)
+            if hit is not None:
+                received, accumulated = hit
+                seen = int(np.searchsorted(received, day, "left"))
+                if seen:
+                    out[row] = accumulated[seen - 1]
+        return out
+
+
 @dataclass
 class FeatureState:
     as_of: date
@@ -151,12 +213,23 @@ class FeatureState:
     claims: pd.DataFrame
     """The claims behind the claim tallies, `CLAIM_COLUMNS`, in submission order. A claim
     scored again (or a replacement of one) must not count itself (or its original): its
-    history is then recomputed from these, without them (`pipeline._claim_tallies`)."""
+    history is then recomputed from these, without them (`pipeline._claim_tallies`), and so
+    is the history of a claim submitted before `as_of`, from those submitted before it."""
+    remits: pd.DataFrame
+    """The remit events behind the remit tallies, `REMIT_COLUMNS`, in file order: a claim
+    submitted before `as_of` counts those received before it (`remit_history`)."""
     authorizations: pd.DataFrame
     eligibility: pd.DataFrame
     _index: dict[str, dict[tuple, np.ndarray]] = field(default_factory=dict, repr=False)
     _references: References | None = field(default=None, repr=False)
     _claims: StateClaims | None = field(default=None, repr=False)
+    _remits: RemitHistory | None = field(default=None, repr=False)
+
+    @property
+    def as_of_day(self) -> int:
+        """`as_of` in days since `claim_level.EPOCH`: a claim submitted before it needs its
+        history cut at its submission day; one submitted on or after it sees everything."""
+        return (self.as_of - EPOCH.date()).days
 
     def index(self, tally: Tally) -> dict[tuple, np.ndarray]:
         """Key tuple -> measure values, built once per tally on first use."""
@@ -178,12 +251,20 @@ class FeatureState:
             self._claims = StateClaims.build(self.claims)
         return self._claims
 
+    def remit_history(self) -> RemitHistory:
+        """The remits as running tallies by key, built once on first use: only claims
+        submitted before `as_of` read it."""
+        if self._remits is None:
+            self._remits = RemitHistory.build(self.remits)
+        return self._remits
+
     def warm(self) -> None:
         """Build every lookup now (service start-up) rather than on the first request."""
         for tally in TALLIES:
             self.index(tally)
         self.references()
         self.claim_lookup()
+        self.remit_history()
 
     def lookup(self, tally: Tally, keys: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
         """For each key tuple: whether the state knows it, and its measure values."""
@@ -203,6 +284,7 @@ class FeatureState:
         for name, frame in self.tallies.items():
             frame.to_parquet(directory / f"tally_{name}.parquet", index=False)
         self.claims.to_parquet(directory / "claims.parquet", index=False)
+        self.remits.to_parquet(directory / "remits.parquet", index=False)
         self.authorizations.to_parquet(directory / "authorizations.parquet", index=False)
         self.eligibility.to_parquet(directory / "eligibility.parquet", index=False)
         meta = {"version": STATE_VERSION, "as_of": self.as_of.isoformat()}
@@ -227,6 +309,7 @@ class FeatureState:
             as_of=date.fromisoformat(meta["as_of"]),
             tallies=tallies,
             claims=pd.read_parquet(directory / "claims.parquet"),
+            remits=pd.read_parquet(directory / "remits.parquet"),
             authorizations=pd.read_parquet(directory / "authorizations.parquet"),
             eligibility=pd.read_parquet(directory / "eligibility.parquet"),
         )

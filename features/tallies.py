@@ -12,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from features.asof import How
+import numpy as np
+import pandas as pd
+
+from features.asof import IDENTITY, How
 
 DECAY_DAYS = 90.0
 """Time constant of decayed counts: recent payer behaviour weighs more than old."""
@@ -189,3 +192,18 @@ TALLIES: tuple[Tally, ...] = CLAIM_TALLIES + REMIT_TALLIES
 def column(tally: Tally, measure: Measure) -> str:
     """Name of the raw accumulated column, e.g. `payer_code__denied`."""
     return f"{tally.name}__{measure.name}"
+
+
+def event_values(tally: Tally, events: pd.DataFrame, times: np.ndarray) -> np.ndarray:
+    """What each event adds to `tally`, (n, m): the measure's column, its identity where the
+    event does not count (`where`), decayed measures scaled by exp(time / DECAY_DAYS) (the
+    query's exp(-time / DECAY_DAYS) undoes it: `pipeline.decay_factor`)."""
+    columns = []
+    for measure in tally.measures:
+        value = events[measure.value].to_numpy(np.float64)
+        if measure.where is not None:
+            value = np.where(events[measure.where].to_numpy(bool), value, IDENTITY[measure.how])
+        if measure.decay:
+            value = value * np.exp(times / DECAY_DAYS)
+        columns.append(value)
+    return np.column_stack(columns) if columns else np.empty((len(events), 0))

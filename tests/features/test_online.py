@@ -193,6 +193,7 @@ def edge_state(state: FeatureState, recent) -> FeatureState:
         state.as_of,
         state.tallies,
         state.claims,
+        state.remits,
         pd.concat([auths, extra[auths.columns].astype(auths.dtypes)], ignore_index=True),
         pd.concat(
             [eligibility, spans[eligibility.columns].astype(eligibility.dtypes)],
@@ -495,17 +496,87 @@ def test_claims_sent_again_replaced_or_copied_in_one_request_equal_the_batch_pat
 def test_claims_sent_again_together_count_once(data, features, full_state) -> None:
     """Patients' latest claims sent again in one request: each sees the earlier ones of the
     request instead of their copies in the state, not both, so its claim history is the
-    one it has when sent again alone (the row path, equal to the batch path)."""
+    one it has when sent again alone (the row path, equal to the batch path), and the one
+    the training path gives it over the data directory: the claims submitted before it."""
     claims = data.claims.groupby("patient_id").tail(4).head(600)
     lines = _lines_of(data, claims)
     together = features_for_claims(claims, lines, full_state)[CLAIM_HISTORY]
     alone = [features_for_records([claim], full_state)[0] for claim in records(claims, lines)]
     assert_same(together, _claim_history(alone), CLAIM_HISTORY)
+    assert_same(
+        features.loc[claims["claim_id"], CLAIM_HISTORY], _claim_history(alone), CLAIM_HISTORY
+    )
     assert (together["same_day_prior_claims"] > 0).any()
-    # Every other claim of the patient's day and code is known; the claim itself is not.
-    service = ["patient_id", "service_date", "code_1"]
-    others = data.claims.assign(code_1=features["code_1"].to_numpy()).groupby(service).size() - 1
-    code_1 = features.loc[claims["claim_id"], "code_1"].to_numpy()
-    keys = pd.MultiIndex.from_frame(claims[service[:2]].assign(code_1=code_1))
-    assert together["same_service_prior_claims"].tolist() == others.reindex(keys).tolist()
     assert (together["same_service_prior_claims"] == 0).mean() > 0.9
+
+
+# A claim submitted before the state's as-of date (a pending claim scored again days later)
+# sees what was known on its submission date only: the state's claims submitted before it
+# and its remits received before it, as the training path over the data directory does.
+
+
+def test_every_pending_claim_gets_the_training_paths_features_from_the_full_state(
+    data, features, full_state
+) -> None:
+    pending = data.claims[~data.claims["claim_id"].isin(data.remits["claim_id"])]
+    lines = _lines_of(data, pending)
+    assert len(pending) > 200
+    assert (pending["submission_date"] < pd.Timestamp(full_state.as_of)).all()
+    expected = features.loc[pending["claim_id"]]
+    sent = records(pending, lines)
+    alone = [features_for_records([claim], full_state)[0] for claim in sent]
+    assert_same(expected, alone)
+    # Many at once, on the row path and on the scorer's batch path alike.
+    assert_same(
+        expected,
+        [
+            row
+            for i in range(0, len(sent), 64)
+            for row in features_for_records(sent[i : i + 64], full_state)
+        ],
+    )
+    batch = features_for_claims(pending, lines, full_state)
+    pd.testing.assert_frame_equal(batch, expected, check_exact=True)
+
+    # The state's totals count the claims submitted later: a pending claim serviced before
+    # its patient's later claims got a negative gap from them. Now it has the training
+    # path's gap: negative only where a claim submitted before it was serviced after it.
+    gap = np.array([row["days_since_last_claim"] for row in alone])
+    latest = full_state.tallies["patient"].set_index("patient_id")["patient__last_service_day"]
+    service_day = (pending["service_date"] - pd.Timestamp("2020-01-01")).dt.days.to_numpy()
+    from_totals = service_day - latest.reindex(pending["patient_id"]).to_numpy()
+    trained = expected["days_since_last_claim"].to_numpy()
+    assert ((from_totals < 0) & (trained >= 0)).any()
+    assert ((gap < 0) == (trained < 0)).all()
+
+
+def test_the_remits_of_a_saved_state_cut_a_claims_history_too(
+    data, features, full_state, tmp_path
+) -> None:
+    loaded = FeatureState.load(full_state.save(tmp_path / "state"))
+    pd.testing.assert_frame_equal(loaded.remits, full_state.remits)
+    pending = data.claims[~data.claims["claim_id"].isin(data.remits["claim_id"])].tail(40)
+    lines = _lines_of(data, pending)
+    expected = features.loc[pending["claim_id"]]
+    assert_same(expected, [features_for_records([c], loaded)[0] for c in records(pending, lines)])
+    batch = features_for_claims(pending, lines, loaded)
+    pd.testing.assert_frame_equal(batch, expected, check_exact=True)
+
+
+def test_a_claim_sent_on_the_as_of_date_is_featured_from_the_totals_alone(data, features) -> None:
+    """The scrubbing hook's case: the claim goes out on the state's as-of date, after all
+    of the state. Claims of the data directory's busiest day, against the state of the
+    days before, get the training path's features (those alone on that day with their
+    patient and authorization: the others see each other there), and the remit history
+    the cut needs is never built."""
+    busiest = data.claims["submission_date"].value_counts().idxmax()
+    state = build_state(data, as_of=busiest.date())
+    today = data.claims[data.claims["submission_date"] == busiest]
+    shared = pd.Series([key for keys in _keys(today) for key in keys]).value_counts()
+    alone = today[[all(shared[key] == 1 for key in keys) for keys in _keys(today)]]
+    assert len(alone) > 5
+    sent = records(alone, _lines_of(data, alone))
+    assert_same(
+        features.loc[alone["claim_id"]], [features_for_records([c], state)[0] for c in sent]
+    )
+    assert state._remits is None

@@ -6,6 +6,7 @@ import pytest
 
 from data_contracts.records import tables_from_records
 from serving.api.schemas import ClaimIn
+from serving.batch import score_pending
 from serving.scorer import ROW_PATH_MAX_CLAIMS
 from tests.serving.conftest import auth, claim_json, scorer_for
 
@@ -80,3 +81,29 @@ def test_a_pending_claim_scored_again_is_not_its_own_duplicate(bundle, serve_dat
     duplicates = [claim_id in repeated for claim_id in ids]
     assert [any(fix[0] == "duplicate" for fix in r[4]) for r in rows] == duplicates
     assert not all(duplicates)
+
+
+def test_every_pending_claim_scores_over_http_as_denialops_score_does(
+    bundle, serve_data, client
+) -> None:
+    """`denialops score` features a directory's pending claims over its own history; the
+    bundled state was built from the same directory. Sent one by one to the row path, and
+    64 at once over HTTP, each pending claim gets the same probability and top fix,
+    though it was submitted before the state's later claims and remits."""
+    scorer = scorer_for(bundle)
+    expected = score_pending(serve_data, scorer).set_index("claim_id")
+    ids = expected.index.tolist()
+    assert len(ids) > 100
+    requests = [ClaimIn.model_validate(claim_json(serve_data, i)).model_dump() for i in ids]
+    alone = [scorer.score_records([request])[0] for request in requests]
+    assert [(r.claim_id, round(r.p_denial, 6)) for r in alone] == list(expected["p_denial"].items())
+    assert [r.fixes[0].fix_code if r.fixes else "" for r in alone] == expected["fix_code"].tolist()
+    first = ids[:ROW_PATH_MAX_CLAIMS]
+    response = client.post(
+        "/v1/claims/score",
+        json={"claims": [claim_json(serve_data, i) for i in first]},
+        headers=auth("scrubber"),
+    )
+    assert response.status_code == 200
+    answered = {r["claim_id"]: r["p_denial"] for r in response.json()["results"]}
+    assert [round(answered[i], 6) for i in first] == expected.loc[first, "p_denial"].tolist()
