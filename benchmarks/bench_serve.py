@@ -162,10 +162,12 @@ def main() -> None:
     }
     os.environ.update(env)
     train_denial_model(data, Settings())
-    # The hook's claims go out after everything the state has seen (a claim dated earlier is
-    # featured as of its own date, a slower path the hook does not take).
-    claims = generate(args.requests * 3, seed=99, ends_on=history.as_of + timedelta(days=60)).tables
+    claims = generate(args.requests * 3, seed=99).tables
     bodies = claim_bodies(claims, args.requests)
+    # The hook's claims go out now, after everything the state has seen (a claim dated
+    # earlier is featured as of its own date, a slower path the hook does not take).
+    for body in bodies:
+        body["submission_date"] = (history.as_of + timedelta(days=1)).isoformat()
     ours, answers = time_server(
         [sys.executable, "-m", "denialops.cli", "serve", "--port", "{port}"],
         "/readyz",
