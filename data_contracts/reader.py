@@ -1,8 +1,11 @@
 """Load a contract data directory into typed frames, or say everything that is wrong with it.
 
-The reader never drops a row: either every row of every table is returned,
+The reader never drops a row silently: either every row of every table is returned,
 typed, or `ContractError` lists each problem with its table, column, rule and
-rows (row numbers count data rows from 1, the header excluded). Coercion is
+rows (row numbers count data rows from 1, the header excluded). With a quarantine
+ceiling, rows with problems and their dependants are set aside instead, each
+written down with its problem (`quarantine`), unless a table has more of them than
+the ceiling allows. Coercion is
 strict where the contract is (ISO dates, whole numbers, dollars and cents) and
 forgiving where senders differ harmlessly (surrounding blanks, lower-case
 codes, ICD-10-CM codes without the dot).
@@ -21,7 +24,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from data_contracts import codes, plausibility
+from data_contracts import codes, plausibility, quarantine
+from data_contracts.quarantine import QuarantineSummary, Reasons
 from data_contracts.schemas import DTYPES, TABLES, Column, Table, pandera_schema
 
 log = logging.getLogger(__name__)
@@ -70,11 +74,11 @@ class Problem:
 class ContractError(ValueError):
     """Everything wrong with a data directory, listed once (capped), all kept in `.problems`."""
 
-    def __init__(self, source: str, problems: list[Problem]):
+    def __init__(self, source: str, problems: list[Problem], headline: list[str] | None = None):
         self.source = source
         self.problems = problems
         rows = len({(problem.table, row) for problem in problems for row in problem.rows})
-        lines = [
+        lines = headline or [
             f"{source} breaks the data contract: {len(problems)} problem(s) in "
             f"{rows:,} row(s); nothing was loaded"
         ]
@@ -84,9 +88,35 @@ class ContractError(ValueError):
         super().__init__("\n".join(lines))
 
 
+class QuarantineCeilingError(ContractError):
+    """More of a table's rows break the contract than the quarantine ceiling allows.
+
+    A wrong file (a shifted column, another extract's dates) must not silently become
+    a small one, so nothing is loaded; the rows that would have been set aside are in
+    the quarantine folder and `.summary` counts them."""
+
+    def __init__(self, source: str, problems: list[Problem], summary: QuarantineSummary):
+        self.summary = summary
+        over = summary.over_ceiling()
+        headline = [
+            f"{source}: more rows break the data contract than the quarantine ceiling of "
+            f"{summary.ceiling:.2%} of a table allows ("
+            + ", ".join(
+                f"{table} {row.own:,} of {row.read:,} rows" for table, row in over.iterrows()
+            )
+            + f"); nothing was loaded. Rows set aside are listed in {summary.folder}:",
+            *(f"  {line}" for line in summary.describe()),
+            "Problems:",
+        ]
+        super().__init__(source, problems, headline)
+
+
 @dataclass
 class ContractData:
-    """The tables of one data directory, typed; absent optional tables are empty frames."""
+    """The tables of one data directory, typed; absent optional tables are empty frames.
+
+    `quarantine` says what was set aside when the directory was read with a ceiling
+    (None: nothing was)."""
 
     claims: pd.DataFrame
     claim_lines: pd.DataFrame
@@ -95,6 +125,7 @@ class ContractData:
     eligibility: pd.DataFrame
     appeals: pd.DataFrame
     present: frozenset[str] = field(default_factory=frozenset)
+    quarantine: QuarantineSummary | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLES}
@@ -478,14 +509,21 @@ def check_tables(source: str, raw: dict[str, pd.DataFrame]) -> dict[str, pd.Data
     return frames
 
 
-def read_data_dir(directory: str | Path) -> ContractData:
-    """Every table of `directory`, typed and checked, or `ContractError` listing every problem."""
+def read_data_dir(directory: str | Path, quarantine_ceiling: float | None = None) -> ContractData:
+    """Every table of `directory`, typed and checked, or `ContractError` listing every problem.
+
+    With `quarantine_ceiling` (a fraction of a table's rows), rows with problems and the
+    rows that depend on them are set aside in `directory/quarantine` and the rest is
+    returned, unless a table's own bad rows exceed the ceiling (`QuarantineCeilingError`);
+    problems no row can be blamed for (a missing column or table) still fail the load.
+    Each such read rewrites the folder, and removes it when nothing was set aside.
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise ContractError(str(directory), [Problem("-", None, "data directory does not exist")])
     frames: dict[str, pd.DataFrame] = {}
+    paths: dict[str, Path] = {}
     problems: list[Problem] = []
-    present = set()
     for name, table in TABLES.items():
         path, found_problems = _table_file(directory, name)
         problems += found_problems
@@ -499,8 +537,54 @@ def read_data_dir(directory: str | Path) -> ContractData:
         log.info("reading %s", path)
         frames[name], table_problems = _load_table(table, path)
         problems += table_problems
-        present.add(name)
+        paths[name] = path
     problems += reference_problems(frames)
-    if problems:
-        raise ContractError(str(directory), problems)
-    return ContractData(**frames, present=frozenset(present))
+    present = frozenset(paths)
+    if quarantine_ceiling is None:
+        if problems:
+            raise ContractError(str(directory), problems)
+        return ContractData(**frames, present=present)
+    if not problems or any(not problem.rows for problem in problems):
+        quarantine.clear(directory)
+        if problems:
+            raise ContractError(str(directory), problems)
+        return ContractData(**frames, present=present)
+    return _set_aside(directory, frames, paths, problems, quarantine_ceiling)
+
+
+def _set_aside(
+    directory: Path,
+    frames: dict[str, pd.DataFrame],
+    paths: dict[str, Path],
+    problems: list[Problem],
+    ceiling: float,
+) -> ContractData:
+    """The directory without its bad rows and their dependants, which are written down."""
+    own: Reasons = {}
+    for problem in problems:
+        for row in problem.rows:
+            own.setdefault(problem.table, {}).setdefault(row, []).append(
+                (problem.column or "", problem.rule)
+            )
+    follows = quarantine.follow(frames, own)
+    summary = quarantine.summarise(directory / quarantine.FOLDER, ceiling, frames, own, follows)
+    gone = {
+        name: sorted({*own.get(name, {}), *follows.get(name, {})})
+        for name in frames
+        if name in own or name in follows
+    }
+    raw = {
+        name: _arrow_to_pandas(_read_arrow(paths[name]))
+        .iloc[[row - 1 for row in rows]]
+        .set_axis(rows)
+        for name, rows in gone.items()
+    }
+    quarantine.write(directory, raw, own, follows)
+    if not summary.over_ceiling().empty:
+        raise QuarantineCeilingError(str(directory), problems, summary)
+    log.warning("%s: %s", directory, "; ".join(summary.table_lines()))
+    kept = {
+        name: frame.drop(index=[row - 1 for row in gone.get(name, [])]).reset_index(drop=True)
+        for name, frame in frames.items()
+    }
+    return ContractData(**kept, present=frozenset(paths), quarantine=summary)
