@@ -8,18 +8,20 @@ import logging
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from data_contracts.reader import ContractData, ContractError, read_data_dir
 from settings import get_settings
 
 if TYPE_CHECKING:
+    from data_contracts.quarantine import QuarantineSummary
     from data_contracts.x12 import IngestSummary
     from serving.keys import KeyStore
 
@@ -29,6 +31,25 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 console = Console(stderr=True)
+
+
+class OnBadRows(StrEnum):
+    """What a command does with rows that break the contract."""
+
+    quarantine = "quarantine"
+    strict = "strict"
+
+
+BadRows = Annotated[
+    OnBadRows,
+    typer.Option(
+        "--on-bad-rows",
+        case_sensitive=False,
+        help="quarantine: set rows that break the contract, and the rows that depend on them, "
+        "aside in DIR/quarantine and load the rest (fails above DENIALOPS_QUARANTINE_CEILING "
+        "of a table); strict: refuse the directory, listing every problem.",
+    ),
+]
 
 
 @app.callback()
@@ -96,10 +117,12 @@ def synth(
 @app.command()
 def validate(
     data: Annotated[Path, typer.Option("--data", help="Data directory to check.")],
+    on_bad_rows: BadRows = OnBadRows.strict,
 ) -> None:
     """Check a data directory against the contract; list every problem, or count the rows."""
-    loaded = _read_or_exit(data)
-    table = Table(title=f"{data}: contract OK")
+    loaded = _read_or_exit(data, on_bad_rows)
+    verdict = "contract OK" if loaded.quarantine is None else "the rest is OK"
+    table = Table(title=f"{data}: {verdict}")
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, frame in loaded.tables().items():
@@ -119,11 +142,12 @@ def features_build(
         Path | None,
         typer.Option("--state", help="Also write the serving state (latest tallies) here."),
     ] = None,
+    on_bad_rows: BadRows = OnBadRows.quarantine,
 ) -> None:
     """Build one feature row per claim from what was known at its submission date."""
     from features.pipeline import STEPS, build_features, build_state
 
-    loaded = _read_or_exit(data)
+    loaded = _read_or_exit(data, on_bad_rows)
     started = time.perf_counter()
     with _progress() as progress:
         task = progress.add_task("features", total=len(STEPS))
@@ -151,6 +175,7 @@ def train(
     force: Annotated[
         bool, typer.Option("--force", help="Make the new model champion even if it is not better.")
     ] = False,
+    on_bad_rows: BadRows = OnBadRows.quarantine,
 ) -> None:
     """Train the denial model (and the recovery model where appeals exist) and register it."""
     from training.dataset import TrainingDataError
@@ -158,7 +183,7 @@ def train(
 
     settings = get_settings()
     overrides = json.loads(params.read_text()) if params else None
-    loaded = _read_or_exit(data)
+    loaded = _read_or_exit(data, on_bad_rows)
     with _progress() as progress:
         task = progress.add_task("training", total=None)
         try:
@@ -206,12 +231,13 @@ def tune(
     out: Annotated[
         Path, typer.Option("--out", help="Best parameters as JSON, for `train --params`.")
     ] = Path("optuna/best_params.json"),
+    on_bad_rows: BadRows = OnBadRows.quarantine,
 ) -> None:
     """Search LightGBM parameters with Optuna on the validation period; resumable."""
     from training.dataset import TrainingDataError
     from training.tune import tune as run_tune
 
-    loaded = _read_or_exit(data)
+    loaded = _read_or_exit(data, on_bad_rows)
     with _progress() as progress:
         task = progress.add_task("tuning", total=trials)
         try:
@@ -275,12 +301,13 @@ def score(
     out: Annotated[
         Path, typer.Option("--out", help="CSV: claim_id, p_denial, fix_code, fix_text.")
     ],
+    on_bad_rows: BadRows = OnBadRows.quarantine,
 ) -> None:
     """Score every pending claim of DIR (no remit yet) with the registered champion."""
     from serving.batch import score_pending
     from serving.loading import ModelUnavailableError, load_scorer
 
-    loaded = _read_or_exit(data)
+    loaded = _read_or_exit(data, on_bad_rows)
     try:
         scorer = load_scorer(get_settings())
     except ModelUnavailableError as error:
@@ -310,11 +337,12 @@ def request_body(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the JSON here; default: standard output.")
     ] = None,
+    on_bad_rows: BadRows = OnBadRows.quarantine,
 ) -> None:
     """The body of POST /v1/claims/score for claims of DIR: to try the API, or re-score."""
     from data_contracts.records import records_from_tables
 
-    loaded = _read_or_exit(data, show_progress=out is not None)
+    loaded = _read_or_exit(data, on_bad_rows, show_progress=out is not None)
     claims = loaded.claims
     if claim:
         unknown = sorted(set(claim) - set(claims["claim_id"]))
@@ -366,12 +394,13 @@ def queue_rank(
         ),
     ],
     as_of: AsOf = None,
+    on_bad_rows: BadRows = OnBadRows.quarantine,
 ) -> None:
     """Rank every open denial of DIR by expected net recovery per minute of effort."""
     from data_contracts.enums import PAYER_ACTIONS
     from queues.ranking import CONTRACT_COLUMNS
 
-    queue = _queue_or_exit(_read_or_exit(data), as_of)
+    queue = _queue_or_exit(_read_or_exit(data, on_bad_rows), as_of)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame = queue.ranked[[*CONTRACT_COLUMNS, "deadline", "reason", "billed_amount"]]
     frame.assign(deadline=frame["deadline"].dt.date).to_csv(out, index=False)
@@ -389,6 +418,7 @@ def queue_load(
     data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
     actor: Annotated[str, typer.Option("--by", help="Who loads (audit trail).")] = "cli",
     as_of: AsOf = None,
+    on_bad_rows: BadRows = OnBadRows.quarantine,
 ) -> None:
     """Rank DIR's open denials and load them into the persistent queue (DATABASE_URL).
 
@@ -396,7 +426,7 @@ def queue_load(
     keep their state, and nothing is added twice."""
     from queues.store import WorkQueue
 
-    queue = _queue_or_exit(_read_or_exit(data), as_of)
+    queue = _queue_or_exit(_read_or_exit(data, on_bad_rows), as_of)
     with WorkQueue.from_settings(get_settings()) as store:
         counts = store.load(queue.ranked, actor=actor, policy_version=str(queue.policy.version))
     console.print(
@@ -482,11 +512,12 @@ def policy_simulate(
         "policy_simulation.html"
     ),
     as_of: AsOf = None,
+    on_bad_rows: BadRows = OnBadRows.quarantine,
 ) -> None:
     """Compare the policy with highest-balance-first, oldest-first and FIFO on DIR."""
     from queues.simulate import simulate, write_simulation_report
 
-    loaded = _read_or_exit(data)
+    loaded = _read_or_exit(data, on_bad_rows)
     queue = _queue_or_exit(loaded, as_of)
     result = simulate(queue.ranked, budget_hours)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -704,19 +735,44 @@ def audit_verify() -> None:
     typer.echo(f"{result.rows:,} audit rows verified; {head}, hash {result.head_hash}")
 
 
-def _read_or_exit(data: Path, *, show_progress: bool = True) -> ContractData:
-    """The data directory, or the contract's complete error and exit code 1.
+def _read_or_exit(
+    data: Path, on_bad_rows: OnBadRows, *, show_progress: bool = True
+) -> ContractData:
+    """The data directory (what was set aside printed), or the contract's complete error
+    and exit code 1.
 
     Without progress, standard output carries only what the command prints."""
+    ceiling = get_settings().quarantine_ceiling if on_bad_rows is OnBadRows.quarantine else None
     try:
         if not show_progress:
-            return read_data_dir(data)
-        with _progress() as progress:
-            progress.add_task("checking the contract", total=None)
-            return read_data_dir(data)
+            loaded = read_data_dir(data, ceiling)
+        else:
+            with _progress() as progress:
+                progress.add_task("checking the contract", total=None)
+                loaded = read_data_dir(data, ceiling)
     except ContractError as error:
         console.print(str(error), markup=False, highlight=False)
         raise typer.Exit(code=1) from error
+    if loaded.quarantine is not None:
+        console.print(_quarantine_table(loaded.quarantine))
+    return loaded
+
+
+def _quarantine_table(summary: QuarantineSummary) -> Table:
+    """Rows set aside per table and problem, then per table of those read."""
+    table = Table(
+        "table",
+        "column",
+        "problem",
+        Column("rows", justify="right"),
+        title=f"set aside in {summary.folder} (rows that break the contract, and their dependants)",
+    )
+    for row in summary.counts.itertuples(index=False):
+        table.add_row(row.table, row.column, row.problem, f"{row.rows:,}")
+    table.add_section()
+    for name, row in summary.tables[summary.tables["set_aside"] > 0].iterrows():
+        table.add_row(str(name), "", f"set aside, of {row.read:,} read", f"{row.set_aside:,}")
+    return table
 
 
 def _progress() -> Progress:

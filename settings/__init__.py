@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     denial_model_name: str = "denial-risk"
     recovery_model_name: str = "denial-recovery"
 
+    quarantine_ceiling: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="With --on-bad-rows quarantine: the share of a table's rows that may break "
+        "the contract and be set aside in DIR/quarantine; above it the load fails, because a "
+        "wrong file must not silently become a small one.",
+    )
+
     validation_fraction: float = Field(0.15, gt=0, lt=0.5)
     test_fraction: float = Field(0.15, gt=0, lt=0.5)
     lightgbm: LightGBMParams = LightGBMParams()

@@ -93,8 +93,9 @@ def update(body: Policy, request: Request, caller: RevOps) -> Policy | JSONRespo
 @router.post("/simulate", response_model=SimulationOut)
 def simulate_policy(body: SimulateIn, request: Request, _caller: RevOps) -> SimulationOut:
     """What the budget recovers under the policy (or a draft) and under the usual habits,
-    on the clinic's data directory (`DENIALOPS_QUEUE_DATA_DIR`), valued with the models'
-    estimates."""
+    on the clinic's data directory (`DENIALOPS_QUEUE_DATA_DIR`, its bad rows set aside up to
+    `DENIALOPS_QUARANTINE_CEILING` as `denialops policy simulate` does), valued with the
+    models' estimates."""
     settings = request.app.state.settings
     if settings.queue_data_dir is None:
         raise HTTPException(
@@ -102,7 +103,7 @@ def simulate_policy(body: SimulateIn, request: Request, _caller: RevOps) -> Simu
             detail="no data directory to simulate on: set DENIALOPS_QUEUE_DATA_DIR",
         )
     try:
-        data = read_data_dir(settings.queue_data_dir)
+        data = read_data_dir(settings.queue_data_dir, settings.quarantine_ceiling)
         queue = build_queue(data, settings, policy=body.policy or _policy(request))
     except ContractError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
