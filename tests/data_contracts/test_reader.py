@@ -54,8 +54,7 @@ VALID_CSV = {
 }
 
 
-@pytest.fixture
-def tables() -> dict[str, pd.DataFrame]:
+def text_tables() -> dict[str, pd.DataFrame]:
     """The valid directory's tables as text frames, for a test to spoil before writing."""
     return {
         name: pd.read_csv(
@@ -63,6 +62,11 @@ def tables() -> dict[str, pd.DataFrame]:
         )
         for name, text in VALID_CSV.items()
     }
+
+
+@pytest.fixture
+def tables() -> dict[str, pd.DataFrame]:
+    return text_tables()
 
 
 def write_csv_dir(directory: Path, tables: dict[str, pd.DataFrame]) -> Path:
