@@ -40,10 +40,20 @@ MIN_CLOSED = 300
 
 
 def recovery_training_rows(data: ContractData) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
-    """Features, label (recovered or not) and action date of every closed worked appeal."""
+    """Features, label (recovered or not) and action date of every closed worked appeal.
+
+    An appeal whose claim has no remit (the contract allows it; a remit set aside in
+    quarantine leaves one) has no denial to learn from: it is left out, and counted."""
     appeals = data.appeals[
         data.appeals["action"].isin(PAYER_ACTIONS) & data.appeals["outcome"].ne("pending")
-    ].reset_index(drop=True)
+    ]
+    unremitted = ~appeals["claim_id"].isin(data.remits["claim_id"])
+    if unremitted.any():
+        log.warning(
+            "%d closed appeals left out of the recovery model: their claim has no remit",
+            int(unremitted.sum()),
+        )
+    appeals = appeals[~unremitted].reset_index(drop=True)
     if len(appeals) < MIN_CLOSED:
         raise TrainingDataError(
             f"{len(appeals)} closed appeals, corrected claims or rebills; need {MIN_CLOSED}"
