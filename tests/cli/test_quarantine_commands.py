@@ -81,6 +81,8 @@ def trained(tmp_path_factory) -> dict:
         "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}",
         "DENIALOPS_DATABASE_URL": f"sqlite:///{folder / 'queue.db'}",
         "DENIALOPS_POLICY_PATH": str(folder / "policy.yaml"),
+        "DENIALOPS_MAX_BOOST_ROUNDS": "100",  # behaviour, not accuracy
+        "DENIALOPS_SHAP_SAMPLE_ROWS": "200",
     }
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
