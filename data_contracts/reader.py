@@ -540,16 +540,13 @@ def read_data_dir(directory: str | Path, quarantine_ceiling: float | None = None
         paths[name] = path
     problems += reference_problems(frames)
     present = frozenset(paths)
-    if quarantine_ceiling is None:
-        if problems:
-            raise ContractError(str(directory), problems)
-        return ContractData(**frames, present=present)
-    if not problems or any(not problem.rows for problem in problems):
+    if quarantine_ceiling is not None:
+        if problems and all(problem.rows for problem in problems):
+            return _set_aside(directory, frames, paths, problems, quarantine_ceiling)
         quarantine.clear(directory)
-        if problems:
-            raise ContractError(str(directory), problems)
-        return ContractData(**frames, present=present)
-    return _set_aside(directory, frames, paths, problems, quarantine_ceiling)
+    if problems:
+        raise ContractError(str(directory), problems)
+    return ContractData(**frames, present=present)
 
 
 def _set_aside(
