@@ -69,20 +69,29 @@ def test_an_empty_batch_gives_an_empty_frame(data) -> None:
     assert list(served.columns) == list(build_features(_one_claim(data)).columns)
 
 
-def test_dates_out_of_order_are_a_clear_error_from_the_command(tmp_path) -> None:
+def test_dates_out_of_order_are_a_clear_error_or_set_aside(tmp_path) -> None:
     runner = CliRunner()
-    data_dir = tmp_path / "data"
+    data_dir, out = tmp_path / "data", tmp_path / "f.parquet"
     runner.invoke(app, ["synth", "--claims", "300", "--out", str(data_dir)])
     claims = pd.read_csv(data_dir / "claims.csv", dtype=str, keep_default_na=False)
     claims.loc[4, "submission_date"] = "2020-01-01"
     claims.to_csv(data_dir / "claims.csv", index=False)
-    result = runner.invoke(
-        app, ["features", "build", "--data", str(data_dir), "--out", str(tmp_path / "f.parquet")]
-    )
-    assert result.exit_code == 1
-    assert "submission_date is before service_date" in result.output
-    assert "row 5" in result.output
-    assert not (tmp_path / "f.parquet").exists()
+    build = ["features", "build", "--data", str(data_dir), "--out", str(out)]
+
+    strict = runner.invoke(app, [*build, "--on-bad-rows", "strict"])
+    assert strict.exit_code == 1
+    assert "submission_date is before service_date" in strict.output
+    assert "row 5" in strict.output
+    assert not out.exists()
+
+    quarantined = runner.invoke(app, build)
+    assert quarantined.exit_code == 0, quarantined.output
+    assert claims.loc[4, "claim_id"] not in set(pd.read_parquet(out)["claim_id"])
+    assert len(pd.read_parquet(out)) == 299
+    set_aside = pd.read_csv(data_dir / "quarantine" / "claims.csv", dtype=str)
+    assert set_aside[["claim_id", "row", "problem"]].values.tolist() == [
+        [claims.loc[4, "claim_id"], "5", "submission_date is before service_date"]
+    ]
 
 
 def test_features_command_writes_claim_ids_and_state(tmp_path) -> None:
