@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from serving.api.app import create_app
+from tests.data_contracts.test_reader import text_tables, write_csv_dir
 from tests.serving.conftest import auth, scorer_for
 
 SECOND_BILLER = "bill-key-2"
@@ -161,6 +162,28 @@ def test_simulation_needs_a_data_directory(queue_client) -> None:
     )
     assert response.status_code == 409
     assert "DENIALOPS_QUEUE_DATA_DIR" in response.text
+
+
+def test_simulation_sets_bad_rows_aside_up_to_the_ceiling(queue_client, tmp_path) -> None:
+    tables = text_tables()
+    tables["claims"].loc[1, "plan_type"] = "ppo"  # 1 of 3 claims
+    directory = write_csv_dir(tmp_path / "data", tables)
+    settings = queue_client.app.state.settings.model_copy(update={"queue_data_dir": directory})
+
+    def simulate(ceiling: float):
+        queue_client.app.state.settings = settings.model_copy(
+            update={"quarantine_ceiling": ceiling}
+        )
+        return queue_client.post(
+            "/v1/policy/simulate", json={"budget_hours": 10}, headers=auth("revops")
+        )
+
+    refused = simulate(0.3)
+    assert refused.status_code == 409
+    assert "quarantine ceiling of 30.00%" in refused.json()["detail"]
+    ranked = simulate(0.5)
+    assert ranked.status_code == 503, "read with the claim set aside; no recovery model here"
+    assert (directory / "quarantine" / "claims.csv").exists()
 
 
 def _today() -> str:
