@@ -140,6 +140,7 @@ def _add(
 def summarise(
     folder: Path, ceiling: float, frames: dict[str, pd.DataFrame], own: Reasons, follows: Reasons
 ) -> QuarantineSummary:
+    """Counts per table and per problem; a row is counted once per problem it has."""
     tables = pd.DataFrame(
         {
             "read": [len(frame) for frame in frames.values()],
