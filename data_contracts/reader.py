@@ -576,7 +576,14 @@ def _set_aside(
         .set_axis(rows)
         for name, rows in gone.items()
     }
-    quarantine.write(directory, raw, own, follows)
+    try:
+        quarantine.write(directory, raw, own, follows)
+    except OSError as error:  # a row is never set aside without a line saying why
+        headline = [
+            f"{directory}: the rows that break the data contract cannot be set aside "
+            f"({error}); nothing was loaded. Problems:"
+        ]
+        raise ContractError(str(directory), problems, headline) from error
     if not summary.over_ceiling().empty:
         raise QuarantineCeilingError(str(directory), problems, summary)
     log.warning("%s: %s", directory, "; ".join(summary.table_lines()))

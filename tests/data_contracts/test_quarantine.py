@@ -288,3 +288,29 @@ def test_a_problem_no_row_can_be_blamed_for_still_fails_the_load(tmp_path: Path,
         ("claims", "plan_type"),
     }
     assert not (directory / FOLDER).exists()
+
+
+def test_rows_that_cannot_be_written_down_are_not_set_aside(tmp_path: Path, tables) -> None:
+    tables["claims"].loc[1, "plan_type"] = "ppo"
+    directory = write_csv_dir(tmp_path / "data", tables)
+    (directory / FOLDER).write_text("a file where the folder goes\n")
+
+    with pytest.raises(ContractError) as info:
+        read_data_dir(directory, quarantine_ceiling=EVERYTHING)
+
+    assert "cannot be set aside" in str(info.value)
+    assert "claims.plan_type: must be one of" in str(info.value)
+
+
+def test_parquet_rows_are_set_aside_as_their_text(tmp_path: Path, tables) -> None:
+    tables["claims"].loc[1, "plan_type"] = "ppo"
+    directory = tmp_path / "data"
+    directory.mkdir()
+    for name, frame in tables.items():
+        frame.to_parquet(directory / f"{name}.parquet", index=False)
+
+    data = read_data_dir(directory, quarantine_ceiling=EVERYTHING)
+
+    set_aside = quarantined(directory)["claims"]
+    assert set_aside[["claim_id", "plan_type", "row"]].values.tolist() == [["C2", "ppo", "2"]]
+    assert data.claims["claim_id"].tolist() == ["C1", "C3"]
