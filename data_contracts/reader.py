@@ -5,10 +5,9 @@ typed, or `ContractError` lists each problem with its table, column, rule and
 rows (row numbers count data rows from 1, the header excluded). With a quarantine
 ceiling, rows with problems and their dependants are set aside instead, each
 written down with its problem (`quarantine`), unless a table has more of them than
-the ceiling allows. Coercion is
-strict where the contract is (ISO dates, whole numbers, dollars and cents) and
-forgiving where senders differ harmlessly (surrounding blanks, lower-case
-codes, ICD-10-CM codes without the dot).
+the ceiling allows. Coercion is strict where the contract is (ISO dates, whole
+numbers, dollars and cents) and forgiving where senders differ harmlessly
+(surrounding blanks, lower-case codes, ICD-10-CM codes without the dot).
 """
 
 from __future__ import annotations
@@ -104,7 +103,7 @@ class QuarantineCeilingError(ContractError):
             + ", ".join(
                 f"{table} {row.own:,} of {row.read:,} rows" for table, row in over.iterrows()
             )
-            + f"); nothing was loaded. Rows set aside are listed in {summary.folder}:",
+            + f"); nothing was loaded. The rows it would set aside are in {summary.folder}:",
             *(f"  {line}" for line in summary.describe()),
             "Problems:",
         ]
