@@ -13,6 +13,7 @@ from denialops.cli import app
 from queues.ranking import CONTRACT_COLUMNS
 from queues.store import WorkQueue
 from settings import Settings
+from training import tracking
 from training.recovery import train_recovery_model
 
 runner = CliRunner()
@@ -32,7 +33,9 @@ def workspace(tmp_path_factory) -> dict:
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)
-        train_recovery_model(read_data_dir(data), Settings(max_boost_rounds=100), force=True)
+        settings = Settings(max_boost_rounds=100)
+        tracking.configure(settings)  # an earlier in-process `train` pointed MLflow elsewhere
+        train_recovery_model(read_data_dir(data), settings, force=True)
     return {"folder": folder, "data": data, "env": env}
 
 
