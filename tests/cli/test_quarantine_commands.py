@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from data_contracts.quarantine import FOLDER
@@ -155,3 +156,25 @@ def test_above_the_ceiling_train_refuses_the_directory(trained) -> None:
     assert result.exit_code == 1
     assert "quarantine ceiling of 0.40%" in result.output
     assert "nothing was loaded" in result.output
+
+
+def _commands(group, path=()):
+    """Every command of the CLI by its words, e.g. ('queue', 'rank')."""
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def test_every_command_that_reads_a_data_directory_takes_on_bad_rows() -> None:
+    defaults = {
+        words: {param.name: param.default for param in command.params}.get("on_bad_rows")
+        for words, command in _commands(get_command(app))
+        if any(param.name == "data" for param in command.params)
+    }
+
+    assert defaults.pop(("validate",)) == "strict"
+    assert defaults, "no other command reads a data directory?"
+    assert set(defaults.values()) == {"quarantine"}, defaults
+    assert {("train",), ("features", "build"), ("score",), ("queue", "rank")} <= set(defaults)
