@@ -1,9 +1,10 @@
 """A lenient X12 tokenizer: text to numbered segments, read with each interchange's delimiters.
 
 Real files break strict parsers in harmless ways, and this reader accepts them:
-a UTF-8 byte-order mark, CR/LF line breaks and indentation between segments,
+UTF-16 text, a byte-order mark, CR/LF line breaks and indentation between segments,
 segments wrapped over several lines, any element/component/repetition/segment
-separators the ISA declares (pipes, carets, newlines as terminators), ISA fields
+separators the ISA declares (pipes, carets, newlines as terminators, the same
+character as repetition and component separator), ISA fields
 padded to the wrong width (the separators are found by counting, not by fixed
 offsets), several interchanges in one file each with its own separators, and
 files with no ISA/GS envelope at all (they start at GS or ST; the separators are
@@ -79,12 +80,21 @@ class Document:
 
 
 def decode(raw: bytes) -> str:
-    """Text of a file: UTF-8 (with or without a byte-order mark), else Latin-1, which
-    decodes any byte; X12's character sets are within both."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
+    """Text of a file: UTF-16 when it has a UTF-16 byte-order mark or its first character
+    (I, G or S of ISA/GS/ST) comes with a zero byte, as Windows tools write it; else UTF-8
+    (with or without a byte-order mark), else Latin-1, which decodes any byte; X12's
+    character sets are within all of them."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = raw.decode("utf-16", errors="replace")
+    elif raw[1:2] == b"\x00" and raw[:1] != b"\x00":
+        text = raw.decode("utf-16-le", errors="replace")
+    elif raw[:1] == b"\x00" and raw[1:2] != b"\x00":
+        text = raw.decode("utf-16-be", errors="replace")
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
     return text.lstrip("\ufeff").rstrip(_TRAILING_JUNK)
 
 
@@ -133,8 +143,10 @@ def _isa_delimiters(text: str, start: int, number: int, source: str) -> Delimite
         )
     declared = [element, component, terminator]
     repetition = fields[11].strip()
-    if len(repetition) == 1 and not repetition.isalnum():
-        declared.append(repetition)  # 4010 has a standards identifier ("U") there instead
+    if len(repetition) == 1 and not repetition.isalnum() and repetition != component:
+        # 4010 has a standards identifier ("U") there instead; some senders repeat ISA16
+        # there, which is harmless: the contract reads no repeated elements
+        declared.append(repetition)
     if len(set(declared)) != len(declared) or component.isalnum():
         raise X12Error.at(source, number, f"ISA declares unusable separators {''.join(declared)!r}")
     return Delimiters(element, component, terminator)
