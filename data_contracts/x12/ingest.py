@@ -529,19 +529,14 @@ def _problem(
 
 def _without(tables: _Tables, removed: set[_Key]) -> _Tables:
     """The rows of the claims not set aside."""
-    files = {file for file, _ in removed}
-    ids = {claim_id for _, claim_id in removed}
 
     def kept(frame: pd.DataFrame) -> pd.DataFrame:
-        if not removed:
+        if not removed or frame.empty:
             return frame
-        candidates = frame["file"].isin(list(files)) & isin(frame["claim_id"], pd.Index(ids))
-        drop = candidates.copy()
-        drop[candidates] = [
-            key in removed
-            for key in zip(frame["file"][candidates], frame["claim_id"][candidates], strict=True)
-        ]
-        return frame[~drop]
+        pairs = pd.MultiIndex.from_arrays(
+            [frame["file"].astype("int64"), frame["claim_id"].astype(str)]
+        )
+        return frame[~pairs.isin(list(removed))]
 
     return _Tables(
         *(kept(getattr(tables, name)) for name in ("claims", "claim_lines", "remits", "events"))
