@@ -80,8 +80,9 @@ _KEYS = {
 _ON_FILE = -1
 """The `file` of rows that were in the directory before the run."""
 Progress = Callable[[int, int, Path], None]
-_Key = tuple[int, str]
-"""A claim as one file brings it: the file's index in the run and the claim id."""
+_Key = tuple[str, int, str]
+"""What a problem sets aside: ("claim", file index, claim id) for an 837 claim and its lines,
+("event", file index, CLP segment number) for one 835 adjudication (CLP loop)."""
 
 
 @dataclass
@@ -349,7 +350,7 @@ def ingest(
         merged = _merge(initial, _without(incoming, removed))
         while merged.blamed:
             for key, problems in merged.blamed.items():
-                content = contents[key[0]]
+                content = contents[key[1]]
                 content.exceptions += [
                     problem.about("", content.transaction_at.get(problem.segment or 0, ""))
                     for problem in problems
@@ -444,7 +445,7 @@ def _checked(contents: dict[int, FileContent]) -> tuple[_Tables, set[_Key]]:
     _typed(
         "remits", as_remits.reset_index(drop=True), found, contents, events.reset_index(drop=True)
     )
-    for (index, _), problems in found.items():
+    for (_, index, _), problems in found.items():
         contents[index].exceptions += problems
     _flag_unknown_codes(events, set(found), contents)
     return _Tables(tables["claims"], tables["claim_lines"], _empty("remits"), events), set(found)
@@ -462,7 +463,7 @@ def _flag_unknown_codes(
         strict=True,
     ):
         unknown = mapping.unknown_codes(carcs, rarcs)
-        if not unknown or (file, claim_id) in removed:
+        if not unknown or ("event", file, segment) in removed:
             continue
         content = contents[file]
         number = int(segment)
@@ -505,7 +506,8 @@ def _typed(
                 str(record["claim_id"]),
                 int(record["segment"]),
             )
-            found.setdefault((file, claim_id), []).append(
+            key = ("event", file, str(segment)) if name == "remits" else ("claim", file, claim_id)
+            found.setdefault(key, []).append(
                 _problem(segment, claim_id, problem, value, contents[file])
             )
     return typed.assign(
@@ -528,18 +530,23 @@ def _problem(
 
 
 def _without(tables: _Tables, removed: set[_Key]) -> _Tables:
-    """The rows of the claims not set aside."""
+    """The rows of the claims and adjudications not set aside."""
+    claims = {(file, name) for kind, file, name in removed if kind == "claim"}
+    events = {(file, name) for kind, file, name in removed if kind == "event"}
 
-    def kept(frame: pd.DataFrame) -> pd.DataFrame:
-        if not removed or frame.empty:
+    def kept(frame: pd.DataFrame, keys: set[tuple[int, str]], column: str) -> pd.DataFrame:
+        if not keys or frame.empty:
             return frame
         pairs = pd.MultiIndex.from_arrays(
-            [frame["file"].astype("int64"), frame["claim_id"].astype(str)]
+            [frame["file"].astype("int64"), frame[column].astype(str)]
         )
-        return frame[~pairs.isin(list(removed))]
+        return frame[~pairs.isin(list(keys))]
 
     return _Tables(
-        *(kept(getattr(tables, name)) for name in ("claims", "claim_lines", "remits", "events"))
+        kept(tables.claims, claims, "claim_id"),
+        kept(tables.claim_lines, claims, "claim_id"),
+        tables.remits,
+        kept(tables.events, events, "segment"),
     )
 
 
@@ -668,7 +675,7 @@ def _current(events: pd.DataFrame) -> pd.DataFrame:
 
 def _blame(merged: _Tables, ids: pd.Index) -> dict[_Key, list[X12Problem]]:
     """Problems between the tables, on the rows the run touched, each setting aside the claim
-    as the latest file that supplied one of the rows involved brings it."""
+    or adjudication of the latest file that supplied one of the rows involved."""
     subset = {
         name: getattr(merged, name)[isin(getattr(merged, name)["claim_id"], ids)].reset_index(
             drop=True
@@ -683,17 +690,19 @@ def _blame(merged: _Tables, ids: pd.Index) -> dict[_Key, list[X12Problem]]:
         for row, value in zip(problem.rows, values, strict=False):
             record = subset[problem.table].iloc[row - 1]
             claim_id = record["claim_id"]
-            sources = [(int(record["file"]), int(record["segment"]))]
-            for frame in (claims, remits):
+            kind = "event" if problem.table == "remits" else "claim"
+            sources = [(int(record["file"]), int(record["segment"]), kind)]
+            for frame, kind in ((claims, "claim"), (remits, "event")):
                 if claim_id in frame.index:
                     sources.append(
-                        (int(frame.at[claim_id, "file"]), int(frame.at[claim_id, "segment"]))
+                        (int(frame.at[claim_id, "file"]), int(frame.at[claim_id, "segment"]), kind)
                     )
-            file, segment = max(sources)
+            file, segment, kind = max(sources)
             if file == _ON_FILE:  # the directory was valid before the run: this is our bug
                 raise ContractError("the data directory after merging", [problem])
             shown = f" ({value!r})" if value else ""
-            found.setdefault((file, claim_id), []).append(
+            key = (kind, file, str(segment) if kind == "event" else claim_id)
+            found.setdefault(key, []).append(
                 X12Problem(
                     segment or None,
                     f"{problem.table}.{problem.column}: {problem.rule}{shown}",

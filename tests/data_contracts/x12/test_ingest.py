@@ -10,8 +10,15 @@ import pytest
 from data_contracts.reader import read_data_dir
 from data_contracts.x12 import expand_paths, ingest
 from data_contracts.x12.ingest import EVENTS_FILE
+from data_contracts.x12.setaside import EXCEPTIONS_FILE
 from synthetic import generate, write_synthetic
 from tests.data_contracts.x12.conftest import FIXTURES, claims_file, fixture, remittance
+
+
+def exceptions(out: Path) -> pd.DataFrame:
+    """exceptions.csv as text, files by name."""
+    found = pd.read_csv(out / EXCEPTIONS_FILE, dtype=str, keep_default_na=False)
+    return found.assign(file=[Path(name).name for name in found["file"]])
 
 
 def remit_of(out: Path, claim_id: str) -> pd.Series | None:
@@ -90,43 +97,52 @@ def test_ingesting_the_same_files_again_changes_nothing(tmp_path: Path) -> None:
 
 
 MALFORMED = {
-    # file: (segment, reason) of the first problem; lenient reads end at the ICD-9 refusal
-    "imsweb__x12_ambiguous_loop.837": (28, "ICD-9-CM diagnosis"),
-    "imsweb__x12_bad_first_line.837": (23, "ICD-9-CM diagnosis"),
-    "imsweb__x12_segments_out_of_order.837": (23, "ICD-9-CM diagnosis"),
-    "imsweb__x12_bad_segment_identifier.837": (6, "'' is not a segment identifier"),
-    "imsweb__x12_bad_valid_code.837": (9, "NM1*117 where the billing provider loop"),
-    "imsweb__x12_loop_errors3_missing_loops.837": (9, "NM1*87 where the billing provider loop"),
-    "imsweb__x12_missing_elements.837": (23, "ICD-9-CM diagnosis"),
-    "imsweb__x12_277CA_rejected.277": (3, "transaction set '277' is not ingested"),
-    "imsweb__x12_999_rejected.999": (3, "transaction set '999' is not ingested"),
+    # file: (segment, category, reason) of its first set-aside row
+    "imsweb__x12_ambiguous_loop.837": (28, "icd9", "ICD-9-CM diagnosis"),
+    "imsweb__x12_bad_first_line.837": (23, "icd9", "ICD-9-CM diagnosis"),
+    "imsweb__x12_segments_out_of_order.837": (23, "icd9", "ICD-9-CM diagnosis"),
+    "imsweb__x12_bad_segment_identifier.837": (6, "structure", "'' is not a segment identifier"),
+    "imsweb__x12_bad_valid_code.837": (9, "structure", "NM1*117 where the billing provider"),
+    "imsweb__x12_loop_errors3_missing_loops.837": (9, "structure", "NM1*87 where the billing"),
+    "imsweb__x12_missing_elements.837": (23, "icd9", "ICD-9-CM diagnosis"),
+    "imsweb__x12_277CA_rejected.277": (3, "unsupported", "transaction set '277' is not ingested"),
+    "imsweb__x12_999_rejected.999": (3, "unsupported", "transaction set '999' is not ingested"),
 }
 
 
-def test_each_bad_file_is_refused_whole_and_the_others_go_in(tmp_path: Path) -> None:
+def test_each_bad_file_is_set_aside_where_it_is_bad_and_the_others_go_in(tmp_path: Path) -> None:
     good = fixture("835/edi835parser__united_healthcare_legacy_sample.835")
     bad = expand_paths([FIXTURES / "malformed", FIXTURES / "other"])
     summary = ingest([*bad[:4], good, *bad[4:]], tmp_path / "data")
-    assert summary.ingested == [good]
-    refused = {Path(error.source).name: error for error in summary.failures}
-    assert set(refused) == set(MALFORMED)
-    for name, (segment, reason) in MALFORMED.items():
-        first = refused[name].problems[0]
-        assert first.segment == segment, name
-        assert reason in first.reason, name
-    missing = refused["imsweb__x12_missing_elements.837"].problems[1]
-    assert (missing.segment, "CLM05") == (31, missing.reason[:5])
-    data = read_data_dir(tmp_path / "data")
-    assert data.claims.empty  # nothing from the refused files
+    assert summary.set_aside
+    assert [Path(error.source).name for error in summary.failures] == [
+        "imsweb__x12_bad_segment_identifier.837"  # the only file that cannot be read at all
+    ]
+    found = exceptions(tmp_path / "data")
+    set_aside = found[found["severity"] == "set_aside"].groupby("file").first()
+    assert set(set_aside.index) == set(MALFORMED)
+    for name, (segment, category, reason) in MALFORMED.items():
+        row = set_aside.loc[name]
+        assert (row["segment"], row["category"]) == (str(segment), category), name
+        assert reason in row["problem"], name
+    missing = found[found["file"] == "imsweb__x12_missing_elements.837"]
+    assert ["A37YH556", "A37YH667"] == list(missing[missing["severity"] == "set_aside"].claim_id)
+    assert "CLM05" in missing.set_index("segment").loc["31", "problem"]
+    assert read_data_dir(tmp_path / "data").claims.empty  # every 837 claim there is bad
     assert summary.remits_without_claim == 2  # the good file's two claims
 
 
-def test_a_file_with_the_same_claim_twice_is_refused(tmp_path: Path) -> None:
-    (path,) = claims_file(tmp_path / "x12", {"claim_id": "C1"})
-    path.write_text(path.read_text() * 2)  # two interchanges, the same claim in each
+def test_a_file_with_the_same_claim_twice_sets_aside_every_copy(tmp_path: Path) -> None:
+    (path,) = claims_file(tmp_path / "x12", {"claim_id": "C1"}, {"claim_id": "C2"})
+    text = path.read_text()
+    path.write_text(text + text.replace("CLM*C2*", "CLM*C3*"))  # C1 in each interchange
     summary = ingest([path], tmp_path / "data")
-    (error,) = summary.failures
-    assert "claim C1 is in the file twice" in str(error)
+    found = exceptions(tmp_path / "data")
+    assert list(found["claim_id"]) == ["C1", "C1"]
+    assert set(found["category"]) == {"repeated"}
+    assert "claim C1 is in the file 2 times" in found["problem"].iloc[0]
+    assert summary.claims_added == 2
+    assert sorted(read_data_dir(tmp_path / "data").claims["claim_id"]) == ["C2", "C3"]
 
 
 def test_a_reversal_replaces_the_remit_whatever_the_order(tmp_path: Path, write) -> None:
@@ -209,15 +225,23 @@ def test_a_replacement_names_its_original_by_the_payer_claim_number(tmp_path: Pa
     assert claims.loc["C2", "original_claim_id"] == "C1"
 
 
-def test_a_remit_before_its_claim_was_sent_refuses_the_later_file(tmp_path: Path, write) -> None:
+def test_a_remit_before_its_claim_was_sent_sets_aside_that_adjudication(
+    tmp_path: Path, write
+) -> None:
     claims = claims_file(tmp_path / "x12", {"claim_id": "C1", "submission_date": "2024-02-05"})
-    early = write("early.835", remittance("CLP*C1*1*200*200*0*12*ICN1", date="20240201"))
+    early = write(
+        "early.835",
+        remittance("CLP*C1*1*200*200*0*12*ICN1", "CLP*C9*1*50*50*0*12*ICN9", date="20240201"),
+    )
     summary = ingest([*claims, early], tmp_path / "data")
-    assert summary.ingested == claims
-    (error,) = summary.failures
-    assert error.problems[0].segment == 7  # the CLP
-    assert "remit received before its claim's submission_date" in error.problems[0].reason
+    found = exceptions(tmp_path / "data").query("severity == 'set_aside'")
+    assert list(zip(found["segment"], found["claim_id"], found["category"])) == [
+        ("7", "C1", "between_tables")  # the CLP
+    ]
+    assert "remit received before its claim's submission_date" in found["problem"].iloc[0]
     assert remit_of(tmp_path / "data", "C1") is None
+    assert summary.claims_added == 1
+    assert summary.remits_without_claim == 1  # C9 posted
 
 
 def test_a_remit_on_file_stays_the_first_adjudication(tmp_path: Path, write) -> None:
