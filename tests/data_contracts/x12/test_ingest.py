@@ -126,7 +126,7 @@ def test_each_bad_file_is_set_aside_where_it_is_bad_and_the_others_go_in(tmp_pat
         assert (row["segment"], row["category"]) == (str(segment), category), name
         assert reason in row["problem"], name
     missing = found[found["file"] == "imsweb__x12_missing_elements.837"]
-    assert ["A37YH556", "A37YH667"] == list(missing[missing["severity"] == "set_aside"].claim_id)
+    assert list(missing[missing["severity"] == "set_aside"].claim_id) == ["A37YH556", "A37YH667"]
     assert "CLM05" in missing.set_index("segment").loc["31", "problem"]
     assert read_data_dir(tmp_path / "data").claims.empty  # every 837 claim there is bad
     assert summary.remits_without_claim == 2  # the good file's two claims
@@ -235,7 +235,7 @@ def test_a_remit_before_its_claim_was_sent_sets_aside_that_adjudication(
     )
     summary = ingest([*claims, early], tmp_path / "data")
     found = exceptions(tmp_path / "data").query("severity == 'set_aside'")
-    assert list(zip(found["segment"], found["claim_id"], found["category"])) == [
+    assert list(zip(found["segment"], found["claim_id"], found["category"], strict=True)) == [
         ("7", "C1", "between_tables")  # the CLP
     ]
     assert "remit received before its claim's submission_date" in found["problem"].iloc[0]
@@ -262,3 +262,152 @@ def test_a_remit_on_file_stays_the_first_adjudication(tmp_path: Path, write) -> 
     assert summary.remits_changed == 1
     assert remit_of(tmp_path, adjudicated)["status"] == remits.loc[adjudicated, "status"]
     assert remit_of(tmp_path, pending)["carc_codes"] == "CO-29"
+
+
+# ---------------------------------------------------------------- isolation by claim
+
+
+def corrupted(tmp_path: Path, name: str, *changes: tuple[str, str]) -> Path:
+    """A copy of a public sample with each (old, new) change made once (old must be there)."""
+    text = fixture(name).read_text()
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / Path(name).name
+    path.write_text(text)
+    return path
+
+
+def posted(out: Path) -> pd.DataFrame:
+    return pd.read_csv(out / EVENTS_FILE, dtype=str, keep_default_na=False).set_index("segment")
+
+
+def test_a_claim_with_a_blank_clp03_is_set_aside_and_the_other_posts(tmp_path: Path) -> None:
+    path = corrupted(
+        tmp_path,
+        "835/lfh__835_005010X221A1__managed-care.835",
+        ("CLP*5554555444*1*800.00*", "CLP*5554555444*1**"),
+    )
+    summary = ingest([path], tmp_path / "data")
+    assert summary.set_aside
+    assert list(posted(tmp_path / "data")["claim_id"]) == ["8765432112"]
+    found = exceptions(tmp_path / "data").query("severity == 'set_aside'")
+    assert list(zip(found["segment"], found["claim_id"], found["transaction"], strict=True)) == [
+        ("13", "5554555444", "112233")
+    ]
+    assert found["problem"].iloc[0] == "CLP03 '' is not an amount"
+
+
+def test_unknown_codes_are_kept_and_flagged_placeholders_are_set_aside(tmp_path: Path) -> None:
+    # eMedNY's three CLPs share a claim id with spaces; each is isolated by its own loop.
+    path = corrupted(
+        tmp_path,
+        "835/edi835parser__emedny_sample.835",
+        ("CAS*CO*29*12", "CAS*CO*299*12"),  # claim 2: a CARC newer than our list
+        ("LQ*HE*N206", "LQ*HE*X999"),  # claim 3: a placeholder, not a RARC
+        ("SVC*HC:V2020:RB*6*6**1", "SVC*HC:V2020:RB*6*6**1~LQ*HE*N9999"),  # claim 1: unknown RARC
+    )
+    ingest([path], tmp_path / "data")
+    events = posted(tmp_path / "data")
+    assert set(events.index) == {"15", "35"}  # one segment was added to claim 1
+    assert set(events["claim_id"]) == {"PATIENT ACCOUNT NUMBER"}
+    assert (events.loc["35", "carc_codes"], events.loc["15", "rarc_codes"]) == (
+        "CO-299;CO-29",
+        "N9999",
+    )
+    found = exceptions(tmp_path / "data").set_index("segment")
+    assert found.loc["47", ["severity", "category"]].tolist() == ["set_aside", "contract"]
+    assert "remits.rarc_codes: not a valid RARC" in found.loc["47", "problem"]
+    assert "'X999'" in found.loc["47", "problem"]
+    for segment, code in (("35", "CO-299"), ("15", "N9999")):
+        assert found.loc[segment, ["severity", "category"]].tolist() == [
+            "flagged",
+            "unknown_code",
+        ]
+        assert code in found.loc[segment, "problem"]
+
+
+def test_payments_that_do_not_balance_are_flagged_and_posted(tmp_path: Path) -> None:
+    clean = ingest([fixture("835/edi835parser__united_healthcare_legacy_sample.835")], tmp_path)
+    assert clean.exceptions == []  # the sample balances
+    path = corrupted(
+        tmp_path,
+        "835/edi835parser__united_healthcare_legacy_sample.835",
+        ("SVC*HC>B4152*156.42*88.92**234", "SVC*HC>B4152*156.42*80.92**234"),
+        ("BPR*I*349.99*", "BPR*I*359.99*"),
+    )
+    summary = ingest([path], tmp_path / "data")
+    assert not summary.set_aside
+    assert summary.adjudications_added == 2
+    found = exceptions(tmp_path / "data")
+    assert list(zip(found["segment"], found["claim_id"], found["severity"], strict=True)) == [
+        ("4", "", "flagged"),
+        ("19", "001-18573-358", "flagged"),
+    ]
+    assert found["problem"].tolist() == [
+        "BPR02 359.99 is not the claims' CLP04 less the PLB adjustments (349.99)",
+        "CLP04 88.92 is not the sum of its service lines' SVC03 (80.92)",
+    ]
+
+
+def test_an_envelope_error_sets_aside_one_interchange_of_two(tmp_path: Path) -> None:
+    first = fixture("835/edi835parser__united_healthcare_legacy_sample.835").read_text()
+    second = fixture("835/lfh__835_005010X221A1__managed-care.835").read_text()
+    assert "IEA*1*000000907" in second
+    path = tmp_path / "two.835"
+    path.write_text(first.rstrip() + "\n" + second.replace("IEA*1*000000907", "IEA*1*000000999"))
+    summary = ingest([path], tmp_path / "data")
+    assert summary.set_aside
+    assert sorted(posted(tmp_path / "data")["claim_id"]) == ["001-18573-358", "001-18604-358"]
+    found = exceptions(tmp_path / "data").query("severity == 'set_aside'")
+    assert list(zip(found["transaction"], found["category"], strict=True)) == [
+        ("112233", "envelope")
+    ]
+    iea = len(first.strip().strip("~").split("~")) + 30  # the second interchange's IEA
+    assert found["segment"].tolist() == [str(iea)]
+    assert "IEA02 '000000999' is not the control number of its ISA" in found["problem"].iloc[0]
+
+
+def icd10(text: str) -> str:
+    return text.replace("HI*BK:3669", "HI*ABK:F331").replace(
+        "HI*BF:4019*BF:79431", "HI*ABF:F411*ABF:Z630"
+    )
+
+
+@pytest.mark.parametrize(
+    ("second_claim", "category", "reason"),
+    [
+        ("HI*BK:30000", "icd9", "ICD-9-CM diagnosis (HI qualifier BK) on 756049Q"),
+        ("HI*ABF:F410", "no_principal_dx", "no principal diagnosis (HI ABK) on 756049Q"),
+    ],
+)
+def test_an_icd9_claim_or_one_without_principal_dx_is_set_aside_alone(
+    tmp_path: Path, second_claim: str, category: str, reason: str
+) -> None:
+    text = fixture("837i/lfh__837_005010X223A3__two-claims-single-provider.837i").read_text()
+    path = tmp_path / "two-claims.837i"
+    path.write_text(icd10(text).replace("HI*BK:30000", second_claim))
+    summary = ingest([path], tmp_path / "data")
+    assert summary.claims_added == 1
+    assert list(read_data_dir(tmp_path / "data").claims["claim_id"]) == ["756048Q"]
+    found = exceptions(tmp_path / "data").query("severity == 'set_aside'")
+    assert list(zip(found["claim_id"], found["category"], strict=True)) == [("756049Q", category)]
+    assert reason in found["problem"].iloc[0]
+
+
+def test_reingesting_a_file_replaces_its_exception_rows(tmp_path: Path) -> None:
+    path = corrupted(
+        tmp_path,
+        "835/lfh__835_005010X221A1__managed-care.835",
+        ("CLP*5554555444*1*800.00*", "CLP*5554555444*1**"),
+    )
+    other = fixture("835/tigershark__835-example.835")
+    ingest([path, other], tmp_path / "data")
+    before = (tmp_path / "data" / EXCEPTIONS_FILE).read_bytes()
+    ingest([path], tmp_path / "data")
+    assert (tmp_path / "data" / EXCEPTIONS_FILE).read_bytes() == before
+    path.write_text(fixture("835/lfh__835_005010X221A1__managed-care.835").read_text())
+    ingest([path], tmp_path / "data")
+    found = exceptions(tmp_path / "data")
+    assert "set_aside" not in set(found.loc[found["file"] == path.name, "severity"])
+    assert (found["file"] == other.name).sum() > 0  # the other file's rows stay

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from data_contracts.x12 import loops
@@ -42,7 +40,8 @@ def test_a_transaction_cut_short_is_set_aside() -> None:
 
 def test_a_control_number_mismatch_sets_aside_what_it_encloses() -> None:
     text = fixture("835/lfh__835_005010X221A1__managed-care.835").read_text()
-    assert "SE*26*112233" in text and "IEA*1*000000907" in text
+    assert "SE*26*112233" in text
+    assert "IEA*1*000000907" in text
     (wrong_se,) = transactions(text.replace("SE*26*112233", "SE*26*112234"))
     assert reasons(wrong_se) == ["SE02 '112234' is not the control number of its ST ('112233')"]
     (wrong_iea,) = transactions(text.replace("IEA*1*000000907", "IEA*1*000000908"))

@@ -105,3 +105,33 @@ def test_what_cannot_be_read_is_refused_with_its_segment(
 def test_bad_segment_identifier_fixture_names_its_segment() -> None:
     with pytest.raises(X12Error, match=r"segment 6: '' is not a segment identifier"):
         read("malformed/imsweb__x12_bad_segment_identifier.837")
+
+
+UNITED = "835/edi835parser__united_healthcare_legacy_sample.835"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        pytest.param(lambda text: text.encode("utf-16"), id="utf-16 with BOM"),
+        pytest.param(lambda text: text.encode("utf-16-le"), id="utf-16-le without BOM"),
+        pytest.param(lambda text: text.encode("utf-16-be"), id="utf-16-be without BOM"),
+        pytest.param(lambda text: text.encode("utf-8-sig"), id="utf-8 BOM"),
+        pytest.param(
+            lambda text: text.replace("~", "~\r\n    ").encode(), id="indented, one per line"
+        ),
+    ],
+)
+def test_what_windows_tools_write_reads_as_the_plain_file(written) -> None:
+    text = fixture(UNITED).read_text()
+    assert segments(decode(written(text))) == segments(text)
+
+
+def test_one_character_as_repetition_and_component_separator() -> None:
+    text = fixture(UNITED).read_text()
+    assert "*^*00501*" in text
+    assert text.split("~")[0].endswith("*>")
+    same = text.replace("*^*00501*", "*>*00501*", 1)  # ISA11 == ISA16
+    found = segments(same)
+    assert found[27] == "SVC*HC:B4152*156.42*88.92**234"
+    assert found[1:] == segments(text)[1:]
