@@ -1,13 +1,23 @@
-"""837 and 835 files into a contract data directory: each file whole or not at all, idempotently.
+"""837 and 835 files into a contract data directory: claim by claim, idempotently.
 
-Every file is read and mapped on its own (a structural or mapping problem
-refuses it at once); then the rows of all files are checked against the
-contract together, by the contract's own checks, and a problem refuses the file
-it came from. The files that remain are merged into the directory's tables in
-the order given, and the rules between tables (a remit received before its
-claim was sent, ...) are checked on the rows the run touched; a problem there
-refuses the later of the files involved and the merge is done again without it.
-So a refused file leaves no trace, and the others go in.
+Real files carry a few bad records among many good ones; the good ones post and
+the bad ones are set aside, each named in `exceptions.csv` (`setaside`) with its
+file, transaction set, segment number and problem. What is set aside is as small
+as the problem allows:
+
+- an 837 claim (loop 2300 with its lines) or an 835 adjudication (CLP loop) with a
+  malformed required element, an ICD-9-CM or missing principal diagnosis, a value
+  the contract's own checks refuse (`reader.check_table`, run once over every
+  file's rows), or a rule between tables it would break (a remit received before
+  its claim was sent: the later file's claim or adjudication is set aside and the
+  merge is done again without it); an 837 claim sent twice in one file, every copy;
+- a transaction set with an envelope error (`loops.envelope`) or a loop that
+  cannot be assembled;
+- a file only when it cannot be read as X12 at all (`X12Error`).
+
+Flags set nothing aside: well-formed CARC/RARC codes missing from the bundled
+lists (kept as written), payments that do not balance (CLP04 against the lines'
+SVC03, BPR02 against the claims less PLB), wrong envelope counts.
 
 Merging is keyed so that ingesting a file twice changes nothing:
 

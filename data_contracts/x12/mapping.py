@@ -80,6 +80,11 @@ remits (835, loop 2100), one event per CLP; `ingest` folds a claim's events into
   CLP02 22              a reversal: `ingest` undoes the adjudication it reverses.
   PLB                   provider-level adjustments belong to no claim: counted and summed for
                         the summary only.
+  balancing             flagged, never refused: CLP04 against the sum of the lines' SVC03,
+                        BPR02 against the sum of CLP04 less the PLB amounts.
+  unknown codes         a CARC or RARC of the contract's form but missing from the bundled
+                        2012 lists is kept as written and flagged; one not of that form
+                        (a placeholder such as `X999`) is malformed: its claim is set aside.
 """
 
 from __future__ import annotations
