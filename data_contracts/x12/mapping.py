@@ -660,22 +660,20 @@ def claim_balance(claim: ClaimPayment) -> X12Problem | None:
     try:
         lines = sum((_amount(service.svc, 3) for service in claim.services), Decimal(0))
     except UnmappableError as error:  # no contract column comes from SVC03: the claim posts
-        return X12Problem(
-            error.problem.segment,
-            f"{error}: the service lines cannot be balanced",
-            claim.clp[1],
-            severity=FLAGGED,
-            category="balance",
+        return _unbalanced(
+            error.problem.segment, f"{error}: the service lines cannot be balanced", claim.clp[1]
         )
     if paid == lines:
         return None
-    return X12Problem(
+    return _unbalanced(
         claim.clp.number,
         f"CLP04 {_text(paid)} is not the sum of its service lines' SVC03 ({_text(lines)})",
         claim.clp[1],
-        severity=FLAGGED,
-        category="balance",
     )
+
+
+def _unbalanced(segment: int | None, reason: str, claim_id: str = "") -> X12Problem:
+    return X12Problem(segment, reason, claim_id, severity=FLAGGED, category="balance")
 
 
 def payment_balance(remit: Remittance, provider_adjustments: Decimal) -> X12Problem | None:
@@ -693,15 +691,13 @@ def payment_balance(remit: Remittance, provider_adjustments: Decimal) -> X12Prob
     try:
         sent = _amount(remit.bpr, 2)
     except UnmappableError as error:
-        return X12Problem(error.problem.segment, str(error), severity=FLAGGED, category="balance")
+        return _unbalanced(error.problem.segment, str(error))
     if sent == expected:
         return None
-    return X12Problem(
+    return _unbalanced(
         remit.bpr.number,
         f"BPR02 {_text(sent)} is not the claims' CLP04 less the PLB adjustments "
         f"({_text(expected)})",
-        severity=FLAGGED,
-        category="balance",
     )
 
 
