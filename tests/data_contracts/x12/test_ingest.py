@@ -374,24 +374,55 @@ def icd10(text: str) -> str:
     )
 
 
+RECODED = ("HI*BK:30000", "HI*ABK:F410")
+"""The second claim of the 837I sample with an ICD-10-CM principal diagnosis."""
+
+
 @pytest.mark.parametrize(
-    ("second_claim", "category", "reason"),
+    ("changes", "segment", "category", "reason"),
     [
-        ("HI*BK:30000", "icd9", "ICD-9-CM diagnosis (HI qualifier BK) on 756049Q"),
-        ("HI*ABF:F410", "no_principal_dx", "no principal diagnosis (HI ABK) on 756049Q"),
+        ([], 44, "icd9", "ICD-9-CM diagnosis (HI qualifier BK) on 756049Q"),
+        (
+            [("HI*BK:30000", "HI*ABF:F410")],
+            41,
+            "no_principal_dx",
+            "no principal diagnosis (HI ABK) on 756049Q",
+        ),
+        (
+            [RECODED, ("DTP*472*D8*20050401", "DTP*472*D8*20050431")],
+            49,
+            "malformed",
+            "DTP*472 '20050431' is not a date",
+        ),
+        (
+            [RECODED, ("SV2*0300*HC:85087*50.00*", "SV2*0300*HC:85087*5O.00*")],
+            48,
+            "malformed",
+            "SV203 '5O.00' is not an amount",
+        ),
+        (
+            [RECODED, ("CLM*756049Q*50.00*", "CLM*756049Q*fifty*")],
+            41,
+            "malformed",
+            "CLM02 'fifty' is not an amount",
+        ),
     ],
 )
-def test_an_icd9_claim_or_one_without_principal_dx_is_set_aside_alone(
-    tmp_path: Path, second_claim: str, category: str, reason: str
+def test_a_bad_837_claim_is_set_aside_alone(
+    tmp_path: Path, changes: list[tuple[str, str]], segment: int, category: str, reason: str
 ) -> None:
-    text = fixture("837i/lfh__837_005010X223A3__two-claims-single-provider.837i").read_text()
+    text = icd10(fixture("837i/lfh__837_005010X223A3__two-claims-single-provider.837i").read_text())
+    for old, new in changes:
+        assert old in text
+        text = text.replace(old, new)
     path = tmp_path / "two-claims.837i"
-    path.write_text(icd10(text).replace("HI*BK:30000", second_claim))
+    path.write_text(text)
     summary = ingest([path], tmp_path / "data")
     assert summary.claims_added == 1
     assert list(read_data_dir(tmp_path / "data").claims["claim_id"]) == ["756048Q"]
     found = exceptions(tmp_path / "data").query("severity == 'set_aside'")
     assert list(zip(found["claim_id"], found["category"], strict=True)) == [("756049Q", category)]
+    assert found["segment"].tolist() == [str(segment)]
     assert reason in found["problem"].iloc[0]
 
 

@@ -46,6 +46,10 @@ def test_a_control_number_mismatch_sets_aside_what_it_encloses() -> None:
     assert reasons(wrong_se) == ["SE02 '112234' is not the control number of its ST ('112233')"]
     (wrong_iea,) = transactions(text.replace("IEA*1*000000907", "IEA*1*000000908"))
     assert "IEA02 '000000908' is not the control number of its ISA" in reasons(wrong_iea)[0]
+    (wrong_ge,) = transactions(text.replace("GE*1*1~", "GE*1*2~"))
+    assert "GE02 '2' is not the control number of its GS" in reasons(wrong_ge)[0]
+    (no_ge,) = transactions(text.replace("GE*1*1~", ""))
+    assert reasons(no_ge) == ["GS at segment 2 has no GE before segment 29: cut short?"]
 
 
 @pytest.mark.parametrize(
