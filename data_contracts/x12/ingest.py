@@ -218,7 +218,7 @@ def read_file(path: Path) -> FileContent:
     except OSError as error:
         raise X12Error.at(source, None, f"cannot read the file: {error}", "unreadable") from error
     document = tokenize(decode(raw), source)
-    found = loops.envelope(document.segments)
+    found = loops.envelope(document.segments, document.unreadable)
     content = FileContent(path, [], [], [], list(found.problems), document.interchanges)
     for transaction in found.transactions:
         content.transactions += 1

@@ -24,7 +24,7 @@ their transaction set aside.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -98,8 +98,10 @@ class Envelope:
 _TRAILERS = {"ISA": ("IEA", 13), "GS": ("GE", 6)}
 
 
-def envelope(segments: list[Segment]) -> Envelope:
-    """Every transaction set of the file, each with its envelope problems."""
+def envelope(segments: list[Segment], unreadable: Collection[int] = ()) -> Envelope:
+    """Every transaction set of the file, each with its envelope problems; a segment in
+    `unreadable` (numbers of segments whose identifier is not one) sets aside its
+    transaction set."""
     found: list[Transaction] = []
     outside: list[X12Problem] = []
     opened: dict[str, _Enclosure] = {}
@@ -128,7 +130,14 @@ def envelope(segments: list[Segment]) -> Envelope:
 
     for segment in segments:
         tag = segment.tag
-        if tag in _TRAILERS:
+        if unreadable and segment.number in unreadable:
+            reason = f"{tag!r} is not a segment identifier"
+            if current is not None:
+                current.report(segment, reason, category="structure")
+                current.body.append(segment)  # counted in SE01; the transaction is set aside
+            else:
+                outside.append(X12Problem(segment.number, reason, category="structure"))
+        elif tag in _TRAILERS:
             close_transaction(segment)
             if tag == "ISA":
                 close("GS", segment)

@@ -10,9 +10,10 @@ offsets), several interchanges in one file each with its own separators, and
 files with no ISA/GS envelope at all (they start at GS or ST; the separators are
 then read off the first segment, the component separator guessed from the first
 procedure composite, falling back to `*` `:` `~`). What it refuses is what
-cannot be read safely: a segment identifier that is not one (`Nd4`, an empty
-one), a file that starts with neither ISA, GS nor ST, an ISA that declares too
-few elements or the same character twice.
+cannot be read safely: a file that starts with neither ISA, GS nor ST, an ISA
+that declares too few elements or the same character twice. A segment whose
+identifier is not one (`Nd4`, an empty one) is kept and named in
+`Document.unreadable`, so that only its transaction set is set aside.
 
 Segments are numbered from 1 across the whole file (ISA is segment 1), the
 numbers every error message uses.
@@ -77,6 +78,9 @@ class Segment:
 class Document:
     segments: list[Segment]
     interchanges: int
+    unreadable: set[int]
+    """Segments whose identifier is not one (`Nd4`, an empty one): their transaction set is
+    set aside (`loops.envelope`), not the file."""
 
 
 def decode(raw: bytes) -> str:
@@ -101,6 +105,7 @@ def decode(raw: bytes) -> str:
 def tokenize(text: str, source: str) -> Document:
     """Every segment of every interchange in `text`, numbered from 1."""
     segments: list[Segment] = []
+    unreadable: set[int] = set()
     interchanges = 0
     position = _skip_space(text, 0)
     delimiters: Delimiters | None = None
@@ -114,9 +119,9 @@ def tokenize(text: str, source: str) -> Document:
         end = _interchange_end(text, position, delimiters)
         if text.startswith("ISA", position):
             delimiters = _checked_component(text[position:end], delimiters, source)
-        segments.extend(_split(text[position:end], delimiters, len(segments), source))
+        segments.extend(_split(text[position:end], delimiters, len(segments), unreadable))
         position = _skip_space(text, end)
-    return Document(segments, interchanges)
+    return Document(segments, interchanges, unreadable)
 
 
 def _skip_space(text: str, position: int) -> int:
@@ -236,7 +241,9 @@ def _interchange_end(text: str, start: int, delimiters: Delimiters) -> int:
     return len(text) if end < 0 else end + 1
 
 
-def _split(text: str, delimiters: Delimiters, before: int, source: str) -> list[Segment]:
+def _split(text: str, delimiters: Delimiters, before: int, unreadable: set[int]) -> list[Segment]:
+    """The segments of one interchange; the numbers of those whose identifier is not one go
+    to `unreadable`."""
     if delimiters.segment not in "\r\n":
         text = text.replace("\r", "").replace("\n", "")  # lines wrapped inside segments
     segments = []
@@ -247,6 +254,6 @@ def _split(text: str, delimiters: Delimiters, before: int, source: str) -> list[
         number = before + len(segments) + 1
         elements = piece.split(delimiters.element)
         if not _TAG.fullmatch(elements[0]):
-            raise X12Error.at(source, number, f"{elements[0]!r} is not a segment identifier")
+            unreadable.add(number)
         segments.append(Segment(number, elements, delimiters.component))
     return segments
