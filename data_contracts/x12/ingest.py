@@ -11,8 +11,8 @@ as the problem allows:
   file's rows), or a rule between tables it would break (a remit received before
   its claim was sent: the later file's claim or adjudication is set aside and the
   merge is done again without it); an 837 claim sent twice in one file, every copy;
-- a transaction set with an envelope error (`loops.envelope`) or a loop that
-  cannot be assembled;
+- a transaction set with an envelope error (`loops.envelope`), a segment whose
+  identifier is not one, or a loop that cannot be assembled;
 - a file only when it cannot be read as X12 at all (`X12Error`).
 
 Flags set nothing aside: well-formed CARC/RARC codes missing from the bundled
