@@ -359,6 +359,10 @@ def ingest(
         incoming, removed = _checked(contents)
         merged = _merge(initial, _without(incoming, removed))
         while merged.blamed:
+            if set(merged.blamed) <= removed:  # setting them aside did not remove the rows
+                raise RuntimeError(
+                    f"X12 ingest bug: rows set aside stay in the merge: {merged.blamed}"
+                )
             for key, problems in merged.blamed.items():
                 content = contents[key[1]]
                 content.exceptions += [
