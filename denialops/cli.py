@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -609,6 +610,13 @@ def _print_set_aside(summary: IngestSummary) -> None:
         )
     if len(rows) > _LISTED_EXCEPTIONS:
         console.print(f"... and {len(rows) - _LISTED_EXCEPTIONS} more set-aside rows")
+    if rows:
+        by_category = Counter(row["category"] for row in rows)
+        console.print(
+            "set-aside rows by category: "
+            + ", ".join(f"{name} {count:,}" for name, count in by_category.most_common()),
+            highlight=False,
+        )
 
 
 def _ingest_table(summary: IngestSummary, out: Path) -> Table:

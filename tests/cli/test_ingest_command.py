@@ -44,6 +44,7 @@ def test_what_was_set_aside_is_named_and_the_exit_code_says_so(tmp_path: Path) -
     )
     assert "transaction sets set aside │" in output.replace("  ", "")
     assert "exceptions.csv" in output
+    assert "set-aside rows by category: structure 1" in output
     assert (tmp_path / "x12_remit_events.csv").exists()
 
 
