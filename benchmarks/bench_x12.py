@@ -1,10 +1,14 @@
 """X12 ingestion speed: the 835s of N synthetic claims into a directory holding their claims.
 
 Run: `.venv/bin/python benchmarks/bench_x12.py [--claims 10000] [--repeat 3]`.
-The target is 10,000 claims' worth of 835 in at most 10 s. Each repeat copies the
-directory as it stands after the 837s and ingests every 835 file into it (read,
-check, merge, fold reversals, write); the 837 ingest and an idempotent rerun of
-the 835s are timed too.
+The target is 10,000 claims' worth of 835 in at most 2 s (median of the repeats).
+Each repeat copies the directory as it stands after the 837s and ingests every 835
+file into it (read, check claim by claim, flag, merge, fold reversals, write the
+tables and exceptions.csv); the 837 ingest and an idempotent rerun of the 835s are
+timed too. Ingest pauses the cyclic garbage collector while it reads: a run makes
+millions of small objects that live until it ends, and the collector's full passes
+over them cost about a fifth of the time (measured: 1.70 s with it running, 1.40 s
+paused, medians of 6 on a loaded 2-core machine).
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ from synthetic import generate
 def timed(paths: list[Path], out: Path) -> tuple[float, int]:
     started = time.perf_counter()
     summary = ingest(paths, out)
-    if summary.failures:
-        raise SystemExit(f"refused: {summary.failures[0]}")
+    if summary.set_aside:
+        raise SystemExit(f"set aside: {(summary.failures or summary.exceptions)[0]}")
     return time.perf_counter() - started, summary.adjudications_read
 
 
@@ -56,7 +60,7 @@ def main() -> None:
     print(
         f"835 ingest: median {median:.2f} s over {args.repeat} runs "
         f"({len(remit_files)} files, {megabytes:.1f} MiB, {adjudications:,} adjudications, "
-        f"{median / adjudications * 1e6:.0f} µs each); target ≤ 10 s"
+        f"{median / adjudications * 1e6:.0f} µs each); target ≤ 2 s"
     )
     print(f"835 again (nothing changes): {rerun:.2f} s")
     print(f"peak RSS {peak_rss_mib():,.0f} MiB")

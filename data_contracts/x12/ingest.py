@@ -1,13 +1,23 @@
-"""837 and 835 files into a contract data directory: each file whole or not at all, idempotently.
+"""837 and 835 files into a contract data directory: claim by claim, idempotently.
 
-Every file is read and mapped on its own (a structural or mapping problem
-refuses it at once); then the rows of all files are checked against the
-contract together, by the contract's own checks, and a problem refuses the file
-it came from. The files that remain are merged into the directory's tables in
-the order given, and the rules between tables (a remit received before its
-claim was sent, ...) are checked on the rows the run touched; a problem there
-refuses the later of the files involved and the merge is done again without it.
-So a refused file leaves no trace, and the others go in.
+Real files carry a few bad records among many good ones; the good ones post and
+the bad ones are set aside, each named in `exceptions.csv` (`setaside`) with its
+file, transaction set, segment number and problem. What is set aside is as small
+as the problem allows:
+
+- an 837 claim (loop 2300 with its lines) or an 835 adjudication (CLP loop) with a
+  malformed required element, an ICD-9-CM or missing principal diagnosis, a value
+  the contract's own checks refuse (`reader.check_table`, run once over every
+  file's rows), or a rule between tables it would break (a remit received before
+  its claim was sent: the later file's claim or adjudication is set aside and the
+  merge is done again without it); an 837 claim sent twice in one file, every copy;
+- a transaction set with an envelope error (`loops.envelope`), a segment whose
+  identifier is not one, or a loop that cannot be assembled;
+- a file only when it cannot be read as X12 at all (`X12Error`).
+
+Flags set nothing aside: well-formed CARC/RARC codes missing from the bundled
+lists (kept as written), payments that do not balance (CLP04 against the lines'
+SVC03, BPR02 against the claims less PLB), wrong envelope counts.
 
 Merging is keyed so that ingesting a file twice changes nothing:
 
@@ -28,6 +38,7 @@ Merging is keyed so that ingesting a file twice changes nothing:
 
 from __future__ import annotations
 
+import gc
 import glob
 import logging
 from collections import Counter
@@ -52,8 +63,8 @@ from data_contracts.reader import (
 )
 from data_contracts.schemas import TABLES
 from data_contracts.writer import Format, write_data_dir
-from data_contracts.x12 import loops, mapping
-from data_contracts.x12.errors import X12Error, X12Problem
+from data_contracts.x12 import loops, mapping, setaside
+from data_contracts.x12.errors import FLAGGED, SET_ASIDE, X12Error, X12Problem
 from data_contracts.x12.tokens import decode, tokenize
 
 log = logging.getLogger(__name__)
@@ -79,21 +90,27 @@ _KEYS = {
 _ON_FILE = -1
 """The `file` of rows that were in the directory before the run."""
 Progress = Callable[[int, int, Path], None]
+_Key = tuple[str, int, str]
+"""What a problem sets aside: ("claim", file index, claim id) for an 837 claim and its lines,
+("event", file index, CLP segment number) for one 835 adjudication (CLP loop)."""
 
 
 @dataclass
 class FileContent:
-    """What a file says, as contract text rows, before any contract check."""
+    """What a file says, as contract text rows, before any contract check, and what in it was
+    set aside or flagged (`exceptions`)."""
 
     path: Path
     claims: list[dict[str, str | None]]
     claim_lines: list[dict[str, str | None]]
     events: list[dict[str, str]]
-    problems: list[X12Problem]
+    exceptions: list[X12Problem]
     interchanges: int
     transactions: int = 0
     provider_adjustments: int = 0
     provider_adjustment_total: Decimal = Decimal(0)
+    transaction_at: dict[int, str] = field(default_factory=dict)
+    """The transaction set (ST02) of each claim's, line's and adjudication's segment."""
 
 
 @dataclass
@@ -117,6 +134,24 @@ class IngestSummary:
     provider_adjustments: int = 0
     provider_adjustment_total: Decimal = Decimal(0)
     changed: bool = False
+    exceptions: list[dict[str, str]] = field(default_factory=list)
+    """This run's rows of `exceptions.csv` (unreadable files included)."""
+    resolved: int = 0
+    """Set-aside claims that a retry posted."""
+
+    def count(self, severity: str, claims: bool) -> int:
+        """Distinct claims (or transaction sets and files, with no claim) of a severity."""
+        return len(
+            {
+                (row["file"], row["transaction"], row["claim_id"])
+                for row in self.exceptions
+                if row["severity"] == severity and bool(row["claim_id"]) == claims
+            }
+        )
+
+    @property
+    def set_aside(self) -> bool:
+        return bool(self.failures) or any(row["severity"] == SET_ASIDE for row in self.exceptions)
 
 
 @dataclass
@@ -142,8 +177,8 @@ class _Merged:
     """Claims whose adjudications changed (or that arrived to meet theirs)."""
     current: pd.DataFrame
     """The remit (typed) of each of those that has one, with or without its claim."""
-    blamed: dict[int, list[X12Problem]]
-    """Problems between tables, by the file to refuse for them."""
+    blamed: dict[_Key, list[X12Problem]]
+    """Problems between tables, by the claim (as one file brings it) they set aside."""
 
 
 # ---------------------------------------------------------------- paths
@@ -174,103 +209,204 @@ def expand_paths(specs: Iterable[str | Path]) -> list[Path]:
 
 
 def read_file(path: Path) -> FileContent:
-    """A file's claims, lines and adjudications as contract text rows, with the problems that
-    would stop it; `X12Error` when its structure cannot be read at all."""
+    """A file's claims, lines and adjudications as contract text rows, less the claims and
+    transaction sets set aside, with everything set aside or flagged; `X12Error` when the
+    file cannot be read at all."""
     source = str(path)
     try:
         raw = path.read_bytes()
     except OSError as error:
-        raise X12Error.at(source, None, f"cannot read the file: {error}") from error
+        raise X12Error.at(source, None, f"cannot read the file: {error}", "unreadable") from error
     document = tokenize(decode(raw), source)
-    content = FileContent(path, [], [], [], [], document.interchanges)
-    first_seen: dict[str, str | None] = {}
-    for transaction in loops.transactions(document.segments, source):
+    found = loops.envelope(document.segments, document.unreadable)
+    content = FileContent(path, [], [], [], list(found.problems), document.interchanges)
+    for transaction in found.transactions:
         content.transactions += 1
-        if transaction.kind == "835":
-            _read_remittance(loops.remittance(transaction, source), content)
+        content.exceptions += transaction.problems
+        if transaction.set_aside:
             continue
-        for claim in loops.claims(transaction, source):
-            try:
-                rows = mapping.claim_rows(claim)
-            except mapping.UnmappableError as error:
-                content.problems.append(error.problem)
-                continue
-            claim_id = rows.claim["claim_id"] or ""
-            if claim_id in first_seen:
-                content.problems.append(
-                    X12Problem(
-                        claim.clm.number,
-                        f"claim {claim_id} is in the file twice "
-                        f"(first at segment {first_seen[claim_id]})",
-                    )
-                )
-            first_seen[claim_id] = rows.claim["segment"]
-            content.claims.append(rows.claim)
-            content.claim_lines += rows.lines
-            content.problems += rows.problems
+        try:
+            if transaction.kind == "835":
+                _read_remittance(loops.remittance(transaction, source), content)
+            else:
+                _read_claims(loops.claims(transaction, source), transaction.control, content)
+        except X12Error as error:
+            content.exceptions += [
+                problem.about("", transaction.control) for problem in error.problems
+            ]
+    _set_aside_repeated_claims(content)
     return content
 
 
+def _read_claims(claims: list[loops.Claim], control: str, content: FileContent) -> None:
+    for claim in claims:
+        try:
+            rows = mapping.claim_rows(claim)
+        except mapping.UnmappableError as error:
+            content.exceptions.append(error.problem.about(claim.clm[1], control))
+            continue
+        if rows.problems:
+            content.exceptions += [
+                problem.about(claim.clm[1], control) for problem in rows.problems
+            ]
+            continue
+        content.claims.append(rows.claim)
+        content.claim_lines += rows.lines
+        for row in (rows.claim, *rows.lines):
+            content.transaction_at[int(row["segment"] or 0)] = control
+
+
+def _set_aside_repeated_claims(content: FileContent) -> None:
+    """A claim sent twice in one file is set aside, every copy: which one is meant cannot be
+    told, and posting either could be the wrong one."""
+    counts = Counter(row["claim_id"] for row in content.claims)
+    repeated = {claim_id for claim_id, count in counts.items() if count > 1}
+    if not repeated:
+        return
+    for row in content.claims:
+        if row["claim_id"] in repeated:
+            segment = int(row["segment"] or 0)
+            content.exceptions.append(
+                X12Problem(
+                    segment,
+                    f"claim {row['claim_id']} is in the file {counts[row['claim_id']]} times: "
+                    "which one is meant cannot be told",
+                    str(row["claim_id"]),
+                    content.transaction_at.get(segment, ""),
+                    category="repeated",
+                )
+            )
+    content.claims = [row for row in content.claims if row["claim_id"] not in repeated]
+    content.claim_lines = [row for row in content.claim_lines if row["claim_id"] not in repeated]
+
+
 def _read_remittance(remit: loops.Remittance, content: FileContent) -> None:
+    control = remit.transaction.control
     content.provider_adjustments += len(remit.provider_adjustments)
+    adjustments = Decimal(0)
     try:
-        content.provider_adjustment_total += mapping.provider_adjustment_total(remit)
-    except mapping.UnmappableError as error:
-        content.problems.append(error.problem)
+        adjustments = mapping.provider_adjustment_total(remit)
+    except mapping.UnmappableError as error:  # PLBs post nowhere: the claims still can
+        content.exceptions.append(
+            X12Problem(
+                error.problem.segment, str(error), "", control, FLAGGED, error.problem.category
+            )
+        )
+    content.provider_adjustment_total += adjustments
     received = mapping.received_date(remit)
     if received is None:
         where = remit.bpr or remit.transaction.st
-        content.problems.append(
-            X12Problem(where.number, "no received date: BPR16, DTM*405 and GS04 are not dates")
+        content.exceptions.append(
+            X12Problem(
+                where.number,
+                "no received date: BPR16, DTM*405 and GS04 are not dates",
+                transaction=control,
+            )
         )
         return
-    trace = remit.trn[2] if remit.trn else remit.transaction.st[2]
+    trace = remit.trn[2] if remit.trn else control
     for claim in remit.claims:
         try:
             event = mapping.remit_event(claim, received, trace)
+            balance = mapping.claim_balance(claim)
         except mapping.UnmappableError as error:
-            content.problems.append(error.problem)
+            content.exceptions.append(error.problem.about(claim.clp[1], control))
             continue
+        if balance is not None:
+            content.exceptions.append(balance.about(claim.clp[1], control))
         content.events.append(event | {"source": content.path.name})
+        content.transaction_at[claim.clp.number] = control
+    payment = mapping.payment_balance(remit, adjustments)
+    if payment is not None:
+        content.exceptions.append(payment.about("", control))
 
 
 # ---------------------------------------------------------------- the run
 
 
-def ingest(paths: Sequence[Path], out: Path, progress: Progress | None = None) -> IngestSummary:
-    """Merge every file into the data directory `out`, write what changed, say what happened."""
+def ingest(
+    paths: Sequence[Path],
+    out: Path,
+    progress: Progress | None = None,
+    retry_exceptions: bool = False,
+) -> IngestSummary:
+    """Merge every file into the data directory `out`, set aside what cannot post (claim by
+    claim, or transaction set by transaction set) into `exceptions.csv`, write what changed,
+    say what happened. With `retry_exceptions`, the files with set-aside rows are read again
+    before `paths` (corrected copies), and set-aside claims that now post are resolved."""
     out = Path(out)
     initial = _load(out)
+    earlier = setaside.load(out)
+    copies = list(paths)
+    if retry_exceptions:
+        paths = list(dict.fromkeys([*setaside.files_to_retry(earlier), *copies]))
+        missing = [path for path in paths if not path.is_file()]
+        for path in missing:
+            log.warning("%s: listed in %s but no longer there", path, setaside.EXCEPTIONS_FILE)
+        paths = [path for path in paths if path.is_file()]
     contents: dict[int, FileContent] = {}
     failures: dict[int, X12Error] = {}
-    for index, path in enumerate(paths):
-        if progress:
-            progress(index, len(paths), path)
-        try:
-            content = read_file(path)
-        except X12Error as error:
-            failures[index] = error
-            continue
-        if content.problems:
-            failures[index] = X12Error(str(path), _in_file_order(content.problems))
-        else:
-            contents[index] = content
-    incoming = _checked(contents, failures)
-    merged = _merge(initial, _without(incoming, failures))
-    while merged.blamed:
-        for index, problems in merged.blamed.items():
-            failures[index] = X12Error(str(paths[index]), _in_file_order(problems))
-        merged = _merge(initial, _without(incoming, failures))
+    was_gc_enabled = gc.isenabled()
+    gc.disable()  # a run allocates millions of small objects and frees few: see bench_x12.py
+    try:
+        for index, path in enumerate(paths):
+            if progress:
+                progress(index, len(paths), path)
+            try:
+                contents[index] = read_file(path)
+            except X12Error as error:
+                failures[index] = error
+        incoming, removed = _checked(contents)
+        merged = _merge(initial, _without(incoming, removed))
+        while merged.blamed:
+            if set(merged.blamed) <= removed:  # setting them aside did not remove the rows
+                raise RuntimeError(
+                    f"X12 ingest bug: rows set aside stay in the merge: {merged.blamed}"
+                )
+            for key, problems in merged.blamed.items():
+                content = contents[key[1]]
+                content.exceptions += [
+                    problem.about("", content.transaction_at.get(problem.segment or 0, ""))
+                    for problem in problems
+                ]
+                removed.add(key)
+            merged = _merge(initial, _without(incoming, removed))
+    finally:
+        if was_gc_enabled:
+            gc.enable()
     for error in failures.values():
         log.warning("%s", error)
     summary = _summarise(paths, contents, failures, initial, merged)
     if summary.changed:
         _write(merged.tables, out)
+    resolved = setaside.resolve(
+        earlier,
+        _posted(contents, _without(incoming, removed)) if retry_exceptions else {},
+        (setaside.file_key(path) for path in copies),
+    )
+    new_rows = [
+        row
+        for index, path in enumerate(paths)
+        for row in setaside.rows(
+            path,
+            failures[index].problems if index in failures else contents[index].exceptions,
+        )
+    ]
+    kept = setaside.write(out, [setaside.file_key(path) for path in paths], new_rows, resolved)
+    summary.exceptions = kept.to_dict("records")
+    summary.resolved = len(resolved)
     return summary
 
 
-def _in_file_order(problems: list[X12Problem]) -> list[X12Problem]:
-    return sorted(problems, key=lambda problem: problem.segment or 0)
+def _posted(contents: dict[int, FileContent], kept: _Tables) -> dict[str, set[str]]:
+    """Claim ids that posted in this run (claims or adjudications), by file key."""
+    posted: dict[str, set[str]] = {}
+    for frame in (kept.claims, kept.events):
+        for index, ids in frame.groupby("file")["claim_id"]:
+            if index in contents:
+                name = setaside.file_key(contents[int(index)].path)
+                posted.setdefault(name, set()).update(ids)
+    return posted
 
 
 def _load(out: Path) -> _Tables:
@@ -296,10 +432,12 @@ def _load(out: Path) -> _Tables:
     )
 
 
-def _checked(contents: dict[int, FileContent], failures: dict[int, X12Error]) -> _Tables:
-    """All files' rows typed by the contract's checks, run once over every file; a problem
-    refuses its file. Keys are not checked here: rows from different files merge by them."""
-    found: dict[int, list[X12Problem]] = {}
+def _checked(contents: dict[int, FileContent]) -> tuple[_Tables, set[_Key]]:
+    """All files' rows typed by the contract's checks, run once over every file, and the
+    claims a problem sets aside (filed with their file's exceptions), with well-formed but
+    unknown codes flagged. Keys are not checked here: rows from different files merge by
+    them."""
+    found: dict[_Key, list[X12Problem]] = {}
     tables = {}
     for name in ("claims", "claim_lines"):
         raw = pd.DataFrame(
@@ -309,7 +447,7 @@ def _checked(contents: dict[int, FileContent], failures: dict[int, X12Error]) ->
                 for row in getattr(content, name)
             ]
         )
-        tables[name] = _typed(name, raw, found)
+        tables[name] = _typed(name, raw, found, contents)
     events = pd.DataFrame(
         [row | {"file": index} for index, content in contents.items() for row in content.events],
         columns=[*EVENT_COLUMNS, "file"],
@@ -318,10 +456,41 @@ def _checked(contents: dict[int, FileContent], failures: dict[int, X12Error]) ->
         claim_id=events["event_id"],
         **{column: events[column].str.lstrip("-") for column in _MONEY},
     )
-    _typed("remits", as_remits.reset_index(drop=True), found, events.reset_index(drop=True))
-    for index, problems in found.items():
-        failures[index] = X12Error(str(contents[index].path), _in_file_order(problems))
-    return _Tables(tables["claims"], tables["claim_lines"], _empty("remits"), events)
+    _typed(
+        "remits", as_remits.reset_index(drop=True), found, contents, events.reset_index(drop=True)
+    )
+    for (_, index, _), problems in found.items():
+        contents[index].exceptions += problems
+    _flag_unknown_codes(events, set(found), contents)
+    return _Tables(tables["claims"], tables["claim_lines"], _empty("remits"), events), set(found)
+
+
+def _flag_unknown_codes(
+    events: pd.DataFrame, removed: set[_Key], contents: dict[int, FileContent]
+) -> None:
+    for file, claim_id, segment, carcs, rarcs in zip(
+        events["file"],
+        events["claim_id"],
+        events["segment"],
+        events["carc_codes"],
+        events["rarc_codes"],
+        strict=True,
+    ):
+        unknown = mapping.unknown_codes(carcs, rarcs)
+        if not unknown or ("event", file, segment) in removed:
+            continue
+        content = contents[file]
+        number = int(segment)
+        content.exceptions.append(
+            X12Problem(
+                number,
+                f"code(s) {', '.join(unknown)} not in the bundled code lists: kept as written",
+                claim_id,
+                content.transaction_at.get(number, ""),
+                FLAGGED,
+                "unknown_code",
+            )
+        )
 
 
 def _empty(name: str) -> pd.DataFrame:
@@ -331,11 +500,13 @@ def _empty(name: str) -> pd.DataFrame:
 def _typed(
     name: str,
     raw: pd.DataFrame,
-    found: dict[int, list[X12Problem]],
+    found: dict[_Key, list[X12Problem]],
+    contents: dict[int, FileContent],
     origin: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """`raw` typed by `check_table`; each problem is filed under the file its row came from
-    (`origin` names the rows when `raw` was disguised for the check)."""
+    """`raw` typed by `check_table`; each problem sets aside the claim its row belongs to, as
+    the file it came from brings it (`origin` names the rows when `raw` was disguised for
+    the check)."""
     if raw.empty:
         return _empty(name)
     typed, problems = check_table(name, raw[TABLES[name].column_names], keys=False)
@@ -344,8 +515,14 @@ def _typed(
         values = problem.values or ("",) * len(problem.rows)
         for row, value in zip(problem.rows, values, strict=False):
             record = origin.iloc[row - 1]
-            found.setdefault(int(record["file"]), []).append(
-                _problem(int(record["segment"]), str(record["claim_id"]), problem, value)
+            file, claim_id, segment = (
+                int(record["file"]),
+                str(record["claim_id"]),
+                int(record["segment"]),
+            )
+            key = ("event", file, str(segment)) if name == "remits" else ("claim", file, claim_id)
+            found.setdefault(key, []).append(
+                _problem(segment, claim_id, problem, value, contents[file])
             )
     return typed.assign(
         file=raw["file"].astype("int64").to_numpy(),
@@ -353,19 +530,37 @@ def _typed(
     )
 
 
-def _problem(segment: int | None, claim_id: str, problem: Problem, value: str) -> X12Problem:
+def _problem(
+    segment: int | None, claim_id: str, problem: Problem, value: str, content: FileContent
+) -> X12Problem:
     shown = f" ({value!r})" if value else ""
     return X12Problem(
-        segment, f"claim {claim_id}: {problem.table}.{problem.column}: {problem.rule}{shown}"
+        segment,
+        f"{problem.table}.{problem.column}: {problem.rule}{shown}",
+        claim_id,
+        content.transaction_at.get(segment or 0, ""),
+        category="contract",
     )
 
 
-def _without(tables: _Tables, failures: dict[int, X12Error]) -> _Tables:
-    def kept(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame[~frame["file"].isin(list(failures))]
+def _without(tables: _Tables, removed: set[_Key]) -> _Tables:
+    """The rows of the claims and adjudications not set aside."""
+    claims = {(file, name) for kind, file, name in removed if kind == "claim"}
+    events = {(file, name) for kind, file, name in removed if kind == "event"}
+
+    def kept(frame: pd.DataFrame, keys: set[tuple[int, str]], column: str) -> pd.DataFrame:
+        if not keys or frame.empty:
+            return frame
+        pairs = pd.MultiIndex.from_arrays(
+            [frame["file"].astype("int64"), frame[column].astype(str)]
+        )
+        return frame[~pairs.isin(list(keys))]
 
     return _Tables(
-        *(kept(getattr(tables, name)) for name in ("claims", "claim_lines", "remits", "events"))
+        kept(tables.claims, claims, "claim_id"),
+        kept(tables.claim_lines, claims, "claim_id"),
+        tables.remits,
+        kept(tables.events, events, "segment"),
     )
 
 
@@ -492,16 +687,16 @@ def _current(events: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _blame(merged: _Tables, ids: pd.Index) -> dict[int, list[X12Problem]]:
-    """Problems between the tables, on the rows the run touched, each filed under the latest
-    file that supplied one of the rows involved."""
+def _blame(merged: _Tables, ids: pd.Index) -> dict[_Key, list[X12Problem]]:
+    """Problems between the tables, on the rows the run touched, each setting aside the claim
+    or adjudication of the latest file that supplied one of the rows involved."""
     subset = {
         name: getattr(merged, name)[isin(getattr(merged, name)["claim_id"], ids)].reset_index(
             drop=True
         )
         for name in ("claims", "claim_lines", "remits")
     }
-    found: dict[int, list[X12Problem]] = {}
+    found: dict[_Key, list[X12Problem]] = {}
     claims = subset["claims"].set_index("claim_id")
     remits = subset["remits"].set_index("claim_id")
     for problem in reference_problems(subset):
@@ -509,16 +704,26 @@ def _blame(merged: _Tables, ids: pd.Index) -> dict[int, list[X12Problem]]:
         for row, value in zip(problem.rows, values, strict=False):
             record = subset[problem.table].iloc[row - 1]
             claim_id = record["claim_id"]
-            sources = [(int(record["file"]), int(record["segment"]))]
-            for frame in (claims, remits):
+            kind = "event" if problem.table == "remits" else "claim"
+            sources = [(int(record["file"]), int(record["segment"]), kind)]
+            for frame, kind in ((claims, "claim"), (remits, "event")):
                 if claim_id in frame.index:
                     sources.append(
-                        (int(frame.at[claim_id, "file"]), int(frame.at[claim_id, "segment"]))
+                        (int(frame.at[claim_id, "file"]), int(frame.at[claim_id, "segment"]), kind)
                     )
-            file, segment = max(sources)
+            file, segment, kind = max(sources)
             if file == _ON_FILE:  # the directory was valid before the run: this is our bug
                 raise ContractError("the data directory after merging", [problem])
-            found.setdefault(file, []).append(_problem(segment or None, claim_id, problem, value))
+            shown = f" ({value!r})" if value else ""
+            key = (kind, file, str(segment) if kind == "event" else claim_id)
+            found.setdefault(key, []).append(
+                X12Problem(
+                    segment or None,
+                    f"{problem.table}.{problem.column}: {problem.rule}{shown}",
+                    claim_id,
+                    category="between_tables",
+                )
+            )
     return found
 
 

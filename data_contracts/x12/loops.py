@@ -8,107 +8,239 @@ other-payer SBR loop kept apart so its NM1*PR never overwrites the payer).
 Segments the contract has no column for (addresses, contacts, TS3, AMT, ...)
 are passed over, so their order does not matter.
 
-What is refused, because a file cut short or mis-assembled would otherwise be
-half-ingested: a transaction set with no SE (or an interchange/group with no
-trailer), a segment outside any transaction set, a transaction set that is not
-an 835 or 837, and loops that lack the segment that identifies them (a billing
-provider HL without NM1*85, a CLM outside a subscriber, an SVC outside a CLP).
-A wrong SE segment count is logged, not refused: real files get it wrong and
-nothing in them is lost by it.
+An envelope error sets aside the transaction sets it encloses, and nothing
+else, because a transaction set cut short or mis-enclosed would otherwise be
+half-posted: an SE whose control number is not its ST's, a transaction set with
+no SE, a group or interchange whose trailer is missing or names another control
+number than its header, a transaction set that is not an 835 or 837. The other
+interchanges and transactions of the file still post. Segments outside any
+transaction set are reported. Wrong counts (SE01, GE01, IEA01) are flagged, not
+refused: real files get them wrong and nothing in them is lost by it. Loops that
+lack the segment that identifies them (a billing provider HL without NM1*85, a
+CLM outside a subscriber, an SVC outside a CLP) raise `X12Error`, which sets
+their transaction set aside.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from data_contracts.x12.errors import X12Error
+from data_contracts.x12.errors import FLAGGED, SET_ASIDE, X12Error, X12Problem
 from data_contracts.x12.tokens import Segment
 
 log = logging.getLogger(__name__)
 
 Loop = TypeVar("Loop")
 
-_ENVELOPE_PAIRS = {"ISA": "IEA", "GS": "GE"}
+INGESTED_KINDS = ("835", "837")
 
 
 @dataclass
 class Transaction:
-    """One ST..SE transaction set with the envelope around it."""
+    """One ST..SE transaction set with the envelope around it, and what is wrong with it."""
 
     st: Segment
     body: list[Segment]
     group: Segment | None
     interchange: Segment | None
+    problems: list[X12Problem] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
         return self.st[1]
 
+    @property
+    def control(self) -> str:
+        return self.st[2]
 
-def transactions(segments: list[Segment], source: str) -> Iterator[Transaction]:
-    """Each transaction set, after checking that every envelope it opens is closed."""
-    opened: dict[str, Segment] = {}
+    @property
+    def set_aside(self) -> bool:
+        return any(problem.severity == SET_ASIDE for problem in self.problems)
+
+    def report(
+        self,
+        segment: Segment | None,
+        reason: str,
+        severity: str = SET_ASIDE,
+        category: str = "envelope",
+    ) -> None:
+        self.problems.append(
+            X12Problem(
+                segment.number if segment else None,
+                reason,
+                transaction=self.control,
+                severity=severity,
+                category=category,
+            )
+        )
+
+
+@dataclass
+class _Enclosure:
+    """An open interchange (ISA) or functional group (GS) and what it encloses so far."""
+
+    header: Segment
+    transactions: list[Transaction] = field(default_factory=list)
+    groups: int = 0
+
+
+@dataclass
+class Envelope:
+    """A file's transaction sets, and the problems that belong to none of them."""
+
+    transactions: list[Transaction]
+    problems: list[X12Problem]
+
+
+_TRAILERS = {"ISA": ("IEA", 13), "GS": ("GE", 6)}
+
+
+def envelope(segments: list[Segment], unreadable: Collection[int] = ()) -> Envelope:
+    """Every transaction set of the file, each with its envelope problems; a segment in
+    `unreadable` (numbers of segments whose identifier is not one) sets aside its
+    transaction set."""
+    found: list[Transaction] = []
+    outside: list[X12Problem] = []
+    opened: dict[str, _Enclosure] = {}
     current: Transaction | None = None
+
+    def close_transaction(at: Segment | None) -> None:
+        nonlocal current
+        if current is not None:
+            where = f"before {at.tag} at segment {at.number}" if at else "at the end of the file"
+            current.report(
+                current.st, f"transaction set {current.control!r} has no SE {where}: cut short?"
+            )
+            current = None
+
+    def close(tag: str, at: Segment | None) -> None:
+        enclosure = opened.pop(tag, None)
+        if enclosure is None:
+            return
+        trailer, _ = _TRAILERS[tag]
+        where = f"before segment {at.number}" if at else "at the end of the file"
+        for transaction in enclosure.transactions:
+            transaction.report(
+                enclosure.header,
+                f"{tag} at segment {enclosure.header.number} has no {trailer} {where}: cut short?",
+            )
+
     for segment in segments:
         tag = segment.tag
-        if tag in _ENVELOPE_PAIRS:
-            _refuse_open(current, segment, source)
-            opened[tag] = segment
+        if unreadable and segment.number in unreadable:
+            reason = f"{tag!r} is not a segment identifier"
+            if current is not None:
+                current.report(segment, reason, category="structure")
+                current.body.append(segment)  # counted in SE01; the transaction is set aside
+            else:
+                outside.append(X12Problem(segment.number, reason, category="structure"))
+        elif tag in _TRAILERS:
+            close_transaction(segment)
+            if tag == "ISA":
+                close("GS", segment)
+            close(tag, segment)
+            opened[tag] = _Enclosure(segment)
+            if tag == "GS" and "ISA" in opened:
+                opened["ISA"].groups += 1
         elif tag in ("IEA", "GE"):
-            _refuse_open(current, segment, source)
-            opened.pop("ISA" if tag == "IEA" else "GS", None)
+            close_transaction(segment)
+            if tag == "IEA":
+                close("GS", segment)
+            _close_checked("ISA" if tag == "IEA" else "GS", segment, opened, outside)
         elif tag == "ST":
-            _refuse_open(current, segment, source)
-            if segment[1] not in ("835", "837"):
-                raise X12Error.at(
-                    source,
-                    segment.number,
-                    f"transaction set {segment[1]!r} is not ingested (only 835 and 837)",
+            close_transaction(segment)
+            group, interchange = opened.get("GS"), opened.get("ISA")
+            current = Transaction(
+                segment,
+                [],
+                group.header if group else None,
+                interchange.header if interchange else None,
+            )
+            found.append(current)
+            for enclosure in (group, interchange):
+                if enclosure is not None:
+                    enclosure.transactions.append(current)
+            if current.kind not in INGESTED_KINDS:
+                current.report(
+                    segment,
+                    f"transaction set {current.kind!r} is not ingested (only 835 and 837)",
+                    category="unsupported",
                 )
-            current = Transaction(segment, [], opened.get("GS"), opened.get("ISA"))
         elif tag == "SE":
             if current is None:
-                raise X12Error.at(source, segment.number, "SE without an ST before it")
-            _check_count(current, segment, source)
-            yield current
+                outside.append(
+                    X12Problem(segment.number, "SE without an ST before it", category="envelope")
+                )
+                continue
+            _check_trailer(current, segment)
             current = None
         elif current is None:
-            raise X12Error.at(
-                source, segment.number, f"{tag} is outside a transaction set (no ST before it)"
+            outside.append(
+                X12Problem(
+                    segment.number,
+                    f"{tag} is outside a transaction set (no ST before it)",
+                    category="envelope",
+                )
             )
         else:
             current.body.append(segment)
-    _refuse_open(current, None, source)
-    for tag, segment in opened.items():
-        raise X12Error.at(
-            source,
-            segment.number,
-            f"{tag} has no {_ENVELOPE_PAIRS[tag]}: the file looks cut short",
+    close_transaction(None)
+    close("GS", None)
+    close("ISA", None)
+    return Envelope(found, outside)
+
+
+def _check_trailer(transaction: Transaction, se: Segment) -> None:
+    if se[2] != transaction.control:
+        transaction.report(
+            se,
+            f"SE02 {se[2]!r} is not the control number of its ST ({transaction.control!r})",
         )
-
-
-def _refuse_open(current: Transaction | None, at: Segment | None, source: str) -> None:
-    if current is not None:
-        where = f"before {at.tag} at segment {at.number}" if at else "at the end of the file"
-        raise X12Error.at(
-            source,
-            current.st.number,
-            f"transaction set {current.st[2]!r} has no SE {where}: the file looks cut short",
-        )
-
-
-def _check_count(transaction: Transaction, se: Segment, source: str) -> None:
     actual = len(transaction.body) + 2
     if se[1] != str(actual):
-        log.warning(
-            "%s: SE at segment %d says %s segments, the transaction has %d (ingested anyway)",
-            source,
-            se.number,
-            se[1] or "nothing",
-            actual,
+        transaction.report(
+            se,
+            f"SE01 says {se[1] or 'nothing'} segments, the transaction set has {actual}",
+            severity=FLAGGED,
+            category="count",
+        )
+
+
+def _close_checked(
+    tag: str, trailer: Segment, opened: dict[str, _Enclosure], outside: list[X12Problem]
+) -> None:
+    """Close an interchange or group: a control number that is not its header's sets aside
+    what it encloses; a wrong count is flagged."""
+    enclosure = opened.pop(tag, None)
+    if enclosure is None:
+        outside.append(
+            X12Problem(
+                trailer.number, f"{trailer.tag} without a {tag} before it", category="envelope"
+            )
+        )
+        return
+    _, control_at = _TRAILERS[tag]
+    control, said = enclosure.header[control_at], trailer[2]
+    count = enclosure.groups if tag == "ISA" else len(enclosure.transactions)
+    if said != control:
+        for transaction in enclosure.transactions:
+            transaction.report(
+                trailer,
+                f"{trailer.tag}02 {said!r} is not the control number of its {tag} "
+                f"at segment {enclosure.header.number} ({control!r})",
+            )
+    if trailer[1] != str(count):
+        outside.append(
+            X12Problem(
+                trailer.number,
+                f"{trailer.tag}01 says {trailer[1] or 'nothing'}, the "
+                f"{'interchange' if tag == 'ISA' else 'group'} has {count}",
+                severity=FLAGGED,
+                category="count",
+            )
         )
 
 

@@ -80,6 +80,11 @@ remits (835, loop 2100), one event per CLP; `ingest` folds a claim's events into
   CLP02 22              a reversal: `ingest` undoes the adjudication it reverses.
   PLB                   provider-level adjustments belong to no claim: counted and summed for
                         the summary only.
+  balancing             flagged, never refused: CLP04 against the sum of the lines' SVC03,
+                        BPR02 against the sum of CLP04 less the PLB amounts.
+  unknown codes         a CARC or RARC of the contract's form but missing from the bundled
+                        2012 lists is kept as written and flagged; one not of that form
+                        (a placeholder such as `X999`) is malformed: its claim is set aside.
 """
 
 from __future__ import annotations
@@ -90,9 +95,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from data_contracts.codes import behavioral_health_procedures, dotted_icd10
+from data_contracts.codes import (
+    behavioral_health_procedures,
+    carc_descriptions,
+    dotted_icd10,
+    rarc_descriptions,
+)
 from data_contracts.denials import denial_codes
-from data_contracts.x12.errors import X12Problem
+from data_contracts.x12.errors import FLAGGED, X12Problem
 from data_contracts.x12.loops import Claim, ClaimPayment, Party, Remittance, ServiceLine
 from data_contracts.x12.tokens import Segment
 
@@ -206,9 +216,9 @@ DENIED = "4"
 class UnmappableError(ValueError):
     """A claim or remittance that cannot become contract rows, and the segment to blame."""
 
-    def __init__(self, segment: Segment | None, reason: str):
+    def __init__(self, segment: Segment | None, reason: str, category: str = "malformed"):
         super().__init__(reason)
-        self.problem = X12Problem(segment.number if segment else None, reason)
+        self.problem = X12Problem(segment.number if segment else None, reason, category=category)
 
 
 # ---------------------------------------------------------------- shared element readers
@@ -536,6 +546,7 @@ def _diagnoses(claim: Claim, problems: list[X12Problem]) -> tuple[str, list[str]
                         segment.number,
                         f"ICD-9-CM diagnosis (HI qualifier {parts[0]}) on {claim.clm[1]}: "
                         "the contract takes ICD-10-CM (ABK/ABF), used since 2015-10-01",
+                        category="icd9",
                     )
                 )
             kind = _DIAGNOSIS_QUALIFIERS.get(parts[0])
@@ -547,7 +558,9 @@ def _diagnoses(claim: Claim, problems: list[X12Problem]) -> tuple[str, list[str]
             elif kind == "other":
                 others.append(code)
     if principal is None and not problems:
-        raise UnmappableError(claim.clm, f"no principal diagnosis (HI ABK) on {claim.clm[1]}")
+        raise UnmappableError(
+            claim.clm, f"no principal diagnosis (HI ABK) on {claim.clm[1]}", "no_principal_dx"
+        )
     return principal or "", others
 
 
@@ -636,6 +649,67 @@ def _remark_codes(claim: ClaimPayment) -> list[str]:
         lq[2] for service in claim.services for lq in service.remarks if lq[1] == "HE" and lq[2]
     ]
     return list(dict.fromkeys(codes))
+
+
+def claim_balance(claim: ClaimPayment) -> X12Problem | None:
+    """A flag when the service lines' payments (SVC03) do not add up to the claim's (CLP04):
+    the payer's arithmetic, which the contract keeps at claim level, so the claim posts."""
+    if not claim.services:
+        return None
+    paid = _amount(claim.clp, 4)
+    try:
+        lines = sum((_amount(service.svc, 3) for service in claim.services), Decimal(0))
+    except UnmappableError as error:  # no contract column comes from SVC03: the claim posts
+        return _unbalanced(
+            error.problem.segment, f"{error}: the service lines cannot be balanced", claim.clp[1]
+        )
+    if paid == lines:
+        return None
+    return _unbalanced(
+        claim.clp.number,
+        f"CLP04 {_text(paid)} is not the sum of its service lines' SVC03 ({_text(lines)})",
+        claim.clp[1],
+    )
+
+
+def _unbalanced(segment: int | None, reason: str, claim_id: str = "") -> X12Problem:
+    return X12Problem(segment, reason, claim_id, severity=FLAGGED, category="balance")
+
+
+def payment_balance(remit: Remittance, provider_adjustments: Decimal) -> X12Problem | None:
+    """A flag when the payment (BPR02) is not the claims' payments (CLP04) less the provider
+    adjustments (PLB): money the payer sent or kept that no claim explains."""
+    if remit.bpr is None or not remit.bpr[2]:
+        return None
+    paid = []
+    for claim in remit.claims:
+        try:
+            paid.append(_amount(claim.clp, 4))
+        except UnmappableError:
+            return None  # that claim is set aside for it: there is no total to compare
+    expected = sum(paid, Decimal(0)) - provider_adjustments
+    try:
+        sent = _amount(remit.bpr, 2)
+    except UnmappableError as error:
+        return _unbalanced(error.problem.segment, str(error))
+    if sent == expected:
+        return None
+    return _unbalanced(
+        remit.bpr.number,
+        f"BPR02 {_text(sent)} is not the claims' CLP04 less the PLB adjustments "
+        f"({_text(expected)})",
+    )
+
+
+def unknown_codes(carc_codes: str, rarc_codes: str) -> list[str]:
+    """Well-formed CARC and RARC codes missing from the bundled (2012) code lists: kept as
+    written, and flagged, since newer codes are real and the lists are old."""
+    carcs = carc_descriptions()
+    rarcs = rarc_descriptions()
+    return [
+        *(code for code in carc_codes.split(";") if code and code.partition("-")[2] not in carcs),
+        *(code for code in rarc_codes.split(";") if code and code not in rarcs),
+    ]
 
 
 def provider_adjustment_total(remit: Remittance) -> Decimal:

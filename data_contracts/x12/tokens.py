@@ -1,17 +1,19 @@
 """A lenient X12 tokenizer: text to numbered segments, read with each interchange's delimiters.
 
 Real files break strict parsers in harmless ways, and this reader accepts them:
-a UTF-8 byte-order mark, CR/LF line breaks and indentation between segments,
+UTF-16 text, a byte-order mark, CR/LF line breaks and indentation between segments,
 segments wrapped over several lines, any element/component/repetition/segment
-separators the ISA declares (pipes, carets, newlines as terminators), ISA fields
+separators the ISA declares (pipes, carets, newlines as terminators, the same
+character as repetition and component separator), ISA fields
 padded to the wrong width (the separators are found by counting, not by fixed
 offsets), several interchanges in one file each with its own separators, and
 files with no ISA/GS envelope at all (they start at GS or ST; the separators are
 then read off the first segment, the component separator guessed from the first
 procedure composite, falling back to `*` `:` `~`). What it refuses is what
-cannot be read safely: a segment identifier that is not one (`Nd4`, an empty
-one), a file that starts with neither ISA, GS nor ST, an ISA that declares too
-few elements or the same character twice.
+cannot be read safely: a file that starts with neither ISA, GS nor ST, an ISA
+that declares too few elements or the same character twice. A segment whose
+identifier is not one (`Nd4`, an empty one) is kept and named in
+`Document.unreadable`, so that only its transaction set is set aside.
 
 Segments are numbered from 1 across the whole file (ISA is segment 1), the
 numbers every error message uses.
@@ -76,21 +78,34 @@ class Segment:
 class Document:
     segments: list[Segment]
     interchanges: int
+    unreadable: set[int]
+    """Segments whose identifier is not one (`Nd4`, an empty one): their transaction set is
+    set aside (`loops.envelope`), not the file."""
 
 
 def decode(raw: bytes) -> str:
-    """Text of a file: UTF-8 (with or without a byte-order mark), else Latin-1, which
-    decodes any byte; X12's character sets are within both."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
+    """Text of a file: UTF-16 when it has a UTF-16 byte-order mark or its first character
+    (I, G or S of ISA/GS/ST) comes with a zero byte, as Windows tools write it; else UTF-8
+    (with or without a byte-order mark), else Latin-1, which decodes any byte; X12's
+    character sets are within all of them."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = raw.decode("utf-16", errors="replace")
+    elif raw[1:2] == b"\x00" and raw[:1] != b"\x00":
+        text = raw.decode("utf-16-le", errors="replace")
+    elif raw[:1] == b"\x00" and raw[1:2] != b"\x00":
+        text = raw.decode("utf-16-be", errors="replace")
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
     return text.lstrip("\ufeff").rstrip(_TRAILING_JUNK)
 
 
 def tokenize(text: str, source: str) -> Document:
     """Every segment of every interchange in `text`, numbered from 1."""
     segments: list[Segment] = []
+    unreadable: set[int] = set()
     interchanges = 0
     position = _skip_space(text, 0)
     delimiters: Delimiters | None = None
@@ -104,9 +119,9 @@ def tokenize(text: str, source: str) -> Document:
         end = _interchange_end(text, position, delimiters)
         if text.startswith("ISA", position):
             delimiters = _checked_component(text[position:end], delimiters, source)
-        segments.extend(_split(text[position:end], delimiters, len(segments), source))
+        segments.extend(_split(text[position:end], delimiters, len(segments), unreadable))
         position = _skip_space(text, end)
-    return Document(segments, interchanges)
+    return Document(segments, interchanges, unreadable)
 
 
 def _skip_space(text: str, position: int) -> int:
@@ -133,8 +148,10 @@ def _isa_delimiters(text: str, start: int, number: int, source: str) -> Delimite
         )
     declared = [element, component, terminator]
     repetition = fields[11].strip()
-    if len(repetition) == 1 and not repetition.isalnum():
-        declared.append(repetition)  # 4010 has a standards identifier ("U") there instead
+    if len(repetition) == 1 and not repetition.isalnum() and repetition != component:
+        # 4010 has a standards identifier ("U") there instead; some senders repeat ISA16
+        # there, which is harmless: the contract reads no repeated elements
+        declared.append(repetition)
     if len(set(declared)) != len(declared) or component.isalnum():
         raise X12Error.at(source, number, f"ISA declares unusable separators {''.join(declared)!r}")
     return Delimiters(element, component, terminator)
@@ -224,7 +241,9 @@ def _interchange_end(text: str, start: int, delimiters: Delimiters) -> int:
     return len(text) if end < 0 else end + 1
 
 
-def _split(text: str, delimiters: Delimiters, before: int, source: str) -> list[Segment]:
+def _split(text: str, delimiters: Delimiters, before: int, unreadable: set[int]) -> list[Segment]:
+    """The segments of one interchange; the numbers of those whose identifier is not one go
+    to `unreadable`."""
     if delimiters.segment not in "\r\n":
         text = text.replace("\r", "").replace("\n", "")  # lines wrapped inside segments
     segments = []
@@ -235,6 +254,6 @@ def _split(text: str, delimiters: Delimiters, before: int, source: str) -> list[
         number = before + len(segments) + 1
         elements = piece.split(delimiters.element)
         if not _TAG.fullmatch(elements[0]):
-            raise X12Error.at(source, number, f"{elements[0]!r} is not a segment identifier")
+            unreadable.add(number)
         segments.append(Segment(number, elements, delimiters.component))
     return segments

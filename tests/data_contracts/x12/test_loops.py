@@ -2,40 +2,54 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from data_contracts.x12 import loops
-from data_contracts.x12.errors import X12Error
+from data_contracts.x12.errors import FLAGGED, SET_ASIDE, X12Error
 from data_contracts.x12.tokens import decode, tokenize
 from tests.data_contracts.x12.conftest import fixture, remittance
 
 
 def transactions(text: str) -> list[loops.Transaction]:
-    return list(loops.transactions(tokenize(text, "f.x12").segments, "f.x12"))
+    return loops.envelope(tokenize(text, "f.x12").segments).transactions
 
 
-def assembled(text: str, build=None) -> list:
-    return [
-        build(transaction, "f.x12") if build else transaction for transaction in transactions(text)
-    ]
-
-
-def refusal(text: str, build=None) -> X12Error:
+def refusal(text: str, build) -> X12Error:
+    (transaction,) = transactions(text)
     with pytest.raises(X12Error) as caught:
-        assembled(text, build)
+        build(transaction, "f.x12")
     return caught.value
 
 
-def test_a_file_cut_short_is_refused() -> None:
+def reasons(transaction: loops.Transaction, severity: str = SET_ASIDE) -> list[str]:
+    return [problem.reason for problem in transaction.problems if problem.severity == severity]
+
+
+def test_a_transaction_cut_short_is_set_aside() -> None:
     text = fixture("835/lfh__835_005010X221A1__managed-care.835").read_text()
-    cut = text[: text.index("SE*26")]
-    error = refusal(cut)
-    assert error.problems[0].segment == 3  # the ST whose SE never came
-    assert "has no SE at the end of the file" in str(error)
-    without_trailer = text[: text.index("IEA")]
-    assert "ISA has no IEA" in str(refusal(without_trailer))
+    (cut,) = transactions(text[: text.index("SE*26")])
+    assert cut.set_aside
+    assert cut.problems[0].segment == 3  # the ST whose SE never came
+    assert "has no SE at the end of the file" in cut.problems[0].reason
+    (without_trailer,) = transactions(text[: text.index("IEA")])
+    assert reasons(without_trailer) == [
+        "ISA at segment 1 has no IEA at the end of the file: cut short?"
+    ]
+    assert not transactions(text)[0].set_aside
+
+
+def test_a_control_number_mismatch_sets_aside_what_it_encloses() -> None:
+    text = fixture("835/lfh__835_005010X221A1__managed-care.835").read_text()
+    assert "SE*26*112233" in text
+    assert "IEA*1*000000907" in text
+    (wrong_se,) = transactions(text.replace("SE*26*112233", "SE*26*112234"))
+    assert reasons(wrong_se) == ["SE02 '112234' is not the control number of its ST ('112233')"]
+    (wrong_iea,) = transactions(text.replace("IEA*1*000000907", "IEA*1*000000908"))
+    assert "IEA02 '000000908' is not the control number of its ISA" in reasons(wrong_iea)[0]
+    (wrong_ge,) = transactions(text.replace("GE*1*1~", "GE*1*2~"))
+    assert "GE02 '2' is not the control number of its GS" in reasons(wrong_ge)[0]
+    (no_ge,) = transactions(text.replace("GE*1*1~", ""))
+    assert reasons(no_ge) == ["GS at segment 2 has no GE before segment 29: cut short?"]
 
 
 @pytest.mark.parametrize(
@@ -45,25 +59,29 @@ def test_a_file_cut_short_is_refused() -> None:
         ("other/imsweb__x12_277CA_rejected.277", "277"),
     ],
 )
-def test_other_transaction_sets_are_refused(name: str, kind: str) -> None:
-    error = refusal(decode(fixture(name).read_bytes()))
-    assert error.problems[0].segment == 3
-    assert f"transaction set '{kind}' is not ingested (only 835 and 837)" in str(error)
+def test_other_transaction_sets_are_set_aside(name: str, kind: str) -> None:
+    (transaction,) = transactions(decode(fixture(name).read_bytes()))
+    assert transaction.problems[0].segment == 3
+    assert reasons(transaction) == [f"transaction set '{kind}' is not ingested (only 835 and 837)"]
 
 
-def test_a_wrong_segment_count_is_only_logged(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_wrong_segment_count_is_only_flagged() -> None:
     # Real files miscount; nothing in them is lost by it.
-    with caplog.at_level(logging.WARNING):
-        found = transactions(
-            fixture("835/era835rb__example_3.835").read_text().replace("SE*33", "SE*31")
-        )
-    assert len(found) == 1
-    assert "SE at segment 33 says 31 segments, the transaction has 33" in caplog.text
+    text = fixture("835/era835rb__example_3.835").read_text().replace("SE*33", "SE*31")
+    (found,) = transactions(text)
+    assert not found.set_aside
+    assert reasons(found, FLAGGED) == ["SE01 says 31 segments, the transaction set has 33"]
+    assert found.problems[0].segment == 33
 
 
-def test_segments_outside_a_transaction_are_refused() -> None:
-    error = refusal("ST*835*1~SE*2*1~CLP*X*1*1*1~")
-    assert "segment 3: CLP is outside a transaction set" in str(error)
+def test_segments_outside_a_transaction_are_reported() -> None:
+    found = loops.envelope(tokenize("ST*835*1~SE*2*1~CLP*X*1*1*1~", "f").segments)
+    assert [transaction.set_aside for transaction in found.transactions] == [False]
+    (outside,) = found.problems
+    assert (outside.segment, outside.reason) == (
+        3,
+        "CLP is outside a transaction set (no ST before it)",
+    )
 
 
 def test_835_loops_keep_claim_and_line_adjustments_apart() -> None:

@@ -9,14 +9,16 @@ import pandas as pd
 import pytest
 
 from data_contracts.denials import denial_category
-from data_contracts.x12 import mapping
+from data_contracts.x12 import loops, mapping
+from data_contracts.x12.errors import SET_ASIDE, X12Problem
 from data_contracts.x12.ingest import read_file
+from data_contracts.x12.tokens import decode, tokenize
 from tests.data_contracts.x12.conftest import fixture, remittance
 
 
 def events(name: str) -> pd.DataFrame:
     content = read_file(fixture(name))
-    assert content.problems == []
+    assert [problem for problem in content.exceptions if problem.severity == SET_ASIDE] == []
     return pd.DataFrame(content.events).set_index("segment")
 
 
@@ -175,10 +177,24 @@ def test_remit_status(claim_status: str, allowed: str, codes: list[str], status:
 # ---------------------------------------------------------------- 837
 
 
-def claims(name: str) -> tuple[pd.DataFrame, pd.DataFrame, list]:
-    content = read_file(fixture(name))
-    lines = pd.DataFrame(content.claim_lines)
-    return pd.DataFrame(content.claims).set_index("claim_id"), lines, content.problems
+def claims(name: str) -> tuple[pd.DataFrame, pd.DataFrame, list[X12Problem]]:
+    """Every claim of a sample mapped, set aside or not (most samples are ICD-9), and the
+    problems that would set them aside."""
+    source = str(fixture(name))
+    document = tokenize(decode(fixture(name).read_bytes()), source)
+    mapped, problems = [], []
+    for transaction in loops.envelope(document.segments).transactions:
+        for claim in loops.claims(transaction, source):
+            try:
+                rows = mapping.claim_rows(claim)
+            except mapping.UnmappableError as error:
+                problems.append(error.problem)
+                continue
+            mapped.append(rows)
+            problems += rows.problems
+    lines = pd.DataFrame([line for rows in mapped for line in rows.lines])
+    found = pd.DataFrame([rows.claim for rows in mapped]).set_index("claim_id")
+    return found, lines, problems
 
 
 def test_professional_claim_with_a_dependant() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from data_contracts.x12 import loops
 from data_contracts.x12.errors import X12Error
 from data_contracts.x12.tokens import decode, tokenize
 from tests.data_contracts.x12.conftest import fixture
@@ -88,7 +89,6 @@ def test_composites_read_with_the_separator_they_use() -> None:
     ("text", "segment", "reason"),
     [
         ("hello world", 1, "not an X12 file"),
-        ("ST*835*1~Nd4*X~SE*2*1~", 2, "'Nd4' is not a segment identifier"),
         ("ISA*00*00~", 1, "fewer than 16 elements"),
     ],
 )
@@ -102,6 +102,45 @@ def test_what_cannot_be_read_is_refused_with_its_segment(
     assert "file.x12" in str(caught.value)
 
 
-def test_bad_segment_identifier_fixture_names_its_segment() -> None:
-    with pytest.raises(X12Error, match=r"segment 6: '' is not a segment identifier"):
-        read("malformed/imsweb__x12_bad_segment_identifier.837")
+def test_a_segment_identifier_that_is_not_one_sets_aside_its_transaction_only() -> None:
+    text = "ST*835*1~Nd4*X~SE*3*1~ST*835*2~CLP*A*1*1*1~SE*3*2~"
+    document = tokenize(text, "file.x12")
+    assert document.unreadable == {2}
+    bad, good = loops.envelope(document.segments, document.unreadable).transactions
+    assert [(problem.segment, problem.reason) for problem in bad.problems] == [
+        (2, "'Nd4' is not a segment identifier")
+    ]
+    assert bad.set_aside
+    assert not good.set_aside
+    fixture_text = decode(fixture("malformed/imsweb__x12_bad_segment_identifier.837").read_bytes())
+    assert sorted(tokenize(fixture_text, "f").unreadable) == [6, 11, 20]  # '', 'Nd4', 'Nd4'
+
+
+UNITED = "835/edi835parser__united_healthcare_legacy_sample.835"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        pytest.param(lambda text: text.encode("utf-16"), id="utf-16 with BOM"),
+        pytest.param(lambda text: text.encode("utf-16-le"), id="utf-16-le without BOM"),
+        pytest.param(lambda text: text.encode("utf-16-be"), id="utf-16-be without BOM"),
+        pytest.param(lambda text: text.encode("utf-8-sig"), id="utf-8 BOM"),
+        pytest.param(
+            lambda text: text.replace("~", "~\r\n    ").encode(), id="indented, one per line"
+        ),
+    ],
+)
+def test_what_windows_tools_write_reads_as_the_plain_file(written) -> None:
+    text = fixture(UNITED).read_text()
+    assert segments(decode(written(text))) == segments(text)
+
+
+def test_one_character_as_repetition_and_component_separator() -> None:
+    text = fixture(UNITED).read_text()
+    assert "*^*00501*" in text
+    assert text.split("~")[0].endswith("*>")
+    same = text.replace("*^*00501*", "*>*00501*", 1)  # ISA11 == ISA16
+    found = segments(same)
+    assert found[27] == "SVC*HC:B4152*156.42*88.92**234"
+    assert found[1:] == segments(text)[1:]
