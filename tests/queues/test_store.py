@@ -108,8 +108,13 @@ def test_next_hands_out_the_highest_priority_then_the_first_loaded(queue: WorkQu
 
 
 def test_next_can_keep_to_one_payer_or_category(queue: WorkQueue) -> None:
-    load(queue, {"A1": 5.0, "A2": 1.0}, payer_id="PA")
-    load(queue, {"B1": 3.0}, payer_id="PB", denial_category="visit_limit")
+    both = pd.concat(
+        [
+            ranking({"A1": 5.0, "A2": 1.0}, payer_id="PA"),
+            ranking({"B1": 3.0}, payer_id="PB", denial_category="visit_limit"),
+        ]
+    )
+    queue.load(both, actor="ranker", policy_version="v1")
     assert queue.next("ana", payer_id="PB").claim_id == "B1"
     assert queue.next("ana", payer_id="PB") is None
     assert queue.next("ana", denial_category="missing_auth").claim_id == "A1"
