@@ -80,10 +80,12 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 
 
 CLOSED_REASON_CHECK = (
-    f"({_one_of('status', (STALE, CLOSED))} AND {_one_of('closed_reason', CLOSED_REASONS)}) "
+    f"({_one_of('status', (STALE, CLOSED))} AND closed_reason IS NOT NULL "
+    f"AND {_one_of('closed_reason', CLOSED_REASONS)}) "
     f"OR ({_one_of('status', (OPEN, RESOLVED))} AND closed_reason IS NULL)"
 )
-"""A stale or closed item says why; no other item has a reason."""
+"""A stale or closed item says why; no other item has a reason. (IS NOT NULL: `NULL IN (...)`
+is unknown, which a CHECK lets through.)"""
 
 METADATA = sa.MetaData()
 

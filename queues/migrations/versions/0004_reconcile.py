@@ -34,7 +34,8 @@ OLD_STATUSES = "'open', 'resolved'"
 NEW_STATUSES = "'open', 'resolved', 'stale', 'closed'"
 REASONS = "'appeal_closed', 'not_denied', 'not_in_data', 'not_in_ranking'"
 CLOSED_REASON_CHECK = (
-    f"(status IN ('stale', 'closed') AND closed_reason IN ({REASONS})) "
+    "(status IN ('stale', 'closed') AND closed_reason IS NOT NULL "
+    f"AND closed_reason IN ({REASONS})) "
     "OR (status IN ('open', 'resolved') AND closed_reason IS NULL)"
 )
 OLD_EVENTS = (
