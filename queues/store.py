@@ -29,6 +29,12 @@ biller (other billers are not held up), on SQLite by BEGIN IMMEDIATE, which
 serialises every writer anyway. A lease runs `lease_seconds`; its holder may
 `renew` it while it is live.
 
+How the queue follows the ranking: a load is the whole of what is open, so an open
+item whose claim it lacks is closed with the reason the data gives
+(`queues/reconcile.py`), or goes `stale` while a biller holds its lease (the work
+stays theirs); a claim ranked again reopens. An empty ranking, or one closing most
+open items for no reason in the data, is refused unless forced (see `load`).
+
 Who may record an outcome: the biller who resolved the item or a billing lead,
 once; a final outcome is changed only by a lead's audited `correct_outcome`.
 The recovered amount is bounded by the denied claim's billed amount (by the
@@ -815,10 +821,11 @@ def _closures(
 ) -> list[tuple[sa.RowMapping, str, str]]:
     """(item, new status, reason) for each leaving item that changes: an open one goes stale
     while its lease runs, else closes; a stale one closes once its lease has lapsed."""
-    moving = [
-        (item, STALE if _lease_live(item["lease_expires_at"], now) else CLOSED) for item in leaving
-    ]
-    moving = [(item, status) for item, status in moving if (item["status"], status) != (STALE,) * 2]
+    moving = []
+    for item in leaving:
+        status = STALE if _lease_live(item["lease_expires_at"], now) else CLOSED
+        if item["status"] == OPEN or status == CLOSED:  # a stale item stays so while held
+            moving.append((item, status))
     reasons = _closure_reasons([item["claim_id"] for item, _ in moving], explain)
     return [(item, status, reasons[item["claim_id"]]) for item, status in moving]
 
