@@ -604,3 +604,12 @@ def test_the_database_keeps_reasons_on_closed_items_only(queue: WorkQueue) -> No
     ):
         with pytest.raises(sa.exc.IntegrityError), queue.engine.begin() as connection:
             connection.exec_driver_sql(f"UPDATE queue_items SET {change}")
+
+
+def test_claim_ids_with_quotes_and_backslashes_reload(queue: WorkQueue) -> None:
+    """`load` writes the ranking's claim ids into its IN lists as literals: they must be
+    quoted, whatever they hold."""
+    odd = {"O'BRIEN-1": 2.0, "C\\2'; DROP TABLE queue_items; --": 1.0}
+    load(queue, odd)
+    assert load(queue, odd) == LoadCounts(inserted=0, refreshed=0, unchanged=2, worked=0)
+    assert {item.claim_id for item in queue.ranked()} == set(odd)
