@@ -420,21 +420,49 @@ def queue_load(
     actor: Annotated[str, typer.Option("--by", help="Who loads (audit trail).")] = "cli",
     as_of: AsOf = None,
     on_bad_rows: BadRows = OnBadRows.quarantine,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Load even a ranking that is empty while items are open, or that would "
+            "close more than half of the open items with no reason in the data.",
+        ),
+    ] = False,
 ) -> None:
     """Rank DIR's open denials and load them into the persistent queue (DATABASE_URL).
 
     Loading again re-ranks open items and adds new ones; leased and resolved items
-    keep their state, and nothing is added twice."""
-    from queues.store import WorkQueue
+    keep their state, and nothing is added twice. Open items whose claims are no
+    longer ranked are closed with the reason DIR gives (appeal closed, paid, gone);
+    one a biller holds goes stale and stays theirs; a claim ranked again reopens."""
+    from functools import partial
 
-    queue = _queue_or_exit(_read_or_exit(data, on_bad_rows), as_of)
+    from queues.reconcile import closure_reasons
+    from queues.store import ReconcileRefusedError, WorkQueue
+
+    loaded = _read_or_exit(data, on_bad_rows)
+    queue = _queue_or_exit(loaded, as_of)
     with WorkQueue.from_settings(get_settings()) as store:
-        counts = store.load(queue.ranked, actor=actor, policy_version=str(queue.policy.version))
+        try:
+            counts = store.load(
+                queue.ranked,
+                actor=actor,
+                policy_version=str(queue.policy.version),
+                explain=partial(closure_reasons, loaded),
+                force=force,
+            )
+        except ReconcileRefusedError as error:
+            console.print(str(error), style="red", markup=False, highlight=False)
+            raise typer.Exit(code=1) from error
     console.print(
         f"[green]loaded[/] {len(queue.ranked):,} ranked denials: {counts.inserted:,} new, "
         f"{counts.refreshed:,} re-ranked, {counts.worked:,} kept as worked, "
-        f"{counts.unchanged:,} unchanged"
+        f"{counts.unchanged:,} unchanged, {counts.reopened:,} reopened"
     )
+    for what, by_reason in (("closed", counts.closed), ("stale (a biller holds it)", counts.stale)):
+        if by_reason:
+            reasons = ", ".join(f"{reason} {count:,}" for reason, count in by_reason.items())
+            console.print(f"{what}: {sum(by_reason.values()):,} ({reasons})")
 
 
 @queue_app.command("export")

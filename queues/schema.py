@@ -18,7 +18,14 @@ from data_contracts.enums import APPEAL_ACTIONS, APPEAL_OUTCOMES
 
 OPEN = "open"
 RESOLVED = "resolved"
-STATUSES = (OPEN, RESOLVED)
+STALE = "stale"
+"""Gone from the ranking while a biller holds it: the lease and the work stay theirs."""
+CLOSED = "closed"
+"""Gone from the ranking, nobody working it: closed with its `closed_reason`."""
+STATUSES = (OPEN, RESOLVED, STALE, CLOSED)
+CLOSED_REASONS = ("appeal_closed", "not_denied", "not_in_data", "not_in_ranking")
+"""Why a claim left the ranking (`queues/reconcile.py`): its appeal closed elsewhere, a later
+remit paid it, it is gone from the data, or none of those (the ranking just lacks it)."""
 QUEUE_EVENTS = (
     "loaded",
     "refreshed",
@@ -28,6 +35,8 @@ QUEUE_EVENTS = (
     "resolved",
     "outcome",
     "outcome_corrected",
+    "reconciled",
+    "reopened",
 )
 """Audit events about one queue item (`claim_id` set)."""
 SERVICE_EVENTS = ("policy_saved", "model_reloaded", "key_created", "key_revoked")
@@ -70,6 +79,14 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(value) for value in values)})"
 
 
+CLOSED_REASON_CHECK = (
+    f"({_one_of('status', (STALE, CLOSED))} AND closed_reason IS NOT NULL "
+    f"AND {_one_of('closed_reason', CLOSED_REASONS)}) "
+    f"OR ({_one_of('status', (OPEN, RESOLVED))} AND closed_reason IS NULL)"
+)
+"""A stale or closed item says why; no other item has a reason. (IS NOT NULL: `NULL IN (...)`
+is unknown, which a CHECK lets through.)"""
+
 METADATA = sa.MetaData()
 
 ITEMS = sa.Table(
@@ -108,7 +125,10 @@ ITEMS = sa.Table(
     sa.Column("outcome", sa.String(16), nullable=True),
     sa.Column("recovered_amount", sa.Float, nullable=True),
     sa.Column("closed_date", sa.Date, nullable=True),
+    # Why a stale or closed item left the ranking; NULL on every other status.
+    sa.Column("closed_reason", sa.String(16), nullable=True),
     sa.CheckConstraint(_one_of("status", STATUSES), name="queue_items_status"),
+    sa.CheckConstraint(CLOSED_REASON_CHECK, name="queue_items_closed_reason"),
     sa.CheckConstraint(_one_of("action", APPEAL_ACTIONS), name="queue_items_action"),
     sa.CheckConstraint(
         f"resolved_action IS NULL OR {_one_of('resolved_action', APPEAL_ACTIONS)}",

@@ -29,6 +29,12 @@ biller (other billers are not held up), on SQLite by BEGIN IMMEDIATE, which
 serialises every writer anyway. A lease runs `lease_seconds`; its holder may
 `renew` it while it is live.
 
+How the queue follows the ranking: a load is the whole of what is open, so an open
+item whose claim it lacks is closed with the reason the data gives
+(`queues/reconcile.py`), or goes `stale` while a biller holds its lease (the work
+stays theirs); a claim ranked again reopens. An empty ranking, or one closing most
+open items for no reason in the data, is refused unless forced (see `load`).
+
 Who may record an outcome: the biller who resolved the item or a billing lead,
 once; a final outcome is changed only by a lead's audited `correct_outcome`.
 The recovered amount is bounded by the denied claim's billed amount (by the
@@ -44,8 +50,9 @@ from __future__ import annotations
 import logging
 import math
 import numbers
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Self
 
@@ -58,7 +65,7 @@ from data_contracts.reader import ContractError, check_table
 from queues import audit
 from queues.audit import AuditEvent
 from queues.database import NAME_LENGTH, Database, is_name, utc_now
-from queues.schema import ITEMS, OPEN, RESOLVED, UTCDateTime
+from queues.schema import CLOSED, CLOSED_REASONS, ITEMS, OPEN, RESOLVED, STALE, UTCDateTime
 from settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -142,7 +149,7 @@ def _lease_statement(dialect: str) -> sa.Update:
 _LEASE = {dialect: _lease_statement(dialect) for dialect in ("postgresql", "sqlite")}
 _HELD_BY_CALLER = (
     ITEMS.c.claim_id == sa.bindparam("p_claim_id", type_=sa.String()),
-    _IS_OPEN,
+    ITEMS.c.status.in_((OPEN, STALE)),
     ITEMS.c.lease_holder == _BILLER,
     ITEMS.c.lease_expires_at > _NOW,
 )
@@ -160,7 +167,13 @@ _RENEW = (
 _RELEASE = (
     ITEMS.update()
     .where(*_HELD_BY_CALLER)
-    .values(lease_holder=None, lease_expires_at=None, updated_at=_NOW)
+    .values(
+        # A stale item given back has nobody working it any more: it closes.
+        status=sa.case((ITEMS.c.status == STALE, CLOSED), else_=ITEMS.c.status),
+        lease_holder=None,
+        lease_expires_at=None,
+        updated_at=_NOW,
+    )
     .returning(*ITEMS.c)
 )
 _RESOLVE = (
@@ -168,6 +181,7 @@ _RESOLVE = (
     .where(*_HELD_BY_CALLER)
     .values(
         status=RESOLVED,
+        closed_reason=None,
         lease_holder=None,
         lease_expires_at=None,
         resolved_by=_BILLER,
@@ -208,6 +222,10 @@ class ForbiddenError(QueueError, PermissionError):
     """The caller may not make this change to the item (HTTP 403)."""
 
 
+class ReconcileRefusedError(QueueError):
+    """A ranking that would close too much of the queue to be trusted; `force` loads it."""
+
+
 @dataclass(frozen=True, slots=True)
 class WorkItem:
     """One denied claim in the queue: its ranking, its lease and what became of it."""
@@ -244,6 +262,8 @@ class WorkItem:
     outcome: str | None
     recovered_amount: float | None
     closed_date: date | None
+    closed_reason: str | None
+    """Why a stale or closed item left the ranking (`queues.schema.CLOSED_REASONS`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +274,22 @@ class LoadCounts:
     refreshed: int
     unchanged: int
     worked: int
+    reopened: int = 0
+    """Stale or closed items whose claims are back in the ranking: open again."""
+    closed: Mapping[str, int] = field(default_factory=dict)
+    """Items whose claims are not in the ranking, closed by this load, by reason."""
+    stale: Mapping[str, int] = field(default_factory=dict)
+    """Leased items whose claims are not in the ranking, now stale (lease kept), by reason."""
+
+
+Explain = Callable[[Sequence[str]], Mapping[str, str]]
+"""Why each of these claims is not in the ranking: a reason of `CLOSED_REASONS` per claim
+(`queues.reconcile.closure_reasons`); a claim left out is `not_in_ranking`."""
+UNEXPLAINED_CLOSE_SHARE = 0.5
+"""Most of the open items a load may close without a reason in the data (`not_in_data`,
+`not_in_ranking`) unless forced: more looks like a partial ranking or data directory."""
+_UNEXPLAINED = ("not_in_data", "not_in_ranking")
+_FREED = {"lease_holder": None, "lease_expires_at": None}
 
 
 def _item(row: sa.Row[Any]) -> WorkItem:
@@ -319,50 +355,107 @@ class WorkQueue:
 
     # Loading the ranking.
 
-    def load(self, items: pd.DataFrame, *, actor: str, policy_version: str) -> LoadCounts:
-        """Upsert ranked denials by claim_id: new claims open, open ones take the new ranking.
+    def load(
+        self,
+        items: pd.DataFrame,
+        *,
+        actor: str,
+        policy_version: str,
+        explain: Explain | None = None,
+        force: bool = False,
+    ) -> LoadCounts:
+        """Upsert ranked denials by claim_id, and reconcile the queue with the ranking.
 
-        An item a biller holds or has resolved keeps its state and ranking, so a
-        re-ranking never pulls work from under someone nor re-opens finished
-        work, and loading the same denials twice adds nothing. A load is a batch
-        job: run one at a time (two loads racing to insert the same new claim
-        make the later one fail on the unique claim_id, adding nothing twice).
+        New claims open, open ones take the new ranking. An item a biller holds or
+        has resolved keeps its state and ranking, so a re-ranking never pulls work
+        from under someone nor re-opens finished work, and loading the same denials
+        twice adds nothing. A load is a batch job: run one at a time (two loads
+        racing to insert the same new claim make the later one fail on the unique
+        claim_id, adding nothing twice).
+
+        The ranking is the whole of what is open, so an item whose claim is not in it
+        no longer belongs in the queue with its old priority: an open item closes with
+        the reason `explain` gives (default `not_in_ranking`); one a biller holds
+        becomes `stale`, the lease and the work still theirs (resolve as usual;
+        releasing it closes it; a later load closes it once the lease has lapsed).
+        Resolved items are never touched. A stale or closed item whose claim is back
+        in the ranking reopens. All of it is one transaction, each change audited
+        (`reconciled`, `reopened`), and loading the same ranking again changes nothing.
+
+        Unless `force`, a ranking is refused (`ReconcileRefusedError`) when it is empty
+        while items are open, or would close more than `UNEXPLAINED_CLOSE_SHARE` of the
+        open items for no reason found in the data: an empty or partial file must not
+        silently close the queue.
         """
         actor = _name(actor, "actor")
         policy_version = _name(policy_version, "policy_version")
         rows = _ranking_rows(items)
         now = self._now()
         inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
         audits: list[dict[str, Any]] = []
-        unchanged = worked = 0
+        unchanged = worked = refreshed = reopened = 0
         with self._writing() as connection:
             existing = _existing_items(connection, [row["claim_id"] for row in rows])
             for row in rows:
                 row["policy_version"] = policy_version
                 old = existing.get(row["claim_id"])
+                ranking = {column: row[column] for column in _REFRESHED}
                 if old is None:
                     inserts.append({**row, "loaded_at": now, "updated_at": now, "status": OPEN})
-                    ranking = _jsonable_dict({column: row[column] for column in _REFRESHED})
-                    audits.append(_audit(now, actor, row["claim_id"], "loaded", ranking))
-                elif old["status"] != OPEN or _lease_live(old["lease_expires_at"], now):
-                    worked += 1
-                elif changed := {
+                    audits.append(
+                        _audit(now, actor, row["claim_id"], "loaded", _jsonable_dict(ranking))
+                    )
+                    continue
+                held = _lease_live(old["lease_expires_at"], now)
+                changed = {
                     column: [_jsonable(old[column]), _jsonable(row[column])]
                     for column in _REFRESHED
                     if old[column] != row[column]
-                }:
-                    updates.append({**row, "item_id": old["id"], "updated_at": now})
+                }
+                if old["status"] in (STALE, CLOSED):
+                    reopened += 1
+                    back = {"item_id": old["id"], "updated_at": now, "status": OPEN}
+                    if held:  # its biller works on: the ranking stays theirs, as for `worked`
+                        changes.append({**back, "closed_reason": None})
+                        changed = {}
+                    else:
+                        changes.append({**back, "closed_reason": None, **_FREED, **ranking})
+                    detail = {"was": old["status"], "closed_reason": old["closed_reason"]}
+                    audits.append(_audit(now, actor, old["claim_id"], "reopened", detail | changed))
+                elif old["status"] != OPEN or held:
+                    worked += 1
+                elif changed:
+                    refreshed += 1
+                    changes.append({**ranking, "item_id": old["id"], "updated_at": now})
                     audits.append(_audit(now, actor, row["claim_id"], "refreshed", changed))
                 else:
                     unchanged += 1
+            leaving = _leaving(connection, {row["claim_id"] for row in rows})
+            closures = _closures(leaving, now, explain)
+            opened = sum(item["status"] == OPEN for item in (*existing.values(), *leaving))
+            if not force:
+                _guard(len(rows), opened, closures)
+            for item, status, reason in closures:
+                change = {"item_id": item["id"], "updated_at": now, "status": status}
+                changes.append({**change, "closed_reason": reason, **_freed_if(status)})
+                detail = {"status": status, "closed_reason": reason}
+                if status == STALE:
+                    detail["lease_holder"] = item["lease_holder"]
+                audits.append(_audit(now, actor, item["claim_id"], "reconciled", detail))
             if inserts:
                 connection.execute(ITEMS.insert(), inserts)
-            if updates:
-                refresh = ITEMS.update().where(ITEMS.c.id == sa.bindparam("item_id"))
-                connection.execute(refresh, updates)
+            _update_items(connection, changes)
             audit.append(connection, audits)
-        counts = LoadCounts(len(inserts), len(updates), unchanged, worked)
+        counts = LoadCounts(
+            len(inserts),
+            refreshed,
+            unchanged,
+            worked,
+            reopened,
+            closed=_by_reason(closures, CLOSED),
+            stale=_by_reason(closures, STALE),
+        )
         log.info("queue load by %s, policy %s: %s", actor, policy_version, counts)
         return counts
 
@@ -683,14 +776,18 @@ def _change_held(
     if row is not None:
         return row
     item = connection.execute(
-        sa.select(ITEMS.c.status, ITEMS.c.lease_holder, ITEMS.c.lease_expires_at).where(
-            ITEMS.c.claim_id == claim_id
-        )
+        sa.select(
+            ITEMS.c.status, ITEMS.c.closed_reason, ITEMS.c.lease_holder, ITEMS.c.lease_expires_at
+        ).where(ITEMS.c.claim_id == claim_id)
     ).one_or_none()
     if item is None:
         raise UnknownItemError(f"no queue item for claim {claim_id}")
     if item.status == RESOLVED:
         raise ConflictError(f"claim {claim_id} is already resolved")
+    if item.status == CLOSED:
+        raise ConflictError(
+            f"claim {claim_id} left the ranking and was closed ({item.closed_reason})"
+        )
     if item.lease_holder == biller:
         raise LeaseError(f"{biller}'s lease on claim {claim_id} expired at {item.lease_expires_at}")
     if _lease_live(item.lease_expires_at, now):
@@ -698,6 +795,94 @@ def _change_held(
             f"claim {claim_id} is leased by {item.lease_holder} until {item.lease_expires_at}"
         )
     raise LeaseError(f"{biller} holds no lease on claim {claim_id}: take it with next first")
+
+
+def _leaving(connection: sa.Connection, ranked: set[str]) -> list[sa.RowMapping]:
+    """Open and stale items whose claims are not in the ranking, locked on PostgreSQL until
+    the load commits (in claim_id order, as `_existing_items` locks), so `next` skips them."""
+    query = (
+        sa.select(
+            ITEMS.c.id,
+            ITEMS.c.claim_id,
+            ITEMS.c.status,
+            ITEMS.c.lease_holder,
+            ITEMS.c.lease_expires_at,
+            ITEMS.c.closed_reason,
+        )
+        .where(ITEMS.c.status.in_((OPEN, STALE)))
+        .order_by(ITEMS.c.claim_id)
+        .with_for_update()
+    )
+    return [row for row in connection.execute(query).mappings() if row["claim_id"] not in ranked]
+
+
+def _closures(
+    leaving: list[sa.RowMapping], now: datetime, explain: Explain | None
+) -> list[tuple[sa.RowMapping, str, str]]:
+    """(item, new status, reason) for each leaving item that changes: an open one goes stale
+    while its lease runs, else closes; a stale one closes once its lease has lapsed."""
+    moving = []
+    for item in leaving:
+        status = STALE if _lease_live(item["lease_expires_at"], now) else CLOSED
+        if item["status"] == OPEN or status == CLOSED:  # a stale item stays so while held
+            moving.append((item, status))
+    reasons = _closure_reasons([item["claim_id"] for item, _ in moving], explain)
+    return [(item, status, reasons[item["claim_id"]]) for item, status in moving]
+
+
+def _closure_reasons(claim_ids: list[str], explain: Explain | None) -> dict[str, str]:
+    """`explain`'s reason for each claim (`not_in_ranking` where it has none), checked."""
+    given = dict(explain(claim_ids)) if explain is not None and claim_ids else {}
+    bad = sorted(claim for claim, reason in given.items() if reason not in CLOSED_REASONS)
+    if bad:
+        raise InvalidValueError(
+            f"closure reasons must be one of {', '.join(CLOSED_REASONS)}, not "
+            f"{given[bad[0]]!r} for {_some(pd.Series(bad))}"
+        )
+    return {claim: given.get(claim, "not_in_ranking") for claim in claim_ids}
+
+
+def _guard(ranked: int, opened: int, closures: list[tuple[sa.RowMapping, str, str]]) -> None:
+    """Refuse a ranking that is empty while items are open, or that would close more than
+    `UNEXPLAINED_CLOSE_SHARE` of the open items without a reason in the data."""
+    if ranked == 0 and opened:
+        raise ReconcileRefusedError(
+            f"the ranking is empty while {opened:,} queue items are open: loading it would "
+            "close them all. An empty or cut-short file must not empty the queue; force the "
+            "load (denialops queue load --force) only if every open claim really is settled"
+        )
+    unexplained = Counter(
+        reason for item, _, reason in closures if item["status"] == OPEN and reason in _UNEXPLAINED
+    )
+    total = sum(unexplained.values())
+    if total > UNEXPLAINED_CLOSE_SHARE * opened:
+        reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(unexplained.items()))
+        raise ReconcileRefusedError(
+            f"the ranking would close {total:,} of the {opened:,} open queue items with no "
+            f"reason in the data ({reasons}), more than {UNEXPLAINED_CLOSE_SHARE:.0%}: is the "
+            "ranking or its data directory partial? Nothing was loaded; check them, or force "
+            "the load (denialops queue load --force)"
+        )
+
+
+def _freed_if(status: str) -> dict[str, None]:
+    """A closed item's lease fields cleared (a lapsed lease is no one's); a stale one keeps its."""
+    return {} if status == STALE else _FREED
+
+
+def _by_reason(closures: list[tuple[sa.RowMapping, str, str]], status: str) -> dict[str, int]:
+    return dict(sorted(Counter(reason for _, to, reason in closures if to == status).items()))
+
+
+def _update_items(connection: sa.Connection, changes: list[dict[str, Any]]) -> None:
+    """Apply per-item changes ({item_id, column: value, ...}): one executemany per set of
+    columns changed, since an executemany sets the same columns on every row."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for change in changes:
+        groups.setdefault(tuple(sorted(change)), []).append(change)
+    statement = ITEMS.update().where(ITEMS.c.id == sa.bindparam("item_id"))
+    for group in groups.values():
+        connection.execute(statement, group)
 
 
 def _answer(
@@ -800,7 +985,7 @@ def _existing_items(
     for start in range(0, len(ordered), _CHUNK):
         query = (
             sa.select(ITEMS)
-            .where(ITEMS.c.claim_id.in_(ordered[start : start + _CHUNK]))
+            .where(ITEMS.c.claim_id.in_(_literal_list(ordered[start : start + _CHUNK])))
             .order_by(ITEMS.c.claim_id)
             .with_for_update()
         )
@@ -874,3 +1059,13 @@ def _audit(
     at: datetime, actor: str, claim_id: str, event: str, detail: dict[str, Any]
 ) -> dict[str, Any]:
     return {"at": at, "actor": actor, "claim_id": claim_id, "event": event, "detail": detail}
+
+
+def _literal_list(values: Sequence[str]) -> sa.BindParameter:
+    """An IN list written into the statement as quoted literals, not 500 bound parameters.
+
+    PostgreSQL hashes a constant IN list, but psycopg prepares a statement it sees five
+    times and the generic plan that follows compares each row with every parameter in
+    turn: a re-load of 50,000 items took 70 s that way, quadratic in the queue's size.
+    """
+    return sa.bindparam("claim_ids", list(values), expanding=True, literal_execute=True)

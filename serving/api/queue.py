@@ -11,7 +11,7 @@ lease cap, or an outcome already recorded) a 409, a bad value a 422.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,7 +50,14 @@ class WorkItemOut(BaseModel):
     deadline: date | None
     reason: str
     policy_version: str
-    status: str
+    status: str = Field(
+        description="open, resolved, stale (no longer ranked while a biller holds it: the "
+        "lease and the work stay theirs) or closed (no longer ranked)."
+    )
+    closed_reason: str | None = Field(
+        description="Why a stale or closed item left the ranking: appeal_closed, not_denied "
+        "(a later remit paid it), not_in_data or not_in_ranking; null otherwise."
+    )
     lease_holder: str | None
     lease_expires_at: datetime | None
     resolved_action: str | None
@@ -62,6 +69,20 @@ class WorkItemOut(BaseModel):
 
 class ItemsOut(BaseModel):
     items: list[WorkItemOut]
+
+
+class AuditEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str
+    event: str
+    detail: dict[str, Any]
+
+
+class ItemOut(WorkItemOut):
+    audit: list[AuditEventOut] = Field(description="The item's trail, oldest first.")
 
 
 class NextIn(BaseModel):
@@ -117,6 +138,18 @@ def items(
     biller = caller.key_id if caller.role in ("biller", "billing_lead") else None
     found = queue.ranked(limit, offset, biller, payer_id=payer_id, denial_category=denial_category)
     return ItemsOut(items=[WorkItemOut.model_validate(item) for item in found])
+
+
+@router.get("/items/{claim_id}", response_model=ItemOut)
+def item(
+    claim_id: ClaimId,
+    queue: QueueDep,
+    _caller: Annotated[Caller, Depends(require("biller", "billing_lead", "revops"))],
+) -> ItemOut:
+    """One item, whatever its status (a closed one says why), with its audit trail."""
+    found = WorkItemOut.model_validate(queue.item(claim_id))
+    trail = [AuditEventOut.model_validate(event) for event in queue.audit(claim_id)]
+    return ItemOut(**found.model_dump(), audit=trail)
 
 
 @router.post(

@@ -154,3 +154,53 @@ def test_without_a_recovery_model_rank_says_so(workspace, tmp_path) -> None:
     )
     assert result.exit_code == 1
     assert "denial-recovery" in result.output
+
+
+def test_a_load_closes_what_the_data_settled_and_refuses_a_partial_directory(
+    workspace, tmp_path
+) -> None:
+    """The next extract: one open denial paid on a later remit, one whose appeal closed
+    elsewhere; `queue load` closes both and says why. An extract missing most denied
+    remits is refused until forced."""
+    data = tmp_path / "data"
+    shutil.copytree(workspace["data"], data)
+    env = {**workspace["env"], "DENIALOPS_DATABASE_URL": f"sqlite:///{tmp_path / 'queue.db'}"}
+    load = ["queue", "load", "--data", str(data), "--by", "ana"]
+    assert runner.invoke(app, load, env=env).exit_code == 0
+    with WorkQueue.from_settings(Settings(database_url=env["DENIALOPS_DATABASE_URL"])) as queue:
+        opened = queue.count_open()
+        paid, appealed, *kept = (item.claim_id for item in queue.ranked(limit=12))
+
+    text = {"dtype": str, "keep_default_na": False}
+    remits = pd.read_csv(data / "remits.csv", **text)
+    row = remits["claim_id"] == paid
+    remits.loc[row, ["status", "carc_codes", "rarc_codes"]] = ["paid", "CO-45", ""]
+    remits.to_csv(data / "remits.csv", index=False)
+    appeals = pd.read_csv(data / "appeals.csv", **text)
+    closing = {column: "" for column in appeals.columns} | {
+        "claim_id": appealed,
+        "action": "appeal",
+        "action_date": "2025-01-02",
+        "effort_minutes": "30",
+        "outcome": "upheld",
+        "recovered_amount": "0",
+        "closed_date": "2025-02-01",
+    }
+    pd.concat([appeals, pd.DataFrame([closing])]).to_csv(data / "appeals.csv", index=False)
+    settled = runner.invoke(app, load, env=env)
+    assert settled.exit_code == 0, settled.output
+    assert "closed: 2 (appeal_closed 1, not_denied 1)" in settled.output
+
+    cut_short = (remits["status"] == "paid") | remits["claim_id"].isin(kept)
+    remits[cut_short].to_csv(data / "remits.csv", index=False)
+    partial = runner.invoke(app, load, env=env)
+    assert partial.exit_code == 1
+    said = " ".join(partial.output.split())  # the console wraps long lines
+    assert f"would close {opened - 2 - len(kept):,} of the {opened - 2:,} open" in said
+    assert "no reason in the data (not_in_data" in said
+    assert "(denialops queue load --force)" in said
+    forced = runner.invoke(app, [*load, "--force"], env=env)
+    assert forced.exit_code == 0, forced.output
+    with WorkQueue.from_settings(Settings(database_url=env["DENIALOPS_DATABASE_URL"])) as queue:
+        assert queue.count_open() == len(kept) < (opened - 2) / 2
+        assert queue.item(paid).closed_reason == "not_denied"

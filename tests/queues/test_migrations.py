@@ -42,7 +42,7 @@ def test_the_migrations_build_the_tables_the_store_queries(database_url: str) ->
             connection, opts={"version_table": VERSION_TABLE, "compare_type": True}
         )
         assert compare_metadata(context, METADATA) == []
-        assert context.get_current_revision() == "0003"
+        assert context.get_current_revision() == "0004_reconcile"
 
 
 def test_the_queue_shares_a_database_with_the_scoring_audit(database_url: str) -> None:
@@ -212,3 +212,74 @@ def _fill_at_0001(connection: sa.Connection, now: datetime) -> None:
             for claim, event, detail in trail
         ],
     )
+
+
+def _indexes_with_where(connection: sa.Connection) -> dict[str, str]:
+    """queue_items' index definitions as the database states them."""
+    if connection.dialect.name == "postgresql":
+        query = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'queue_items'"
+    else:
+        query = (
+            "SELECT name, sql FROM sqlite_master "
+            "WHERE type = 'index' AND tbl_name = 'queue_items' AND sql IS NOT NULL"
+        )
+    return {name: sql for name, sql in connection.exec_driver_sql(query) if "WHERE" in sql}
+
+
+def test_revision_0004_reconciles_a_store_filled_at_0003_and_downgrades_until_it_has(
+    database_url: str, clock
+) -> None:
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection=connection), "0001")
+        _fill_at_0001(connection, clock.now)
+        command.upgrade(alembic_config(connection=connection), "0003")
+        at_0003 = connection.exec_driver_sql(
+            "SELECT id, claim_id, status, priority FROM queue_items ORDER BY id"
+        ).all()
+        command.upgrade(alembic_config(connection=connection), "head")
+        assert set(_indexes_with_where(connection)) == {
+            "queue_items_open_by_priority",
+            "queue_items_leased",
+        }
+        migrated = connection.exec_driver_sql(
+            "SELECT id, claim_id, status, priority, closed_reason FROM queue_items ORDER BY id"
+        ).all()
+        assert [tuple(row) for row in migrated] == [(*row, None) for row in at_0003]
+        # Down to 0003 and up again while nothing is reconciled: every row kept.
+        command.downgrade(alembic_config(connection=connection), "0003")
+        assert "closed_reason" not in {
+            c["name"] for c in sa.inspect(connection).get_columns("queue_items")
+        }
+        command.upgrade(alembic_config(connection=connection), "head")
+        assert len(_indexes_with_where(connection)) == 2
+    engine.dispose()
+
+    with WorkQueue.from_settings(Settings(database_url=database_url), clock=clock) as queue:
+        assert queue.next("ben").claim_id == "OLD-2"
+        queue.load(
+            pd.DataFrame([{**_RANKED, "claim_id": "NEW"}]),
+            actor="ranker",
+            policy_version="2",
+            force=True,  # it takes OLD-2 off: the only open item
+        )
+        assert (queue.item("OLD-2").status, queue.item("OLD-2").closed_reason) == (
+            "stale",
+            "not_in_ranking",
+        )
+        assert queue.item("OLD-1").status == "resolved"
+        assert [event.event for event in queue.audit("OLD-2")][-2:] == ["leased", "reconciled"]
+        with queue.engine.connect() as connection:
+            assert verify(connection).ok
+        for statement in ("UPDATE queue_audit SET actor = 'x'", "DELETE FROM queue_audit"):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"), queue.engine.begin() as db:
+                db.exec_driver_sql(statement)
+    engine = sa.create_engine(database_url)
+    with (
+        pytest.raises(RuntimeError, match=r"1 stale or closed item.*not downgrading"),
+        engine.begin() as connection,
+    ):
+        command.downgrade(alembic_config(connection=connection), "0003")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM queue_items").scalar() == 3
+    engine.dispose()

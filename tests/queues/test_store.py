@@ -20,6 +20,7 @@ from queues.store import (
     InvalidValueError,
     LeaseError,
     LoadCounts,
+    ReconcileRefusedError,
     UnknownItemError,
     WorkQueue,
 )
@@ -108,8 +109,13 @@ def test_next_hands_out_the_highest_priority_then_the_first_loaded(queue: WorkQu
 
 
 def test_next_can_keep_to_one_payer_or_category(queue: WorkQueue) -> None:
-    load(queue, {"A1": 5.0, "A2": 1.0}, payer_id="PA")
-    load(queue, {"B1": 3.0}, payer_id="PB", denial_category="visit_limit")
+    both = pd.concat(
+        [
+            ranking({"A1": 5.0, "A2": 1.0}, payer_id="PA"),
+            ranking({"B1": 3.0}, payer_id="PB", denial_category="visit_limit"),
+        ]
+    )
+    queue.load(both, actor="ranker", policy_version="v1")
     assert queue.next("ana", payer_id="PB").claim_id == "B1"
     assert queue.next("ana", payer_id="PB") is None
     assert queue.next("ana", denial_category="missing_auth").claim_id == "A1"
@@ -414,3 +420,196 @@ def test_the_holder_renews_a_live_lease_and_no_one_else_can(queue: WorkQueue, cl
     trail = queue.audit("C1")
     assert [event.event for event in trail] == ["loaded", "leased", "renewed"]
     assert trail[-1].detail == {"lease_expires_at": renewed.lease_expires_at.isoformat()}
+
+
+# Reconciliation: the ranking is the whole of what is open.
+
+
+class Explained:
+    """An `explain` that gives the listed reasons and records what it was asked."""
+
+    def __init__(self, reasons: dict[str, str] | None = None) -> None:
+        self.reasons = reasons or {}
+        self.asked: list[list[str]] = []
+
+    def __call__(self, claim_ids):
+        self.asked.append(sorted(claim_ids))
+        return {claim: self.reasons[claim] for claim in claim_ids if claim in self.reasons}
+
+
+def reload(queue: WorkQueue, priorities: dict[str, float], explain=None, **options):
+    return queue.load(
+        ranking(priorities), actor="ranker", policy_version="v2", explain=explain, **options
+    )
+
+
+def test_open_items_gone_from_the_ranking_close_with_their_reason(queue: WorkQueue) -> None:
+    load(queue, {"KEEP": 5.0, "PAID": 4.0, "APPEALED": 3.0, "DROPPED": 2.0})
+    explain = Explained({"PAID": "not_denied", "APPEALED": "appeal_closed"})
+
+    counts = reload(queue, {"KEEP": 6.0}, explain)
+
+    assert explain.asked == [["APPEALED", "DROPPED", "PAID"]]
+    assert counts.closed == {"appeal_closed": 1, "not_denied": 1, "not_in_ranking": 1}
+    assert (counts.refreshed, counts.stale, counts.reopened) == (1, {}, 0)
+    closed = {claim: queue.item(claim) for claim in ("PAID", "APPEALED", "DROPPED")}
+    assert {claim: (item.status, item.closed_reason) for claim, item in closed.items()} == {
+        "PAID": ("closed", "not_denied"),
+        "APPEALED": ("closed", "appeal_closed"),
+        "DROPPED": ("closed", "not_in_ranking"),
+    }
+    assert closed["PAID"].priority == 4.0, "the last ranking stays on record"
+    assert [item.claim_id for item in queue.ranked()] == ["KEEP"]
+    assert queue.count_open() == 1
+    assert queue.next("ana").claim_id == "KEEP"
+    assert queue.next("ben") is None
+    trail = queue.audit("PAID")
+    assert [event.event for event in trail] == ["loaded", "reconciled"]
+    assert trail[-1].detail == {"status": "closed", "closed_reason": "not_denied"}
+    assert trail[-1].actor == "ranker"
+    with pytest.raises(ConflictError, match=r"PAID left the ranking and was closed \(not_denied\)"):
+        queue.resolve("PAID", "ana", "appeal", 5)
+
+
+def test_a_leased_item_gone_from_the_ranking_goes_stale_and_stays_its_billers(
+    queue: WorkQueue, clock
+) -> None:
+    load(queue, {"WORKED": 5.0, "GIVEN_BACK": 4.0, "LAPSING": 3.0, "REST": 1.0, "MORE": 0.5})
+    worked, given_back = queue.next("ana"), queue.next("ben")
+    lapsing = queue.next("cy", lease_seconds=60)
+
+    counts = reload(queue, {"REST": 1.0, "MORE": 0.5}, Explained({"WORKED": "not_denied"}))
+
+    assert counts.stale == {"not_denied": 1, "not_in_ranking": 2}
+    assert counts.closed == {}
+    stale = queue.item("WORKED")
+    assert (stale.status, stale.closed_reason) == ("stale", "not_denied")
+    assert (stale.lease_holder, stale.lease_expires_at) == ("ana", worked.lease_expires_at)
+    assert [event.event for event in queue.audit("WORKED")] == ["loaded", "leased", "reconciled"]
+    assert queue.audit("WORKED")[-1].detail["lease_holder"] == "ana"
+    assert queue.next("dee").claim_id == "REST", "a stale item is never handed out"
+    with pytest.raises(LeaseError, match="WORKED is leased by ana"):
+        queue.resolve("WORKED", "dee", "appeal", 5)
+
+    queue.renew("WORKED", "ana")
+    done = queue.resolve("WORKED", "ana", "appeal", 30)
+    assert (done.status, done.closed_reason, done.resolved_by) == ("resolved", None, "ana")
+    released = queue.release(given_back.claim_id, "ben")
+    assert (released.status, released.closed_reason) == ("closed", "not_in_ranking")
+    assert released.lease_holder is None
+
+    clock.advance(61)  # cy's lease on LAPSING ran out: the next load closes it
+    counts = reload(queue, {"REST": 1.0, "MORE": 0.5})
+    assert (counts.closed, counts.stale, counts.worked) == ({"not_in_ranking": 1}, {}, 1)
+    closed = queue.item(lapsing.claim_id)
+    assert (closed.status, closed.lease_holder, closed.lease_expires_at) == ("closed", None, None)
+    assert queue.item("WORKED").status == "resolved", "resolved items are never touched"
+
+
+def test_resolved_items_are_not_reconciled(queue: WorkQueue) -> None:
+    load(queue, {"DONE": 2.0, "OPEN": 1.0})
+    queue.next("ana")
+    queue.resolve("DONE", "ana", "appeal", 10)
+    counts = reload(queue, {"OPEN": 1.0}, Explained({"DONE": "appeal_closed"}))
+    assert (counts.closed, counts.stale) == ({}, {})
+    assert (queue.item("DONE").status, queue.item("DONE").closed_reason) == ("resolved", None)
+    assert events(queue, "DONE") == ["loaded", "leased", "resolved"]
+    assert len(queue.export_appeals()) == 1
+
+
+def test_closed_and_stale_items_reopen_when_their_claims_return(queue: WorkQueue) -> None:
+    load(queue, {"HELD": 3.0, "BACK": 2.0, "STAYS": 1.0})
+    held = queue.next("ana")
+    assert held.claim_id == "HELD"
+    reload(queue, {"STAYS": 1.0}, Explained({"BACK": "not_denied"}))
+    assert (queue.item("HELD").status, queue.item("BACK").status) == ("stale", "closed")
+
+    counts = queue.load(
+        ranking({"HELD": 9.0, "BACK": 8.0, "STAYS": 1.0}),
+        actor="ranker",
+        policy_version="v3",
+    )
+
+    assert (counts.reopened, counts.closed, counts.stale) == (2, {}, {})
+    back, again = queue.item("BACK"), queue.item("HELD")
+    assert (back.status, back.closed_reason, back.priority, back.policy_version) == (
+        "open",
+        None,
+        8.0,
+        "v3",
+    )
+    assert (again.status, again.closed_reason) == ("open", None)
+    assert (again.lease_holder, again.lease_expires_at) == ("ana", held.lease_expires_at)
+    assert (again.priority, again.policy_version) == (3.0, "v1"), "its biller's ranking stays"
+    reopened = queue.audit("BACK")[-1]
+    assert reopened.event == "reopened"
+    assert reopened.detail["was"] == "closed"
+    assert reopened.detail["closed_reason"] == "not_denied"
+    assert reopened.detail["priority"] == [2.0, 8.0]
+    assert queue.audit("HELD")[-1].detail == {"was": "stale", "closed_reason": "not_in_ranking"}
+    assert queue.next("ben").claim_id == "BACK"
+
+
+def test_reconciling_twice_changes_nothing_more(queue: WorkQueue) -> None:
+    load(queue, {"A": 4.0, "B": 3.0, "C": 2.0, "D": 1.0})
+    queue.next("ana")  # A: it goes stale and stays so while the lease runs
+    first = reload(queue, {"C": 2.0, "D": 1.0})
+    trail = len(queue.audit())
+    again = reload(queue, {"C": 2.0, "D": 1.0})
+    assert (first.closed, first.stale) == ({"not_in_ranking": 1}, {"not_in_ranking": 1})
+    assert again == LoadCounts(inserted=0, refreshed=0, unchanged=2, worked=0)
+    assert len(queue.audit()) == trail
+
+
+def test_an_empty_ranking_is_refused_while_items_are_open_unless_forced(queue: WorkQueue) -> None:
+    assert reload(queue, {}) == LoadCounts(0, 0, 0, 0), "an empty queue takes an empty ranking"
+    load(queue, {"A": 2.0, "B": 1.0})
+    trail = queue.audit()
+    with pytest.raises(ReconcileRefusedError, match=r"empty while 2 queue items are open"):
+        reload(queue, {}, Explained({"A": "not_denied", "B": "not_denied"}))
+    assert queue.audit() == trail, "however well the data explains it"
+    counts = reload(queue, {}, force=True)
+    assert counts.closed == {"not_in_ranking": 2}
+    assert queue.count_open() == 0
+
+
+def test_a_ranking_closing_most_open_items_without_a_reason_is_refused(queue: WorkQueue) -> None:
+    load(queue, {f"C{i}": float(i) for i in range(1, 7)})
+    trail = queue.audit()
+    with pytest.raises(ReconcileRefusedError, match=r"close 4 of the 6 open .*not_in_ranking 4"):
+        reload(queue, {"C1": 1.0, "C2": 2.0, "NEW": 3.0})
+    assert queue.audit() == trail, "nothing of a refused load is written"
+    with pytest.raises(UnknownItemError):
+        queue.item("NEW")
+    # Half or fewer, or closures the data explains, load.
+    explained = Explained({"C3": "not_denied", "C4": "appeal_closed"})
+    counts = reload(queue, {"C1": 1.0, "C2": 2.0, "NEW": 3.0}, explained)
+    assert counts.closed == {"appeal_closed": 1, "not_denied": 1, "not_in_ranking": 2}
+    assert counts.inserted == 1
+
+
+def test_explanations_are_checked(queue: WorkQueue) -> None:
+    load(queue, {"A": 2.0, "B": 1.0})
+    with pytest.raises(InvalidValueError, match=r"not 'paid' for claim\(s\) B"):
+        reload(queue, {"A": 2.0}, Explained({"B": "paid"}))
+    assert queue.item("B").status == "open"
+
+
+def test_the_database_keeps_reasons_on_closed_items_only(queue: WorkQueue) -> None:
+    load(queue, {"A": 1.0})
+    for change in (
+        "status = 'closed'",
+        "closed_reason = 'not_denied'",
+        "status = 'closed', closed_reason = 'paid'",
+    ):
+        with pytest.raises(sa.exc.IntegrityError), queue.engine.begin() as connection:
+            connection.exec_driver_sql(f"UPDATE queue_items SET {change}")
+
+
+def test_claim_ids_with_quotes_and_backslashes_reload(queue: WorkQueue) -> None:
+    """`load` writes the ranking's claim ids into its IN lists as literals: they must be
+    quoted, whatever they hold."""
+    odd = {"O'BRIEN-1": 2.0, "C\\2'; DROP TABLE queue_items; --": 1.0}
+    load(queue, odd)
+    assert load(queue, odd) == LoadCounts(inserted=0, refreshed=0, unchanged=2, worked=0)
+    assert {item.claim_id for item in queue.ranked()} == set(odd)

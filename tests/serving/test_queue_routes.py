@@ -105,6 +105,8 @@ def test_an_empty_queue_answers_204(queue_client) -> None:
         ("post", "/v1/queue/items/D0/correction", "biller", 403),
         ("post", "/v1/queue/items/D0/renew", "scrubber", 403),
         ("get", "/v1/queue/items", "revops", 200),
+        ("get", "/v1/queue/items/D0", "revops", 200),
+        ("get", "/v1/queue/items/D0", "scrubber", 403),
         ("get", "/v1/policy", "biller", 200),
         ("put", "/v1/policy", "biller", 403),
         ("post", "/v1/policy/simulate", "biller", 403),
@@ -267,3 +269,25 @@ def test_a_biller_holds_at_most_three_leases_and_renews_them(queue_client) -> No
     assert (
         queue_client.post("/v1/queue/items/NOPE/renew", headers=auth("biller")).status_code == 404
     )
+
+
+def test_an_item_comes_with_its_trail_and_a_closed_one_says_why(queue_client) -> None:
+    queue_client.post("/v1/queue/next", headers=auth("biller"))  # D0, leased
+    queue = queue_client.app.state.queue
+    counts = queue.load(ranked_items(5).iloc[2:], actor="ranker", policy_version="2")
+    assert (counts.closed, counts.stale) == ({"not_in_ranking": 1}, {"not_in_ranking": 1})
+
+    stale = queue_client.get("/v1/queue/items/D0", headers=auth("biller")).json()
+    assert (stale["status"], stale["closed_reason"]) == ("stale", "not_in_ranking")
+    assert [event["event"] for event in stale["audit"]] == ["loaded", "leased", "reconciled"]
+    assert stale["audit"][-1]["actor"] == "ranker"
+    assert stale["audit"][-1]["detail"]["closed_reason"] == "not_in_ranking"
+    closed = queue_client.get("/v1/queue/items/D1", headers=auth("revops")).json()
+    assert (closed["status"], closed["closed_reason"]) == ("closed", "not_in_ranking")
+    listed = queue_client.get("/v1/queue/items", headers=auth("revops")).json()["items"]
+    assert [item["claim_id"] for item in listed] == ["D2", "D3", "D4"]
+    assert {item["status"] for item in listed} == {"open"}
+    assert {item["closed_reason"] for item in listed} == {None}
+    missing = queue_client.get("/v1/queue/items/NOPE", headers=auth("biller"))
+    assert missing.status_code == 404
+    assert "NOPE" in missing.json()["detail"]
