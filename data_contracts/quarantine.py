@@ -48,6 +48,9 @@ class QuarantineSummary:
     """One row per table, column and problem: `rows` set aside for it (own problems first)."""
     tables: pd.DataFrame
     """Indexed by table: rows `read`, rows with a problem of their `own`, rows `set_aside`."""
+    claim_ids: frozenset[str] = frozenset()
+    """The claims set aside: not gone from the data, only unreadable this time, so a queue
+    keeps their items as they are rather than closing them."""
 
     @property
     def rows(self) -> int:
@@ -160,7 +163,14 @@ def summarise(
         ],
         ignore_index=True,
     )
-    return QuarantineSummary(folder, ceiling, counts, tables)
+    claims = frames.get("claims")
+    gone = sorted({*own.get("claims", {}), *follows.get("claims", {})})
+    claim_ids = (
+        frozenset(claims["claim_id"].iloc[[row - 1 for row in gone]].astype(str))
+        if claims is not None
+        else frozenset()
+    )
+    return QuarantineSummary(folder, ceiling, counts, tables, claim_ids)
 
 
 def _lines(*reasons: Reasons) -> pd.DataFrame:

@@ -450,6 +450,7 @@ def queue_load(
                 policy_version=str(queue.policy.version),
                 explain=partial(closure_reasons, loaded),
                 force=force,
+                keep=loaded.quarantine.claim_ids if loaded.quarantine else (),
             )
         except ReconcileRefusedError as error:
             console.print(str(error), style="red", markup=False, highlight=False)

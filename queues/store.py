@@ -51,7 +51,7 @@ import logging
 import math
 import numbers
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Self
@@ -363,6 +363,7 @@ class WorkQueue:
         policy_version: str,
         explain: Explain | None = None,
         force: bool = False,
+        keep: Collection[str] = (),
     ) -> LoadCounts:
         """Upsert ranked denials by claim_id, and reconcile the queue with the ranking.
 
@@ -386,6 +387,9 @@ class WorkQueue:
         while items are open, or would close more than `UNEXPLAINED_CLOSE_SHARE` of the
         open items for no reason found in the data: an empty or partial file must not
         silently close the queue.
+
+        Items of the claims in `keep` (set aside in quarantine this time, so neither
+        ranked nor gone) stay exactly as they are.
         """
         actor = _name(actor, "actor")
         policy_version = _name(policy_version, "policy_version")
@@ -431,7 +435,7 @@ class WorkQueue:
                     audits.append(_audit(now, actor, row["claim_id"], "refreshed", changed))
                 else:
                     unchanged += 1
-            leaving = _leaving(connection, {row["claim_id"] for row in rows})
+            leaving = _leaving(connection, {row["claim_id"] for row in rows}.union(keep))
             closures = _closures(leaving, now, explain)
             opened = sum(item["status"] == OPEN for item in (*existing.values(), *leaving))
             if not force:

@@ -179,6 +179,7 @@ def test_a_claims_children_follow_it_and_only_its_own(tmp_path: Path, tables) ->
     assert data.claims["claim_id"].tolist() == ["C1", "C3"]
     assert sorted(data.claim_lines["claim_id"]) == ["C1", "C3"]
     assert len(data.appeals) == 2
+    assert data.quarantine.claim_ids == {"C2"}, "a queue keeps C2's item as it is"
 
 
 def test_rows_are_written_as_read_with_one_line_per_problem(tmp_path: Path, tables) -> None:

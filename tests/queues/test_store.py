@@ -506,6 +506,18 @@ def test_a_leased_item_gone_from_the_ranking_goes_stale_and_stays_its_billers(
     assert queue.item("WORKED").status == "resolved", "resolved items are never touched"
 
 
+def test_items_of_claims_set_aside_in_quarantine_stay_as_they_are(queue: WorkQueue) -> None:
+    load(queue, {"KEEP": 5.0, "UNREADABLE": 4.0, "DROPPED": 2.0})
+    before = queue.item("UNREADABLE")
+
+    counts = reload(queue, {"KEEP": 6.0}, keep={"UNREADABLE"})
+
+    assert counts.closed == {"not_in_ranking": 1}
+    assert queue.item("UNREADABLE") == before
+    assert events(queue, "UNREADABLE") == ["loaded"]
+    assert queue.item("DROPPED").status == "closed"
+
+
 def test_resolved_items_are_not_reconciled(queue: WorkQueue) -> None:
     load(queue, {"DONE": 2.0, "OPEN": 1.0})
     queue.next("ana")
