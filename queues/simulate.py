@@ -22,6 +22,7 @@ import pandas as pd
 
 from data_contracts.enums import PAYER_ACTIONS
 from data_contracts.reader import ContractData
+from queues.deadlines import learn_deadlines
 from queues.items import denial_categories
 from queues.policy import Policy
 from reports import Plot, png, write_report
@@ -114,7 +115,8 @@ def write_simulation_report(
     path: Path, simulation: Simulation, ranked: pd.DataFrame, data: ContractData, policy: Policy
 ) -> Path:
     """The RevOps report: recovery against hours per strategy, the policy's accept/work split
-    by payer and category, and what history says about appeal success and time to payment."""
+    by payer and category, each payer's deadlines with their evidence, and what history says
+    about appeal success and time to payment."""
     plots = [
         _recovery_curves(simulation),
         _split(ranked, "payer_id", "Policy actions by payer"),
@@ -139,7 +141,14 @@ def write_simulation_report(
         summary,
         simulation.summary,
         plots,
-        {"Policy actions": actions.reset_index(), "Top of the queue": _top(ranked)},
+        {
+            "Policy actions": actions.reset_index(),
+            "Payer deadlines (days; learned from the history unless configured; written off as "
+            "late only after a configured deadline or one the payer's refusals back)": (
+                learn_deadlines(data, policy).table()
+            ),
+            "Top of the queue": _top(ranked),
+        },
         headline_title=f"Recovered within {simulation.budget_hours:,.0f} hours",
     )
 
