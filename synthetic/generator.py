@@ -27,6 +27,8 @@ NEAR_LIMIT = 0.02
 """Share of claims sent within `LIMIT_SPREAD` days either side of the payer's filing limit
 (a billing backlog): those past it are denied with CARC 29, the evidence of the limit."""
 LIMIT_SPREAD = 15
+EXTRACT_AFTER_SESSIONS = 30
+"""Most days the extract may fall after the last session generated (else more are)."""
 SESSIONS_PER_PATIENT = 18.0
 """Measured average over the two years; a little headroom is generated and cut at `as_of`."""
 Progress = Callable[[str], None]
@@ -223,7 +225,13 @@ def generate(
     progress = progress or (lambda step: log.info("synth: %s", step))
     headroom = 1.1
     sim = _simulate(n_claims, seed, headroom, progress, START)
-    while len(sim.claims) < n_claims:  # small data sets vary more than the average promises
+    # Small data sets vary more than the average promises. And the extract must fall at most
+    # a month after the last session: later, only claims sent near a filing limit are still
+    # being sent, and the extract's pending claims would be those alone.
+    while (
+        len(sim.claims) < n_claims
+        or _extract_day(sim, n_claims) > sim.claims["day"].max() + EXTRACT_AFTER_SESSIONS
+    ):
         headroom *= 1.25
         sim = _simulate(n_claims, seed, headroom, progress, START)
     origin = START
