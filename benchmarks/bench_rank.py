@@ -46,7 +46,9 @@ def main() -> None:
     many = items.iloc[rng.integers(0, len(items), args.items)].reset_index(drop=True)
     many["claim_id"] = [f"Q{i:08d}" for i in range(len(many))]
     many["recoverable_amount"] *= rng.uniform(0.5, 1.5, len(many))
-    many["deadline_day"] += rng.integers(-20, 20, len(many))
+    shift = rng.integers(-20, 20, len(many))
+    many["deadline_day"] += shift
+    many["write_off_day"] += shift
     timings = []
     for _ in range(args.repeats):
         started = time.perf_counter()

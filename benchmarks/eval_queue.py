@@ -4,9 +4,10 @@ Run: `.venv/bin/python benchmarks/eval_queue.py [--claims 200000] [--seed 1]`.
 Fits the recovery model on synthetic data, ranks every open denial under the
 default policy, then walks each order with 40 biller-hours per 1,000 open
 denials, valuing items with the synthetic truth: true P(recovered) × the true
-expected payment, true minutes of effort; an item past its deadline recovers
-nothing. The oracle order is true value per true minute. Only this script (and
-its test twin on a small set) reads truth.csv.
+expected payment, true minutes of effort; an item past its payer's true appeal
+window recovers nothing (the queue itself only knows the windows it learned).
+The oracle order is true value per true minute. Only this script (and its test
+twin on a small set) reads truth.csv.
 """
 
 from __future__ import annotations
@@ -50,8 +51,13 @@ def main() -> None:
     amount = (claims["total_charge"] * allowed - paid).clip(lower=0).to_numpy()
     true = truth.loc[ranked["claim_id"]]
     budget = HOURS_PER_1000 * len(ranked) / 1000
+    deadline = ranked["received_day"].to_numpy() + true["appeal_window_days"].to_numpy()
     result = simulate(
-        ranked, budget, true["effort_minutes"].to_numpy(), true["p_recover"].to_numpy() * amount
+        ranked,
+        budget,
+        true["effort_minutes"].to_numpy(),
+        true["p_recover"].to_numpy() * amount,
+        deadline,
     ).summary
     recovered = result["recovered"]
     print(

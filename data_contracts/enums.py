@@ -40,6 +40,8 @@ APPEAL_ACTIONS = ("appeal", "corrected_claim", "rebill", "bill_patient", "write_
 PAYER_ACTIONS = ("appeal", "corrected_claim", "rebill")
 """The actions that ask the payer again (the others accept the denial)."""
 APPEAL_OUTCOMES = ("overturned", "upheld", "pending")
+OUTCOME_REASONS = ("untimely", "no_new_information", "not_covered", "other")
+"""Why an appeal was decided as it was; `untimely`: refused as filed past the payer's window."""
 
 DENIAL_CATEGORIES = (
     "missing_auth",

@@ -382,7 +382,7 @@ def check_table(
     are checked together before they are merged by that key.
     """
     table = TABLES[name]
-    missing = [name for name in table.column_names if name not in raw.columns]
+    missing = [c.name for c in table.columns if c.name not in raw.columns and not c.optional]
     problems = [Problem(table.name, name, "required column is missing") for name in missing]
     typed: dict[str, pd.Series] = {}
     unreadable: dict[str, pd.Series] = {}

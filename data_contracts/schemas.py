@@ -43,6 +43,8 @@ class Column:
     """How an error names the code system, e.g. 'ICD-10-CM'."""
     max_items: int | None = None
     min_value: int | float | None = None
+    optional: bool = False
+    """The file may lack the column (added to the contract later; older files stay valid)."""
 
 
 def _not_before(first: pd.Series, second: pd.Series) -> pd.Series:
@@ -226,6 +228,9 @@ APPEALS = Table(
         Column("outcome", "enum", values=enums.APPEAL_OUTCOMES),
         _money("recovered_amount"),
         Column("closed_date", "date", nullable=True),
+        Column(
+            "outcome_reason", "enum", nullable=True, values=enums.OUTCOME_REASONS, optional=True
+        ),
     ),
     row_rules=(
         RowRule(

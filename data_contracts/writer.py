@@ -36,10 +36,13 @@ def _arrow_column(kind: str, series: pd.Series) -> pa.Array:
 
 
 def to_arrow(name: str, frame: pd.DataFrame) -> pa.Table:
-    """A contract table as Arrow with the contract's column order and types; extra columns kept."""
+    """A contract table as Arrow with the contract's column order and types; extra columns kept,
+    an optional column the frame lacks left out (the file stays as the sender had it)."""
     table = TABLES[name]
     arrays = {
-        column.name: _arrow_column(column.kind, frame[column.name]) for column in table.columns
+        column.name: _arrow_column(column.kind, frame[column.name])
+        for column in table.columns
+        if column.name in frame.columns or not column.optional
     }
     for extra in frame.columns.difference(table.column_names, sort=False):
         arrays[extra] = pa.array(frame[extra])

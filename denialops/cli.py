@@ -22,6 +22,8 @@ from data_contracts.reader import ContractData, ContractError, read_data_dir
 from settings import get_settings
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from data_contracts.quarantine import QuarantineSummary
     from data_contracts.x12 import IngestSummary
     from serving.keys import KeyStore
@@ -391,7 +393,8 @@ def queue_rank(
         typer.Option(
             "--out",
             help="CSV: claim_id, rank, denial_category, p_recover, expected_recovery, "
-            "effort_minutes, action, then deadline, reason and billed_amount.",
+            "effort_minutes, action, then deadline (empty: unknown), deadline_unverified, "
+            "reason and billed_amount.",
         ),
     ],
     as_of: AsOf = None,
@@ -403,7 +406,9 @@ def queue_rank(
 
     queue = _queue_or_exit(_read_or_exit(data, on_bad_rows), as_of)
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame = queue.ranked[[*CONTRACT_COLUMNS, "deadline", "reason", "billed_amount"]]
+    frame = queue.ranked[
+        [*CONTRACT_COLUMNS, "deadline", "deadline_unverified", "reason", "billed_amount"]
+    ]
     frame.assign(deadline=frame["deadline"].dt.date).to_csv(out, index=False)
     worked = queue.ranked["action"].isin(PAYER_ACTIONS)
     console.print(
@@ -495,7 +500,17 @@ def queue_export(
 
 
 @policy_app.command("show")
-def policy_show() -> None:
+def policy_show(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Also print each payer's appeal window and filing limit as DIR's history "
+            "shows them (or as the policy configures them), with the evidence.",
+        ),
+    ] = None,
+    on_bad_rows: BadRows = OnBadRows.quarantine,
+) -> None:
     """Print the policy in force (the latest saved version, or the shipped default)."""
     import yaml
 
@@ -507,6 +522,40 @@ def policy_show() -> None:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(code=1) from error
     typer.echo(yaml.safe_dump(policy.model_dump(mode="json"), sort_keys=False))
+    if data is not None:
+        from queues.deadlines import learn_deadlines
+
+        _print_deadlines(learn_deadlines(_read_or_exit(data, on_bad_rows), policy).table(), data)
+
+
+def _print_deadlines(deadlines: pd.DataFrame, data: Path) -> None:
+    """The deadline tables of `policy show --data`, one per kind."""
+    import pandas as pd
+
+    titles = {
+        "appeal_window": "Appeal windows (days from the remit)",
+        "filing_limit": "Timely-filing limits (days from service to submission)",
+    }
+    for kind, title in titles.items():
+        table = Table(
+            "payer",
+            "days",
+            "source",
+            "accepted",
+            "refused as late",
+            "written off after",
+            title=f"{title}, {data}",
+        )
+        for row in deadlines[deadlines["deadline"] == kind].itertuples(index=False):
+            table.add_row(
+                row.payer_id,
+                "unknown" if pd.isna(row.days) else str(row.days),
+                row.source,
+                f"{row.accepted:,}",
+                f"{row.refused:,}",
+                "never (unverified)" if pd.isna(row.write_off_after) else str(row.write_off_after),
+            )
+        console.print(table)
 
 
 @policy_app.command("set")

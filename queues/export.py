@@ -5,9 +5,10 @@ the queue knows only what was worked through it. So an export is a merge, never
 a replacement: the queue owns the rows with its keys (claim_id, action,
 action_date — the contract's key) and its newer outcome replaces theirs; every
 other row stays as it was, in its place, with any column the contract does not
-name. Exporting twice writes the same file. The file keeps its format (CSV or
-Parquet; CSV when there is none yet) and is replaced atomically, so a reader
-never meets half a table and a failed export leaves the old one.
+name (and the `outcome_reason` it gives, which the queue does not know). Exporting
+twice writes the same file. The file keeps its format (CSV or Parquet; CSV when
+there is none yet) and is replaced atomically, so a reader never meets half a
+table and a failed export leaves the old one.
 """
 
 from __future__ import annotations
@@ -51,16 +52,18 @@ def merge_appeals(existing: pd.DataFrame, queue_rows: pd.DataFrame) -> tuple[pd.
     follow in the queue's order.
     """
     merged = existing.reset_index(drop=True).copy()
+    # The queue does not know why a payer decided (`outcome_reason`): the table's reason stays.
+    values = [column for column in _VALUES if column in queue_rows.columns]
     position = pd.MultiIndex.from_frame(merged[KEY]).get_indexer(
         pd.MultiIndex.from_frame(queue_rows[KEY])
     )
     found = position >= 0
-    ours = queue_rows.loc[found, _VALUES].set_axis(position[found])
-    theirs = merged.loc[position[found], _VALUES]
+    ours = queue_rows.loc[found, values].set_axis(position[found])
+    theirs = merged.loc[position[found], values]
     same = (ours == theirs).fillna(False) | (ours.isna() & theirs.isna())
     differs = ~same.all(axis=1)
     changed = differs.index[differs.to_numpy()]
-    merged.loc[changed, _VALUES] = ours.loc[changed]
+    merged.loc[changed, values] = ours.loc[changed]
     added = queue_rows.loc[~found].reset_index(drop=True)
     if len(added):
         merged = pd.concat([merged, added], ignore_index=True)

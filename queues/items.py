@@ -2,18 +2,19 @@
 
 An open denial is a remit whose codes map to a denial category (patient
 responsibility and a lone CO-45 do not) and whose claim has no closed appeal.
-Three estimates come from the clinic's own history rather than from
-configuration: the payer's expected payment (allowed over billed on paid
-claims), the effort of each action (median minutes in the appeals table, by
-action, category and payer, falling back to coarser groups where examples are
-few) and the longest submission lag the payer has paid (proof that a claim
-denied for timely filing was sent in time). P(recovered) comes from the
-registered recovery model, for the action the policy would take.
+Estimates come from the clinic's own history rather than from configuration:
+the payer's expected payment (allowed over billed on paid claims), the effort
+of each action (median minutes in the appeals table, by action, category and
+payer, falling back to coarser groups where examples are few) and the payer's
+deadlines (`queues.deadlines`, where a configured value overrides).
+P(recovered) comes from the registered recovery model, for the action the
+policy would take.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -32,6 +33,7 @@ from data_contracts.reader import ContractData
 from features.claim_level import days
 from model_bundle.recovery import RecoveryBundle, recovery_features
 from model_bundle.registered import load_registered
+from queues.deadlines import Deadline, learn_deadlines
 from queues.policy import Policy
 from settings import Settings
 
@@ -48,8 +50,6 @@ class History:
     """Median minutes by (action, category, payer), (action, category) and (action,)."""
     allowed_ratio: dict[str, float]
     """Allowed over billed on the payer's paid claims (median), and '' for all payers."""
-    longest_paid_lag: dict[str, float]
-    """Longest service-to-submission lag the payer has paid: its filing limit is no shorter."""
 
     def effort_minutes(self, action: str, category: str, payer_id: str, default: float) -> float:
         for key in ((action, category, payer_id), (action, category), (action,)):
@@ -65,7 +65,7 @@ def load_recovery(settings: Settings) -> tuple[RecoveryBundle, str]:
 
 
 def learn_history(data: ContractData, category: pd.Series) -> History:
-    """Payers' allowed ratios and paid lags, and appeal effort by action, category and payer;
+    """Payers' allowed ratios and appeal effort by action, category and payer;
     `category` is `denial_categories(data)`, which the caller has already computed."""
     remits = data.remits
     claims = data.claims.set_index("claim_id")
@@ -73,11 +73,6 @@ def learn_history(data: ContractData, category: pd.Series) -> History:
     payer = claims["payer_id"].reindex(paid["claim_id"]).to_numpy()
     ratio = pd.Series((paid["allowed_amount"] / paid["billed_amount"]).to_numpy(), index=payer)
     allowed = ratio.groupby(level=0).median().to_dict() | {"": float(ratio.median())}
-    paid_claims = claims.reindex(paid["claim_id"])
-    lag = pd.Series(
-        days(paid_claims["submission_date"]) - days(paid_claims["service_date"]),
-        index=paid_claims["payer_id"].to_numpy(),
-    )
     effort: dict[tuple, float] = {}
     appeals = data.appeals
     if len(appeals):
@@ -90,7 +85,7 @@ def learn_history(data: ContractData, category: pd.Series) -> History:
             groups = groups[groups["size"] >= MIN_EXAMPLES]
             for key, minutes in groups["median"].items():
                 effort[key if isinstance(key, tuple) else (key,)] = float(minutes)
-    return History(effort, allowed, lag.groupby(level=0).max().to_dict())
+    return History(effort, allowed)
 
 
 def denial_categories(data: ContractData) -> pd.Series:
@@ -125,14 +120,17 @@ def work_items(
     data: ContractData, recovery: RecoveryBundle, policy: Policy, as_of: date
 ) -> pd.DataFrame:
     """One row per open denial: category, the action the policy would take if it is worked
-    (after the hard rules), P(recovered) for it, recoverable amount, effort and deadline,
-    and the billed amount, which bounds what a biller may record as recovered."""
+    (after the hard rules), P(recovered) for it, recoverable amount, effort, deadline (NaN:
+    unknown) and the day past which it is written off as late (NaN: never), whether the
+    deadlines it depends on are unverified, and the billed amount, which bounds what a
+    biller may record as recovered."""
     category = denial_categories(data)
     denials = open_denials(data, category)
     history = learn_history(data, category)
+    deadlines = learn_deadlines(data, policy)
     action = pd.Series(
         [
-            _work_action(policy, history, c, remarks, payer, lag)
+            _work_action(policy, deadlines.filing, c, remarks, payer, lag)
             for c, remarks, payer, lag in zip(
                 denials["denial_category"],
                 denials["remarks"],
@@ -157,8 +155,11 @@ def work_items(
         history.effort_minutes(a, c, p, policy.default_effort_minutes)
         for a, c, p in zip(action, denials["denial_category"], denials["payer_id"], strict=True)
     ]
-    window = denials["payer_id"].map(policy.window_days).to_numpy(dtype="int64")
-    deadline = days(denials["received_date"]) + window
+    received = days(denials["received_date"])
+    window = [deadlines.appeal[payer] for payer in denials["payer_id"]]
+    filing_unverified = (denials["denial_category"] == "timely_filing").to_numpy() & np.array(
+        [deadlines.filing[payer].unverified for payer in denials["payer_id"]], dtype=bool
+    )
     return pd.DataFrame(
         {
             "claim_id": denials["claim_id"].to_numpy(),
@@ -171,20 +172,34 @@ def work_items(
             "billed_amount": denials["billed_amount"].to_numpy(float),
             "effort_minutes": np.asarray(effort, dtype=float),
             "service_day": days(denials["service_date"]),
-            "received_day": days(denials["received_date"]),
-            "deadline_day": deadline,
+            "received_day": received,
+            "deadline_day": received + _days(w.days for w in window),
+            "write_off_day": received + _days(w.write_off_days for w in window),
+            "deadline_unverified": np.array([w.unverified for w in window], dtype=bool)
+            | filing_unverified,
             "as_of_day": days(pd.Series(pd.Timestamp(as_of))).item(),
         }
     )
 
 
+def _days(values: Iterable[int | None]) -> np.ndarray:
+    """Days as floats, NaN where unknown."""
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
 def _work_action(
-    policy: Policy, history: History, category: str, remarks: list[str], payer: str, lag: float
+    policy: Policy,
+    filing: dict[str, Deadline],
+    category: str,
+    remarks: list[str],
+    payer: str,
+    lag: float,
 ) -> tuple[str, str]:
     """The action if the denial is worked, and the hard rule that chose it ('' = policy).
 
     Billing rules come before any model: no appeal without appeal rights, and no
-    timely-filing appeal without proof the claim went in on time.
+    timely-filing appeal of a claim sent past the payer's limit, when that limit is
+    configured or backed by the payer's own CARC 29 refusals (else it is worked).
     """
     action = policy.action_for(category)
     no_rights = sorted(NO_APPEAL_RIGHTS & set(remarks))
@@ -193,8 +208,7 @@ def _work_action(
         if unprocessable:
             return "corrected_claim", f"{unprocessable[0]}: unprocessable, send a corrected claim"
         return "write_off", f"{no_rights[0]}: no appeal rights"
-    if category == "timely_filing" and action == "appeal":
-        limit = policy.filing_limit(payer) or history.longest_paid_lag.get(payer)
-        if limit is None or lag > limit:
-            return "write_off", "no proof of timely submission"
+    limit = filing[payer].write_off_days
+    if category == "timely_filing" and action == "appeal" and limit is not None and lag > limit:
+        return "write_off", f"sent {lag:.0f} days after service, past the {limit}-day filing limit"
     return action, ""

@@ -33,6 +33,8 @@ from settings import Settings
 
 log = logging.getLogger(__name__)
 Action = Literal.__getitem__(APPEAL_ACTIONS)
+RETIRED_WINDOW = "appeal_window_days"
+"""The blanket appeal window of policies before deadlines were learned; dropped on load."""
 
 
 class PolicyError(ValueError):
@@ -57,10 +59,12 @@ class _Strict(BaseModel):
 
 
 class PayerOverride(_Strict):
-    appeal_window_days: int | None = Field(None, ge=1, le=3650)
+    appeal_window_days: int | None = Field(
+        None, ge=1, le=3650, description="Payer's appeal window from the remit; overrides history."
+    )
     min_expected_net: float | None = None
     filing_limit_days: int | None = Field(
-        None, ge=1, description="Payer's filing limit, for proof of timely submission."
+        None, ge=1, le=3650, description="Payer's timely-filing limit; overrides history."
     )
 
 
@@ -77,7 +81,6 @@ class Policy(_Strict):
     biller_hour_cost: float = Field(gt=0)
     min_expected_net: float
     deadline_buffer_days: int = Field(ge=0)
-    appeal_window_days: int = Field(ge=1, le=3650)
     urgency_window_days: int = Field(ge=1)
     urgency_weight: float = Field(ge=0)
     default_effort_minutes: float = Field(gt=0)
@@ -110,11 +113,13 @@ class Policy(_Strict):
         ]
         return max(found) if found else self.min_expected_net
 
-    def window_days(self, payer_id: str) -> int:
+    def window_days(self, payer_id: str) -> int | None:
+        """The payer's configured appeal window; None: learn it from history."""
         override = self.payers.get(payer_id)
-        return (override.appeal_window_days if override else None) or self.appeal_window_days
+        return override.appeal_window_days if override else None
 
     def filing_limit(self, payer_id: str) -> int | None:
+        """The payer's configured timely-filing limit; None: learn it from history."""
         override = self.payers.get(payer_id)
         return override.filing_limit_days if override else None
 
@@ -131,6 +136,17 @@ def parse_policy(text: str, source: str) -> Policy:
         raise PolicyError(f"{source}: not valid YAML: {error}") from error
     if not isinstance(raw, dict):
         raise PolicyError(f"{source}: expected a mapping of policy fields")
+    if RETIRED_WINDOW in raw:
+        # Policies saved before deadlines were learned carry a blanket window for every payer:
+        # an invented deadline, so it is dropped rather than refused (the policy still loads).
+        log.warning(
+            "%s: %s (%s) is no longer used and was dropped: appeal windows are learned per "
+            "payer from the appeals history, or set per payer under payers.<id>.%s",
+            source,
+            RETIRED_WINDOW,
+            raw.pop(RETIRED_WINDOW),
+            RETIRED_WINDOW,
+        )
     try:
         return Policy.model_validate(raw)
     except ValidationError as error:

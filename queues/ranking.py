@@ -3,8 +3,10 @@
 A biller's hour should go where it recovers the most, so work items are
 ranked by (P(recovered) × recoverable amount − the effort's cost) per minute
 of effort. Within the policy's urgency window before a payer's (buffered)
-deadline that rate is raised, up to ×(1 + urgency_weight) on the last day;
-past the deadline an item can only be written off. Items the policy would
+deadline that rate is raised, up to ×(1 + urgency_weight) on the last day. An
+item is written off as late only past a deadline that is configured or backed by
+the payer's refusals of late work (`queues.deadlines`); past an unverified
+deadline, or with none known, it is worked and flagged. Items the policy would
 not work (expected net below its threshold, or accepted by a hard rule) come
 last, as bill_patient or write_off. Vectorised: a million items rank in seconds.
 """
@@ -27,7 +29,8 @@ CONTRACT_COLUMNS = [
     "effort_minutes",
     "action",
 ]
-"""`denialops queue rank` writes these first, as the contract says; then deadline and reason."""
+"""`denialops queue rank` writes these first, as the contract says; then deadline,
+deadline_unverified and reason."""
 
 
 def rank_items(items: pd.DataFrame, policy: Policy) -> pd.DataFrame:
@@ -40,19 +43,19 @@ def rank_items(items: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     category = items["denial_category"].to_numpy(object)
     expected = p * amount
     net = expected - policy.cost_per_minute * effort
-    days_left = (
-        items["deadline_day"].to_numpy() - policy.deadline_buffer_days - items["as_of_day"]
-    ).to_numpy(float)
+    as_of = items["as_of_day"].to_numpy(float)
+    days_left = items["deadline_day"].to_numpy(float) - policy.deadline_buffer_days - as_of
+    write_off_left = items["write_off_day"].to_numpy(float) - policy.deadline_buffer_days - as_of
     threshold = _thresholds(items, policy)
     planned = items["action"].to_numpy(object)
     is_worked = np.isin(planned, PAYER_ACTIONS)
-    past = is_worked & (days_left < 0)
+    past = is_worked & (write_off_left < 0)  # NaN (never written off as late) is not past
     worth = net >= threshold
     working = is_worked & ~past & worth
     accept = np.where(np.isin(category, policy.patient_liable), "bill_patient", "write_off")
     action = np.where(working | ~is_worked, planned, accept)
     urgency = 1.0 + policy.urgency_weight * np.clip(
-        1.0 - days_left / policy.urgency_window_days, 0.0, 1.0
+        np.nan_to_num(1.0 - days_left / policy.urgency_window_days, nan=0.0), 0.0, 1.0
     )
     score = np.where(working, net / effort * urgency, np.nan)
     # Worked items by score; then accepted ones, the largest expected net first.
@@ -115,16 +118,34 @@ def _reasons(
         threshold,
         urgency,
         items["deadline_day"] - items["as_of_day"],
+        items["deadline_unverified"],
         strict=True,
     )
-    for act, planned, work, late, rule, p, amount, minutes, exp, value, floor, boost, left in rows:
+    for (
+        act,
+        planned,
+        work,
+        late,
+        rule,
+        p,
+        amount,
+        minutes,
+        exp,
+        value,
+        floor,
+        boost,
+        left,
+        unverified,
+    ) in rows:
         if work:
             line = (
                 f"{act}: {p:.0%} × ${amount:,.0f} = ${exp:,.0f} expected for ~{minutes:.0f} min "
                 f"(${value / max(minutes, 1.0):,.2f} net a minute)"
             )
             if boost > 1.0:
-                line += f"; deadline in {left} days, priority ×{boost:.1f}"
+                line += f"; deadline in {left:.0f} days, priority ×{boost:.1f}"
+            if unverified:
+                line += "; deadline unknown" if pd.isna(left) else "; payer's deadline unverified"
             if rule:
                 line += f" ({rule})"
         elif rule:

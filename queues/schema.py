@@ -103,6 +103,9 @@ ITEMS = sa.Table(
     sa.Column("expected_recovery", sa.Float, nullable=False),
     sa.Column("effort_minutes", sa.Float, nullable=False),
     sa.Column("deadline", sa.Date, nullable=True),
+    # True: lateness is no reason to write it off (payer's deadline unknown, or learned only
+    # from what it accepted); NULL on items loaded before revision 0005_deadlines.
+    sa.Column("deadline_unverified", sa.Boolean, nullable=True),
     sa.Column("priority", sa.Float, nullable=False),
     sa.Column("rank", sa.Integer, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),

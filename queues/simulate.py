@@ -22,6 +22,7 @@ import pandas as pd
 
 from data_contracts.enums import PAYER_ACTIONS
 from data_contracts.reader import ContractData
+from queues.deadlines import learn_deadlines
 from queues.items import denial_categories
 from queues.policy import Policy
 from reports import Plot, png, write_report
@@ -47,9 +48,12 @@ def worked_by(ranked: pd.DataFrame, strategy: str) -> np.ndarray:
     return (ranked["p_recover"] > 0).to_numpy()
 
 
-def in_time(ranked: pd.DataFrame) -> np.ndarray:
-    """Items the payer still accepts work on (deadline not passed)."""
-    return (ranked["deadline_day"] >= ranked["as_of_day"]).to_numpy()
+def in_time(ranked: pd.DataFrame, deadline_day: np.ndarray | None = None) -> np.ndarray:
+    """Items the payer still accepts work on: `deadline_day` not passed, by default the day
+    the ranking would write an item off as late (none known: in time, as the queue works it)."""
+    if deadline_day is None:
+        deadline_day = ranked["write_off_day"].to_numpy(float)
+    return ~(deadline_day < ranked["as_of_day"].to_numpy(float))
 
 
 def budget_walk(
@@ -76,15 +80,17 @@ def simulate(
     budget_hours: float,
     minutes: np.ndarray | None = None,
     value: np.ndarray | None = None,
+    deadline_day: np.ndarray | None = None,
 ) -> Simulation:
     """Each strategy's recovery within `budget_hours`. By default items are valued with the
-    estimates (P(recovered) × recoverable amount, estimated minutes). Given true `minutes`
-    and `value` (an evaluation), an `oracle` row walks the best order those values allow."""
+    estimates (P(recovered) × recoverable amount, estimated minutes, the deadlines the queue
+    writes off by). Given true `minutes`, `value` and `deadline_day` (an evaluation), an
+    `oracle` row walks the best order those values allow."""
     evaluation = value is not None
     minutes = ranked["effort_minutes"].to_numpy(float) if minutes is None else minutes
     if value is None:
         value = (ranked["p_recover"] * ranked["recoverable_amount"]).to_numpy(float)
-    value = value * in_time(ranked)
+    value = value * in_time(ranked, deadline_day)
     walks = {s: (order, worked_by(ranked, s)) for s, order in orders(ranked).items()}
     if evaluation:
         walks["oracle"] = (np.argsort(-value / minutes, kind="stable"), np.ones(len(ranked), bool))
@@ -109,7 +115,8 @@ def write_simulation_report(
     path: Path, simulation: Simulation, ranked: pd.DataFrame, data: ContractData, policy: Policy
 ) -> Path:
     """The RevOps report: recovery against hours per strategy, the policy's accept/work split
-    by payer and category, and what history says about appeal success and time to payment."""
+    by payer and category, each payer's deadlines with their evidence, and what history says
+    about appeal success and time to payment."""
     plots = [
         _recovery_curves(simulation),
         _split(ranked, "payer_id", "Policy actions by payer"),
@@ -134,7 +141,14 @@ def write_simulation_report(
         summary,
         simulation.summary,
         plots,
-        {"Policy actions": actions.reset_index(), "Top of the queue": _top(ranked)},
+        {
+            "Policy actions": actions.reset_index(),
+            "Payer deadlines (days; learned from the history unless configured; written off as "
+            "late only after a configured deadline or one the payer's refusals back)": (
+                learn_deadlines(data, policy).table()
+            ),
+            "Top of the queue": _top(ranked),
+        },
         headline_title=f"Recovered within {simulation.budget_hours:,.0f} hours",
     )
 

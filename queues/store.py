@@ -80,12 +80,16 @@ RANKING_COLUMNS = (
     "expected_recovery",
     "effort_minutes",
     "deadline",
+    "deadline_unverified",
     "priority",
     "rank",
     "reason",
     "billed_amount",
 )
-"""The columns `load` takes: what the ranking says about each denial, and its billed amount."""
+"""The columns `load` takes: what the ranking says about each denial, and its billed amount.
+A ranking without `deadline_unverified` (made before deadlines were learned) loads with it
+unknown (None)."""
+_OPTIONAL = ("deadline_unverified",)
 _NUMBERS = (
     "p_recover",
     "recoverable_amount",
@@ -242,6 +246,10 @@ class WorkItem:
     effort_minutes: float
     """The ranking's estimate; `resolved_effort_minutes` is what it took."""
     deadline: date | None
+    """The payer's deadline for working the item; None: unknown."""
+    deadline_unverified: bool | None
+    """True: neither configured nor backed by the payer's refusals of late work, so lateness
+    is no reason to write the item off; None on items loaded before it was kept."""
     priority: float
     rank: int
     reason: str
@@ -999,10 +1007,14 @@ def _existing_items(
 
 def _ranking_rows(items: pd.DataFrame) -> list[dict[str, Any]]:
     """The ranking's rows as plain Python values, or every reason they cannot be loaded."""
-    missing = [column for column in RANKING_COLUMNS if column not in items.columns]
+    missing = [
+        column
+        for column in RANKING_COLUMNS
+        if column not in items.columns and column not in _OPTIONAL
+    ]
     if missing:
         raise InvalidValueError(f"queue items lack column(s): {', '.join(missing)}")
-    frame = items[list(RANKING_COLUMNS)].reset_index(drop=True)
+    frame = items.reindex(columns=list(RANKING_COLUMNS)).reset_index(drop=True)
     claim = frame["claim_id"].astype("string")
     numeric = {
         column: pd.to_numeric(frame[column], errors="coerce").astype("float64")
@@ -1032,6 +1044,10 @@ def _ranking_rows(items: pd.DataFrame) -> list[dict[str, Any]]:
     bad_deadline = deadline.isna() & frame["deadline"].notna()
     if bad_deadline.any():
         problems.append(f"deadline is not a date for {_some(claim[bad_deadline])}")
+    unverified = frame["deadline_unverified"]
+    bad_flag = unverified.notna() & ~unverified.isin([True, False])
+    if bad_flag.any():
+        problems.append(f"deadline_unverified is not true or false for {_some(claim[bad_flag])}")
     if problems:
         raise InvalidValueError("queue items cannot be loaded: " + "; ".join(problems))
     columns: dict[str, list[Any]] = {
@@ -1039,6 +1055,7 @@ def _ranking_rows(items: pd.DataFrame) -> list[dict[str, Any]]:
         **{column: numeric[column].tolist() for column in _NUMBERS},
         "rank": numeric["rank"].astype("int64").tolist(),
         "deadline": [None if pd.isna(day) else day.date() for day in deadline],
+        "deadline_unverified": [None if pd.isna(flag) else bool(flag) for flag in unverified],
     }
     return [
         dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)

@@ -4,6 +4,10 @@ Each category has the action billers take for it, a base chance that working
 it recovers the money, and the minutes it takes; payers differ in how readily
 they overturn. History is imperfect: billers sometimes write off what was
 worth appealing, and appeals still open at the extract date are pending.
+
+Some requests go in close to the payer's appeal window (a backlog, a lost
+remit), about one in seven; those past it are upheld as `untimely` whatever
+their merit, which is how a clinic's history comes to show its payers' windows.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ RECOVERY = {
     "missing_info": ("corrected_claim", 0.85, 15),
     "other": ("appeal", 0.30, 45),
 }
+NEAR_WINDOW = 0.15
+"""Share of requests made within `WINDOW_SPREAD` days either side of the payer's window."""
+WINDOW_SPREAD = 10
+UPHELD_REASONS = ("no_new_information", "not_covered", "other")
 
 
 @dataclass
@@ -73,11 +81,23 @@ def appeals_for(
     habit = rng.random(n)
     action = np.where(habit < 0.12, "write_off", action)
     action = np.where((category == "visit_limit") & (habit > 0.7), "bill_patient", action)
-    action_day = received + rng.integers(3, 45, n)
-    worked &= action_day <= as_of_day
     recovers = np.isin(action, ["appeal", "corrected_claim", "rebill"])
-    overturned = recovers & (rng.random(n) < p_recover)
-    closed_day = np.where(recovers, action_day + rng.integers(14, 75, n), action_day)
+    window = payers["appeal_window_days"].to_numpy()[payer]
+    near = recovers & (rng.random(n) < NEAR_WINDOW)
+    lag = np.where(
+        near,
+        window + rng.integers(-WINDOW_SPREAD, WINDOW_SPREAD + 1, n),
+        rng.integers(3, 45, n),
+    )
+    action_day = received + lag
+    worked &= action_day <= as_of_day
+    untimely = recovers & (lag > window)
+    overturned = recovers & ~untimely & (rng.random(n) < p_recover)
+    closed_day = np.where(
+        recovers,
+        action_day + np.where(untimely, rng.integers(7, 30, n), rng.integers(14, 75, n)),
+        action_day,
+    )
     still_open = closed_day > as_of_day
     expected_payment = (
         claims["total_charge"].to_numpy() * payers["allowed_fraction"].to_numpy()[payer]
@@ -89,6 +109,8 @@ def appeals_for(
         2,
     )
     result = np.where(overturned, "overturned", "upheld")
+    reason = np.where(untimely, "untimely", rng.choice(np.array(UPHELD_REASONS, dtype=object), n))
+    reason = np.where(recovers & ~overturned & ~still_open, reason, None)
     appeals = pd.DataFrame(
         {
             "claim": index,
@@ -100,6 +122,7 @@ def appeals_for(
             "outcome": np.where(still_open, "pending", result),
             "recovered_amount": np.where(still_open, 0.0, recovered),
             "closed_day": pd.Series(closed_day, dtype="Float64").where(~still_open).to_numpy(),
+            "outcome_reason": reason,
         }
     )[worked]
     return Recovery(appeals.reset_index(drop=True), truth_p, truth_effort)

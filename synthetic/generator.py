@@ -23,6 +23,12 @@ from synthetic.population import START
 
 log = logging.getLogger(__name__)
 
+NEAR_LIMIT = 0.02
+"""Share of claims sent within `LIMIT_SPREAD` days either side of the payer's filing limit
+(a billing backlog): those past it are denied with CARC 29, the evidence of the limit."""
+LIMIT_SPREAD = 15
+EXTRACT_AFTER_SESSIONS = 30
+"""Most days the extract may fall after the last session generated (else more are)."""
 SESSIONS_PER_PATIENT = 18.0
 """Measured average over the two years; a little headroom is generated and cut at `as_of`."""
 Progress = Callable[[str], None]
@@ -74,6 +80,9 @@ def _claim_flags(
     lag = np.round(rng.lognormal(np.log(median), 0.6))
     late_batch = rng.random(n) < facilities["late_batch_rate"].to_numpy()[facility]
     lag = np.where(late_batch, rng.integers(45, 420, n), lag).astype(np.int64)
+    limit = payers["timely_filing_days"].to_numpy()[payer]
+    near_limit = rng.random(n) < NEAR_LIMIT
+    lag = np.where(near_limit, limit + rng.integers(-LIMIT_SPREAD, LIMIT_SPREAD + 1, n), lag)
     main_present = ~coded["addon_alone"].to_numpy()
     main_mismatch = sessions.time_mismatch(
         coded["main_code"].to_numpy(),
@@ -93,7 +102,7 @@ def _claim_flags(
         network_status=np.where(out_pairs[facility, payer], "out", "in"),
         clerical_error=clerical,
         submission_day=coded["day"].to_numpy() + lag,
-        filed_late=lag > payers["timely_filing_days"].to_numpy()[payer],
+        filed_late=lag > limit,
         time_mismatch=mismatch,
     )
 
@@ -216,7 +225,13 @@ def generate(
     progress = progress or (lambda step: log.info("synth: %s", step))
     headroom = 1.1
     sim = _simulate(n_claims, seed, headroom, progress, START)
-    while len(sim.claims) < n_claims:  # small data sets vary more than the average promises
+    # Small data sets vary more than the average promises. And the extract must fall at most
+    # a month after the last session: later, only claims sent near a filing limit are still
+    # being sent, and the extract's pending claims would be those alone.
+    while (
+        len(sim.claims) < n_claims
+        or _extract_day(sim, n_claims) > sim.claims["day"].max() + EXTRACT_AFTER_SESSIONS
+    ):
         headroom *= 1.25
         sim = _simulate(n_claims, seed, headroom, progress, START)
     origin = START
@@ -251,6 +266,7 @@ def generate(
         ),
         "appeals": _appeals_table(recovery.appeals, ids),
     }
+    payer = claims["payer"].to_numpy()
     truth = pd.DataFrame(
         {
             "claim_id": claim_ids.to_numpy(),
@@ -259,6 +275,9 @@ def generate(
             "p_recover": recovery.p_recover.round(6).to_numpy(),
             "effort_minutes": recovery.effort_minutes.round(1).to_numpy(),
             "denied": outcome["denied"].to_numpy(),
+            # The claim's payer's true deadlines, for evaluating what the queue learns of them.
+            "appeal_window_days": sim.payers["appeal_window_days"].to_numpy()[payer],
+            "filing_limit_days": sim.payers["timely_filing_days"].to_numpy()[payer],
         }
     )
     _move_dates(tables, origin - START)
@@ -358,6 +377,7 @@ def _appeals_table(appeals: pd.DataFrame, ids: _Ids) -> pd.DataFrame:
             "outcome": appeals["outcome"].to_numpy(),
             "recovered_amount": appeals["recovered_amount"].to_numpy(),
             "closed_date": pd.Series(closed_date).where(closed).to_numpy(),
+            "outcome_reason": appeals["outcome_reason"].to_numpy(),
         }
     )
 

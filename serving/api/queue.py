@@ -47,7 +47,12 @@ class WorkItemOut(BaseModel):
     )
     expected_recovery: float
     effort_minutes: float
-    deadline: date | None
+    deadline: date | None = Field(description="The payer's deadline; null: unknown.")
+    deadline_unverified: bool | None = Field(
+        description="True when the deadline is neither configured nor backed by the payer's "
+        "refusals of late work (so the item is worked, never written off as late); null on "
+        "items loaded before it was kept."
+    )
     reason: str
     policy_version: str
     status: str = Field(

@@ -50,7 +50,12 @@ def test_rank_writes_the_contract_columns_rank_one_first(workspace) -> None:
     ranked = pd.read_csv(out)
     assert list(ranked.columns[: len(CONTRACT_COLUMNS)]) == CONTRACT_COLUMNS
     assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
-    assert list(ranked.columns[len(CONTRACT_COLUMNS) :]) == ["deadline", "reason", "billed_amount"]
+    assert list(ranked.columns[len(CONTRACT_COLUMNS) :]) == [
+        "deadline",
+        "deadline_unverified",
+        "reason",
+        "billed_amount",
+    ]
     assert (ranked["billed_amount"] > 0).all()
     assert set(ranked["action"]) <= {
         "appeal",
@@ -204,3 +209,29 @@ def test_a_load_closes_what_the_data_settled_and_refuses_a_partial_directory(
     with WorkQueue.from_settings(Settings(database_url=env["DENIALOPS_DATABASE_URL"])) as queue:
         assert queue.count_open() == len(kept) < (opened - 2) / 2
         assert queue.item(paid).closed_reason == "not_denied"
+
+
+def test_policy_show_with_data_prints_each_payers_deadlines_and_where_they_come_from(
+    workspace, tmp_path
+) -> None:
+    payers = sorted(set(pd.read_csv(workspace["data"] / "claims.csv")["payer_id"]))
+    shown = _run(workspace, "policy", "show", "--data", str(workspace["data"]))
+    assert shown.exit_code == 0, shown.output
+    assert "Appeal windows" in shown.output
+    assert "Timely-filing limits" in shown.output
+    assert all(shown.output.count(payer) == 2 for payer in payers)
+    assert "configured" not in shown.output
+
+    policy = _run(workspace, "policy", "show").output.replace(
+        "payers: {}", f"payers:\n  {payers[0]}:\n    appeal_window_days: 45"
+    )
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(policy)
+    saved = _run(workspace, "policy", "set", str(edited), "--by", "raj")
+    assert saved.exit_code == 0, saved.output
+    configured = _run(workspace, "policy", "show", "--data", str(workspace["data"])).output
+    row = next(  # the appeal window's row, not the policy's `payers:` entry
+        line for line in configured.splitlines() if payers[0] in line and line.strip()[-1] != ":"
+    )
+    assert "45" in row
+    assert "configured" in row

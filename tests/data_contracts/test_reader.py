@@ -47,9 +47,9 @@ VALID_CSV = {
         P2,PAY2,2023-06-01,2024-12-31
     """,
     "appeals": """
-        claim_id,action,action_date,effort_minutes,outcome,recovered_amount,closed_date
-        C1,appeal,2024-01-25,45,pending,0.00,
-        C1,corrected_claim,2024-02-01,20,overturned,200.00,2024-03-01
+        claim_id,action,action_date,effort_minutes,outcome,recovered_amount,closed_date,outcome_reason
+        C1,appeal,2024-01-25,45,pending,0.00,,
+        C1,corrected_claim,2024-02-01,20,upheld,0.00,2024-03-01,untimely
     """,
 }
 
@@ -135,6 +135,33 @@ def test_valid_directory_reads_every_row_typed(valid_dir: Path, tables) -> None:
     assert data.remits["carc_codes"].tolist()[0] == "CO-197;PR-3"
     assert data.eligibility["coverage_end"].isna().tolist() == [True, False]
     assert data.authorizations["units_approved"].tolist() == [30, 0]
+    assert data.appeals["outcome_reason"].tolist() == [pd.NA, "untimely"]
+
+
+def test_an_older_appeals_table_without_outcome_reason_reads_and_writes_back_as_it_was(
+    tmp_path: Path, tables
+) -> None:
+    """`outcome_reason` came later (optional in the contract): its absence is no problem, and
+    the writer does not add it."""
+    tables["appeals"] = tables["appeals"].drop(columns="outcome_reason")
+    data = read_data_dir(write_csv_dir(tmp_path / "old", with_required(tables, "appeals")))
+    assert "outcome_reason" not in data.appeals.columns
+    assert len(data.appeals) == 2
+    written = write_data_dir(tmp_path / "out", {"appeals": data.appeals})[0]
+    assert "outcome_reason" not in written.read_text().splitlines()[0]
+
+
+def test_an_unknown_outcome_reason_is_named(tmp_path: Path, tables) -> None:
+    tables["appeals"].loc[1, "outcome_reason"] = "late"
+    error = contract_error(write_csv_dir(tmp_path, with_required(tables, "appeals")))
+    problem = only_problem(error)
+    assert (problem.table, problem.column, problem.rows, problem.values) == (
+        "appeals",
+        "outcome_reason",
+        (2,),
+        ("late",),
+    )
+    assert "untimely" in problem.rule
 
 
 def test_absent_optional_tables_are_empty_frames(tmp_path: Path, tables) -> None:
@@ -480,15 +507,19 @@ def test_one_problem_lists_its_rows_capped(tmp_path: Path, tables) -> None:
 def test_problem_list_is_capped_but_every_problem_is_kept(tmp_path: Path) -> None:
     for name in TABLES:
         (tmp_path / f"{name}.csv").write_text("unexpected\n1\n")
-    n_columns = sum(len(table.columns) for table in TABLES.values())
+    required = {
+        (table.name, column.name)
+        for table in TABLES.values()
+        for column in table.columns
+        if not column.optional
+    }
+    n_columns = len(required)
     assert n_columns > reader.MAX_LISTED_PROBLEMS
 
     error = contract_error(tmp_path)
 
     assert len(error.problems) == n_columns
-    assert {(p.table, p.column) for p in error.problems} == {
-        (table.name, column) for table in TABLES.values() for column in table.column_names
-    }
+    assert {(p.table, p.column) for p in error.problems} == required
     message = str(error)
     assert message.count("\n  - ") == reader.MAX_LISTED_PROBLEMS
     assert message.endswith(f"\n  ... and {n_columns - reader.MAX_LISTED_PROBLEMS} more problems")

@@ -370,7 +370,16 @@ def test_a_claim_in_the_state_is_featured_as_if_it_were_not(data, full_state) ->
     """A pending claim scored again: its claim history is the one it has without its copy
     in the state. (What later claims learnt with it stays: a visit-limit denial's visit
     number, say, counted it.)"""
-    pending = data.claims[~data.claims["claim_id"].isin(data.remits["claim_id"])]
+    first_code = (
+        data.claim_lines.sort_values("line_number")
+        .drop_duplicates("claim_id")
+        .set_index("claim_id")["procedure_code"]
+    )
+    # A resubmission of an earlier claim (a true duplicate) does have a prior claim: left out.
+    resent = data.claims.assign(
+        code=first_code.reindex(data.claims["claim_id"]).to_numpy()
+    ).duplicated(["patient_id", "service_date", "code"], keep=False)
+    pending = data.claims[~data.claims["claim_id"].isin(data.remits["claim_id"]) & ~resent]
     claims = _apart(pending)
     lines = _lines_of(data, claims)
     gone = data.claims["claim_id"].isin(claims["claim_id"])

@@ -78,6 +78,19 @@ def test_the_queues_newer_outcome_replaces_its_row_and_every_other_row_stays(tmp
     assert read_table(tmp_path, "appeals")[0]["claim_id"].tolist() == written["claim_id"].tolist()
 
 
+@pytest.mark.usefixtures("history")
+def test_the_payers_reason_in_the_table_survives_the_queues_update(tmp_path) -> None:
+    """The queue knows what was done, not why the payer decided: `outcome_reason` stays."""
+    queue_rows = appeals([("H2", "rebill", "2026-02-10", "15", "upheld", "0", "2026-03-15")])
+
+    counts = export_appeals_into(tmp_path, queue_rows)
+
+    assert counts.updated == 1
+    merged, _ = read_table(tmp_path, "appeals")
+    row = merged.set_index("claim_id").loc["H2"]
+    assert (row["effort_minutes"], row["outcome_reason"]) == (15, "not_covered")
+
+
 def test_exporting_twice_writes_the_same_file(tmp_path, history) -> None:
     queue_rows = appeals(
         [("Q1", "appeal", "2026-11-23", "25", "upheld", "0", "2026-12-01")],

@@ -13,13 +13,9 @@ from data_contracts.writer import write_table
 from data_contracts.x12.ingest import ingest
 from data_contracts.x12.write import write_x12
 from features.pipeline import day_after_latest
-from queues.items import (
-    denial_categories,
-    learn_history,
-    open_denials,
-    work_items,
-)
-from queues.policy import default_policy
+from queues.deadlines import learn_deadlines
+from queues.items import open_denials, work_items
+from queues.policy import PayerOverride, default_policy
 from queues.ranking import rank_items
 from queues.simulate import simulate
 
@@ -68,22 +64,31 @@ def test_no_appeal_rights_never_get_an_appeal(queue_data, recovery, rarc, action
     assert set(items.loc[ids, "action"]) == {action}
 
 
-def test_timely_filing_is_appealed_only_with_proof_of_timely_submission(
+def test_timely_filing_is_written_off_only_past_a_limit_refusals_back_or_configured(
     queue_data, recovery
 ) -> None:
-    """Proof: the payer has paid other claims sent this late, so its limit is no shorter."""
-    ids = _denied_ids(queue_data, "timely_filing", 40)
-    items = _items(queue_data, recovery).loc[ids]
+    """Learned: the payer's own CARC 29 refusals say how late is too late. Configured: it
+    overrides, both ways."""
+    ids = _denied_ids(queue_data, "timely_filing", 60)
     claims = queue_data.claims.set_index("claim_id").loc[ids]
     lag = (claims["submission_date"] - claims["service_date"]).dt.days
-    limit = claims["payer_id"].map(
-        learn_history(queue_data, denial_categories(queue_data)).longest_paid_lag
+    filing = learn_deadlines(queue_data, default_policy()).filing
+    limit = claims["payer_id"].map(lambda payer: filing[payer].write_off_days)
+    items = _items(queue_data, recovery).loc[ids]
+    written_off = items["action"] == "write_off"
+    assert written_off.any()
+    assert (written_off == (lag > limit)).all()
+    assert items.loc[written_off, "hard_rule"].str.contains("day filing limit").all()
+
+    payer = claims.loc[written_off, "payer_id"].iloc[0]
+    lenient = default_policy().model_copy(
+        update={"payers": {payer: PayerOverride(filing_limit_days=3650)}}
     )
-    proof = items["action"] == "appeal"
-    assert proof.any()
-    assert (~proof).any()
-    assert (proof == (lag <= limit)).all()
-    assert (items.loc[~proof, "hard_rule"] == "no proof of timely submission").all()
+    relaxed = work_items(queue_data, recovery, lenient, day_after_latest(queue_data))
+    relaxed = relaxed.set_index("claim_id").loc[ids]
+    of_payer = (claims["payer_id"] == payer).to_numpy()
+    assert (relaxed.loc[of_payer, "action"] == "appeal").all()
+    assert relaxed.loc[~of_payer, "action"].equals(items.loc[~of_payer, "action"])
 
 
 def test_estimates_are_sane(queue_data, recovery) -> None:
@@ -105,8 +110,9 @@ def test_the_policy_order_recovers_near_the_oracle_and_beats_balance_first(
     ranked = rank_items(_items(queue_data, recovery).reset_index(), default_policy())
     truth = queue_synthetic.truth.set_index("claim_id").loc[ranked["claim_id"]]
     value = truth["p_recover"].to_numpy() * ranked["recoverable_amount"].to_numpy()
+    deadline = ranked["received_day"].to_numpy() + truth["appeal_window_days"].to_numpy()
     result = simulate(
-        ranked, 40 * len(ranked) / 1000, truth["effort_minutes"].to_numpy(), value
+        ranked, 40 * len(ranked) / 1000, truth["effort_minutes"].to_numpy(), value, deadline
     ).summary["recovered"]
     assert result["policy"] >= 0.9 * result["oracle"]
     assert result["policy"] >= 1.3 * result["highest_balance"]

@@ -47,6 +47,21 @@ def test_a_bad_field_is_an_error_naming_file_and_field(changes, names) -> None:
     assert names in str(error.value)
 
 
+def test_an_old_blanket_appeal_window_is_dropped_with_a_warning(caplog) -> None:
+    """Saved before deadlines were learned: still loads, but no payer gets an invented window."""
+    policy = parse_policy(_yaml(appeal_window_days=90), "v3 in the database")
+    assert policy.window_days("PY-A") is None
+    assert "appeal_window_days (90) is no longer used" in caplog.text
+    assert "v3 in the database" in caplog.text
+
+
+def test_a_payers_configured_deadlines_are_its_own() -> None:
+    payers = {"PY-A": {"appeal_window_days": 45, "filing_limit_days": 120}}
+    policy = parse_policy(_yaml(payers=payers), "p.yaml")
+    assert (policy.window_days("PY-A"), policy.filing_limit("PY-A")) == (45, 120)
+    assert (policy.window_days("PY-B"), policy.filing_limit("PY-B")) == (None, None)
+
+
 def test_every_category_needs_an_action() -> None:
     actions = dict(default_policy().actions)
     del actions["duplicate"]

@@ -22,6 +22,8 @@ def items(*rows: dict) -> pd.DataFrame:
         "service_day": AS_OF - 60,
         "received_day": AS_OF - 20,
         "deadline_day": AS_OF + 70,
+        "write_off_day": AS_OF + 70,
+        "deadline_unverified": False,
         "as_of_day": AS_OF,
     }
     return pd.DataFrame([base | {"claim_id": f"C{i}"} | row for i, row in enumerate(rows)])
@@ -50,11 +52,29 @@ def test_a_near_deadline_lifts_an_item_above_its_equal() -> None:
 
 
 def test_past_the_deadline_is_written_off_and_ranks_after_all_work() -> None:
-    frame = items({"deadline_day": AS_OF - 1, "recoverable_amount": 5000.0}, {})
+    late = {"deadline_day": AS_OF - 1, "write_off_day": AS_OF - 1, "recoverable_amount": 5000.0}
+    frame = items(late, {})
     ranked = rank_items(frame, default_policy())
     assert ranked["claim_id"].tolist() == ["C1", "C0"]
     assert ranked.loc[1, "action"] == "write_off"
     assert "deadline" in ranked.loc[1, "reason"]
+
+
+def test_past_an_unverified_or_unknown_deadline_is_worked_and_flagged() -> None:
+    """Lateness writes off only against a configured or refusal-backed deadline (issue 13)."""
+    frame = items(
+        {"deadline_day": AS_OF - 30, "write_off_day": float("nan"), "deadline_unverified": True},
+        {"deadline_day": float("nan"), "write_off_day": float("nan"), "deadline_unverified": True},
+        {"deadline_day": AS_OF - 30, "write_off_day": AS_OF + 40},
+    )
+    ranked = rank_items(frame, default_policy()).set_index("claim_id")
+    assert (ranked["action"] == "appeal").all()
+    assert "payer's deadline unverified" in ranked.loc["C0", "reason"]
+    assert "deadline unknown" in ranked.loc["C1", "reason"]
+    assert pd.isna(ranked.loc["C1", "deadline"])
+    assert ranked.loc[["C0", "C1", "C2"], "deadline_unverified"].tolist() == [True, True, False]
+    # Past the estimated deadline the priority is the highest; unknown gets no urgency.
+    assert ranked.loc["C0", "score"] > ranked.loc["C1", "score"]
 
 
 def test_not_worth_working_goes_last_as_write_off_or_bill_patient() -> None:

@@ -137,6 +137,28 @@ def test_appeals_only_follow_denials_and_precede_the_extract(synthetic_data, lab
     assert (appeals.loc[overturned, "recovered_amount"] > 0).all()
 
 
+def test_requests_past_the_payers_window_are_upheld_as_untimely(synthetic_data) -> None:
+    """The evidence the queue learns windows from: some requests go in near the window, and
+    exactly the decided ones past it are refused as untimely."""
+    tables = synthetic_data.tables
+    appeals = tables["appeals"].merge(
+        tables["remits"][["claim_id", "received_date"]], on="claim_id"
+    )
+    window = appeals["claim_id"].map(
+        synthetic_data.truth.set_index("claim_id")["appeal_window_days"]
+    )
+    lag = (appeals["action_date"] - appeals["received_date"]).dt.days
+    asked = appeals["action"].isin(["appeal", "corrected_claim", "rebill"])
+    decided = asked & (appeals["outcome"] != "pending")
+    near = asked & ((lag - window).abs() <= 10)
+    assert 0.08 <= near.sum() / asked.sum() <= 0.2
+    untimely = appeals["outcome_reason"] == "untimely"
+    assert untimely.equals(decided & (lag > window))
+    assert (appeals.loc[untimely, "outcome"] == "upheld").all()
+    assert appeals.loc[~decided, "outcome_reason"].isna().all()
+    assert (decided & ~untimely & (appeals["outcome"] == "upheld")).any()
+
+
 def test_truth_has_the_contract_columns(synthetic_data) -> None:
     expected = {"claim_id", "p_denial", "denial_category", "p_recover", "effort_minutes"}
     assert expected <= set(synthetic_data.truth.columns)
