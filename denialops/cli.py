@@ -567,8 +567,8 @@ def policy_set(
 ) -> None:
     """Save FILE as the next policy version. FILE's `version` says which version it was
     edited from; if another version has been saved since, nothing is saved (exit 1)."""
-    from queues.database import Database
     from queues.policy import PolicyConflictError, PolicyError, PolicyStore, parse_policy
+    from storage.database import Database
 
     settings = get_settings()
     try:
@@ -835,8 +835,8 @@ def keys_list() -> None:
 @contextlib.contextmanager
 def _key_store() -> Iterator[KeyStore]:
     """The key store in DATABASE_URL (importing a JSON key store of earlier versions)."""
-    from queues.database import Database
     from serving.keys import KeyStore
+    from storage.database import Database
 
     settings = get_settings()
     with Database.from_settings(settings) as database:
@@ -857,8 +857,8 @@ def audit_verify() -> None:
     naming the first broken link (edited row, deleted row, re-ordered rows).
 
     Rows cut off the end leave no broken link: note the head hash printed, and compare."""
-    from queues.audit import verify
-    from queues.database import Database
+    from storage.audit import verify
+    from storage.database import Database
 
     with Database.from_settings(get_settings()) as database, database.engine.connect() as db:
         result = verify(db)

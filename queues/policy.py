@@ -26,10 +26,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from data_contracts.enums import APPEAL_ACTIONS, DENIAL_CATEGORIES
-from queues import audit
-from queues.database import NAME_LENGTH, Database, is_name, utc_now
-from queues.schema import POLICY_VERSIONS
 from settings import Settings
+from storage import audit
+from storage.database import NAME_LENGTH, Database, is_name, utc_now
+from storage.schema import POLICY_VERSIONS
 
 log = logging.getLogger(__name__)
 Action = Literal.__getitem__(APPEAL_ACTIONS)

@@ -23,7 +23,7 @@ from queues.items import denial_categories
 
 
 def closure_reasons(data: ContractData, claim_ids: Sequence[str]) -> dict[str, str]:
-    """The reason (`queues.schema.CLOSED_REASONS`) each claim is not in `data`'s ranking.
+    """The reason (`storage.schema.CLOSED_REASONS`) each claim is not in `data`'s ranking.
 
     Pass `functools.partial(closure_reasons, data)` as `WorkQueue.load`'s `explain`, with
     the data directory the ranking was built from. Only the asked claims are examined.

@@ -7,7 +7,7 @@ was done; the payer's answer arrives later through `record_outcome`. Resolved
 items export as the contract's `appeals` table, which the recovery model
 learns from.
 
-Every change writes its audit row (`queues/audit.py`) in the same transaction, so
+Every change writes its audit row (`storage/audit.py`) in the same transaction, so
 the trail can neither miss a change nor record one that did not happen; the
 database refuses UPDATE and DELETE on the trail, and its hash chain shows any
 edit made around that.
@@ -18,7 +18,7 @@ How `next` stays atomic:
   and the same statement leases it (`UPDATE ... RETURNING`). Concurrent billers
   skip each other's candidates instead of queueing behind them, and a row
   leased by a transaction that committed meanwhile is re-checked and passed over.
-- SQLite (one writer at a time, see `queues/database.py`): the lease is one
+- SQLite (one writer at a time, see `storage/database.py`): the lease is one
   `UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING` in BEGIN IMMEDIATE.
 
 How the lease cap holds: a biller may hold at most `max_leases_per_biller` live
@@ -62,11 +62,11 @@ import sqlalchemy as sa
 
 from data_contracts.enums import APPEAL_ACTIONS, APPEAL_OUTCOMES
 from data_contracts.reader import ContractError, check_table
-from queues import audit
-from queues.audit import AuditEvent
-from queues.database import NAME_LENGTH, Database, is_name, utc_now
-from queues.schema import CLOSED, CLOSED_REASONS, ITEMS, OPEN, RESOLVED, STALE, UTCDateTime
 from settings import Settings, get_settings
+from storage import audit
+from storage.audit import AuditEvent
+from storage.database import NAME_LENGTH, Database, is_name, utc_now
+from storage.schema import CLOSED, CLOSED_REASONS, ITEMS, OPEN, RESOLVED, STALE, UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +271,7 @@ class WorkItem:
     recovered_amount: float | None
     closed_date: date | None
     closed_reason: str | None
-    """Why a stale or closed item left the ranking (`queues.schema.CLOSED_REASONS`)."""
+    """Why a stale or closed item left the ranking (`storage.schema.CLOSED_REASONS`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from queues import audit
-from queues.database import NAME_LENGTH, Database, is_name, utc_now
-from queues.schema import API_KEYS, UTCDateTime
 from serving.api.security import ROLES, Caller, digest
+from storage import audit
+from storage.database import NAME_LENGTH, Database, is_name, utc_now
+from storage.schema import API_KEYS, UTCDateTime
 
 log = logging.getLogger(__name__)
 _IMPORTED_BY = "key-file-import"

@@ -1,5 +1,6 @@
 """Shared fixtures: small synthetic data sets built by the generator, once per session, and
-the work queue's database on SQLite and PostgreSQL (tests/queues/ and the queue routes).
+the service database on SQLite and PostgreSQL with a clock the test moves, and the work
+queue on it (tests/storage/, tests/queues/ and the queue routes).
 
 PostgreSQL runs when DENIALOPS_TEST_POSTGRES_URL names a server (`.ci/run` sets it);
 each test gets its own schema, dropped afterwards, so runs sharing the server
@@ -10,11 +11,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from queues.drill import scratch_schema
+from queues.store import WorkQueue
+from settings import Settings
+from storage.database import Database
 from synthetic import SyntheticData, generate, write_synthetic
 
 SMALL_CLAIMS = 60_000
@@ -45,3 +50,35 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         )
     with scratch_schema(POSTGRES_URL) as url:
         yield url
+
+
+class Clock:
+    """A clock the test moves, so lease expiry needs no sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    with Database.from_settings(Settings(database_url=database_url)) as opened:
+        yield opened
+
+
+@pytest.fixture
+def queue(database_url: str, clock: Clock) -> Iterator[WorkQueue]:
+    with WorkQueue.from_settings(
+        Settings(database_url=database_url, lease_seconds=600), clock=clock
+    ) as opened:
+        yield opened

@@ -9,10 +9,10 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
-from queues import audit
 from serving.api.deps import require
 from serving.api.security import Caller
 from serving.loading import ModelUnavailableError
+from storage import audit
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])

@@ -8,8 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
-from queues.audit import verify
-from queues.database import Database
 from queues.policy import (
     Policy,
     PolicyConflictError,
@@ -18,6 +16,8 @@ from queues.policy import (
     default_policy,
     parse_policy,
 )
+from storage.audit import verify
+from storage.database import Database
 
 
 def _yaml(**changes) -> str:

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from queues.audit import events
-from queues.database import Database
 from serving.api.app import create_app
 from serving.api.security import digest
 from serving.keys import KeyRing, KeyStore, KeyStoreError
 from settings import Settings
-from tests.queues.conftest import Clock
+from storage.audit import events
+from storage.database import Database
+from tests.conftest import Clock
 from tests.serving.conftest import auth, scorer_for
 
 READY = "/v1/policy"  # any route a revops key may call

@@ -19,8 +19,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from queues.audit import GENESIS, link_hash
-from queues.schema import UTCDateTime
+from storage.audit import GENESIS, link_hash
+from storage.schema import UTCDateTime
 
 revision = "0003"
 down_revision = "0002"

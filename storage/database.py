@@ -22,8 +22,8 @@ from typing import Any, Self
 
 import sqlalchemy as sa
 
-from queues import migrate
 from settings import Settings, get_settings
+from storage import migrate
 
 WRITE = "denialops_queue_write"
 """Execution option marking a write transaction (BEGIN IMMEDIATE on SQLite)."""

@@ -32,8 +32,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from queues.database import is_write_transaction
-from queues.schema import AUDIT, AUDIT_EVENTS
+from storage.database import is_write_transaction
+from storage.schema import AUDIT, AUDIT_EVENTS
 
 GENESIS = "0" * 64
 """The `prev_hash` of the first row."""

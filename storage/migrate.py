@@ -1,14 +1,14 @@
-"""Bring a database's queue tables to the latest migration (Alembic, `queues/migrations/`).
+"""Bring a database's queue tables to the latest migration (Alembic, `storage/migrations/`).
 
 `WorkQueue` runs `upgrade` when it opens, so a new SQLite file or an empty
 PostgreSQL database needs no set-up step, and a deployed database catches up
 with the code that opens it. To write a new migration after changing
-`queues/schema.py`, point Alembic at a scratch database that is at head:
+`storage/schema.py`, point Alembic at a scratch database that is at head:
 
-    .venv/bin/python -c "from alembic import command; from queues.migrate import alembic_config;
+    .venv/bin/python -c "from alembic import command; from storage.migrate import alembic_config;
     command.revision(alembic_config('sqlite:///scratch.db'), 'what changed', autogenerate=True)"
 
-then read and complete the file it writes under `queues/migrations/versions/`.
+then read and complete the file it writes under `storage/migrations/versions/`.
 """
 
 from __future__ import annotations

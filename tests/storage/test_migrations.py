@@ -11,13 +11,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from queues.audit import verify
-from queues.migrate import alembic_config
 from queues.policy import PolicyStore, default_policy
-from queues.schema import AUDIT, ITEMS, METADATA, VERSION_TABLE, UTCDateTime
 from queues.store import WorkQueue
 from serving.audit import AuditLog
 from settings import Settings
+from storage.audit import verify
+from storage.migrate import alembic_config
+from storage.schema import AUDIT, ITEMS, METADATA, VERSION_TABLE, UTCDateTime
 
 _RANKED = {
     "payer_id": "P01",

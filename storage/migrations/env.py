@@ -1,4 +1,4 @@
-"""Alembic environment of the work queue (see `queues/migrate.py` for how it is run).
+"""Alembic environment of the work queue (see `storage/migrate.py` for how it is run).
 
 The queue keeps its own version table so it can share a database with other
 tables (serving's scoring audit) without either mistaking the other's history.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from queues.schema import METADATA, VERSION_TABLE
+from storage.schema import METADATA, VERSION_TABLE
 
 OPTIONS = {"target_metadata": METADATA, "version_table": VERSION_TABLE, "compare_type": True}
 

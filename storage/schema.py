@@ -4,7 +4,7 @@ The work queue (items and the audit trail), RevOps' policy versions and the API 
 share the one database (`settings.database_url`).
 
 The migrations declare the same tables frozen in time (a migration must not change
-when this module does); `tests/queues/test_migrations.py` checks that the two agree.
+when this module does); `tests/storage/test_migrations.py` checks that the two agree.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ AUDIT = sa.Table(
     sa.Column("claim_id", sa.String(64), nullable=True, index=True),
     sa.Column("event", sa.String(32), nullable=False),
     sa.Column("detail", sa.JSON, nullable=False),
-    # The hash chain (queues/audit.py): the row before's hash, and this row's.
+    # The hash chain (storage/audit.py): the row before's hash, and this row's.
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("row_hash", sa.String(64), nullable=False),
     sa.CheckConstraint(_one_of("event", AUDIT_EVENTS), name="queue_audit_event"),

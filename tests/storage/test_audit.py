@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from queues.audit import AuditError, append, verify
-from queues.database import Database
 from queues.policy import PolicyStore, default_policy
 from queues.store import WorkQueue
+from storage.audit import AuditError, append, verify
+from storage.database import Database
 from tests.queues.test_store import load
 
 AT = datetime(2026, 12, 1, 9, 30, 15, 123456, tzinfo=UTC)
