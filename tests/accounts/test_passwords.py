@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 
+from accounts import passwords
 from accounts.passwords import (
     MIN_LENGTH,
     PasswordHashError,
@@ -40,8 +41,27 @@ def test_the_same_password_hashes_differently_each_time(stored: str) -> None:
     assert verify_password(again, PASSWORD)
 
 
-def test_an_unknown_user_is_false_for_any_password() -> None:
+class CountingHasher:
+    def __init__(self, real: PasswordHasher) -> None:
+        self.real = real
+        self.verified: list[str] = []
+
+    def hash(self, password: str) -> str:
+        return self.real.hash(password)
+
+    def verify(self, stored: str, password: str) -> bool:
+        self.verified.append(stored)
+        return self.real.verify(stored, password)
+
+
+def test_an_unknown_user_costs_one_argon2_verification_and_is_false(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    counting = CountingHasher(passwords._hasher)
+    monkeypatch.setattr(passwords, "_hasher", counting)
     assert verify_password(None, PASSWORD) is False
+    assert len(counting.verified) == 1
+    assert counting.verified[0].startswith("$argon2id$")  # real work, as for a known user
 
 
 @pytest.mark.parametrize(
