@@ -166,7 +166,11 @@ def test_simulation_needs_a_data_directory(queue_client) -> None:
     assert "DENIALOPS_QUEUE_DATA_DIR" in response.text
 
 
-def test_simulation_sets_bad_rows_aside_up_to_the_ceiling(queue_client, tmp_path) -> None:
+def test_simulation_sets_bad_rows_aside_up_to_the_ceiling(
+    queue_client, tmp_path, monkeypatch
+) -> None:
+    # An empty registry, whatever store an earlier test pointed MLflow (and its variable) at.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'empty-mlflow.db'}")
     tables = text_tables()
     tables["claims"].loc[1, "plan_type"] = "ppo"  # 1 of 3 claims
     directory = write_csv_dir(tmp_path / "data", tables)
