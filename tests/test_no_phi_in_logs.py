@@ -1,0 +1,360 @@
+"""No PHI in logs: a workload runs in-process with every logger at DEBUG, and neither a log
+record nor what the CLI prints may carry a patient's or member's identifier of its data.
+
+Operators read logs and the console and ship them to places not cleared for PHI. The
+data files the commands write (exceptions.csv, the quarantine folder, scored and ranked
+CSVs) and the HTTP answers to the caller are the data itself, so they may carry them.
+
+The workload: `synth --format x12` (3,000 claims) plus three public X12 samples with
+names and dates of birth, one synthetic claim spoiled and one file that is not X12,
+`ingest x12`, a bad eligibility and authorization row, `validate` (strict and set-aside),
+`train`, `score`, `queue rank`, `queue load`, then the service on the registered model:
+scoring with a valid body and invalid ones, the queue and policy routes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from data_contracts.reader import read_data_dir
+from data_contracts.records import records_from_tables
+from denialops.cli import app
+from serving.api.app import create_app
+from settings import Settings
+from tests.data_contracts.x12.conftest import fixture
+
+runner = CliRunner()
+SAMPLES = (  # subscribers' and patients' names (NM103, NM104) and birth dates (DMG02)
+    "837p/lfh__837_005010X222A2__demo.example1.837",
+    "837p/imsweb__x12_valid.837",
+    "835/lfh__835_005010X221A1__managed-care.835",
+)
+# Libraries whose loggers may not propagate to the root (mlflow's does not).
+LIBRARIES = ("uvicorn", "uvicorn.access", "uvicorn.error", "mlflow", "alembic", "sqlalchemy")
+# The synthetic writer's stand-in name: a word of the messages, not a person's name.
+STAND_IN_NAMES = {"PATIENT"}
+KEYS = {"biller": "bill-key", "billing_lead": "lead-key", "revops": "revops-key"}
+PEOPLE = ("IL", "QC")  # NM101: the subscriber (member) and the patient
+
+
+class _Records(logging.Handler):
+    """Every record once, however many of the watched loggers it passes through."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: dict[int, logging.LogRecord] = {}  # held, so ids stay unique
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.setdefault(id(record), record)
+
+    def texts(self) -> list[tuple[str, str]]:
+        """(logger, message with its exception and stack) of every record."""
+        formatter = logging.Formatter()
+        found = []
+        for record in self.records.values():
+            text = record.getMessage()
+            if record.exc_info:
+                text += "\n" + formatter.formatException(record.exc_info)
+            if record.stack_info:
+                text += "\n" + record.stack_info
+            found.append((record.name, text))
+        return found
+
+
+@dataclass
+class Workload:
+    records: _Records = field(default_factory=_Records)
+    console: list[tuple[str, str]] = field(default_factory=list)
+    """(command, what it printed on stdout and stderr)"""
+    exit_codes: dict[str, int] = field(default_factory=dict)
+    http: dict[str, int] = field(default_factory=dict)
+    identifiers: set[str] = field(default_factory=set)
+
+
+def _people_in_x12(path: Path) -> set[str]:
+    """Member ids, names and birth dates (as written and as ISO dates) in one X12 file."""
+    text = path.read_text()
+    element, terminator = text[3], text[105]
+    found: set[str] = set()
+    for raw in text.split(terminator):
+        segment = raw.strip().split(element)
+        if segment[0] == "NM1" and len(segment) > 1 and segment[1] in PEOPLE:
+            found |= {value for value in segment[3:5] if len(value) > 1}
+            found |= {segment[9]} if len(segment) > 9 and segment[9] else set()
+        elif segment[0] == "DMG" and len(segment) > 2 and len(segment[2]) == 8:
+            day = segment[2]
+            found |= {day, f"{day[:4]}-{day[4:6]}-{day[6:]}"}
+    return found - STAND_IN_NAMES
+
+
+def _spoil_x12(folder: Path) -> None:
+    """One synthetic claim with an impossible date of service, and a member list that is
+    not X12 (a wrong file dropped into the folder)."""
+    first = sorted(folder.glob("837P-*.x12"))[0]
+    text = first.read_text()
+    date = re.search(r"DTP\*472\*D8\*(\d{8})", text)
+    assert date, first
+    first.write_text(text.replace(date.group(0), "DTP*472*D8*20240230", 1))
+    eligibility = pd.read_csv(folder.parent / "eligibility.csv", dtype=str)
+    members = eligibility.head(3).to_csv(index=False, header=False)
+    (folder / "members-export.x12").write_text(members)
+
+
+def _spoil_tables(data: Path) -> None:
+    """An eligibility span and an authorization that end before they start."""
+    for name, start, end in (
+        ("eligibility", "coverage_start", "coverage_end"),
+        ("authorizations", "start_date", "end_date"),
+    ):
+        frame = pd.read_csv(data / f"{name}.csv", dtype=str, keep_default_na=False)
+        frame.loc[0, end] = "1995-01-01"
+        assert frame.loc[0, start] > "1995-01-01"
+        frame.to_csv(data / f"{name}.csv", index=False)
+
+
+def _patient_ids(data: Path) -> set[str]:
+    return {
+        value
+        for name in ("claims", "eligibility", "authorizations")
+        for value in pd.read_csv(data / f"{name}.csv", dtype=str, usecols=["patient_id"])[
+            "patient_id"
+        ].dropna()
+    }
+
+
+def _cli(work: Workload, name: str, *args: str, env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["--verbose", *args], env=env)
+    work.exit_codes[name] = result.exit_code
+    work.console.append((name, result.output))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+
+
+def _serve(work: Workload, data: Path, folder: Path, names: list[str]) -> None:
+    """The service on the champion just trained: scoring, right and wrong, and the queue."""
+    settings = Settings(
+        api_keys=",".join(f"{key}:{role}" for role, key in KEYS.items()),
+        key_store=folder / "keys.json",
+        database_url=f"sqlite:///{folder / 'queue.db'}",
+        policy_path=folder / "policy.yaml",
+        queue_data_dir=data,
+    )
+    loaded = read_data_dir(data, 0.05)
+    claims = loaded.claims
+    pending = claims[~claims["claim_id"].isin(loaded.remits["claim_id"])].head(3)
+    lines = loaded.claim_lines[loaded.claim_lines["claim_id"].isin(pending["claim_id"])]
+    valid = records_from_tables(pending, lines)
+    person = {"patient_name": names[0], "birth_date": "1973-05-01", "member_id": names[1]}
+    bad_bodies = {
+        "extra fields": {"claims": [{**valid[0], **person}]},
+        "patient_id a number": {"claims": [{**valid[0], "patient_id": 12345678}]},
+        "patient_id too long": {
+            "claims": [{**valid[0], "patient_id": valid[0]["patient_id"] * 20}]
+        },
+        "no lines": {"claims": [{**valid[0], "lines": []}]},
+        "charges do not add up": {"claims": [{**valid[0], "total_charge": 1.0}]},
+        "bad service date": {"claims": [{**valid[0], "service_date": "1973-02-30"}]},
+    }
+    bill = {"Authorization": f"Bearer {KEYS['biller']}"}
+    revops = {"Authorization": f"Bearer {KEYS['revops']}"}
+    with TestClient(create_app(settings)) as client:
+        score = "/v1/claims/score"
+        work.http["score"] = client.post(score, json={"claims": valid}, headers=bill).status_code
+        for name, body in bad_bodies.items():
+            work.http[name] = client.post(score, json=body, headers=bill).status_code
+        broken = '{"claims": [{"patient_id": "' + valid[0]["patient_id"] + '", '
+        work.http["not JSON"] = client.post(
+            score, content=broken, headers={**bill, "Content-Type": "application/json"}
+        ).status_code
+        work.http["items"] = client.get("/v1/queue/items", headers=bill).status_code
+        leased = client.post("/v1/queue/next", headers=bill)
+        work.http["next"] = leased.status_code
+        claim_id = leased.json()["claim_id"]
+        item = f"/v1/queue/items/{claim_id}"
+        work.http["item"] = client.get(item, headers=bill).status_code
+        work.http["resolve, bad body"] = client.post(
+            f"{item}/resolve", json={"action": "appeal", "note": person}, headers=bill
+        ).status_code
+        work.http["resolve"] = client.post(
+            f"{item}/resolve",
+            json={"action": "appeal", "effort_minutes": 20, "note": "called the payer"},
+            headers=bill,
+        ).status_code
+        work.http["outcome, too much"] = client.post(
+            f"{item}/outcome",
+            json={"outcome": "overturned", "recovered_amount": 9e9, "closed_date": "2025-07-01"},
+            headers=bill,
+        ).status_code
+        work.http["unknown item"] = client.get(
+            f"/v1/queue/items/{valid[0]['patient_id']}", headers=bill
+        ).status_code
+        work.http["policy"] = client.get("/v1/policy", headers=revops).status_code
+        work.http["simulate"] = client.post(
+            "/v1/policy/simulate", json={"budget_hours": 20}, headers=revops
+        ).status_code
+
+
+@pytest.fixture(scope="module")
+def workload(tmp_path_factory: pytest.TempPathFactory) -> Workload:
+    import mlflow  # noqa: F401  (configures its loggers, so they are watched as configured)
+
+    folder = tmp_path_factory.mktemp("no-phi")
+    data = folder / "data"
+    env = {
+        "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}",
+        "DENIALOPS_DATABASE_URL": f"sqlite:///{folder / 'queue.db'}",
+        "DENIALOPS_POLICY_PATH": str(folder / "policy.yaml"),
+        "DENIALOPS_KEY_STORE": str(folder / "keys.json"),
+        "DENIALOPS_MAX_BOOST_ROUNDS": "30",  # logs, not accuracy
+        "DENIALOPS_SHAP_SAMPLE_ROWS": "100",
+        "DENIALOPS_QUARANTINE_CEILING": "0.05",
+    }
+    work = Workload()
+    watched = [logging.getLogger(), *(logging.getLogger(name) for name in LIBRARIES)]
+    levels = [logger.level for logger in watched]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        for logger in watched:
+            logger.addHandler(work.records)
+            logger.setLevel(logging.DEBUG)
+        try:
+            x12 = data / "x12"
+            _cli(
+                work,
+                "synth",
+                "synth",
+                "--claims",
+                "3000",
+                "--format",
+                "x12",
+                "--out",
+                str(data),
+                env=env,
+            )
+            for sample in SAMPLES:
+                shutil.copy(fixture(sample), x12)
+            for path in x12.iterdir():
+                if path.suffix != ".x12" or path.name.startswith(("835", "837")):
+                    work.identifiers |= _people_in_x12(path)
+            _spoil_x12(x12)
+            _cli(work, "ingest", "ingest", "x12", str(x12), "--out", str(data), env=env)
+            _spoil_tables(data)
+            work.identifiers |= _patient_ids(data)
+            _cli(work, "validate", "validate", "--data", str(data), env=env)
+            _cli(
+                work,
+                "validate set-aside",
+                "validate",
+                "--data",
+                str(data),
+                "--on-bad-rows",
+                "quarantine",
+                env=env,
+            )
+            _cli(work, "train", "train", "--data", str(data), env=env)
+            _cli(
+                work,
+                "score",
+                "score",
+                "--data",
+                str(data),
+                "--out",
+                str(folder / "scored.csv"),
+                env=env,
+            )
+            _cli(
+                work,
+                "queue rank",
+                "queue",
+                "rank",
+                "--data",
+                str(data),
+                "--out",
+                str(folder / "ranked.csv"),
+                env=env,
+            )
+            _cli(work, "queue load", "queue", "load", "--data", str(data), env=env)
+            names = sorted(i for i in work.identifiers if i.isalpha())
+            _serve(work, data, folder, names)
+        finally:
+            for logger, level in zip(watched, levels, strict=True):
+                logger.removeHandler(work.records)
+                logger.setLevel(level)
+    return work
+
+
+def _finder(identifiers: set[str]) -> re.Pattern[str]:
+    """Any of the identifiers as a whole token, whatever its case."""
+    alternatives = "|".join(re.escape(i) for i in sorted(identifiers, key=len, reverse=True))
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def _masked(text: str, finder: re.Pattern[str]) -> str:
+    """The text with each identifier found shown as its first character and stars."""
+    return finder.sub(lambda m: m.group(0)[0] + "*" * (len(m.group(0)) - 1), text)
+
+
+def _leaks(texts: list[tuple[str, str]], identifiers: set[str]) -> list[str]:
+    finder = _finder(identifiers)
+    return [
+        f"{where}: {_masked(text, finder)[:400]!r}" for where, text in texts if finder.search(text)
+    ]
+
+
+def test_the_workload_ran_every_path_it_is_meant_to_cover(workload: Workload) -> None:
+    """Without this, a workload that stopped early would pass the scans below."""
+    assert workload.exit_codes == {
+        "synth": 0,
+        "ingest": 0,
+        "validate": 1,  # strict: the bad rows are listed
+        "validate set-aside": 0,
+        "train": 0,
+        "score": 0,
+        "queue rank": 0,
+        "queue load": 0,
+    }, dict(workload.console)
+    assert workload.http == {
+        "score": 200,
+        **dict.fromkeys(
+            ["extra fields", "patient_id a number", "patient_id too long", "no lines"], 422
+        ),
+        "charges do not add up": 422,
+        "bad service date": 422,
+        "not JSON": 422,
+        "items": 200,
+        "next": 200,
+        "item": 200,
+        "resolve, bad body": 422,
+        "resolve": 200,
+        "outcome, too much": 422,
+        "unknown item": 404,
+        "policy": 200,
+        "simulate": 200,
+    }
+    names = {name for name, _ in workload.records.texts()}
+    assert {"data_contracts.x12.ingest", "data_contracts.reader", "serving.api.claims"} <= names
+    assert any(name.startswith(("mlflow", "sqlalchemy", "alembic")) for name in names)
+    people = {i for i in workload.identifiers if i.isalpha()}
+    assert {"SMITH", "JANE", "TED", "19730501"} <= workload.identifiers, people
+    assert sum(i.startswith("PAT") for i in workload.identifiers) > 500
+
+
+def test_no_log_record_carries_a_patient_or_member_identifier(workload: Workload) -> None:
+    leaks = _leaks(workload.records.texts(), workload.identifiers)
+    assert not leaks, "identifiers in log records:\n" + "\n".join(leaks[:20])
+
+
+def test_no_command_prints_a_patient_or_member_identifier(workload: Workload) -> None:
+    leaks = _leaks(workload.console, workload.identifiers)
+    assert not leaks, "identifiers on the console:\n" + "\n".join(leaks[:20])
