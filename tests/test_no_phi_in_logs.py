@@ -5,11 +5,12 @@ Operators read logs and the console and ship them to places not cleared for PHI.
 data files the commands write (exceptions.csv, the quarantine folder, scored and ranked
 CSVs) and the HTTP answers to the caller are the data itself, so they may carry them.
 
-The workload: `synth --format x12` (3,000 claims) plus three public X12 samples with
-names and dates of birth, one synthetic claim spoiled and one file that is not X12,
-`ingest x12`, a bad eligibility and authorization row, `validate` (strict and set-aside),
-`train`, `score`, `queue rank`, `queue load`, then the service on the registered model:
-scoring with a valid body and invalid ones, the queue and policy routes.
+The workload: `synth --format x12` (5,000 claims: enough closed appeals for the recovery
+model) plus three public X12 samples with names and dates of birth, one synthetic claim
+spoiled and one file that is not X12 (a member list), `ingest x12`, bad eligibility and
+authorization rows (one with a patient id that breaks the contract), `validate` (strict
+and set-aside), `train`, `score`, `queue rank`, `queue load`, then the service on the
+registered model: scoring with a valid body and invalid ones, the queue and policy routes.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ SAMPLES = (  # subscribers' and patients' names (NM103, NM104) and birth dates (
 LIBRARIES = ("uvicorn", "uvicorn.access", "uvicorn.error", "mlflow", "alembic", "sqlalchemy")
 # The synthetic writer's stand-in name: a word of the messages, not a person's name.
 STAND_IN_NAMES = {"PATIENT"}
-KEYS = {"biller": "bill-key", "billing_lead": "lead-key", "revops": "revops-key"}
+KEYS = {"scrubber": "scrub-key", "biller": "bill-key", "revops": "revops-key"}
 PEOPLE = ("IL", "QC")  # NM101: the subscriber (member) and the patient
 
 
@@ -110,7 +111,8 @@ def _spoil_x12(folder: Path) -> None:
 
 
 def _spoil_tables(data: Path) -> None:
-    """An eligibility span and an authorization that end before they start."""
+    """An eligibility span and an authorization that end before they start, and an
+    authorization whose patient id runs into its payer id (an export's unit separator)."""
     for name, start, end in (
         ("eligibility", "coverage_start", "coverage_end"),
         ("authorizations", "start_date", "end_date"),
@@ -118,6 +120,8 @@ def _spoil_tables(data: Path) -> None:
         frame = pd.read_csv(data / f"{name}.csv", dtype=str, keep_default_na=False)
         frame.loc[0, end] = "1995-01-01"
         assert frame.loc[0, start] > "1995-01-01"
+        if name == "authorizations":
+            frame.loc[1, "patient_id"] += "\x1f" + frame.loc[1, "payer_id"]
         frame.to_csv(data / f"{name}.csv", index=False)
 
 
@@ -164,16 +168,17 @@ def _serve(work: Workload, data: Path, folder: Path, names: list[str]) -> None:
         "charges do not add up": {"claims": [{**valid[0], "total_charge": 1.0}]},
         "bad service date": {"claims": [{**valid[0], "service_date": "1973-02-30"}]},
     }
+    scrub = {"Authorization": f"Bearer {KEYS['scrubber']}"}
     bill = {"Authorization": f"Bearer {KEYS['biller']}"}
     revops = {"Authorization": f"Bearer {KEYS['revops']}"}
     with TestClient(create_app(settings)) as client:
         score = "/v1/claims/score"
-        work.http["score"] = client.post(score, json={"claims": valid}, headers=bill).status_code
+        work.http["score"] = client.post(score, json={"claims": valid}, headers=scrub).status_code
         for name, body in bad_bodies.items():
-            work.http[name] = client.post(score, json=body, headers=bill).status_code
+            work.http[name] = client.post(score, json=body, headers=scrub).status_code
         broken = '{"claims": [{"patient_id": "' + valid[0]["patient_id"] + '", '
         work.http["not JSON"] = client.post(
-            score, content=broken, headers={**bill, "Content-Type": "application/json"}
+            score, content=broken, headers={**scrub, "Content-Type": "application/json"}
         ).status_code
         work.http["items"] = client.get("/v1/queue/items", headers=bill).status_code
         leased = client.post("/v1/queue/next", headers=bill)
@@ -195,7 +200,7 @@ def _serve(work: Workload, data: Path, folder: Path, names: list[str]) -> None:
             headers=bill,
         ).status_code
         work.http["unknown item"] = client.get(
-            f"/v1/queue/items/{valid[0]['patient_id']}", headers=bill
+            "/v1/queue/items/CLM-UNKNOWN", headers=bill
         ).status_code
         work.http["policy"] = client.get("/v1/policy", headers=revops).status_code
         work.http["simulate"] = client.post(
@@ -235,7 +240,7 @@ def workload(tmp_path_factory: pytest.TempPathFactory) -> Workload:
                 "synth",
                 "synth",
                 "--claims",
-                "3000",
+                "5000",
                 "--format",
                 "x12",
                 "--out",
@@ -316,7 +321,7 @@ def test_the_workload_ran_every_path_it_is_meant_to_cover(workload: Workload) ->
     """Without this, a workload that stopped early would pass the scans below."""
     assert workload.exit_codes == {
         "synth": 0,
-        "ingest": 0,
+        "ingest": 1,  # a file could not be read and claims were set aside
         "validate": 1,  # strict: the bad rows are listed
         "validate set-aside": 0,
         "train": 0,
@@ -347,7 +352,7 @@ def test_the_workload_ran_every_path_it_is_meant_to_cover(workload: Workload) ->
     assert any(name.startswith(("mlflow", "sqlalchemy", "alembic")) for name in names)
     people = {i for i in workload.identifiers if i.isalpha()}
     assert {"SMITH", "JANE", "TED", "19730501"} <= workload.identifiers, people
-    assert sum(i.startswith("PAT") for i in workload.identifiers) > 500
+    assert sum(i.startswith("PAT") for i in workload.identifiers) > 300
 
 
 def test_no_log_record_carries_a_patient_or_member_identifier(workload: Workload) -> None:
