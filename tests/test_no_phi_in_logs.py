@@ -7,10 +7,11 @@ CSVs) and the HTTP answers to the caller are the data itself, so they may carry 
 
 The workload: `synth --format x12` (5,000 claims: enough closed appeals for the recovery
 model) plus three public X12 samples with names and dates of birth, one synthetic claim
-spoiled and one file that is not X12 (a member list), `ingest x12`, bad eligibility and
-authorization rows (one with a patient id that breaks the contract), `validate` (strict
-and set-aside), `train`, `score`, `queue rank`, `queue load`, then the service on the
-registered model: scoring with a valid body and invalid ones, the queue and policy routes.
+spoiled, one made a dependant's, and one file that is not X12 (a member list), `ingest
+x12`, bad eligibility and authorization rows (one with a patient id that breaks the
+contract), `validate` (strict and set-aside), `train`, `score`, `queue rank`, `queue
+load`, `request --out`, then the service on the registered model: scoring with a valid
+body and invalid ones, the queue and policy routes.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ LIBRARIES = ("uvicorn", "uvicorn.access", "uvicorn.error", "mlflow", "alembic", 
 STAND_IN_NAMES = {"PATIENT"}
 KEYS = {"scrubber": "scrub-key", "biller": "bill-key", "revops": "revops-key"}
 PEOPLE = ("IL", "QC")  # NM101: the subscriber (member) and the patient
+SUBSCRIBER = ("HOLLOWAY", "MARGARET", "19610923")  # last and first name, date of birth
+DEPENDANT = ("HOLLOWAY", "REGINALD", "20090214")
 
 
 class _Records(logging.Handler):
@@ -111,16 +114,40 @@ def _people_in_x12(path: Path) -> set[str]:
 
 
 def _spoil_x12(folder: Path) -> None:
-    """One synthetic claim with an impossible date of service, and a member list that is
-    not X12 (a wrong file dropped into the folder)."""
+    """One synthetic claim with an impossible date of service, the next a dependant's, and
+    a member list that is not X12 (a wrong file dropped into the folder)."""
     first = sorted(folder.glob("837P-*.x12"))[0]
     text = first.read_text()
     date = re.search(r"DTP\*472\*D8\*(\d{8})", text)
     assert date, first
-    first.write_text(text.replace(date.group(0), "DTP*472*D8*20240230", 1))
+    first.write_text(_with_a_dependant(text.replace(date.group(0), "DTP*472*D8*20240230", 1)))
     eligibility = pd.read_csv(folder.parent / "eligibility.csv", dtype=str)
     members = eligibility.head(3).to_csv(index=False, header=False)
     (folder / "members-export.x12").write_text(members)
+
+
+def _with_a_dependant(text: str) -> str:
+    """The file's second claim as a dependant's (HL 23): the subscriber and the patient
+    named, with birth dates, so ingest derives the patient's id from them."""
+    segments = text.split("~\n")
+    st = [i for i, segment in enumerate(segments) if segment.startswith("ST*837*")][1]
+    hl = segments.index("HL*2*1*22*0", st)
+    segments[hl] = "HL*2*1*22*1"
+    il = next(i for i in range(hl, len(segments)) if segments[i].startswith("NM1*IL*"))
+    member = segments[il].split("*")[9]
+    segments[il : il + 2] = [
+        f"NM1*IL*1*{SUBSCRIBER[0]}*{SUBSCRIBER[1]}****MI*{member}",
+        f"DMG*D8*{SUBSCRIBER[2]}*F",
+        segments[il + 1],  # NM1*PR
+        "HL*3*2*23*0",
+        "PAT*19",
+        f"NM1*QC*1*{DEPENDANT[0]}*{DEPENDANT[1]}",
+        f"DMG*D8*{DEPENDANT[2]}*M",
+    ]
+    se = next(i for i in range(st, len(segments)) if segments[i].startswith("SE*"))
+    _, count, control = segments[se].split("*")
+    segments[se] = f"SE*{int(count) + 5}*{control}"
+    return "~\n".join(segments)
 
 
 def _spoil_tables(data: Path) -> None:
@@ -156,7 +183,7 @@ def _cli(work: Workload, name: str, *args: str, env: dict[str, str]) -> None:
         raise result.exception
 
 
-def _serve(work: Workload, data: Path, folder: Path, names: list[str]) -> None:
+def _serve(work: Workload, data: Path, folder: Path) -> None:
     """The service on the champion just trained: scoring, right and wrong, and the queue."""
     settings = Settings(
         api_keys=",".join(f"{key}:{role}" for role, key in KEYS.items()),
@@ -170,7 +197,12 @@ def _serve(work: Workload, data: Path, folder: Path, names: list[str]) -> None:
     pending = claims[~claims["claim_id"].isin(loaded.remits["claim_id"])].head(3)
     lines = loaded.claim_lines[loaded.claim_lines["claim_id"].isin(pending["claim_id"])]
     valid = records_from_tables(pending, lines)
-    person = {"patient_name": names[0], "birth_date": "1973-05-01", "member_id": names[1]}
+    last, first, born = DEPENDANT
+    person = {
+        "patient_name": f"{first} {last}",
+        "birth_date": f"{born[:4]}-{born[4:6]}-{born[6:]}",
+        "member_id": valid[0]["patient_id"],
+    }
     bad_bodies = {
         "extra fields": {"claims": [{**valid[0], **person}]},
         "patient_id a number": {"claims": [{**valid[0], "patient_id": 12345678}]},
@@ -262,10 +294,10 @@ def workload(tmp_path_factory: pytest.TempPathFactory) -> Workload:
             )
             for sample in SAMPLES:
                 shutil.copy(fixture(sample), x12)
+            _spoil_x12(x12)
             for path in x12.iterdir():
                 if path.suffix != ".x12" or path.name.startswith(("835", "837")):
                     work.identifiers |= _people_in_x12(path)
-            _spoil_x12(x12)
             _cli(work, "ingest", "ingest", "x12", str(x12), "--out", str(data), env=env)
             _spoil_tables(data)
             work.identifiers |= _patient_ids(data)
@@ -303,8 +335,9 @@ def workload(tmp_path_factory: pytest.TempPathFactory) -> Workload:
                 env=env,
             )
             _cli(work, "queue load", "queue", "load", "--data", str(data), env=env)
-            names = sorted(i for i in work.identifiers if i.isalpha())
-            _serve(work, data, folder, names)
+            body = str(folder / "request.json")  # the data itself: a file, not the console
+            _cli(work, "request", "request", "--data", str(data), "--out", body, env=env)
+            _serve(work, data, folder)
         finally:
             for logger, level in zip(watched, levels, strict=True):
                 logger.removeHandler(work.records)
@@ -341,6 +374,7 @@ def test_the_workload_ran_every_path_it_is_meant_to_cover(workload: Workload) ->
         "score": 0,
         "queue rank": 0,
         "queue load": 0,
+        "request": 0,
     }, dict(workload.console)
     assert workload.http == {
         "score": 200,
@@ -364,8 +398,10 @@ def test_the_workload_ran_every_path_it_is_meant_to_cover(workload: Workload) ->
     assert {"data_contracts.x12.ingest", "data_contracts.reader", "serving.api.claims"} <= names
     for library in ("mlflow.", "sqlalchemy.engine.", "alembic."):
         assert any(name.startswith(library) for name in names), library
-    people = {i for i in workload.identifiers if i.isalpha()}
-    assert {"SMITH", "JANE", "TED", "19730501"} <= workload.identifiers, people
+    assert {"SMITH", "JANE", "TED", "19730501", *SUBSCRIBER, *DEPENDANT} <= workload.identifiers
+    assert any(re.fullmatch(r"PAT\d+-[0-9a-f]{10}", i) for i in workload.identifiers), (
+        "the dependant's claim was ingested, with an id derived from name and birth date"
+    )
     assert sum(i.startswith("PAT") for i in workload.identifiers) > 300
 
 
