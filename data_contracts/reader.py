@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from data_contracts import codes, plausibility, quarantine
 from data_contracts.quarantine import QuarantineSummary, Reasons
-from data_contracts.schemas import DTYPES, TABLES, Column, Table, pandera_schema
+from data_contracts.schemas import DTYPES, IDENTIFYING, TABLES, Column, Table, pandera_schema
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,17 @@ class Problem:
     rows: tuple[int, ...] = ()
     values: tuple[str, ...] = ()
 
+    @property
+    def identifying(self) -> bool:
+        """Its values would name a person (a key or row rule counts if any column does)."""
+        return not IDENTIFYING.isdisjoint((self.column or "").split(", "))
+
+    def shown_values(self) -> tuple[str, ...]:
+        """The values a message may quote, one per row ("" past those kept, and for all
+        when they name a person)."""
+        kept = () if self.identifying else self.values[: len(self.rows)]
+        return kept + ("",) * (len(self.rows) - len(kept))
+
     def describe(self) -> str:
         where = f"{self.table}.{self.column}" if self.column else self.table
         if not self.rows:
@@ -57,7 +68,7 @@ class Problem:
             f"row {row} ({value!r})" if value != "" else f"row {row}"
             for row, value in zip(
                 self.rows[:MAX_LISTED_ROWS],
-                (self.values or ("",) * len(self.rows))[:MAX_LISTED_ROWS],
+                self.shown_values()[:MAX_LISTED_ROWS],
                 strict=False,
             )
         )

@@ -30,6 +30,11 @@ from data_contracts import codes, enums, plausibility
 Kind = Literal["id", "enum", "code", "list", "date", "int", "money"]
 
 
+IDENTIFYING = frozenset({"patient_id"})
+"""Columns whose values name a person (the member id, or one derived from it): a problem
+with them says which rows, not the values, since problems are printed and logged."""
+
+
 @dataclass(frozen=True)
 class Column:
     name: str

@@ -512,8 +512,7 @@ def _typed(
     typed, problems = check_table(name, raw[TABLES[name].column_names], keys=False)
     origin = raw if origin is None else origin
     for problem in problems:
-        values = problem.values or ("",) * len(problem.rows)
-        for row, value in zip(problem.rows, values, strict=False):
+        for row, value in zip(problem.rows, problem.shown_values(), strict=True):
             record = origin.iloc[row - 1]
             file, claim_id, segment = (
                 int(record["file"]),
@@ -700,8 +699,7 @@ def _blame(merged: _Tables, ids: pd.Index) -> dict[_Key, list[X12Problem]]:
     claims = subset["claims"].set_index("claim_id")
     remits = subset["remits"].set_index("claim_id")
     for problem in reference_problems(subset):
-        values = problem.values or ("",) * len(problem.rows)
-        for row, value in zip(problem.rows, values, strict=False):
+        for row, value in zip(problem.rows, problem.shown_values(), strict=True):
             record = subset[problem.table].iloc[row - 1]
             claim_id = record["claim_id"]
             kind = "event" if problem.table == "remits" else "claim"

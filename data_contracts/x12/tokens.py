@@ -174,6 +174,13 @@ def _terminator_after(text: str, position: int) -> str | None:
     return "\n"
 
 
+def _shape(text: str) -> str:
+    """The text's form without its values: a wrong file (a member list, a report) dropped
+    among the X12 may start with a patient's id or name, and this reason is logged.
+    The punctuation stays, which tells CSV, HTML, JSON or a PDF apart."""
+    return re.sub(r"[0-9]", "9", re.sub(r"[a-z]", "a", re.sub(r"[A-Z]", "A", text)))
+
+
 def _bare_delimiters(text: str, start: int, source: str) -> Delimiters:
     """Delimiters of a file with no ISA: read off its first segment (GS or ST)."""
     match = re.match(r"(GS|ST)([^A-Za-z0-9\s])", text[start : start + 3])
@@ -181,7 +188,8 @@ def _bare_delimiters(text: str, start: int, source: str) -> Delimiters:
         raise X12Error.at(
             source,
             1,
-            f"not an X12 file: it starts with {text[start : start + 12]!r}, not ISA/GS/ST",
+            f"not an X12 file: it starts with {_shape(text[start : start + 12])!r} "
+            "(letters as A or a, digits as 9), not ISA/GS/ST",
         )
     element = match.group(2)
     position = start + 3

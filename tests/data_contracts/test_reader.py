@@ -314,6 +314,24 @@ def test_bad_value_is_named_by_table_column_and_row(
     assert "1 problem(s)" in str(error)
 
 
+def test_a_bad_patient_id_is_named_by_its_row_not_its_value(tmp_path: Path, tables) -> None:
+    """The error is printed and logged; the value (a member id) stays in the data."""
+    member = tables["claims"].loc[1, "patient_id"]
+    tables["claims"].loc[1, "patient_id"] = f"{member}\x1fPY-A"
+
+    error = contract_error(write_csv_dir(tmp_path, with_required(tables, "claims")))
+
+    problem = only_problem(error)
+    assert (problem.column, problem.rows, problem.values) == (
+        "patient_id",
+        (2,),
+        (f"{member}\x1fPY-A",),
+    )
+    assert "claims.patient_id: must be printable text" in str(error)
+    assert str(error).endswith("— 1 row: row 2")
+    assert member not in str(error)
+
+
 def test_empty_required_value(tmp_path: Path, tables) -> None:
     tables["claims"].loc[1, "payer_id"] = ""
 

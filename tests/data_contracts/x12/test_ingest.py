@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from data_contracts.reader import read_data_dir
+from data_contracts.reader import MAX_LISTED_ROWS, read_data_dir
 from data_contracts.x12 import expand_paths, ingest
 from data_contracts.x12.ingest import EVENTS_FILE
 from data_contracts.x12.setaside import EXCEPTIONS_FILE
@@ -440,3 +441,19 @@ def test_reingesting_a_file_replaces_its_exception_rows(tmp_path: Path) -> None:
     found = exceptions(tmp_path / "data")
     assert "set_aside" not in set(found.loc[found["file"] == path.name, "severity"])
     assert (found["file"] == other.name).sum() > 0  # the other file's rows stay
+
+
+def test_every_claim_breaking_one_rule_is_set_aside_not_only_those_a_message_lists(
+    tmp_path: Path,
+) -> None:
+    """A problem keeps the first few values for its message, not one per row: the claims
+    past them used to post, and the data directory then broke the contract."""
+    ids = [f"C{i}" for i in range(MAX_LISTED_ROWS + 3)]
+    [path] = claims_file(tmp_path / "x12", *({"claim_id": claim_id} for claim_id in ids))
+    path.write_text(re.sub(r"DTP\*472\*D8\*\d{8}", "DTP*472*D8*19850101", path.read_text()))
+
+    summary = ingest([path], tmp_path / "data")
+
+    found = exceptions(tmp_path / "data").query("severity == 'set_aside'")
+    assert sorted(found["claim_id"]) == sorted(ids)
+    assert summary.claims_added == 0

@@ -102,6 +102,15 @@ def test_what_cannot_be_read_is_refused_with_its_segment(
     assert "file.x12" in str(caught.value)
 
 
+def test_a_file_that_is_not_x12_is_named_by_its_form_not_its_values() -> None:
+    """The reason is logged: a member list dropped among the X12 must not put ids in it."""
+    with pytest.raises(X12Error) as caught:
+        tokenize("PAT0000001,Smith,1973-05-01\n", "members.x12")
+    assert "'AAA9999999,A'" in str(caught.value)
+    assert "PAT0000001" not in str(caught.value)
+    assert "Smith" not in str(caught.value)
+
+
 def test_a_segment_identifier_that_is_not_one_sets_aside_its_transaction_only() -> None:
     text = "ST*835*1~Nd4*X~SE*3*1~ST*835*2~CLP*A*1*1*1~SE*3*2~"
     document = tokenize(text, "file.x12")
