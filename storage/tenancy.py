@@ -221,5 +221,8 @@ def _criterion(source: sa.FromClause) -> list[sa.ColumnElement[bool]]:
         return [*_criterion(source.left), *_criterion(source.right)]
     table = source.element if isinstance(source, Alias) else source
     if isinstance(table, TableClause) and table.name in TENANT_COLUMNS:
-        return [source.c[TENANT_COLUMNS[table.name]] == _TENANT_VALUE]
+        name = TENANT_COLUMNS[table.name]
+        # A lightweight sa.table() may not list the column; the database's table has it.
+        column = source.c[name] if name in source.c else sa.column(name, _selectable=source)
+        return [column == _TENANT_VALUE]
     return []

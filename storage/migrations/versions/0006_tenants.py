@@ -119,10 +119,7 @@ def upgrade() -> None:
     _partial_indexes(OLD_PARTIAL_INDEXES, drop=True)
     with _batch("queue_items") as batch:
         _tenant_required(batch, "queue_items")
-        batch.drop_constraint(
-            "queue_items_claim_id_key" if _postgresql() else "uq_queue_items_claim_id",
-            type_="unique",
-        )
+        batch.drop_constraint(_claim_unique(), type_="unique")
         batch.create_unique_constraint("queue_items_tenant_claim", ["tenant", "claim_id"])
     _partial_indexes(NEW_PARTIAL_INDEXES)
     op.drop_index("queue_audit_one_successor", "queue_audit")
@@ -174,9 +171,7 @@ def downgrade() -> None:
     _partial_indexes(NEW_PARTIAL_INDEXES, drop=True)
     with _batch("queue_items") as batch:
         batch.drop_constraint("queue_items_tenant_claim", type_="unique")
-        batch.create_unique_constraint(
-            "queue_items_claim_id_key" if _postgresql() else None, ["claim_id"]
-        )
+        batch.create_unique_constraint(_claim_unique(), ["claim_id"])
         _tenant_dropped(batch, "queue_items")
     _partial_indexes(OLD_PARTIAL_INDEXES)
     op.drop_index("queue_audit_one_successor", "queue_audit")
@@ -199,6 +194,12 @@ def downgrade() -> None:
         if _postgresql():
             op.execute("DROP FUNCTION scoring_audit_append_only()")
     op.drop_table("tenants")
+
+
+def _claim_unique() -> str:  # noqa: N802
+    """queue_items' unique claim_id of revision 0001 (PostgreSQL's name; SQLite's left it
+    unnamed, `SQLITE_NAMES` names it)."""
+    return "queue_items_claim_id_key" if _postgresql() else "uq_queue_items_claim_id"
 
 
 def _batch(table: str):  # noqa: ANN202 (alembic's BatchOperations context manager)
