@@ -860,7 +860,10 @@ def audit_verify() -> None:
     from storage.audit import verify
     from storage.database import Database
 
-    with Database.from_settings(get_settings()) as database, database.engine.connect() as db:
+    with (
+        Database.from_settings(get_settings()) as database,
+        database.scope().engine.connect() as db,
+    ):
         result = verify(db)
     if not result.ok:
         console.print(

@@ -30,6 +30,7 @@ from settings import Settings
 from storage import audit
 from storage.database import NAME_LENGTH, Database, is_name, utc_now
 from storage.schema import POLICY_VERSIONS
+from storage.tenancy import DEFAULT_TENANT
 
 log = logging.getLogger(__name__)
 Action = Literal.__getitem__(APPEAL_ACTIONS)
@@ -162,7 +163,7 @@ def default_policy() -> Policy:
 
 
 class PolicyStore:
-    """The saved policy versions in the service's database (`policy_versions`).
+    """`tenant`'s saved policy versions in the service's database (`policy_versions`).
 
     `legacy_file` is the YAML file policies were saved to before they moved into the
     database (`settings.policy_path`): while no version is stored, opening the store
@@ -173,10 +174,11 @@ class PolicyStore:
         self,
         database: Database,
         *,
+        tenant: str = DEFAULT_TENANT,
         legacy_file: Path | None = None,
         clock: Callable[[], datetime] = utc_now,
     ):
-        self._database = database
+        self._database = database.scope(tenant)
         self._clock = clock
         if legacy_file is not None and legacy_file.exists():
             self._import(legacy_file)
@@ -258,11 +260,11 @@ class PolicyStore:
         log.info("policy version %d imported from %s", legacy.version, path)
 
 
-def policy_in_force(settings: Settings) -> Policy:
-    """The policy in force in `settings.database_url` (for commands that do not keep a
-    database open)."""
+def policy_in_force(settings: Settings, tenant: str = DEFAULT_TENANT) -> Policy:
+    """`tenant`'s policy in force in `settings.database_url` (for commands that do not keep
+    a database open)."""
     with Database.from_settings(settings) as database:
-        return PolicyStore(database, legacy_file=settings.policy_path).current()
+        return PolicyStore(database, tenant=tenant, legacy_file=settings.policy_path).current()
 
 
 def _latest_version(connection: sa.Connection) -> int:

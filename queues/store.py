@@ -14,7 +14,8 @@ edit made around that.
 
 How `next` stays atomic:
 
-- PostgreSQL: a CTE picks the best unleased open item `FOR UPDATE SKIP LOCKED`
+- PostgreSQL: a subquery in the WHERE clause (where the tenant scoping reaches it,
+  storage/tenancy.py) picks the best unleased open item `FOR UPDATE SKIP LOCKED`
   and the same statement leases it (`UPDATE ... RETURNING`). Concurrent billers
   skip each other's candidates instead of queueing behind them, and a row
   leased by a transaction that committed meanwhile is re-checked and passed over.
@@ -67,6 +68,7 @@ from storage import audit
 from storage.audit import AuditEvent
 from storage.database import NAME_LENGTH, Database, is_name, utc_now
 from storage.schema import CLOSED, CLOSED_REASONS, ITEMS, OPEN, RESOLVED, STALE, UTCDateTime
+from storage.tenancy import DEFAULT_TENANT
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +136,8 @@ def _lease_statement(dialect: str) -> sa.Update:
         .limit(1)
     )
     if dialect == "postgresql":
-        chosen = candidate.with_for_update(skip_locked=True).cte("candidate")
-        which = ITEMS.c.id == chosen.c.id
-    else:
-        which = ITEMS.c.id == candidate.scalar_subquery()
+        candidate = candidate.with_for_update(skip_locked=True)
+    which = ITEMS.c.id == candidate.scalar_subquery()
     return (
         ITEMS.update()
         .where(which)
@@ -301,8 +301,10 @@ _FREED = {"lease_holder": None, "lease_expires_at": None}
 
 
 def _item(row: sa.Row[Any]) -> WorkItem:
-    """A WorkItem with float fields as floats (SQLite's RETURNING gives 2.0 back as 2)."""
+    """A WorkItem with float fields as floats (SQLite's RETURNING gives 2.0 back as 2); the
+    tenant is the store's own."""
     values = dict(row._mapping)
+    del values["tenant"]
     for column in _FLOATS:
         if values[column] is not None:
             values[column] = float(values[column])
@@ -326,6 +328,7 @@ class WorkQueue:
         busy_timeout_seconds: float,
         max_leases_per_biller: int,
         clock: Callable[[], datetime] = utc_now,
+        tenant: str = DEFAULT_TENANT,
     ):
         self.lease_seconds = _positive(lease_seconds, "lease_seconds")
         self.max_leases_per_biller = _positive(max_leases_per_biller, "max_leases_per_biller")
@@ -334,14 +337,22 @@ class WorkQueue:
             database_url, pool_size=pool_size, busy_timeout_seconds=busy_timeout_seconds
         )
         """The database, for the stores that share it (policy versions, API keys)."""
-        self.engine = self.database.engine
-        self._writing = self.database.writing
+        scope = self.database.scope(tenant)
+        self.tenant = scope.tenant
+        self.engine = scope.engine
+        """The engine as `tenant` sees it: every statement scoped to its rows."""
+        self._writing = scope.writing
 
     @classmethod
     def from_settings(
-        cls, settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now
+        cls,
+        settings: Settings | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        tenant: str = DEFAULT_TENANT,
     ) -> WorkQueue:
-        """The queue in `database_url` with the configured leases, pool and busy timeout."""
+        """`tenant`'s queue in `database_url` with the configured leases, pool and busy
+        timeout."""
         settings = settings or get_settings()
         return cls(
             settings.database_url,
@@ -350,6 +361,7 @@ class WorkQueue:
             busy_timeout_seconds=settings.queue_busy_timeout_seconds,
             max_leases_per_biller=settings.max_leases_per_biller,
             clock=clock,
+            tenant=tenant,
         )
 
     def close(self) -> None:

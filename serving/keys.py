@@ -30,6 +30,7 @@ from serving.api.security import ROLES, Caller, digest
 from storage import audit
 from storage.database import NAME_LENGTH, Database, is_name, utc_now
 from storage.schema import API_KEYS, UTCDateTime
+from storage.tenancy import DEFAULT_TENANT
 
 log = logging.getLogger(__name__)
 _IMPORTED_BY = "key-file-import"
@@ -52,7 +53,7 @@ class KeyInfo:
 
 
 class KeyStore:
-    """The API keys in `database`.
+    """`tenant`'s API keys in `database` (a key belongs to one tenant).
 
     `legacy_file` is the JSON key store of earlier versions (`settings.key_store`): it
     is imported while the table holds no key at all, that is once, on upgrading. An
@@ -65,10 +66,11 @@ class KeyStore:
         self,
         database: Database,
         *,
+        tenant: str = DEFAULT_TENANT,
         legacy_file: Path | None = None,
         clock: Callable[[], datetime] = utc_now,
     ):
-        self._database = database
+        self._database = database.scope(tenant)
         self._clock = clock
         if legacy_file is not None and legacy_file.exists():
             self._import(legacy_file)

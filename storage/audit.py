@@ -16,6 +16,12 @@ write lock (BEGIN IMMEDIATE, `Database.writing`), which `append` checks. Ids are
 assigned here, contiguous, under that lock. A unique index on `prev_hash` makes a
 fork impossible even for a writer that bypassed the lock.
 
+Each tenant's trail is its own chain (ids from 1, its own GENESIS), so a practice's trail
+can be verified and handed over without anyone else's. Rows written since revision
+0006_tenants bind their tenant into the hash, so a row moved to another tenant breaks the
+chain; the rows written before (all `default`'s, up to `tenants.audit_unbound_through`)
+verify as they were hashed.
+
 What the chain cannot show on its own: rows cut off the end. `verify` reports the
 last row's hash; keep it somewhere else (a ticket, a log shipped off the host) to
 prove later that the trail has not been truncated since.
@@ -33,7 +39,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from storage.database import is_write_transaction
-from storage.schema import AUDIT, AUDIT_EVENTS
+from storage.schema import AUDIT, AUDIT_EVENTS, TENANTS
+from storage.tenancy import tenant_of
 
 GENESIS = "0" * 64
 """The `prev_hash` of the first row."""
@@ -81,22 +88,26 @@ def canonical_time(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def link_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
+def link_hash(prev_hash: str, row: Mapping[str, Any], tenant: str | None = None) -> str:
     """The row's hash: sha256 of the previous hash and the row (id, at, actor, claim_id,
-    event, detail) as canonical JSON (sorted keys, no spaces, UTF-8).
+    event, detail, and `tenant` unless None) as canonical JSON (sorted keys, no spaces,
+    UTF-8). Rows chained before revision 0006 were hashed without a tenant.
 
     This is the chain's one definition; the migration that chained existing rows uses it,
     so changing it breaks every stored chain.
     """
+    fields = {
+        "id": int(row["id"]),
+        "at": canonical_time(row["at"]),
+        "actor": row["actor"],
+        "claim_id": row["claim_id"],
+        "event": row["event"],
+        "detail": row["detail"],
+    }
+    if tenant is not None:
+        fields["tenant"] = tenant
     canonical = json.dumps(
-        {
-            "id": int(row["id"]),
-            "at": canonical_time(row["at"]),
-            "actor": row["actor"],
-            "claim_id": row["claim_id"],
-            "event": row["event"],
-            "detail": row["detail"],
-        },
+        fields,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -113,8 +124,12 @@ def append(connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> list
     """
     if not rows:
         return []
+    tenant = tenant_of(connection)
     if connection.dialect.name == "postgresql":
-        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK})
+        connection.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:tenant, :key))"),
+            {"tenant": tenant, "key": _AUDIT_LOCK},
+        )
     elif not is_write_transaction(connection):
         raise RuntimeError(
             "audit rows on SQLite are written in a Database.writing() transaction "
@@ -127,7 +142,7 @@ def append(connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> list
     chained = []
     for offset, row in enumerate(rows):
         record = {"id": next_id + offset, **_checked(row)}
-        record["row_hash"] = link_hash(prev_hash, record)
+        record["row_hash"] = link_hash(prev_hash, record, tenant)
         record["prev_hash"] = prev_hash
         prev_hash = record["row_hash"]
         chained.append(record)
@@ -136,7 +151,7 @@ def append(connection: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> list
 
 
 def events(connection: sa.Connection, claim_id: str | None = None) -> list[AuditEvent]:
-    """The trail in the order it was written, for one claim or all."""
+    """The connection's tenant's trail in the order it was written, for one claim or all."""
     query = sa.select(AUDIT.c.id, *(AUDIT.c[key] for key in _ROW_KEYS)).order_by(AUDIT.c.id)
     if claim_id is not None:
         query = query.where(AUDIT.c.claim_id == claim_id)
@@ -144,12 +159,16 @@ def events(connection: sa.Connection, claim_id: str | None = None) -> list[Audit
 
 
 def verify(connection: sa.Connection) -> Verification:
-    """Walk the chain from the first row and stop at the first broken link, saying what
-    is wrong there: an edited row, a row missing before it, or a row out of place."""
+    """Walk the connection's tenant's chain from the first row and stop at the first broken
+    link, saying what is wrong there: an edited row, a row missing before it, or a row out
+    of place."""
+    tenant = tenant_of(connection)
+    unbound_through = connection.execute(sa.select(TENANTS.c.audit_unbound_through)).scalar()
     expected_prev, previous_id, count = GENESIS, None, 0
     query = sa.select(AUDIT).order_by(AUDIT.c.id).execution_options(yield_per=_VERIFY_BATCH)
     for row in connection.execute(query).mappings():
-        problem = _broken_link(connection, row, expected_prev, previous_id)
+        bound = None if unbound_through is not None and row["id"] <= unbound_through else tenant
+        problem = _broken_link(connection, row, expected_prev, previous_id, bound)
         if problem:
             return Verification(count, previous_id, expected_prev, row["id"], problem)
         expected_prev, previous_id, count = row["row_hash"], row["id"], count + 1
@@ -157,7 +176,11 @@ def verify(connection: sa.Connection) -> Verification:
 
 
 def _broken_link(
-    connection: sa.Connection, row: sa.RowMapping, expected_prev: str, previous_id: int | None
+    connection: sa.Connection,
+    row: sa.RowMapping,
+    expected_prev: str,
+    previous_id: int | None,
+    tenant: str | None,
 ) -> str:
     """What is wrong with `row` given the row before it, or "" when the link holds."""
     after = "the start of the trail" if previous_id is None else f"row {previous_id}"
@@ -179,7 +202,7 @@ def _broken_link(
             f"the row written before it is missing (deleted, or {after} rewritten with a new "
             f"hash): its prev_hash matches no row{gap}"
         )
-    if row["row_hash"] != link_hash(row["prev_hash"], row):
+    if row["row_hash"] != link_hash(row["prev_hash"], row, tenant):
         return "edited: its content no longer matches its row_hash"
     return ""
 

@@ -9,7 +9,12 @@ process waits on the same lock (see `writing`).
   cannot deadlock upgrading read locks. WAL lets readers proceed during writes;
   `busy_timeout` makes a writer of another process wait for the lock.
 - PostgreSQL: ordinary transactions; whoever needs more (the audit trail's
-  order, a lease) locks what it needs inside them.
+  order, a lease) locks what it needs inside them. Each begins by setting
+  `denialops.tenant` for the transaction, which row-level security reads.
+
+Tenant data is read and written through `scope(tenant)` (or `admin()`, for
+migrations and cross-tenant admin commands): `storage/tenancy.py` scopes every
+statement, and refuses statements on tenant tables from the bare `engine`.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from typing import Any, Self
 import sqlalchemy as sa
 
 from settings import Settings, get_settings
-from storage import migrate
+from storage import migrate, tenancy
+from storage.tenancy import ALL_TENANTS, DEFAULT_TENANT, TENANT, check_tenant
 
 WRITE = "denialops_queue_write"
 """Execution option marking a write transaction (BEGIN IMMEDIATE on SQLite)."""
@@ -67,10 +73,11 @@ class Database:
             self._write_lock = threading.Lock()
         elif backend == "postgresql":
             self.engine = sa.create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+            sa.event.listen(self.engine, "begin", _postgresql_begin)
             self._write_lock = contextlib.nullcontext()
         else:
             raise ValueError(f"the work queue runs on SQLite or PostgreSQL, not {url.drivername}")
-        self._writer = self.engine.execution_options(**{WRITE: True})
+        tenancy.install(self.engine)
         self.migrate()
 
     @classmethod
@@ -85,13 +92,23 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the tables to the latest migration (idempotent; run on open)."""
-        with self.writing() as connection:
+        with self.admin().writing() as connection:
             migrate.upgrade(connection)
 
+    def scope(self, tenant: str = DEFAULT_TENANT) -> Scope:
+        """This database as `tenant` sees it: every statement scoped to its rows."""
+        return Scope(self, check_tenant(tenant))
+
+    def admin(self) -> Scope:
+        """Every tenant's rows, unscoped: for migrations and cross-tenant admin commands only."""
+        return Scope(self, ALL_TENANTS)
+
     @contextlib.contextmanager
-    def writing(self) -> Iterator[sa.Connection]:
-        """A write transaction: BEGIN IMMEDIATE on SQLite, committed on exit."""
-        with self._write_lock, self._writer.begin() as connection:
+    def writing(self, engine: sa.Engine | None = None) -> Iterator[sa.Connection]:
+        """A write transaction on `engine` (a scope's; default: the bare engine, which
+        refuses tenant data): BEGIN IMMEDIATE on SQLite, committed on exit."""
+        writer = (engine or self.engine).execution_options(**{WRITE: True})
+        with self._write_lock, writer.begin() as connection:
             yield connection
 
     def close(self) -> None:
@@ -104,6 +121,24 @@ class Database:
         self.close()
 
 
+class Scope:
+    """The database as one tenant (or an admin, `ALL_TENANTS`) sees it: the stores' handle.
+
+    `engine` and `writing()` open connections carrying the tenant, which
+    `storage/tenancy.py` applies to every statement (and PostgreSQL's row-level security
+    to every row).
+    """
+
+    def __init__(self, database: Database, tenant: str):
+        self.database = database
+        self.tenant = tenant
+        self.engine = database.engine.execution_options(**{TENANT: tenant})
+
+    def writing(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        """A write transaction as this tenant (see `Database.writing`)."""
+        return self.database.writing(self.engine)
+
+
 def is_write_transaction(connection: sa.Connection) -> bool:
     """Whether `connection` was opened by `Database.writing` (so holds SQLite's write lock)."""
     return bool(connection.get_execution_options().get(WRITE, False))
@@ -113,6 +148,15 @@ def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
     # SQLAlchemy's recipe: stop the driver's own BEGIN so `_sqlite_begin` decides.
     dbapi_connection.isolation_level = None
     dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+
+def _postgresql_begin(connection: sa.Connection) -> None:
+    # Row-level security's tenant, for this transaction only (set_config's `true`: SET LOCAL).
+    tenant = connection.get_execution_options().get(TENANT)
+    if tenant is not None:
+        connection.exec_driver_sql(
+            "SELECT set_config('denialops.tenant', %(tenant)s, true)", {"tenant": tenant}
+        )
 
 
 def _sqlite_begin(connection: sa.Connection) -> None:

@@ -39,7 +39,7 @@ QUEUE_EVENTS = (
     "reopened",
 )
 """Audit events about one queue item (`claim_id` set)."""
-SERVICE_EVENTS = ("policy_saved", "model_reloaded", "key_created", "key_revoked")
+SERVICE_EVENTS = ("policy_saved", "model_reloaded", "key_created", "key_revoked", "tenant_created")
 """Audit events about the service itself (no `claim_id`; the subject is in `detail`)."""
 AUDIT_EVENTS = (*QUEUE_EVENTS, *SERVICE_EVENTS)
 VERSION_TABLE = "queue_alembic_version"
@@ -89,11 +89,33 @@ is unknown, which a CHECK lets through.)"""
 
 METADATA = sa.MetaData()
 
+
+def _tenant() -> sa.Column[str]:
+    """The tenant a row belongs to (`storage/tenancy.py` scopes every statement by it)."""
+    return sa.Column("tenant", sa.String(64), sa.ForeignKey("tenants.name"), nullable=False)
+
+
+TENANTS = sa.Table(
+    "tenants",
+    METADATA,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    # Where the tenant's data lives and which registered model scores it; NULL: the
+    # installation's (settings.data_dir, settings.model_name).
+    sa.Column("data_dir", sa.Text, nullable=True),
+    sa.Column("model_name", sa.String(128), nullable=True),
+    # The trail's rows up to this id were chained before the chain bound the tenant
+    # (revision 0006): they verify as they were written. NULL: every row binds it.
+    sa.Column("audit_unbound_through", sa.BigInteger, nullable=True),
+)
+"""The tenants (billing practices); a fresh installation has one, `default`."""
+
 ITEMS = sa.Table(
     "queue_items",
     METADATA,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("claim_id", sa.String(64), nullable=False, unique=True),
+    _tenant(),
+    sa.Column("claim_id", sa.String(64), nullable=False),
     # The ranking, refreshed while the item is open.
     sa.Column("payer_id", sa.String(64), nullable=False),
     sa.Column("denial_category", sa.String(32), nullable=False),
@@ -140,10 +162,13 @@ ITEMS = sa.Table(
     sa.CheckConstraint(
         f"outcome IS NULL OR {_one_of('outcome', APPEAL_OUTCOMES)}", name="queue_items_outcome"
     ),
+    # One item per claim in each tenant's queue.
+    sa.UniqueConstraint("tenant", "claim_id", name="queue_items_tenant_claim"),
 )
 # `next` walks open items by priority; resolved items, the bulk over time, stay out of it.
 sa.Index(
     "queue_items_open_by_priority",
+    ITEMS.c.tenant,
     ITEMS.c.priority.desc(),
     ITEMS.c.id,
     postgresql_where=ITEMS.c.status == OPEN,
@@ -152,6 +177,7 @@ sa.Index(
 # `next` counts a biller's live leases against the cap; leased items are few.
 sa.Index(
     "queue_items_leased",
+    ITEMS.c.tenant,
     ITEMS.c.lease_holder,
     postgresql_where=ITEMS.c.lease_holder.is_not(None),
     sqlite_where=ITEMS.c.lease_holder.is_not(None),
@@ -160,11 +186,13 @@ sa.Index(
 AUDIT = sa.Table(
     "queue_audit",
     METADATA,
+    # Each tenant's trail is its own chain, numbered from 1 (storage/audit.py assigns ids).
+    sa.Column("tenant", sa.String(64), sa.ForeignKey("tenants.name"), primary_key=True),
     sa.Column(
         "id",
         sa.BigInteger().with_variant(sa.Integer, "sqlite"),
         primary_key=True,
-        autoincrement=True,
+        autoincrement=False,
     ),
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("actor", sa.String(64), nullable=False),
@@ -177,12 +205,14 @@ AUDIT = sa.Table(
     sa.CheckConstraint(_one_of("event", AUDIT_EVENTS), name="queue_audit_event"),
 )
 # One successor per row: a second writer that skipped the lock cannot fork the chain.
-sa.Index("queue_audit_one_successor", AUDIT.c.prev_hash, unique=True)
+sa.Index("queue_audit_one_successor", AUDIT.c.tenant, AUDIT.c.prev_hash, unique=True)
 
 POLICY_VERSIONS = sa.Table(
     "policy_versions",
     METADATA,
     # The primary key decides races: two saves from the same base insert the same version.
+    # Versions are numbered per tenant.
+    sa.Column("tenant", sa.String(64), sa.ForeignKey("tenants.name"), primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("policy", sa.Text, nullable=False),
     sa.Column("saved_by", sa.String(64), nullable=False),
@@ -195,6 +225,8 @@ API_KEYS = sa.Table(
     "api_keys",
     METADATA,
     sa.Column("key_id", sa.String(64), primary_key=True),
+    _tenant(),
+    # Unique across tenants: a key names its tenant.
     sa.Column("sha256", sa.String(64), nullable=False, unique=True),
     # Roles are checked by serving's key store: the schema does not freeze the list.
     sa.Column("role", sa.String(32), nullable=False),
@@ -204,3 +236,23 @@ API_KEYS = sa.Table(
     sa.Column("last_used_at", UTCDateTime, nullable=True),
 )
 """The service's API keys, kept as hashes; a revoked key stays listed."""
+
+SCORING_AUDIT = sa.Table(
+    "scoring_audit",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    _tenant(),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("key_id", sa.String(32), nullable=False),
+    sa.Column("claim_id", sa.String(64), nullable=False),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("p_denial", sa.Float, nullable=False),
+    sa.Column("band", sa.String(8), nullable=False),
+)
+"""The scoring decisions (serving/audit.py): who asked, which model, what it said."""
+
+TENANT_COLUMNS = {
+    "tenants": "name",
+    **{table.name: "tenant" for table in (ITEMS, AUDIT, POLICY_VERSIONS, API_KEYS, SCORING_AUDIT)},
+}
+"""Every table whose rows belong to a tenant, and the column that says which."""

@@ -40,9 +40,9 @@ def create_app(
         app.state.settings = settings
         app.state.loader = loader
         with step("audit trail, queue, policy and key stores open"):
-            app.state.audit = AuditLog(settings.database_url)
             app.state.queue = WorkQueue.from_settings(settings)
             app.state.database = database = app.state.queue.database
+            app.state.audit = AuditLog(database)
             app.state.policies = PolicyStore(database, legacy_file=settings.policy_path)
             app.state.keys = KeyRing(
                 settings.api_keys,

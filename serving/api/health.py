@@ -57,7 +57,9 @@ def reload(
         "detail": {"from": previous.version if previous else None, "to": scorer.version},
     }
     try:
-        with request.app.state.database.writing() as connection:
+        # The service's model: recorded in the default tenant's trail until models are
+        # registered per tenant.
+        with request.app.state.database.scope().writing() as connection:
             audit.append(connection, [row])
     except sa.exc.SQLAlchemyError as error:
         log.error("model reload not audited, so not done: %s", error)

@@ -130,7 +130,7 @@ def test_concurrent_saves_from_one_base_one_wins_and_nothing_is_lost(database: D
         editor = int(stored.updated_by.removeprefix("editor-"))
         assert stored.note == f"editor {editor}"
         assert stored.min_expected_net == 100 * round_ + editor
-    with database.engine.connect() as connection:
+    with database.scope().engine.connect() as connection:
         trail = verify(connection)
     assert (trail.ok, trail.rows) == (True, 3)
 

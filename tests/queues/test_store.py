@@ -368,7 +368,7 @@ def test_the_recovered_amount_is_bounded_by_the_billed_amount_unless_a_lead_over
     }
 
     with queue.engine.begin() as db:  # an item loaded before the queue kept billed amounts
-        db.execute(sa.text("UPDATE queue_items SET billed_amount = NULL WHERE claim_id = 'C3'"))
+        db.exec_driver_sql("UPDATE queue_items SET billed_amount = NULL WHERE claim_id = 'C3'")
     with pytest.raises(InvalidValueError, match=r"recoverable_amount 250\.00"):
         queue.record_outcome("C3", "ana", "overturned", 250.01, today)
     assert queue.record_outcome("C3", "ana", "overturned", 250.0, today).outcome == "overturned"

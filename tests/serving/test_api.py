@@ -215,6 +215,9 @@ def test_reload_swaps_the_model_for_later_requests(settings, bundle, pending) ->
 class _TrailDown:
     """A database whose writes fail, as when the disk is full or the server gone."""
 
+    def scope(self, _tenant: str = "default") -> _TrailDown:
+        return self
+
     @contextlib.contextmanager
     def writing(self):
         raise sa.exc.OperationalError("INSERT", {}, Exception("database is gone"))

@@ -101,7 +101,7 @@ def test_keys_are_listed_without_secrets_and_their_changes_audited(database: Dat
     assert listed[other].revoked_at is None
     assert digest(key) not in repr(store.list_keys())
     assert [caller.key_id for caller in store.active().values()] == [other]
-    with database.engine.connect() as connection:
+    with database.scope().engine.connect() as connection:
         trail = [(e.event, e.actor, e.claim_id, e.detail["key_id"]) for e in events(connection)]
     assert trail == [
         ("key_created", "ana", None, key_id),
@@ -138,7 +138,7 @@ def test_a_json_key_store_is_imported_once_and_revocations_stick(
     again = KeyStore(database, legacy_file=legacy)
     assert len(again.list_keys()) == 2
     assert set(again.active()) == {digest("old-two")}
-    with database.engine.connect() as connection:
+    with database.scope().engine.connect() as connection:
         assert [e.event for e in events(connection)] == ["key_created"] * 2 + ["key_revoked"]
 
 

@@ -33,12 +33,12 @@ def _row(index: int, claim_id: str | None = None) -> dict:
 
 
 def _write(database: Database, rows: list[dict]) -> list[int]:
-    with database.writing() as connection:
+    with database.scope().writing() as connection:
         return append(connection, rows)
 
 
 def _verify(database: Database):
-    with database.engine.connect() as connection:
+    with database.scope().engine.connect() as connection:
         return verify(connection)
 
 
@@ -132,7 +132,7 @@ def test_appending_after_a_break_does_not_hide_it(sqlite_database: Database) -> 
 def test_sqlite_writers_must_hold_the_write_lock(sqlite_database: Database) -> None:
     with (
         pytest.raises(RuntimeError, match="writing"),
-        sqlite_database.engine.begin() as connection,
+        sqlite_database.scope().engine.begin() as connection,
     ):
         append(connection, [_row(1)])
 
@@ -157,10 +157,13 @@ def test_a_fork_is_impossible_even_for_a_writer_that_skips_append(database: Data
     _write(database, [_row(1)])
     with database.engine.connect() as connection:
         first = connection.exec_driver_sql("SELECT prev_hash FROM queue_audit").scalar_one()
-    fork = "INSERT INTO queue_audit (id, at, actor, event, detail, prev_hash, row_hash) VALUES "
-    with pytest.raises(sa.exc.IntegrityError), database.engine.begin() as connection:
-        connection.exec_driver_sql(
-            fork + f"(9, '2026-12-01 00:00:00', 'x', 'loaded', '{{}}', '{first}', 'f')"
+    fork = (
+        "INSERT INTO queue_audit (tenant, id, at, actor, event, detail, prev_hash, row_hash) "
+        "VALUES "
+    )
+    with pytest.raises(sa.exc.IntegrityError, match="prev_hash"), database.engine.begin() as db:
+        db.exec_driver_sql(
+            fork + f"('default', 9, '2026-12-01 00:00:00', 'x', 'loaded', '{{}}', '{first}', 'f')"
         )
 
 

@@ -7,17 +7,18 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+import yaml
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from queues.policy import PolicyStore, default_policy
 from queues.store import WorkQueue
-from serving.audit import AuditLog
+from serving.keys import KeyStore
 from settings import Settings
-from storage.audit import verify
+from storage.audit import link_hash, verify
 from storage.migrate import alembic_config
-from storage.schema import AUDIT, ITEMS, METADATA, VERSION_TABLE, UTCDateTime
+from storage.schema import ITEMS, METADATA, VERSION_TABLE, UTCDateTime
 
 _RANKED = {
     "payer_id": "P01",
@@ -42,18 +43,123 @@ def test_the_migrations_build_the_tables_the_store_queries(database_url: str) ->
             connection, opts={"version_table": VERSION_TABLE, "compare_type": True}
         )
         assert compare_metadata(context, METADATA) == []
-        assert context.get_current_revision() == "0005_deadlines"
+        assert context.get_current_revision() == "0006_tenants"
 
 
 def test_the_queue_shares_a_database_with_the_scoring_audit(database_url: str) -> None:
-    AuditLog(database_url).engine.dispose()
     for _ in range(2):  # opening again finds nothing to migrate
         WorkQueue.from_settings(Settings(database_url=database_url)).close()
     engine = sa.create_engine(database_url)
     tables = set(sa.inspect(engine).get_table_names())
     engine.dispose()
-    assert {"scoring_audit", "queue_items", "queue_audit", VERSION_TABLE} <= tables
+    assert {"scoring_audit", "queue_items", "queue_audit", "tenants", VERSION_TABLE} <= tables
     assert "alembic_version" not in tables
+
+
+_OLD_SCORING_AUDIT = sa.Table(
+    "scoring_audit",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("key_id", sa.String(32), nullable=False),
+    sa.Column("claim_id", sa.String(64), nullable=False),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("p_denial", sa.Float, nullable=False),
+    sa.Column("band", sa.String(8), nullable=False),
+)
+"""serving's scoring audit as its AuditLog created it (create_all) before revision 0006."""
+
+
+def test_revision_0006_moves_a_store_filled_at_0005_into_default_losing_nothing(
+    database_url: str, clock
+) -> None:
+    engine = sa.create_engine(database_url)
+    tables = ("queue_items", "queue_audit", "policy_versions", "api_keys", "scoring_audit")
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection=connection), "0001")
+        _fill_at_0001(connection, clock.now)
+        command.upgrade(alembic_config(connection=connection), "0005_deadlines")
+        _OLD_SCORING_AUDIT.create(connection)
+        connection.execute(
+            _OLD_SCORING_AUDIT.insert(),
+            [
+                {
+                    "at": clock.now,
+                    "key_id": "k1",
+                    "claim_id": f"C{index}",
+                    "model_version": "3",
+                    "p_denial": 0.25,
+                    "band": "review",
+                }
+                for index in range(3)
+            ],
+        )
+        policy = default_policy().model_copy(update={"version": 2, "note": "old"})
+        connection.execute(
+            sa.text(
+                "INSERT INTO policy_versions (version, policy, saved_by, saved_at, note) "
+                "VALUES (2, :policy, 'rita', '2026-11-20 10:00:00', 'old')"
+            ),
+            {"policy": yaml.safe_dump(policy.model_dump(mode="json"))},
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO api_keys (key_id, sha256, role, created_at, created_by) "
+            "VALUES ('kid1', 'sha1', 'biller', '2026-11-20 10:00:00', 'admin')"
+        )
+        if connection.dialect.name == "sqlite":  # as serving's AuditLog made them
+            for verb in ("UPDATE", "DELETE"):
+                connection.exec_driver_sql(
+                    f"CREATE TRIGGER scoring_audit_no_{verb.lower()} BEFORE {verb} ON "
+                    "scoring_audit BEGIN SELECT RAISE(ABORT, 'scoring_audit is append-only'); END"
+                )
+        before = {table: _rows(connection, table) for table in tables}
+        command.upgrade(alembic_config(connection=connection), "head")
+        assert {table: _rows(connection, table) for table in tables} == before
+        for table in tables:
+            tenants = connection.exec_driver_sql(f"SELECT DISTINCT tenant FROM {table}")
+            assert tenants.scalars().all() == ["default"]
+        assert set(_indexes_with_where(connection)) == {
+            "queue_items_open_by_priority",
+            "queue_items_leased",
+        }
+        for table in ("queue_audit", "scoring_audit"):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"), connection.begin_nested():
+                connection.exec_driver_sql(f"DELETE FROM {table}")
+    engine.dispose()
+    assert len(before["queue_audit"]) == 4
+    assert len(before["scoring_audit"]) == 3
+
+    with WorkQueue.from_settings(Settings(database_url=database_url), clock=clock) as queue:
+        with queue.engine.connect() as connection:
+            assert verify(connection).rows == 4  # hashed without a tenant, as written
+        queue.record_outcome("OLD-1", "ana", "overturned", 80.0, clock.now.date())
+        with queue.engine.connect() as connection:
+            result = verify(connection)
+        assert (result.ok, result.rows, result.head_id) == (True, 5, 5)
+        assert PolicyStore(queue.database).current().note == "old"
+        assert [key.key_id for key in KeyStore(queue.database).list_keys()] == ["kid1"]
+        # The new row binds its tenant: moved to another tenant's chain, it breaks there.
+        assert link_hash(result.head_hash, {**_last(queue), "id": 5}, "default") != link_hash(
+            result.head_hash, {**_last(queue), "id": 5}
+        )
+
+
+def _last(queue: WorkQueue) -> dict:
+    event = queue.audit()[-1]
+    return {key: getattr(event, key) for key in ("at", "actor", "claim_id", "event", "detail")}
+
+
+def _rows(connection: sa.Connection, table: str) -> list[tuple]:
+    columns = [
+        c["name"] for c in sa.inspect(connection).get_columns(table) if c["name"] != "tenant"
+    ]
+    order = columns[0]
+    return [
+        tuple(row)
+        for row in connection.exec_driver_sql(
+            f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}"
+        )
+    ]
 
 
 def test_the_migrations_downgrade_to_nothing_and_back(database_url: str) -> None:
@@ -159,9 +265,16 @@ def test_revision_0002_keeps_a_store_filled_at_0001_and_its_append_only_trail(
         assert len(queue.audit()) == len(before) + 4
 
 
-_TRAIL_AT_0001 = sa.select(
-    AUDIT.c.id, AUDIT.c.at, AUDIT.c.actor, AUDIT.c.claim_id, AUDIT.c.event, AUDIT.c.detail
-).order_by(AUDIT.c.id)
+_AUDIT_AT_0001 = sa.table(
+    "queue_audit",
+    sa.column("id", sa.Integer),
+    sa.column("at", UTCDateTime()),
+    sa.column("actor", sa.String),
+    sa.column("claim_id", sa.String),
+    sa.column("event", sa.String),
+    sa.column("detail", sa.JSON()),
+)
+_TRAIL_AT_0001 = sa.select(_AUDIT_AT_0001).order_by(_AUDIT_AT_0001.c.id)
 """The trail's columns as revision 0001 has them."""
 
 
@@ -206,7 +319,7 @@ def _fill_at_0001(connection: sa.Connection, now: datetime) -> None:
         ("OLD-1", "resolved", {"action": "appeal"}),
     ]
     connection.execute(
-        AUDIT.insert(),
+        _AUDIT_AT_0001.insert(),
         [
             {"at": now, "actor": "ana", "claim_id": claim, "event": event, "detail": detail}
             for claim, event, detail in trail
@@ -276,7 +389,8 @@ def test_revision_0004_reconciles_a_store_filled_at_0003_and_downgrades_until_it
                 db.exec_driver_sql(statement)
     engine = sa.create_engine(database_url)
     with (
-        pytest.raises(RuntimeError, match=r"1 stale or closed item.*not downgrading"),
+        # 0006 refuses first: the rows written since bind their tenant.
+        pytest.raises(RuntimeError, match=r"3 audit row\(s\) chained with their tenant"),
         engine.begin() as connection,
     ):
         command.downgrade(alembic_config(connection=connection), "0003")
