@@ -45,6 +45,7 @@ SAMPLES = (  # subscribers' and patients' names (NM103, NM104) and birth dates (
 LIBRARIES = ("uvicorn", "uvicorn.access", "uvicorn.error", "mlflow", "alembic", "sqlalchemy")
 # The synthetic writer's stand-in name: a word of the messages, not a person's name.
 STAND_IN_NAMES = {"PATIENT"}
+MIN_NAME = 4
 KEYS = {"scrubber": "scrub-key", "biller": "bill-key", "revops": "revops-key"}
 PEOPLE = ("IL", "QC")  # NM101: the subscriber (member) and the patient
 SUBSCRIBER = ("HOLLOWAY", "MARGARET", "19610923")  # last and first name, date of birth
@@ -105,7 +106,9 @@ def _people_in_x12(path: Path) -> set[str]:
     for raw in text.split(terminator):
         segment = raw.strip().split(element)
         if segment[0] == "NM1" and len(segment) > 1 and segment[1] in PEOPLE:
-            found |= {value for value in segment[3:5] if len(value) > 1}
+            # A name of three letters or fewer (TED, DOE) is also a piece of ordinary text
+            # cut by the console's wrapping or SQLAlchemy's truncation ("crea ... ted_by").
+            found |= {value for value in segment[3:5] if len(value) >= MIN_NAME}
             found |= {segment[9]} if len(segment) > 9 and segment[9] else set()
         elif segment[0] == "DMG" and len(segment) > 2 and len(segment[2]) == 8:
             day = segment[2]
@@ -398,7 +401,8 @@ def test_the_workload_ran_every_path_it_is_meant_to_cover(workload: Workload) ->
     assert {"data_contracts.x12.ingest", "data_contracts.reader", "serving.api.claims"} <= names
     for library in ("mlflow.", "sqlalchemy.engine.", "alembic."):
         assert any(name.startswith(library) for name in names), library
-    assert {"SMITH", "JANE", "TED", "19730501", *SUBSCRIBER, *DEPENDANT} <= workload.identifiers
+    assert {"SMITH", "JANE", "19730501", *SUBSCRIBER, *DEPENDANT} <= workload.identifiers
+    assert "TED" not in workload.identifiers, "three letters: too short to tell from text"
     assert any(re.fullmatch(r"PAT\d+-[0-9a-f]{10}", i) for i in workload.identifiers), (
         "the dependant's claim was ingested, with an id derived from name and birth date"
     )
