@@ -11,7 +11,7 @@ import os
 from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -135,6 +135,63 @@ class Settings(BaseSettings):
         gt=0,
         description="SQLite only: how long a queue write waits for another process's write lock.",
     )
+    # Sign-in (accounts/throttle.py, accounts/sessions.py).
+    login_free_failures: int = Field(
+        3,
+        ge=0,
+        description="Failed sign-ins of one username (or from one address) answered without "
+        "delay: a person mistyping a few times is not slowed down.",
+    )
+    login_delay_base_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="The wait after the first failure beyond the free ones; it doubles with "
+        "each further failure (1, 2, 4, 8 ... s), so guessing gets slow fast.",
+    )
+    login_delay_max_seconds: float = Field(
+        60.0, gt=0, description="The longest wait between two sign-in attempts."
+    )
+    login_lock_failures: int = Field(
+        10,
+        ge=1,
+        description="Failures of one username in one series that lock it for "
+        "login_lock_minutes, whatever the password tried next.",
+    )
+    login_address_free_failures: int = Field(
+        10,
+        ge=0,
+        description="As login_free_failures, per client address: higher, because an office "
+        "signs in from one address.",
+    )
+    login_address_lock_failures: int = Field(
+        100,
+        ge=1,
+        description="Failures from one client address in one series that lock that "
+        "address out, so one machine cannot try many usernames.",
+    )
+    login_window_minutes: float = Field(
+        15.0,
+        gt=0,
+        description="A series of failures (what the delays and the lock count) ends after "
+        "this long without a failure.",
+    )
+    login_lock_minutes: float = Field(15.0, gt=0, description="How long a lock lasts.")
+    session_idle_minutes: float = Field(
+        30.0, gt=0, description="A browser session ends after this long without a request."
+    )
+    session_absolute_hours: float = Field(
+        12.0,
+        gt=0,
+        description="A browser session ends this long after sign-in, however active.",
+    )
+    session_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Server secret the CSRF tokens of browser sessions are signed with "
+        "(DENIALOPS_SESSION_SECRET, at least 32 characters, e.g. from "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`); every process of "
+        "one service must share it. Required once sign-in is used; never a default.",
+    )
+
     review_threshold: float = Field(0.15, gt=0, lt=1, description="p_denial from which: review.")
     hold_threshold: float = Field(0.5, gt=0, lt=1, description="p_denial from which: hold.")
     drivers_per_claim: int = Field(5, ge=1)

@@ -59,6 +59,7 @@ def test_a_later_remit_or_a_closed_appeal_closes_the_queue_item_with_its_reason(
             "outcome": ["upheld"],
             "recovered_amount": [0.0],
             "closed_date": [pd.Timestamp("2025-02-01")],
+            "outcome_reason": ["no_new_information"],
         }
     )
     later = replace(
