@@ -860,9 +860,11 @@ def audit_verify() -> None:
     from storage.audit import verify
     from storage.database import Database
 
-    with Database.from_settings(get_settings()) as database:
-        with database.scope().engine.connect() as db:
-            result = verify(db)
+    with (
+        Database.from_settings(get_settings()) as database,
+        database.scope().engine.connect() as db,
+    ):
+        result = verify(db)
     if not result.ok:
         console.print(
             f"audit trail broken at row {result.broken_id}: {result.problem} "

@@ -14,7 +14,8 @@ edit made around that.
 
 How `next` stays atomic:
 
-- PostgreSQL: a CTE picks the best unleased open item `FOR UPDATE SKIP LOCKED`
+- PostgreSQL: a subquery in the WHERE clause (where the tenant scoping reaches it,
+  storage/tenancy.py) picks the best unleased open item `FOR UPDATE SKIP LOCKED`
   and the same statement leases it (`UPDATE ... RETURNING`). Concurrent billers
   skip each other's candidates instead of queueing behind them, and a row
   leased by a transaction that committed meanwhile is re-checked and passed over.
@@ -66,8 +67,8 @@ from settings import Settings, get_settings
 from storage import audit
 from storage.audit import AuditEvent
 from storage.database import NAME_LENGTH, Database, is_name, utc_now
-from storage.tenancy import DEFAULT_TENANT
 from storage.schema import CLOSED, CLOSED_REASONS, ITEMS, OPEN, RESOLVED, STALE, UTCDateTime
+from storage.tenancy import DEFAULT_TENANT
 
 log = logging.getLogger(__name__)
 
@@ -135,10 +136,8 @@ def _lease_statement(dialect: str) -> sa.Update:
         .limit(1)
     )
     if dialect == "postgresql":
-        chosen = candidate.with_for_update(skip_locked=True).cte("candidate")
-        which = ITEMS.c.id == chosen.c.id
-    else:
-        which = ITEMS.c.id == candidate.scalar_subquery()
+        candidate = candidate.with_for_update(skip_locked=True)
+    which = ITEMS.c.id == candidate.scalar_subquery()
     return (
         ITEMS.update()
         .where(which)

@@ -39,7 +39,7 @@ QUEUE_EVENTS = (
     "reopened",
 )
 """Audit events about one queue item (`claim_id` set)."""
-SERVICE_EVENTS = ("policy_saved", "model_reloaded", "key_created", "key_revoked")
+SERVICE_EVENTS = ("policy_saved", "model_reloaded", "key_created", "key_revoked", "tenant_created")
 """Audit events about the service itself (no `claim_id`; the subject is in `detail`)."""
 PEOPLE_EVENTS = (
     "user_added",

@@ -166,11 +166,65 @@ def scope_statement(statement: sa.Executable) -> sa.Executable | None:
         return None
     if isinstance(statement, Insert) and statement._multi_values:
         raise TenancyError("multi-VALUES inserts on tenant tables are not scoped: executemany")
-    return visitors.cloned_traverse(
+    scoped = visitors.cloned_traverse(
         statement,
         {},
         {"select": _scope_select, "update": _scope_dml, "delete": _scope_dml, "insert": _fill},
     )
+    missed = _unscoped(scoped)
+    if missed:
+        # Cloning does not follow a column to its table: a CTE or subquery reached only
+        # through its columns (`cte.c.id`) stays as it was. Refused, not run unscoped.
+        raise TenancyError(
+            f"the tenant scoping cannot reach {', '.join(missed)} in this statement (a CTE or "
+            "subquery used through its columns): put the subquery in the WHERE clause"
+        )
+    return scoped
+
+
+def _unscoped(statement: sa.Executable) -> list[str]:
+    """Tenant tables a SELECT, UPDATE or DELETE anywhere in `statement` reads without the
+    tenant filter, following columns to their tables (which the rewrite does not)."""
+    missed, seen, stack = set(), set(), [statement]
+    while stack:
+        element = stack.pop()
+        if id(element) in seen:
+            continue
+        seen.add(id(element))
+        if isinstance(element, Select):
+            sources = [s for f in element.get_final_froms() for s in _tables_of(f)]
+        elif isinstance(element, Update | Delete):
+            sources = [element.table]
+        else:
+            sources = []
+        for source in sources:
+            if not any(_filters(c, source) for c in element._where_criteria):
+                missed.add(_table(source).name)
+        stack.extend(element.get_children())
+        if isinstance(element, sa.ColumnClause) and element.table is not None:
+            stack.append(element.table)
+    return sorted(missed)
+
+
+def _tables_of(source: sa.FromClause) -> list[sa.FromClause]:
+    """The tenant tables (or aliases of them) of one FROM entry."""
+    if isinstance(source, Join):
+        return [*_tables_of(source.left), *_tables_of(source.right)]
+    table = _table(source)
+    return [source] if isinstance(table, TableClause) and table.name in TENANT_COLUMNS else []
+
+
+def _table(source: sa.FromClause) -> sa.FromClause:
+    return source.element if isinstance(source, Alias) else source
+
+
+def _filters(criterion: sa.ColumnElement[bool], source: sa.FromClause) -> bool:
+    """Whether `criterion` is the tenant filter this module put on `source` (told by name:
+    FROM entries of one SELECT have distinct names, and cloning may copy an alias)."""
+    if getattr(criterion, "right", None) is not _TENANT_VALUE:
+        return False
+    table = criterion.left.table
+    return table.name == source.name and _table(table).name == _table(source).name
 
 
 def _scope_select(select: Select) -> None:
@@ -196,9 +250,13 @@ def _other_tables(statement: Update | Delete) -> list[str]:
         if isinstance(element, Select):
             continue  # a subquery is scoped on its own
         table = getattr(element, "table", None)
-        if isinstance(element, sa.ColumnClause) and isinstance(table, TableClause):
-            if table is not statement.table and table.name in TENANT_COLUMNS:
-                found.add(table.name)
+        if (
+            isinstance(element, sa.ColumnClause)
+            and isinstance(table, TableClause)
+            and table is not statement.table
+            and table.name in TENANT_COLUMNS
+        ):
+            found.add(table.name)
         stack.extend(element.get_children())
     return sorted(found)
 
@@ -217,12 +275,10 @@ def _fill(insert: Insert) -> None:
 def _criterion(source: sa.FromClause) -> list[sa.ColumnElement[bool]]:
     """The tenant filters for one FROM entry: a tenant table or an alias of one, each table
     of a join; a subquery filters itself (its own SELECT is scoped)."""
-    if isinstance(source, Join):
-        return [*_criterion(source.left), *_criterion(source.right)]
-    table = source.element if isinstance(source, Alias) else source
-    if isinstance(table, TableClause) and table.name in TENANT_COLUMNS:
-        name = TENANT_COLUMNS[table.name]
+    criteria = []
+    for table in _tables_of(source):
+        name = TENANT_COLUMNS[_table(table).name]
         # A lightweight sa.table() may not list the column; the database's table has it.
-        column = source.c[name] if name in source.c else sa.column(name, _selectable=source)
-        return [column == _TENANT_VALUE]
-    return []
+        column = table.c[name] if name in table.c else sa.column(name, _selectable=table)
+        criteria.append(column == _TENANT_VALUE)
+    return criteria

@@ -10,6 +10,7 @@
   names its tenant).
 - scoring_audit comes under the migrations: created here where serving had not created it
   yet (with its append-only triggers, now on PostgreSQL too), else given its tenant.
+- The trail takes the event `tenant_created` (a tenant's trail starts with it).
 - The trail's existing rows were hashed without a tenant: `default`'s
   `audit_unbound_through` is the last of them, so they verify as written, and rows after it
   bind their tenant into the hash (storage/audit.py).
@@ -55,6 +56,12 @@ NEW_PARTIAL_INDEXES = (
     ("queue_items_leased", ["tenant", "lease_holder"], "lease_holder IS NOT NULL"),
 )
 SETTING = "current_setting('denialops.tenant', true)"
+OLD_EVENTS = (
+    "'loaded', 'refreshed', 'leased', 'renewed', 'released', 'resolved', 'outcome', "
+    "'outcome_corrected', 'policy_saved', 'model_reloaded', 'key_created', 'key_revoked', "
+    "'reconciled', 'reopened'"
+)
+NEW_EVENTS = f"{OLD_EVENTS}, 'tenant_created'"
 
 
 def _sqlite_append_only(table: str) -> tuple[str, ...]:
@@ -115,7 +122,7 @@ def upgrade() -> None:
         _append_only(table, on=False)
     for table in TABLES:
         op.add_column(table, sa.Column("tenant", sa.String(64), nullable=True))
-        op.execute(f"UPDATE {table} SET tenant = '{DEFAULT}'")  # noqa: S608 (constants)
+        op.execute(f"UPDATE {table} SET tenant = '{DEFAULT}'")
     _partial_indexes(OLD_PARTIAL_INDEXES, drop=True)
     with _batch("queue_items") as batch:
         _tenant_required(batch, "queue_items")
@@ -126,6 +133,8 @@ def upgrade() -> None:
     with _batch("queue_audit") as batch:
         _tenant_required(batch, "queue_audit")
         _primary_key(batch, "queue_audit", ["tenant", "id"])
+        batch.drop_constraint("queue_audit_event", type_="check")
+        batch.create_check_constraint("queue_audit_event", f"event IN ({NEW_EVENTS})")
     op.create_index(
         "queue_audit_one_successor", "queue_audit", ["tenant", "prev_hash"], unique=True
     )
@@ -144,7 +153,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Back to 0005, refused once a second tenant or a tenant-bound trail row exists: 0005
-    has no tenants to keep them apart, and cannot verify a row whose hash binds one."""
+    has no tenants to keep them apart, and cannot verify a row whose hash binds one (so no
+    `tenant_created` row is left either)."""
     bind = op.get_bind()
     others = bind.execute(
         sa.text("SELECT count(*) FROM tenants WHERE name <> :name"), {"name": DEFAULT}
@@ -178,6 +188,8 @@ def downgrade() -> None:
     with _batch("queue_audit") as batch:
         _primary_key(batch, "queue_audit", ["id"])
         _tenant_dropped(batch, "queue_audit")
+        batch.drop_constraint("queue_audit_event", type_="check")
+        batch.create_check_constraint("queue_audit_event", f"event IN ({OLD_EVENTS})")
     op.create_index("queue_audit_one_successor", "queue_audit", ["prev_hash"], unique=True)
     with _batch("policy_versions") as batch:
         _primary_key(batch, "policy_versions", ["version"])
@@ -196,27 +208,27 @@ def downgrade() -> None:
     op.drop_table("tenants")
 
 
-def _claim_unique() -> str:  # noqa: N802
+def _claim_unique() -> str:
     """queue_items' unique claim_id of revision 0001 (PostgreSQL's name; SQLite's left it
     unnamed, `SQLITE_NAMES` names it)."""
     return "queue_items_claim_id_key" if _postgresql() else "uq_queue_items_claim_id"
 
 
-def _batch(table: str):  # noqa: ANN202 (alembic's BatchOperations context manager)
+def _batch(table: str):
     return op.batch_alter_table(table, naming_convention=SQLITE_NAMES)
 
 
-def _tenant_required(batch, table: str) -> None:  # noqa: ANN001
+def _tenant_required(batch, table: str) -> None:
     batch.alter_column("tenant", existing_type=sa.String(64), nullable=False)
     batch.create_foreign_key(f"{table}_tenant_fkey", "tenants", ["tenant"], ["name"])
 
 
-def _tenant_dropped(batch, table: str) -> None:  # noqa: ANN001
+def _tenant_dropped(batch, table: str) -> None:
     batch.drop_constraint(f"{table}_tenant_fkey", type_="foreignkey")
     batch.drop_column("tenant")
 
 
-def _primary_key(batch, table: str, columns: list[str]) -> None:  # noqa: ANN001
+def _primary_key(batch, table: str, columns: list[str]) -> None:
     batch.drop_constraint(f"{table}_pkey", type_="primary")
     batch.create_primary_key(f"{table}_pkey", columns)
 

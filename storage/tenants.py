@@ -1,0 +1,92 @@
+"""The tenants (billing practices) themselves: adding and listing them, an admin's work.
+
+A tenant's rows are reached only through `Database.scope(name)`; the registry of
+tenants is cross-tenant, so these functions run as an admin (`Database.admin()`).
+A tenant's audit trail starts with its `tenant_created` row, written in the same
+transaction as the tenant.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from storage import audit
+from storage.database import NAME_LENGTH, Database, is_name, utc_now
+from storage.schema import TENANTS
+from storage.tenancy import TENANT, check_tenant
+
+log = logging.getLogger(__name__)
+
+
+class TenantError(ValueError):
+    """A tenant that cannot be added; the message names it and the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """A tenant and its own settings (None: the installation's)."""
+
+    name: str
+    created_at: datetime
+    data_dir: Path | None
+    model_name: str | None
+
+
+def add_tenant(
+    database: Database,
+    name: str,
+    *,
+    by: str,
+    data_dir: Path | None = None,
+    model_name: str | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Tenant:
+    """Add the tenant `name` (its data directory and registered model, if its own), audited
+    in its trail as created by `by`."""
+    try:
+        check_tenant(name)
+    except ValueError as error:
+        raise TenantError(str(error)) from error
+    if not is_name(by):
+        raise TenantError(f"who adds a tenant must be a name of 1 to {NAME_LENGTH} chars")
+    now = clock()
+    row = {
+        "name": name,
+        "created_at": now,
+        "data_dir": None if data_dir is None else str(data_dir),
+        "model_name": model_name,
+    }
+    try:
+        with database.admin().writing() as connection:
+            connection.execute(TENANTS.insert(), row)
+            connection.execution_options(**{TENANT: name})  # the rest is the new tenant's
+            detail = {"tenant": name, "data_dir": row["data_dir"], "model_name": model_name}
+            event = {"at": now, "actor": by, "claim_id": None, "event": "tenant_created"}
+            audit.append(connection, [{**event, "detail": detail}])
+    except sa.exc.IntegrityError as error:
+        raise TenantError(f"there is already a tenant named {name!r}") from error
+    log.info("tenant %s added by %s", name, by)
+    return _tenant(row)
+
+
+def list_tenants(database: Database) -> list[Tenant]:
+    """Every tenant, by name."""
+    with database.admin().engine.connect() as connection:
+        rows = connection.execute(sa.select(TENANTS).order_by(TENANTS.c.name)).mappings()
+        return [_tenant(row) for row in rows]
+
+
+def _tenant(row: sa.RowMapping | dict) -> Tenant:
+    data_dir = row["data_dir"]
+    return Tenant(
+        row["name"],
+        row["created_at"],
+        None if data_dir is None else Path(data_dir),
+        row["model_name"],
+    )
