@@ -303,3 +303,43 @@ def test_the_trail_takes_every_event_of_the_schema(database: Database, clock: Fa
     with database.scope().writing() as connection:
         audit.append(connection, rows)
     assert [e.event for e in trail(database)] == list(AUDIT_EVENTS)
+
+
+def test_users_and_sessions_have_the_row_level_security_of_every_tenant_table(
+    database: Database,
+) -> None:
+    """The policy tests/storage/test_tenancy.py shows blocking SQL that omits the tenant is
+    the one on users and sessions, enabled and forced (the owner too)."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("row-level security is PostgreSQL's")
+    query = sa.text(
+        "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, p.qual, p.with_check "
+        "FROM pg_class c JOIN pg_policies p ON p.tablename = c.relname "
+        "AND p.schemaname = current_schema() "
+        "WHERE c.relnamespace = current_schema()::regnamespace "
+        "AND c.relname IN ('queue_items', 'users', 'sessions')"
+    )
+    with database.admin().engine.connect() as connection:
+        rows = {row.relname: tuple(row)[1:] for row in connection.execute(query)}
+    assert set(rows) == {"queue_items", "users", "sessions"}
+    assert rows["users"] == rows["sessions"] == rows["queue_items"]
+    assert rows["users"][:2] == (True, True)
+
+
+def test_logs_name_no_password_nor_token(
+    people: UserStore, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    people.add("default", "ana", "biller", PASSWORD, by="rita")
+    people.authenticate("default", "ana", "my other password", ADDRESS)
+    people.authenticate("default", PASSWORD, PASSWORD, ADDRESS)  # typed in both fields
+    token = signed_in(people).token
+    people.sessions.touch(token)
+    people.sessions.end(token)
+    idle = signed_in(people).token
+    clock.advance(hours=1)
+    assert people.sessions.touch(idle) is None
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert all(what in logged for what in ("signed in", "signed out", "expired (idle)"))
+    for secret in (PASSWORD, "my other password", token, idle):
+        assert secret not in logged
