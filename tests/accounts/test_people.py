@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 
-from accounts.passwords import PasswordPolicyError
+from accounts.passwords import PasswordPolicyError, needs_rehash
 from accounts.people import (
     DuplicateUserError,
     Outcome,
@@ -343,3 +344,20 @@ def test_logs_name_no_password_nor_token(
     assert all(what in logged for what in ("signed in", "signed out", "expired (idle)"))
     for secret in (PASSWORD, "my other password", token, idle):
         assert secret not in logged
+
+
+def test_a_hash_of_older_parameters_is_replaced_at_sign_in(
+    people: UserStore, database: Database
+) -> None:
+    people.add("default", "ana", "biller", PASSWORD, by="rita")
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    stored = "SELECT password_hash FROM users WHERE username = 'ana'"
+    with database.admin().writing() as connection:
+        connection.execute(sa.text("UPDATE users SET password_hash = :weak"), {"weak": weak})
+    assert needs_rehash(weak)
+    signed_in(people)
+    with database.admin().engine.connect() as connection:
+        renewed = connection.exec_driver_sql(stored).scalar()
+    assert renewed != weak
+    assert not needs_rehash(renewed)
+    signed_in(people)
