@@ -41,7 +41,7 @@ from accounts import passwords
 from accounts.clock import Clock, require_aware, utc_now
 from accounts.roles import Role, parse_role
 from accounts.sessions import Session, SessionPolicy, session_id_for, start_session
-from accounts.throttle import LoginThrottle
+from accounts.throttle import LoginThrottle, Verdict
 from accounts.throttle_store import DatabaseThrottleStore
 from settings import Settings
 from storage import audit
@@ -114,7 +114,8 @@ class Outcome(StrEnum):
 @dataclass(frozen=True, slots=True)
 class SignIn:
     """The answer to a sign-in: on success the token for the cookie (shown once, never
-    stored), the session and the person; when throttled, the seconds to wait."""
+    stored), the session and the person; otherwise the seconds until the throttle hears
+    the next attempt (after a refusal too, so a form can say how long to wait)."""
 
     outcome: Outcome
     token: str | None = None
@@ -422,8 +423,8 @@ class UserStore:
             reason = (
                 "unknown_user" if row is None else "wrong_password" if not matches else "disabled"
             )
-            self._failed(scope, tenant, username, address, reason, row)
-            return SignIn(Outcome.REFUSED)
+            verdict = self._failed(scope, tenant, username, address, reason, row)
+            return SignIn(Outcome.REFUSED, retry_after_seconds=verdict.retry_after_seconds)
         self._throttle.record_success(tenant, username)
         user = _user(row)
         with scope.writing() as connection:
@@ -459,13 +460,13 @@ class UserStore:
         address: str,
         reason: str,
         row: dict | None,
-    ) -> None:
+    ) -> Verdict:
         """Count a failed sign-in and audit it in the tenant's trail (an unknown tenant has
-        none: logged only)."""
+        none: logged only); the throttle's verdict on the next attempt."""
         verdict = self._throttle.record_failure(tenant, username, address)
         if scope is None:
             log.warning("sign-in to an unknown tenant refused")
-            return
+            return verdict
         actor = ANONYMOUS if row is None else row["username"]
         detail = {"reason": reason, "address": address, "locked": verdict.locked}
         if row is not None:
@@ -473,6 +474,7 @@ class UserStore:
         with scope.writing() as connection:
             audit.append(connection, [_event(self._now(), actor, "sign_in_failed", detail)])
         log.info("sign-in refused in tenant %s (%s)", tenant, reason)
+        return verdict
 
 
 def _tenant_exists(scope: Scope) -> bool:

@@ -190,15 +190,16 @@ def test_repeated_failures_delay_then_lock_through_the_database(
     people: UserStore, database: Database, clock: FakeClock
 ) -> None:
     people.add("default", "ana", "biller", PASSWORD, by="rita")
-    waits = []
+    waits = [0]
     for _ in range(10):  # each failure as soon as the throttle hears it
+        clock.advance(seconds=waits[-1])
         attempt = people.authenticate("default", "ana", "a wrong guess of many", ADDRESS)
-        waits.append(attempt.retry_after_seconds)
-        if attempt.outcome is Outcome.THROTTLED:
-            clock.advance(seconds=attempt.retry_after_seconds)
-            attempt = people.authenticate("default", "ana", "a wrong guess of many", ADDRESS)
         assert attempt.outcome is Outcome.REFUSED
-    assert waits == [0, 0, 0, 0, 1, 2, 4, 8, 16, 32]
+        waits.append(attempt.retry_after_seconds)
+        if waits[-1]:  # meanwhile even the right password is refused unheard
+            unheard = people.authenticate("default", "ana", PASSWORD, ADDRESS)
+            assert unheard == SignIn(Outcome.THROTTLED, retry_after_seconds=waits[-1])
+    assert waits[1:] == [0, 0, 0, 1, 2, 4, 8, 16, 32, 15 * 60]  # the 10th failure locks
     locked = people.authenticate("default", "ana", PASSWORD, ADDRESS)
     assert (locked.outcome, locked.retry_after_seconds) == (Outcome.THROTTLED, 15 * 60)
     failed = [e.detail["locked"] for e in trail(database) if e.event == "sign_in_failed"]
