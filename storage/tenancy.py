@@ -29,11 +29,12 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql import visitors
+from sqlalchemy.sql.ddl import ExecutableDDLElement
 from sqlalchemy.sql.dml import Delete, Insert, Update
 from sqlalchemy.sql.selectable import Alias, Join, Select, TableClause
 
@@ -116,21 +117,16 @@ def _before_execute(
     statement: Any,
     multiparams: Sequence[Mapping[str, Any]],
     params: Mapping[str, Any],
-    execution_options: Mapping[str, Any],
+    _execution_options: Mapping[str, Any],
 ) -> tuple[Any, Sequence[Mapping[str, Any]], Mapping[str, Any]]:
-    tenant = execution_options.get(TENANT, connection.get_execution_options().get(TENANT))
-    if tenant == ALL_TENANTS or not isinstance(statement, sa.sql.ClauseElement):
+    # The connection's tenant only: a statement cannot widen its own scope.
+    tenant = connection.get_execution_options().get(TENANT)
+    if (
+        tenant == ALL_TENANTS
+        or not isinstance(statement, sa.sql.ClauseElement)
+        or isinstance(statement, ExecutableDDLElement)  # DDL touches no rows
+    ):
         return statement, multiparams, params
-    if isinstance(statement, sa.TextClause):
-        named = _NAMED.search(statement.text)
-        if named:
-            raise TenancyError(
-                f"textual SQL on the tenant table {named.group(1)} cannot be scoped: build it "
-                "with SQLAlchemy Core, or run it as an admin (Database.admin())"
-            )
-        return statement, multiparams, params
-    if not isinstance(statement, Select | Insert | Update | Delete):
-        return statement, multiparams, params  # DDL and the like touch no rows
     scoped = _REWRITES.get(statement)
     if scoped is None:
         return statement, multiparams, params
@@ -154,14 +150,50 @@ def tenant_tables(statement: sa.ClauseElement) -> set[str]:
     """The names of the tenant tables `statement` reads or writes, at any depth."""
     return {
         element.name
-        for element in visitors.iterate(statement)
+        for element in _reach(statement)
         if isinstance(element, TableClause) and element.name in TENANT_COLUMNS
     }
+
+
+def _reach(statement: sa.ClauseElement) -> Iterator[sa.ClauseElement]:
+    """Every element of `statement`, once, following columns to the tables, subqueries and
+    CTEs they belong to (which SQLAlchemy's own traversals do not)."""
+    seen, stack = set(), [statement]
+    while stack:
+        element = stack.pop()
+        if id(element) in seen:
+            continue
+        seen.add(id(element))
+        yield element
+        if isinstance(element, TableClause):
+            continue  # its columns hold nothing more
+        stack.extend(element.get_children())
+        table = getattr(element, "table", None)
+        if isinstance(element, sa.ColumnClause) and isinstance(table, sa.FromClause):
+            stack.append(table)
+
+
+def _textual(statement: sa.ClauseElement) -> str | None:
+    """A tenant table named in text the rewrite cannot read (sa.text, literal columns)."""
+    for element in _reach(statement):
+        text = element.text if isinstance(element, sa.TextClause) else None
+        if isinstance(element, sa.ColumnClause) and element.is_literal:
+            text = element.name
+        named = _NAMED.search(text) if text else None
+        if named:
+            return named.group(1)
+    return None
 
 
 def scope_statement(statement: sa.Executable) -> sa.Executable | None:
     """`statement` with every tenant table it touches filtered (or filled, for INSERT) by
     the bound parameter `PARAMETER`; None when it touches no tenant table."""
+    named = _textual(statement)
+    if named:
+        raise TenancyError(
+            f"textual SQL on the tenant table {named} cannot be scoped: build it with "
+            "SQLAlchemy Core, or run it as an admin (Database.admin())"
+        )
     if not tenant_tables(statement):
         return None
     if isinstance(statement, Insert) and statement._multi_values:
@@ -185,14 +217,10 @@ def scope_statement(statement: sa.Executable) -> sa.Executable | None:
 def _unscoped(statement: sa.Executable) -> list[str]:
     """Tenant tables a SELECT, UPDATE or DELETE anywhere in `statement` reads without the
     tenant filter, following columns to their tables (which the rewrite does not)."""
-    missed, seen, stack = set(), set(), [statement]
-    while stack:
-        element = stack.pop()
-        if id(element) in seen:
-            continue
-        seen.add(id(element))
+    missed = set()
+    for element in _reach(statement):
         if isinstance(element, Select):
-            sources = [s for f in element.get_final_froms() for s in _tables_of(f)]
+            sources = [s for f in _froms(element) for s in _tables_of(f)]
         elif isinstance(element, Update | Delete):
             sources = [element.table]
         else:
@@ -200,9 +228,6 @@ def _unscoped(statement: sa.Executable) -> list[str]:
         for source in sources:
             if not any(_filters(c, source) for c in element._where_criteria):
                 missed.add(_table(source).name)
-        stack.extend(element.get_children())
-        if isinstance(element, sa.ColumnClause) and element.table is not None:
-            stack.append(element.table)
     return sorted(missed)
 
 
@@ -227,8 +252,19 @@ def _filters(criterion: sa.ColumnElement[bool], source: sa.FromClause) -> bool:
     return table.name == source.name and _table(table).name == _table(source).name
 
 
+def _froms(select: Select) -> list[sa.FromClause]:
+    """What `select` reads FROM (explicit, and implied by its columns and WHERE clause).
+
+    `Select.get_final_froms()` says the same but compiles the whole statement to find
+    out, which made scoping a statement cost ten times running it; the compile state
+    SQLAlchemy builds before compiling holds the list (tests/storage/test_tenancy.py
+    would show it moving in a new SQLAlchemy).
+    """
+    return select._compile_state_factory(select, None)._get_display_froms()
+
+
 def _scope_select(select: Select) -> None:
-    criteria = [_criterion(source) for source in select.get_final_froms()]
+    criteria = [_criterion(source) for source in _froms(select)]
     select._where_criteria += tuple(c for group in criteria for c in group)
 
 

@@ -212,13 +212,32 @@ def test_row_level_security_hides_other_tenants_from_sql_without_the_filter(
             connection.exec_driver_sql(f"DROP ROLE {role}")
 
 
-def test_a_cte_the_scoping_cannot_reach_is_refused_not_run_unscoped(
+def test_unions_and_selects_from_subqueries_are_scoped(queues: dict[str, WorkQueue]) -> None:
+    union = sa.union(sa.select(ITEMS.c.claim_id), sa.select(AUDIT.c.claim_id))
+    open_claims = sa.select(ITEMS.c.claim_id).where(ITEMS.c.status == "open").subquery()
+    with queues[SOUTH].engine.connect() as connection:
+        # The trail's claimless tenant_created row gives the None.
+        assert sorted(connection.execute(union).scalars(), key=str) == [None, "S1", "SHARED"]
+        from_subquery = sa.select(open_claims.c.claim_id).order_by(open_claims.c.claim_id)
+        assert connection.execute(from_subquery).scalars().all() == ["S1", "SHARED"]
+
+
+def test_what_the_scoping_cannot_rewrite_is_refused_not_run_unscoped(
     queues: dict[str, WorkQueue],
 ) -> None:
     candidate = sa.select(ITEMS.c.id).where(ITEMS.c.status == "open").limit(1).cte("candidate")
-    statement = ITEMS.update().where(ITEMS.c.id == candidate.c.id).values(note="x")
-    with (
-        pytest.raises(TenancyError, match="cannot reach queue_items"),
-        queues[NORTH].engine.begin() as connection,
-    ):
-        connection.execute(statement)
+    refused = {
+        "cannot reach queue_items": ITEMS.update()
+        .where(ITEMS.c.id == candidate.c.id)
+        .values(note="x"),
+        "textual SQL on the tenant table queue_audit": sa.select(ITEMS.c.id).where(
+            sa.text("claim_id IN (SELECT claim_id FROM queue_audit)")
+        ),
+        "textual SQL on the tenant table api_keys": sa.select(
+            sa.literal_column("count(*)")
+        ).select_from(sa.text("api_keys")),
+    }
+    with queues[NORTH].engine.begin() as connection:
+        for message, statement in refused.items():
+            with pytest.raises(TenancyError, match=message):
+                connection.execute(statement)
