@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
+from accounts import passwords
 from accounts.passwords import PasswordPolicyError, needs_rehash
 from accounts.people import (
     DuplicateUserError,
@@ -25,6 +26,7 @@ from storage import audit
 from storage.database import Database
 from storage.schema import AUDIT_EVENTS, SESSIONS, TENANTS
 from tests.accounts.conftest import FakeClock
+from tests.accounts.test_passwords import CountingHasher
 
 PASSWORD = "correct horse battery staple"
 ADDRESS = "203.0.113.7"
@@ -362,3 +364,27 @@ def test_a_hash_of_older_parameters_is_replaced_at_sign_in(
     assert renewed != weak
     assert not needs_rehash(renewed)
     signed_in(people)
+
+
+def test_every_refusal_costs_one_argon2_verification(
+    people: UserStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong password, an unknown or malformed username, a disabled person and an unknown
+    tenant take the same work, so the time taken tells nothing either."""
+    people.add("default", "ana", "biller", PASSWORD, by="rita")
+    people.add("default", "ben", "biller", PASSWORD, by="rita")
+    people.disable("default", "ben", by="rita")
+    counting = CountingHasher(passwords._hasher)
+    monkeypatch.setattr(passwords, "_hasher", counting)
+    for tenant, username, password in (
+        ("default", "ana", "not the password at all"),
+        ("default", "nobody", PASSWORD),
+        ("default", "not a username!", PASSWORD),
+        ("default", "ben", PASSWORD),
+        ("nowhere", "ana", PASSWORD),
+        ("Not A Tenant", "ana", PASSWORD),
+    ):
+        before = len(counting.verified)
+        assert people.authenticate(tenant, username, password, ADDRESS).outcome is Outcome.REFUSED
+        assert len(counting.verified) == before + 1, (tenant, username)
+    assert all(stored.startswith("$argon2id$") for stored in counting.verified)
