@@ -1,11 +1,11 @@
-"""People and their sign-in, as rules without a database or a web framework.
+"""People and their sign-in: the rules, and the people and sessions in the database.
 
-Everything here is pure logic with injected clocks and stores, so that the rules
-(password hashing and policy, login throttling, session expiry, CSRF, roles) are
-tested in milliseconds and shared by the service, the CLI and the data layer.
-The package sits low in the import layers: it may import `settings` and
-`data_contracts` only, so the database and the web code build on it, never the
-other way round.
+The rules (`passwords`, `throttle`, `sessions`, `roles`, `clock`) are pure logic with
+injected clocks and stores, tested in milliseconds and shared by the service and the
+CLI; they import `settings` only. `people` (users, sign-in, sessions) and
+`throttle_store` (the throttle's counters) keep them in the service's database: the
+package sits just above `storage` in the import layers, so the web code builds on it,
+never the other way round.
 
 A sign-in puts the pieces together in this order, so that every failure looks
 alike whether or not the username exists:
@@ -18,4 +18,6 @@ alike whether or not the username exists:
    and the same refusal. Otherwise `throttle.record_success(...)`, store a new hash
    if `passwords.needs_rehash(hash)`, and `sessions.start_session(...)`: the token
    goes in the cookie, the `Session` (id = the token's SHA-256) in the database.
+
+`people.UserStore.authenticate` is that sequence, audited.
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -24,9 +25,11 @@ from settings import get_settings
 if TYPE_CHECKING:
     import pandas as pd
 
+    from accounts.people import UserStore
     from data_contracts.quarantine import QuarantineSummary
     from data_contracts.x12 import IngestSummary
     from serving.keys import KeyStore
+    from storage.database import Database
 
 app = typer.Typer(
     help="DenialOps: predict, prevent and recover behavioral-health claim denials.",
@@ -770,7 +773,154 @@ def _ingest_table(summary: IngestSummary, out: Path) -> Table:
 
 keys_app = typer.Typer(help="API keys of the HTTP service (stored hashed in the database).")
 app.add_typer(keys_app, name="keys")
+tenants_app = typer.Typer(help="Tenants (billing practices): each sees only its own data.")
+app.add_typer(tenants_app, name="tenants")
+users_app = typer.Typer(help="People who sign in to the service, one tenant and role each.")
+app.add_typer(users_app, name="users")
 By = Annotated[str, typer.Option("--by", help="Who makes the change (audit trail).")]
+TenantOption = Annotated[
+    str, typer.Option("--tenant", help="The tenant acted on (see `tenants list`).")
+]
+Username = Annotated[str, typer.Option("--username", help="The person's username.")]
+
+
+@tenants_app.command("add")
+def tenants_add(
+    name: Annotated[
+        str, typer.Argument(help="1 to 64 lowercase letters, digits, - or _ (e.g. acme-bh).")
+    ],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="The tenant's own data directory (default: DATA_DIR)."),
+    ] = None,
+    model_name: Annotated[
+        str | None,
+        typer.Option("--model-name", help="The tenant's registered model (default: MODEL_NAME)."),
+    ] = None,
+    actor: By = "cli",
+) -> None:
+    """Add a tenant; its users and keys are added next (`users add`, `keys add`)."""
+    from storage.tenants import TenantError, add_tenant
+
+    try:
+        with _database() as database:
+            tenant = add_tenant(database, name, by=actor, data_dir=data_dir, model_name=model_name)
+    except TenantError as error:
+        raise typer.BadParameter(str(error), param_hint="NAME") from error
+    console.print(f"tenant {tenant.name} added")
+
+
+@tenants_app.command("list")
+def tenants_list() -> None:
+    """Every tenant: name, when created, its own data directory and model if any."""
+    from storage.tenants import list_tenants
+
+    with _database() as database:
+        tenants = list_tenants(database)
+    table = Table("tenant", "created", "data dir", "model")
+    for tenant in tenants:
+        table.add_row(
+            tenant.name,
+            _when(tenant.created_at),
+            "" if tenant.data_dir is None else str(tenant.data_dir),
+            tenant.model_name or "",
+        )
+    Console().print(table)
+
+
+@users_app.command("add")
+def users_add(
+    tenant: TenantOption,
+    role: Annotated[
+        str,
+        typer.Option("--role", help="biller, billing_lead, revops, data_scientist or admin."),
+    ],
+    username: Username,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the password from standard input (one line) instead of a prompt.",
+        ),
+    ] = False,
+    actor: By = "cli",
+) -> None:
+    """Add a person to a tenant with a role. The password (at least 12 characters, not a
+    common one, not containing the username) is prompted for, or read from standard input
+    with --password-stdin; never given on the command line, where it would be kept in the
+    shell's history."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _people_or_exit() as people:
+        user = people.add(tenant, username, role, password, by=actor)
+    console.print(f"user {user.username} ({user.role}) added to tenant {user.tenant}")
+
+
+@users_app.command("disable")
+def users_disable(tenant: TenantOption, username: Username, actor: By = "cli") -> None:
+    """Stop a person signing in; their open sessions end at once."""
+    _set_enabled(tenant, username, actor, enabled=False)
+
+
+@users_app.command("enable")
+def users_enable(tenant: TenantOption, username: Username, actor: By = "cli") -> None:
+    """Let a disabled person sign in again."""
+    _set_enabled(tenant, username, actor, enabled=True)
+
+
+def _set_enabled(tenant: str, username: str, actor: str, *, enabled: bool) -> None:
+    """Enable or disable a person, saying whether they already were."""
+    with _people_or_exit() as people:
+        before = people.get(tenant, username)
+        change = people.enable if enabled else people.disable
+        user = change(tenant, username, by=actor)
+    already = "was already " if before is not None and before.enabled == enabled else ""
+    state = "enabled" if enabled else "disabled"
+    console.print(f"user {user.username} of tenant {user.tenant} {already}{state}")
+
+
+@users_app.command("list")
+def users_list(tenant: TenantOption) -> None:
+    """A tenant's people: username, role, created, disabled (never a password hash)."""
+    with _people_or_exit() as people:
+        users = people.list_users(tenant)
+    table = Table("username", "role", "created", "by", "disabled")
+    for user in users:
+        table.add_row(
+            user.username,
+            user.role,
+            _when(user.created_at),
+            user.created_by,
+            _when(user.disabled_at),
+        )
+    Console().print(table)
+
+
+@contextlib.contextmanager
+def _people_or_exit() -> Iterator[UserStore]:
+    """The people of DATABASE_URL; a refused change exits 2, its message naming the option
+    at fault (unknown tenant, role, username taken or malformed, weak password)."""
+    from accounts.passwords import PasswordPolicyError
+    from accounts.people import PeopleError, UnknownTenantError, UserStore
+    from accounts.roles import UnknownRoleError
+
+    hints = (
+        (UnknownTenantError, "--tenant"),
+        (UnknownRoleError, "--role"),
+        (PasswordPolicyError, "password"),
+        (PeopleError, "--username"),  # taken, unknown or malformed
+    )
+    settings = get_settings()
+    try:
+        with _database() as database:
+            yield UserStore.from_settings(database, settings)
+    except ValueError as error:
+        hint = next((hint for kind, hint in hints if isinstance(error, kind)), None)
+        if hint is None:
+            raise
+        raise typer.BadParameter(str(error), param_hint=hint) from error
 
 
 @keys_app.command("add")
@@ -778,24 +928,26 @@ def keys_add(
     role: Annotated[
         str, typer.Option("--role", help="scrubber, biller, billing_lead, revops or admin.")
     ],
+    tenant: TenantOption = "default",
     actor: By = "cli",
 ) -> None:
-    """Create an API key with a role; the key is printed once and stored only as a hash.
-    A running service accepts it within DENIALOPS_KEY_CACHE_SECONDS."""
+    """Create an API key of a tenant with a role; the key is printed once and stored only as
+    a hash. A running service accepts it within DENIALOPS_KEY_CACHE_SECONDS."""
     from serving.keys import KeyStoreError
 
     try:
-        with _key_store() as store:
+        with _key_store(tenant) as store:
             key, key_id = store.add(role, by=actor)
     except KeyStoreError as error:
         raise typer.BadParameter(str(error), param_hint="--role") from error
-    console.print(f"key id {key_id} ({role}) added. The key, shown once:")
+    console.print(f"key id {key_id} ({role}) of tenant {tenant} added. The key, shown once:")
     typer.echo(key)
 
 
 @keys_app.command("revoke")
 def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key's id (see `keys list`).")],
+    tenant: TenantOption = "default",
     actor: By = "cli",
 ) -> None:
     """Revoke a key: a running service refuses it within DENIALOPS_KEY_CACHE_SECONDS.
@@ -803,7 +955,7 @@ def keys_revoke(
     from serving.keys import KeyStoreError
 
     try:
-        with _key_store() as store:
+        with _key_store(tenant) as store:
             info = store.revoke(key_id, by=actor)
     except KeyStoreError as error:
         console.print(str(error), style="red", markup=False, highlight=False)
@@ -814,10 +966,10 @@ def keys_revoke(
 
 
 @keys_app.command("list")
-def keys_list() -> None:
-    """Every stored key: id, role, when and by whom created, last used, revoked (never the
-    key nor its hash)."""
-    with _key_store() as store:
+def keys_list(tenant: TenantOption = "default") -> None:
+    """A tenant's stored keys: id, role, when and by whom created, last used, revoked (never
+    the key nor its hash)."""
+    with _key_store(tenant) as store:
         keys = store.list_keys()
     table = Table("key id", "role", "created", "by", "last used", "revoked")
     for key in keys:
@@ -833,14 +985,30 @@ def keys_list() -> None:
 
 
 @contextlib.contextmanager
-def _key_store() -> Iterator[KeyStore]:
-    """The key store in DATABASE_URL (importing a JSON key store of earlier versions)."""
-    from serving.keys import KeyStore
+def _database() -> Iterator[Database]:
+    """The service's database (DATABASE_URL), migrated to the latest revision."""
     from storage.database import Database
 
+    with Database.from_settings(get_settings()) as database:
+        yield database
+
+
+@contextlib.contextmanager
+def _key_store(tenant: str) -> Iterator[KeyStore]:
+    """`tenant`'s keys in DATABASE_URL (importing a JSON key store of earlier versions into
+    `default`); an unknown tenant exits 2 naming it."""
+    from serving.keys import KeyStore
+    from storage.tenants import list_tenants
+
     settings = get_settings()
-    with Database.from_settings(settings) as database:
-        yield KeyStore(database, legacy_file=settings.key_store)
+    with _database() as database:
+        if tenant not in {known.name for known in list_tenants(database)}:
+            raise typer.BadParameter(
+                f"there is no tenant {tenant!r} (see `denialops tenants list`)",
+                param_hint="--tenant",
+            )
+        legacy = settings.key_store if tenant == "default" else None
+        yield KeyStore(database, tenant=tenant, legacy_file=legacy)
 
 
 def _when(at: datetime | None) -> str:

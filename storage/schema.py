@@ -41,7 +41,18 @@ QUEUE_EVENTS = (
 """Audit events about one queue item (`claim_id` set)."""
 SERVICE_EVENTS = ("policy_saved", "model_reloaded", "key_created", "key_revoked", "tenant_created")
 """Audit events about the service itself (no `claim_id`; the subject is in `detail`)."""
-AUDIT_EVENTS = (*QUEUE_EVENTS, *SERVICE_EVENTS)
+PEOPLE_EVENTS = (
+    "user_added",
+    "user_disabled",
+    "user_enabled",
+    "role_changed",
+    "signed_in",
+    "sign_in_failed",
+    "signed_out",
+    "session_expired",
+)
+"""Audit events about people and their sign-ins (`accounts/people.py`; no `claim_id`)."""
+AUDIT_EVENTS = (*QUEUE_EVENTS, *SERVICE_EVENTS, *PEOPLE_EVENTS)
 VERSION_TABLE = "queue_alembic_version"
 """Alembic's version table for the queue, named so it shares a database with serving's tables."""
 
@@ -251,8 +262,75 @@ SCORING_AUDIT = sa.Table(
 )
 """The scoring decisions (serving/audit.py): who asked, which model, what it said."""
 
+USERS = sa.Table(
+    "users",
+    METADATA,
+    # A person belongs to one tenant; the same username may exist in another tenant.
+    sa.Column("tenant", sa.String(64), sa.ForeignKey("tenants.name"), primary_key=True),
+    # Stored as signed in with: trimmed and case-folded (accounts/people.py).
+    sa.Column("username", sa.String(64), primary_key=True),
+    # One of accounts.roles.ROLES: the migration's CHECK (users_role) holds the list,
+    # frozen as migrations are; this module sits below accounts and cannot import it.
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("password_changed_at", UTCDateTime, nullable=False),
+    # Set: the person cannot sign in, and their sessions were ended.
+    sa.Column("disabled_at", UTCDateTime, nullable=True),
+)
+"""People who sign in to the service (machines use `api_keys`)."""
+
+SESSION_END_REASONS = ("signed_out", "idle", "absolute", "disabled")
+"""Why a session ended: sign-out, its idle or absolute limit, or its person disabled."""
+
+SESSIONS = sa.Table(
+    "sessions",
+    METADATA,
+    # The SHA-256 of the cookie's token (accounts/sessions.py): the token is never stored.
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("tenant", sa.String(64), nullable=False),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    # Both limits fixed when the session starts (accounts.sessions.Session).
+    sa.Column("idle_timeout_seconds", sa.Float, nullable=False),
+    sa.Column("absolute_expires_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    sa.Column("end_reason", sa.String(16), nullable=True),
+    sa.ForeignKeyConstraint(
+        ["tenant", "username"],
+        ["users.tenant", "users.username"],
+        name="sessions_user_fkey",
+    ),
+    sa.CheckConstraint(
+        f"(ended_at IS NULL AND end_reason IS NULL) OR (ended_at IS NOT NULL AND "
+        f"end_reason IS NOT NULL AND {_one_of('end_reason', SESSION_END_REASONS)})",
+        name="sessions_end_reason",
+    ),
+)
+"""Signed-in browsers; an ended session stays, with when and why it ended."""
+sa.Index("sessions_by_user", SESSIONS.c.tenant, SESSIONS.c.username)
+
+LOGIN_THROTTLE = sa.Table(
+    "login_throttle",
+    METADATA,
+    # SHA-256 of the counter's key (accounts/throttle_store.py): what was typed as a
+    # username, sometimes a password, is never stored.
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("subject", sa.String(16), nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failure", UTCDateTime, nullable=False),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+)
+"""Failed sign-in counters (accounts/throttle.py). Not a tenant table: an address's counter
+spans tenants (one machine trying usernames across tenants is one attacker)."""
+
 TENANT_COLUMNS = {
     "tenants": "name",
-    **{table.name: "tenant" for table in (ITEMS, AUDIT, POLICY_VERSIONS, API_KEYS, SCORING_AUDIT)},
+    **{
+        table.name: "tenant"
+        for table in (ITEMS, AUDIT, POLICY_VERSIONS, API_KEYS, SCORING_AUDIT, USERS, SESSIONS)
+    },
 }
 """Every table whose rows belong to a tenant, and the column that says which."""
