@@ -9,7 +9,8 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -28,8 +29,10 @@ if TYPE_CHECKING:
     from accounts.people import UserStore
     from data_contracts.quarantine import QuarantineSummary
     from data_contracts.x12 import IngestSummary
+    from queues.policy import Policy
     from serving.keys import KeyStore
     from storage.database import Database
+    from storage.tenants import Tenant
 
 app = typer.Typer(
     help="DenialOps: predict, prevent and recover behavioral-health claim denials.",
@@ -54,6 +57,17 @@ BadRows = Annotated[
         help="quarantine: set rows that break the contract, and the rows that depend on them, "
         "aside in DIR/quarantine and load the rest (fails above DENIALOPS_QUARANTINE_CEILING "
         "of a table); strict: refuse the directory, listing every problem.",
+    ),
+]
+
+
+TenantOption = Annotated[
+    str, typer.Option("--tenant", help="The tenant acted on (see `tenants list`).")
+]
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data", help="Contract data directory (default: the tenant's, see `tenants list`)."
     ),
 ]
 
@@ -173,7 +187,7 @@ def features_build(
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
+    data: DataOption = None,
     params: Annotated[
         Path | None,
         typer.Option("--params", help="JSON of LightGBM parameters, e.g. from `denialops tune`."),
@@ -182,12 +196,15 @@ def train(
         bool, typer.Option("--force", help="Make the new model champion even if it is not better.")
     ] = False,
     on_bad_rows: BadRows = OnBadRows.quarantine,
+    tenant: TenantOption = "default",
 ) -> None:
-    """Train the denial model (and the recovery model where appeals exist) and register it."""
+    """Train the denial model (and the recovery model where appeals exist) and register it,
+    under the tenant's model names (`default`: the installation's)."""
     from training.dataset import TrainingDataError
     from training.train import train_all
 
-    settings = get_settings()
+    known, data = _tenant_data(tenant, data)
+    settings = known.models(get_settings())
     overrides = json.loads(params.read_text()) if params else None
     loaded = _read_or_exit(data, on_bad_rows)
     with _progress() as progress:
@@ -222,7 +239,6 @@ def train(
 
 @app.command()
 def tune(
-    data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
     trials: Annotated[int, typer.Option("--trials", min=1, help="Trials to run in this call.")],
     study: Annotated[str, typer.Option("--study", help="Study name; reuse it to resume.")] = (
         "denial-risk"
@@ -237,12 +253,15 @@ def tune(
     out: Annotated[
         Path, typer.Option("--out", help="Best parameters as JSON, for `train --params`.")
     ] = Path("optuna/best_params.json"),
+    data: DataOption = None,
     on_bad_rows: BadRows = OnBadRows.quarantine,
+    tenant: TenantOption = "default",
 ) -> None:
     """Search LightGBM parameters with Optuna on the validation period; resumable."""
     from training.dataset import TrainingDataError
     from training.tune import tune as run_tune
 
+    data = _tenant_data(tenant, data)[1]
     loaded = _read_or_exit(data, on_bad_rows)
     with _progress() as progress:
         task = progress.add_task("tuning", total=trials)
@@ -303,39 +322,51 @@ def serve(
 
 @app.command()
 def score(
-    data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
     out: Annotated[
-        Path, typer.Option("--out", help="CSV: claim_id, p_denial, fix_code, fix_text.")
+        Path,
+        typer.Option("--out", help="CSV: claim_id, p_denial, fix_code, fix_text, then model_name."),
     ],
+    data: DataOption = None,
     on_bad_rows: BadRows = OnBadRows.quarantine,
+    tenant: TenantOption = "default",
 ) -> None:
-    """Score every pending claim of DIR (no remit yet) with the registered champion."""
+    """Score every pending claim of DIR (no remit yet) with the tenant's registered champion,
+    or the shared (`default`) one while the tenant has none; says which answered."""
     from serving.batch import score_pending
-    from serving.loading import ModelUnavailableError, load_scorer
+    from serving.loading import ModelUnavailableError, load_tenant_scorer
 
+    known, data = _tenant_data(tenant, data)
     loaded = _read_or_exit(data, on_bad_rows)
     try:
-        scorer = load_scorer(get_settings())
+        answer = load_tenant_scorer(get_settings(), known)
     except ModelUnavailableError as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(code=1) from error
     with _progress() as progress:
         task = progress.add_task("scoring pending claims", total=None)
         frame = score_pending(
-            loaded, scorer, progress=lambda step: progress.update(task, description=step)
+            loaded, answer.scorer, progress=lambda step: progress.update(task, description=step)
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
+    frame.assign(model_name=answer.model_name).to_csv(out, index=False)
     flagged = int((frame["fix_code"] != "").sum())
     console.print(
-        f"[green]scored[/] {len(frame):,} pending claims with model version {scorer.version}; "
+        f"[green]scored[/] {len(frame):,} pending claims with "
+        f"{_model_said(answer.model_name, answer.scorer.version, answer.shared, tenant)}; "
         f"{flagged:,} with a fix; written to {out}"
     )
 
 
+def _model_said(name: str, version: str, shared: bool, tenant: str) -> str:
+    """Which registered model answered, e.g. "model denial-risk version 3 (shared: tenant
+    acme has no model of its own yet)"."""
+    said = f"model {name} version {version}"
+    return f"{said} (shared: tenant {tenant} has no model of its own yet)" if shared else said
+
+
 @app.command("request")
 def request_body(
-    data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
+    data: DataOption = None,
     claim: Annotated[
         list[str] | None,
         typer.Option("--claim", help="A claim id (repeat for more); default: the latest pending."),
@@ -344,10 +375,12 @@ def request_body(
         Path | None, typer.Option("--out", help="Write the JSON here; default: standard output.")
     ] = None,
     on_bad_rows: BadRows = OnBadRows.quarantine,
+    tenant: TenantOption = "default",
 ) -> None:
     """The body of POST /v1/claims/score for claims of DIR: to try the API, or re-score."""
     from data_contracts.records import records_from_tables
 
+    data = _tenant_data(tenant, data)[1]
     loaded = _read_or_exit(data, on_bad_rows, show_progress=out is not None)
     claims = loaded.claims
     if claim:
@@ -390,7 +423,6 @@ AsOf = Annotated[
 
 @queue_app.command("rank")
 def queue_rank(
-    data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
     out: Annotated[
         Path,
         typer.Option(
@@ -400,14 +432,17 @@ def queue_rank(
             "reason and billed_amount.",
         ),
     ],
+    data: DataOption = None,
     as_of: AsOf = None,
     on_bad_rows: BadRows = OnBadRows.quarantine,
+    tenant: TenantOption = "default",
 ) -> None:
     """Rank every open denial of DIR by expected net recovery per minute of effort."""
     from data_contracts.enums import PAYER_ACTIONS
     from queues.ranking import CONTRACT_COLUMNS
 
-    queue = _queue_or_exit(_read_or_exit(data, on_bad_rows), as_of)
+    known, data = _tenant_data(tenant, data)
+    queue = _queue_or_exit(_read_or_exit(data, on_bad_rows), as_of, known)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame = queue.ranked[
         [*CONTRACT_COLUMNS, "deadline", "deadline_unverified", "reason", "billed_amount"]
@@ -415,8 +450,8 @@ def queue_rank(
     frame.assign(deadline=frame["deadline"].dt.date).to_csv(out, index=False)
     worked = queue.ranked["action"].isin(PAYER_ACTIONS)
     console.print(
-        f"[green]ranked[/] {len(frame):,} open denials as of {queue.as_of} with recovery model "
-        f"version {queue.model_version} and policy version {queue.policy.version}: "
+        f"[green]ranked[/] {len(frame):,} open denials as of {queue.as_of} with recovery "
+        f"{queue.model_said} and policy version {queue.policy.version}: "
         f"{int(worked.sum()):,} worth working, "
         f"${queue.ranked.loc[worked, 'expected_recovery'].sum():,.0f} expected; written to {out}"
     )
@@ -424,7 +459,7 @@ def queue_rank(
 
 @queue_app.command("load")
 def queue_load(
-    data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
+    data: DataOption = None,
     actor: Annotated[str, typer.Option("--by", help="Who loads (audit trail).")] = "cli",
     as_of: AsOf = None,
     on_bad_rows: BadRows = OnBadRows.quarantine,
@@ -436,8 +471,10 @@ def queue_load(
             "close more than half of the open items with no reason in the data.",
         ),
     ] = False,
+    tenant: TenantOption = "default",
 ) -> None:
-    """Rank DIR's open denials and load them into the persistent queue (DATABASE_URL).
+    """Rank DIR's open denials and load them into the tenant's persistent queue
+    (DATABASE_URL).
 
     Loading again re-ranks open items and adds new ones; leased and resolved items
     keep their state, and nothing is added twice. Open items whose claims are no
@@ -448,9 +485,10 @@ def queue_load(
     from queues.reconcile import closure_reasons
     from queues.store import ReconcileRefusedError, WorkQueue
 
+    known, data = _tenant_data(tenant, data)
     loaded = _read_or_exit(data, on_bad_rows)
-    queue = _queue_or_exit(loaded, as_of)
-    with WorkQueue.from_settings(get_settings()) as store:
+    queue = _queue_or_exit(loaded, as_of, known)
+    with WorkQueue.from_settings(get_settings(), tenant=known.name) as store:
         try:
             counts = store.load(
                 queue.ranked,
@@ -477,8 +515,13 @@ def queue_load(
 @queue_app.command("export")
 def queue_export(
     out: Annotated[
-        Path, typer.Option("--out", help="Data directory whose appeals table to merge into.")
-    ],
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Data directory whose appeals table to merge into (default: the tenant's).",
+        ),
+    ] = None,
+    tenant: TenantOption = "default",
 ) -> None:
     """Merge the queue's resolved items into DIR's appeals table, for retraining.
 
@@ -487,7 +530,8 @@ def queue_export(
     from queues.export import export_appeals_into
     from queues.store import WorkQueue
 
-    with WorkQueue.from_settings(get_settings()) as store:
+    known, out = _tenant_data(tenant, out, option="--out")
+    with WorkQueue.from_settings(get_settings(), tenant=known.name) as store:
         appeals = store.export_appeals()
     try:
         counts = export_appeals_into(out, appeals)
@@ -513,14 +557,16 @@ def policy_show(
         ),
     ] = None,
     on_bad_rows: BadRows = OnBadRows.quarantine,
+    tenant: TenantOption = "default",
 ) -> None:
-    """Print the policy in force (the latest saved version, or the shipped default)."""
+    """Print the tenant's policy in force (its latest saved version, or the shipped default)."""
     import yaml
 
     from queues.policy import PolicyError, policy_in_force
 
+    known = _tenant_or_exit(tenant)
     try:
-        policy = policy_in_force(get_settings())
+        policy = policy_in_force(get_settings(), known.name)
     except PolicyError as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(code=1) from error
@@ -567,40 +613,45 @@ def policy_set(
         Path, typer.Argument(help="A policy YAML file, edited from `policy show`'s output.")
     ],
     actor: Annotated[str, typer.Option("--by", help="Who makes the change (audit).")],
+    tenant: TenantOption = "default",
 ) -> None:
-    """Save FILE as the next policy version. FILE's `version` says which version it was
+    """Save FILE as the tenant's next policy version. FILE's `version` says which version it was
     edited from; if another version has been saved since, nothing is saved (exit 1)."""
     from queues.policy import PolicyConflictError, PolicyError, PolicyStore, parse_policy
     from storage.database import Database
 
     settings = get_settings()
+    known = _tenant_or_exit(tenant)
     try:
         policy = parse_policy(file.read_text(encoding="utf-8"), str(file))
         with Database.from_settings(settings) as database:
-            saved = PolicyStore(database, legacy_file=settings.policy_path).save(policy, actor)
+            store = PolicyStore(database, tenant=known.name, legacy_file=settings.policy_path)
+            saved = store.save(policy, actor)
     except (OSError, PolicyError, PolicyConflictError) as error:
         console.print(str(error), style="red", markup=False, highlight=False)
         raise typer.Exit(code=1) from error
-    console.print(f"[green]policy version {saved.version}[/] saved by {actor}")
+    console.print(f"[green]policy version {saved.version}[/] of tenant {tenant} saved by {actor}")
 
 
 @policy_app.command("simulate")
 def policy_simulate(
-    data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
     budget_hours: Annotated[
         float, typer.Option("--budget-hours", min=0.1, help="Biller hours to spend.")
     ],
     out: Annotated[Path, typer.Option("--out", help="HTML report to write.")] = Path(
         "policy_simulation.html"
     ),
+    data: DataOption = None,
     as_of: AsOf = None,
     on_bad_rows: BadRows = OnBadRows.quarantine,
+    tenant: TenantOption = "default",
 ) -> None:
-    """Compare the policy with highest-balance-first, oldest-first and FIFO on DIR."""
+    """Compare the tenant's policy with highest-balance-first, oldest-first and FIFO on DIR."""
     from queues.simulate import simulate, write_simulation_report
 
+    known, data = _tenant_data(tenant, data)
     loaded = _read_or_exit(data, on_bad_rows)
-    queue = _queue_or_exit(loaded, as_of)
+    queue = _queue_or_exit(loaded, as_of, known)
     result = simulate(queue.ranked, budget_hours)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_simulation_report(out, result, queue.ranked, loaded, queue.policy)
@@ -617,19 +668,44 @@ def policy_simulate(
     console.print(f"report written to {out}")
 
 
-def _queue_or_exit(data: ContractData, as_of: datetime | None):
-    """The ranked queue, or a clear message and exit code 1 (no recovery model, bad policy)."""
+@dataclass
+class _TenantQueue:
+    """A tenant's ranked queue and which recovery model ranked it."""
+
+    ranked: pd.DataFrame
+    policy: Policy
+    model_said: str
+    as_of: date
+
+
+def _queue_or_exit(data: ContractData, as_of: datetime | None, tenant: Tenant) -> _TenantQueue:
+    """The tenant's ranked queue under its policy, with its recovery model or, while it has
+    none, the shared one; or a clear message and exit code 1 (no recovery model, bad
+    policy)."""
     from model_bundle.registered import ModelUnavailableError
     from queues.build import build_queue
-    from queues.policy import PolicyError
+    from queues.policy import PolicyError, policy_in_force
 
+    shared = get_settings()
+    own = tenant.models(shared)
+    day = as_of.date() if as_of else None
     try:
         with _progress() as progress:
             progress.add_task("ranking open denials", total=None)
-            return build_queue(data, get_settings(), as_of.date() if as_of else None)
+            policy = policy_in_force(shared, tenant.name)
+            try:
+                queue, settings = build_queue(data, own, day, policy), own
+            except ModelUnavailableError:
+                if own is shared:
+                    raise
+                queue, settings = build_queue(data, shared, day, policy), shared
     except (ModelUnavailableError, PolicyError) as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(code=1) from error
+    said = _model_said(
+        settings.recovery_model_name, queue.model_version, settings is not own, tenant.name
+    )
+    return _TenantQueue(queue.ranked, queue.policy, said, queue.as_of)
 
 
 ingest_app = typer.Typer(help="Bring claims and remittances from outside into a data directory.")
@@ -778,9 +854,6 @@ app.add_typer(tenants_app, name="tenants")
 users_app = typer.Typer(help="People who sign in to the service, one tenant and role each.")
 app.add_typer(users_app, name="users")
 By = Annotated[str, typer.Option("--by", help="Who makes the change (audit trail).")]
-TenantOption = Annotated[
-    str, typer.Option("--tenant", help="The tenant acted on (see `tenants list`).")
-]
 Username = Annotated[str, typer.Option("--username", help="The person's username.")]
 
 
@@ -791,19 +864,41 @@ def tenants_add(
     ],
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", help="The tenant's own data directory (default: DATA_DIR)."),
+        typer.Option(
+            "--data",
+            "--data-dir",
+            help="The tenant's own data directory (kept absolute): its commands' --data "
+            "when not given.",
+        ),
     ] = None,
     model_name: Annotated[
         str | None,
-        typer.Option("--model-name", help="The tenant's registered model (default: MODEL_NAME)."),
+        typer.Option(
+            "--model-name",
+            help="The tenant's registered denial model (its recovery model: NAME-recovery); "
+            "default: denial-risk-TENANT and denial-recovery-TENANT.",
+        ),
     ] = None,
+    exist_ok: Annotated[
+        bool,
+        typer.Option(
+            "--exist-ok",
+            help="A tenant of that name with the same data directory and model is kept "
+            "as it is (for scripts run again, like `make demo`).",
+        ),
+    ] = False,
     actor: By = "cli",
 ) -> None:
     """Add a tenant; its users and keys are added next (`users add`, `keys add`)."""
-    from storage.tenants import TenantError, add_tenant
+    from storage.tenants import TenantError, add_tenant, get_tenant
 
+    data_dir = data_dir and data_dir.resolve()  # commands run from anywhere
     try:
         with _database() as database:
+            existing = get_tenant(database, name) if exist_ok else None
+            if existing and (existing.data_dir, existing.model_name) == (data_dir, model_name):
+                console.print(f"tenant {name} kept as it is")
+                return
             tenant = add_tenant(database, name, by=actor, data_dir=data_dir, model_name=model_name)
     except TenantError as error:
         raise typer.BadParameter(str(error), param_hint="NAME") from error
@@ -998,17 +1093,41 @@ def _key_store(tenant: str) -> Iterator[KeyStore]:
     """`tenant`'s keys in DATABASE_URL (importing a JSON key store of earlier versions into
     `default`); an unknown tenant exits 2 naming it."""
     from serving.keys import KeyStore
-    from storage.tenants import list_tenants
 
     settings = get_settings()
     with _database() as database:
-        if tenant not in {known.name for known in list_tenants(database)}:
-            raise typer.BadParameter(
-                f"there is no tenant {tenant!r} (see `denialops tenants list`)",
-                param_hint="--tenant",
-            )
+        _tenant_or_exit(tenant, database)
         legacy = settings.key_store if tenant == "default" else None
         yield KeyStore(database, tenant=tenant, legacy_file=legacy)
+
+
+def _tenant_or_exit(name: str, database: Database | None = None) -> Tenant:
+    """The tenant `name`; an unknown one exits 2, naming it and how to add it."""
+    from storage.tenants import get_tenant
+
+    with contextlib.nullcontext(database) if database else _database() as opened:
+        tenant = get_tenant(opened, name)
+    if tenant is None:
+        raise typer.BadParameter(
+            f"there is no tenant {name!r}: see `denialops tenants list`, or add it with "
+            f"`denialops tenants add {name}`",
+            param_hint="--tenant",
+        )
+    return tenant
+
+
+def _tenant_data(name: str, data: Path | None, option: str = "--data") -> tuple[Tenant, Path]:
+    """The tenant `name` and the data directory to use: `data` when given, else the
+    tenant's own; neither exits 2, saying how to give one."""
+    tenant = _tenant_or_exit(name)
+    data = data or tenant.data_dir
+    if data is None:
+        raise typer.BadParameter(
+            f"give the data directory: tenant {name!r} has none of its own (`denialops "
+            f"tenants add NAME --data DIR` gives a tenant one)",
+            param_hint=option,
+        )
+    return tenant, data
 
 
 def _when(at: datetime | None) -> str:
@@ -1020,17 +1139,18 @@ app.add_typer(audit_app, name="audit")
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk the audit trail's hash chain. Exit 0 with the number of rows verified, or exit 1
+def audit_verify(tenant: TenantOption = "default") -> None:
+    """Walk a tenant's audit trail's hash chain. Exit 0 with the number of rows verified, or exit 1
     naming the first broken link (edited row, deleted row, re-ordered rows).
 
     Rows cut off the end leave no broken link: note the head hash printed, and compare."""
     from storage.audit import verify
     from storage.database import Database
 
+    known = _tenant_or_exit(tenant)
     with (
         Database.from_settings(get_settings()) as database,
-        database.scope().engine.connect() as db,
+        database.scope(known.name).engine.connect() as db,
     ):
         result = verify(db)
     if not result.ok:

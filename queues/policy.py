@@ -167,7 +167,9 @@ class PolicyStore:
 
     `legacy_file` is the YAML file policies were saved to before they moved into the
     database (`settings.policy_path`): while no version is stored, opening the store
-    imports it as the starting version, once.
+    imports it as the starting version, once. It is the single-tenant installation's
+    file, so only the `default` tenant imports it; another tenant starts from the shipped
+    default.
     """
 
     def __init__(
@@ -180,7 +182,7 @@ class PolicyStore:
     ):
         self._database = database.scope(tenant)
         self._clock = clock
-        if legacy_file is not None and legacy_file.exists():
+        if tenant == DEFAULT_TENANT and legacy_file is not None and legacy_file.exists():
             self._import(legacy_file)
 
     def current(self) -> Policy:

@@ -1,5 +1,9 @@
 """Loading the registered champion into a `Scorer`: the only way serving gets a model.
 
+A tenant scores with its own registered model (`Tenant.models`) once it has one; until
+then, a tenant with too little history is served by the shared model (the `default`
+tenant's), and `load_tenant_scorer` says which one answered.
+
 Each start-up step is logged with its duration (the `serve` command shows these lines):
 loading takes long enough (tens of seconds on a large state) that silence looks like a hang.
 """
@@ -11,14 +15,30 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from features.online import warm_code_lists
 from model_bundle.registered import ModelUnavailableError, load_model, resolve_version
 from serving.scorer import Scorer
 from settings import Settings
+from storage.tenancy import DEFAULT_TENANT
+from storage.tenants import Tenant
 
 log = logging.getLogger(__name__)
-__all__ = ["ModelUnavailableError", "load_scorer", "step"]
+__all__ = ["ModelUnavailableError", "TenantScorer", "load_scorer", "load_tenant_scorer", "step"]
+
+
+@dataclass(frozen=True, slots=True)
+class TenantScorer:
+    """A tenant's scorer and whose model it is: every answer says which model answered."""
+
+    scorer: Scorer
+    model_name: str
+    """The registered model scoring (its version is `scorer.version`)."""
+    model_tenant: str
+    """The tenant whose model it is: the tenant's own, or `default` (the shared model)."""
+    shared: bool
+    """Whether the shared model answers for a tenant that has none of its own."""
 
 
 @contextmanager
@@ -29,10 +49,40 @@ def step(name: str) -> Iterator[None]:
     log.info("%s: %.2f s", name, time.perf_counter() - started)
 
 
+def load_tenant_scorer(settings: Settings, tenant: Tenant) -> TenantScorer:
+    """`tenant`'s champion when it has one registered, else the shared one (`settings`'
+    `model_uri`, the `default` tenant's); `ModelUnavailableError` when neither is.
+
+    Only a tenant model that is not registered falls back: one registered but failing to
+    load is an error, not a silent switch to another practice's model."""
+    own = tenant.models(settings)
+    try:
+        pinned = _resolve(own)
+    except ModelUnavailableError as error:
+        if own is settings:
+            raise
+        log.info(
+            "tenant %s has no model of its own (%s): the shared one answers", tenant.name, error
+        )
+        return TenantScorer(
+            _load(settings, _resolve(settings)), settings.denial_model_name, DEFAULT_TENANT, True
+        )
+    return TenantScorer(_load(own, pinned), own.denial_model_name, tenant.name, False)
+
+
 def load_scorer(settings: Settings) -> Scorer:
     """The model at `settings.model_uri`, pinned to a concrete registry version."""
+    return _load(settings, _resolve(settings))
+
+
+def _resolve(settings: Settings) -> tuple[str, str]:
     with step(f"registry lookup of {settings.model_uri}"):
-        uri, version = resolve_version(settings.model_uri, settings.resolved_tracking_uri())
+        return resolve_version(settings.model_uri, settings.resolved_tracking_uri())
+
+
+def _load(settings: Settings, pinned: tuple[str, str]) -> Scorer:
+    """The scorer of the registry version `pinned` (its URI and version)."""
+    uri, version = pinned
     with step(f"bundle download and load of {uri}"):
         model = load_model(uri)
     scorer = Scorer(

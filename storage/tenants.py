@@ -16,10 +16,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from settings import Settings
 from storage import audit
 from storage.database import NAME_LENGTH, Database, is_name, utc_now
 from storage.schema import TENANTS
-from storage.tenancy import TENANT, check_tenant
+from storage.tenancy import DEFAULT_TENANT, TENANT, check_tenant
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,37 @@ class Tenant:
     created_at: datetime
     data_dir: Path | None
     model_name: str | None
+
+    def model_names(self, settings: Settings) -> tuple[str, str]:
+        """The tenant's registered denial and recovery models.
+
+        `model_name` when set (its recovery model `<model_name>-recovery`); otherwise
+        `default` keeps the installation's names, so today's scripts and MLproject work,
+        and any other tenant gets `<name>-<tenant>` of each, so no tenant's training
+        replaces another's champion."""
+        if self.model_name:
+            return self.model_name, f"{self.model_name}-recovery"
+        if self.name == DEFAULT_TENANT:
+            return settings.denial_model_name, settings.recovery_model_name
+        return (
+            f"{settings.denial_model_name}-{self.name}",
+            f"{settings.recovery_model_name}-{self.name}",
+        )
+
+    def models(self, settings: Settings) -> Settings:
+        """`settings` with the tenant's models in place of the installation's: what `train`
+        registers under and what scoring and ranking load (their champions)."""
+        denial, recovery = self.model_names(settings)
+        if (denial, recovery) == (settings.denial_model_name, settings.recovery_model_name):
+            return settings
+        return settings.model_copy(
+            update={
+                "denial_model_name": denial,
+                "recovery_model_name": recovery,
+                "model_uri": f"models:/{denial}@champion",
+                "recovery_model_uri": f"models:/{recovery}@champion",
+            }
+        )
 
 
 def add_tenant(
@@ -80,6 +112,14 @@ def list_tenants(database: Database) -> list[Tenant]:
     with database.admin().engine.connect() as connection:
         rows = connection.execute(sa.select(TENANTS).order_by(TENANTS.c.name)).mappings()
         return [_tenant(row) for row in rows]
+
+
+def get_tenant(database: Database, name: str) -> Tenant | None:
+    """The tenant `name`, or None when there is none."""
+    query = sa.select(TENANTS).where(TENANTS.c.name == name)
+    with database.admin().engine.connect() as connection:
+        row = connection.execute(query).mappings().one_or_none()
+    return None if row is None else _tenant(row)
 
 
 def _tenant(row: sa.RowMapping | dict) -> Tenant:
