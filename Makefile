@@ -30,12 +30,17 @@ demo: $(STAMP)
 	$(BIN)/denialops queue load --data $(DEMO_DIR) --by demo
 	$(BIN)/denialops request --data $(DEMO_DIR) --out $(DEMO_DIR)/request.json
 	@umask 077; $(BIN)/denialops keys add --role admin --by demo > $(DEMO_DIR)/admin.key
+	# A second tenant, `demo`, on the same data: its queue ranks with the shared model until it trains its own.
+	$(BIN)/denialops tenants add demo --data $(DEMO_DIR) --exist-ok --by demo
+	$(BIN)/denialops queue load --tenant demo --by demo
 	@echo
 	@echo "Start the service (leave it running):"
 	@echo "  DENIALOPS_QUEUE_DATA_DIR=$(DEMO_DIR) $(BIN)/denialops serve --port 8000"
 	@echo "Then, in another shell, score the latest pending claim:"
 	@echo "  curl -s -H \"Authorization: Bearer \$$(cat $(DEMO_DIR)/admin.key)\" -H 'Content-Type: application/json' --data @$(DEMO_DIR)/request.json http://127.0.0.1:8000/v1/claims/score"
 	@echo "The README's 'The API by example' has a request for every route."
+	@echo "People of tenant demo, one per role (passwords generated now, not stored anywhere else):"
+	@$(BIN)/denialops demo people --tenant demo --by demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -993,6 +993,35 @@ def users_list(tenant: TenantOption) -> None:
     Console().print(table)
 
 
+demo_app = typer.Typer(help="Set-up steps of `make demo` (demo only).")
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.command("people")
+def demo_people(tenant: TenantOption = "demo", actor: By = "demo") -> None:
+    """One person per role in the tenant, the username being the role, each with a random
+    password generated now and printed once, on standard output (demo only: real people
+    choose their own with `users add`). People of an earlier run are kept; their
+    passwords are not shown again."""
+    import secrets
+
+    from accounts.roles import ROLES
+
+    signed: list[tuple[str, str]] = []
+    with _people_or_exit() as people:
+        for role in ROLES:
+            if people.get(tenant, role) is not None:
+                signed.append((role, "(kept from an earlier run)"))
+                continue
+            password = secrets.token_urlsafe(18)  # 24 characters, 144 random bits
+            people.add(tenant, role, role, password, by=actor)
+            signed.append((role, password))
+    table = Table("username = role", "password", title=f"Sign-ins of tenant {tenant}, shown once")
+    for username, password in signed:
+        table.add_row(username, password)
+    Console().print(table)
+
+
 @contextlib.contextmanager
 def _people_or_exit() -> Iterator[UserStore]:
     """The people of DATABASE_URL; a refused change exits 2, its message naming the option

@@ -10,6 +10,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from accounts.people import Outcome, UserStore
+from accounts.roles import ROLES
 from denialops.cli import app
 from serving.api.security import digest
 from serving.keys import KeyStore
@@ -169,3 +170,23 @@ def test_a_key_belongs_to_its_tenant_and_is_printed_once(env) -> None:
     bad_role = run(env, "keys", "add", "--role", "data_scientist")
     assert bad_role.exit_code == 2
     assert "scrubber, biller, billing_lead, revops, admin" in said(bad_role)
+
+
+def test_demo_people_adds_one_person_per_role_each_password_printed_once(env) -> None:
+    assert run(env, "tenants", "add", "demo").exit_code == 0
+    made = run(env, "demo", "people", "--tenant", "demo")
+    assert made.exit_code == 0, made.output
+    rows = dict(re.findall(r"^│ (\S+)\s+│ (\S+)\s+│", made.stdout, re.MULTILINE))
+    assert set(rows) == set(ROLES)
+    assert len(set(rows.values())) == len(ROLES)
+    for username, password in rows.items():
+        assert made.output.count(password) == 1
+        assert sign_in(env, "demo", username, password) is Outcome.SIGNED_IN
+    listed = run(env, "users", "list", "--tenant", "demo").stdout
+    assert sorted(re.findall(r"^│ (\S+)\s+│ (\S+)", listed, re.MULTILINE)) == sorted(
+        (role, role) for role in ROLES
+    )
+    again = run(env, "demo", "people", "--tenant", "demo")
+    assert again.exit_code == 0, again.output
+    assert not any(password in again.output for password in rows.values())
+    assert again.stdout.count("(kept from an earlier run)") == len(ROLES)

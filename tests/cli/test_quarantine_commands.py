@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from data_contracts.quarantine import FOLDER
 from denialops.cli import app
+from tests.cli import commands, training_env
 
 runner = CliRunner()
 SHARE = 0.005
@@ -78,13 +79,7 @@ def trained(tmp_path_factory) -> dict:
     data = folder / "data"
     assert runner.invoke(app, ["synth", "--claims", "5000", "--out", str(data)]).exit_code == 0
     expected = _spoil(data)
-    env = {
-        "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}",
-        "DENIALOPS_DATABASE_URL": f"sqlite:///{folder / 'queue.db'}",
-        "DENIALOPS_POLICY_PATH": str(folder / "policy.yaml"),
-        "DENIALOPS_MAX_BOOST_ROUNDS": "100",  # behaviour, not accuracy
-        "DENIALOPS_SHAP_SAMPLE_ROWS": "200",
-    }
+    env = training_env(folder)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
         result = runner.invoke(app, ["train", "--data", str(data)], env=env)
@@ -158,19 +153,10 @@ def test_above_the_ceiling_train_refuses_the_directory(trained) -> None:
     assert "nothing was loaded" in result.output
 
 
-def _commands(group, path=()):
-    """Every command of the CLI by its words, e.g. ('queue', 'rank')."""
-    for name, command in group.commands.items():
-        if hasattr(command, "commands"):
-            yield from _commands(command, (*path, name))
-        else:
-            yield (*path, name), command
-
-
 def test_every_command_that_reads_a_data_directory_takes_on_bad_rows() -> None:
     defaults = {
         words: {param.name: param.default for param in command.params}.get("on_bad_rows")
-        for words, command in _commands(get_command(app))
+        for words, command in commands(get_command(app))
         if any(param.name == "data" for param in command.params)
     }
 
