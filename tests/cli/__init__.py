@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import click
 
-
-def commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple]:
-    """Every command of the CLI by its words, e.g. ('queue', 'rank'), and the command."""
+def commands(group: Any, path: tuple[str, ...] = ()) -> Iterator[tuple]:
+    """Every command of the CLI (`typer.main.get_command(app)`) by its words, e.g.
+    ('queue', 'rank'), and the command."""
     for name, command in group.commands.items():
-        if isinstance(command, click.Group):
+        if hasattr(command, "commands"):
             yield from commands(command, (*path, name))
         else:
             yield (*path, name), command
