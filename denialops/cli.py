@@ -1147,7 +1147,14 @@ def _tenant_or_exit(name: str, database: Database | None = None) -> Tenant:
 
 def _tenant_data(name: str, data: Path | None, option: str = "--data") -> tuple[Tenant, Path]:
     """The tenant `name` and the data directory to use: `data` when given, else the
-    tenant's own; neither exits 2, saying how to give one."""
+    tenant's own; neither exits 2, saying how to give one.
+
+    `default` with `data` given opens no database, so `train`, `score`, `tune` and
+    `request` on a directory run as they did before tenants (no denialops.db made)."""
+    from storage.tenants import SEEDED
+
+    if name == SEEDED.name and data is not None:
+        return SEEDED, data
     tenant = _tenant_or_exit(name)
     data = data or tenant.data_dir
     if data is None:

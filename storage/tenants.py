@@ -34,7 +34,8 @@ class Tenant:
     """A tenant and its own settings (None: the installation's)."""
 
     name: str
-    created_at: datetime
+    created_at: datetime | None
+    """None: not read from the database (`SEEDED`)."""
     data_dir: Path | None
     model_name: str | None
 
@@ -112,6 +113,11 @@ def list_tenants(database: Database) -> list[Tenant]:
     with database.admin().engine.connect() as connection:
         rows = connection.execute(sa.select(TENANTS).order_by(TENANTS.c.name)).mappings()
         return [_tenant(row) for row in rows]
+
+
+SEEDED = Tenant(DEFAULT_TENANT, None, None, None)
+"""The `default` tenant as every installation seeds it (migration 0006): the commands run
+on a data directory use it without opening the database, as they did before tenants."""
 
 
 def get_tenant(database: Database, name: str) -> Tenant | None:

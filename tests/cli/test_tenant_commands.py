@@ -170,3 +170,15 @@ def test_a_policy_saved_for_one_tenant_is_not_anothers(tenants, tmp_path) -> Non
     assert policies["beta"] == shipped
     verified = run(tenants, "audit", "verify", "--tenant", "acme")
     assert verified.exit_code == 0, verified.output
+
+
+def test_default_on_a_given_directory_opens_no_database(tenants, tmp_path) -> None:
+    database = tmp_path / "never.db"
+    result = runner.invoke(
+        app,
+        ["request", "--data", str(tenants["beta"]), "--out", str(tmp_path / "body.json")],
+        env={"DENIALOPS_DATABASE_URL": f"sqlite:///{database}"},
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "body.json").exists()
+    assert not database.exists()
