@@ -167,3 +167,11 @@ def test_overrides_take_the_stricter_threshold() -> None:
     assert policy.min_net("PY-A", "bundling") == 40
     assert policy.min_net("PY-A", "medical_necessity") == 60
     assert policy.action_for("medical_necessity") == "write_off"
+
+
+def test_only_the_default_tenant_imports_the_old_policy_file(database: Database, tmp_path) -> None:
+    legacy = tmp_path / "policy.yaml"
+    legacy.write_text(_yaml(version=7, min_expected_net=45.0))
+    assert PolicyStore(database, tenant="acme", legacy_file=legacy).current().version == 1
+    assert PolicyStore(database, legacy_file=legacy).current().version == 7
+    assert PolicyStore(database, tenant="acme", legacy_file=legacy).current().version == 1

@@ -5,8 +5,12 @@ from __future__ import annotations
 import logging
 from types import SimpleNamespace
 
+import pytest
+
 from serving import loading
+from serving.loading import ModelUnavailableError
 from settings import Settings
+from storage.tenants import SEEDED, Tenant
 
 
 def test_each_loading_step_is_logged_with_its_duration(monkeypatch, caplog, bundle) -> None:
@@ -27,3 +31,60 @@ def test_each_loading_step_is_logged_with_its_duration(monkeypatch, caplog, bund
         assert any(
             message.startswith(f"{name}: ") and message.endswith(" s") for message in steps
         ), name
+
+
+@pytest.fixture
+def registry(monkeypatch, bundle) -> dict[str, str]:
+    """A registry of champions by model name (to version); loading any of them gives `bundle`."""
+    champions: dict[str, str] = {}
+
+    def resolve(uri: str, _tracking: str) -> tuple[str, str]:
+        name = uri.removeprefix("models:/").split("@")[0]
+        if name not in champions:
+            raise ModelUnavailableError(f"cannot load {uri}: not registered")
+        return f"models:/{name}/{champions[name]}", champions[name]
+
+    monkeypatch.setattr(loading, "resolve_version", resolve)
+    monkeypatch.setattr(loading, "load_model", lambda _uri: SimpleNamespace(bundle=bundle))
+    monkeypatch.setattr(loading.gc, "freeze", lambda: None)
+    return champions
+
+
+def test_a_tenant_scores_with_its_own_model_else_the_shared_one(registry) -> None:
+    acme = Tenant("acme", None, None, None)
+    registry["denial-risk"] = "4"
+    shared = loading.load_tenant_scorer(Settings(), acme)
+    assert (shared.model_name, shared.model_tenant, shared.shared) == (
+        "denial-risk",
+        "default",
+        True,
+    )
+    assert shared.scorer.version == "4"
+    registry["denial-risk-acme"] = "1"
+    own = loading.load_tenant_scorer(Settings(), acme)
+    assert (own.model_name, own.model_tenant, own.shared) == ("denial-risk-acme", "acme", False)
+    assert own.scorer.version == "1"
+    default = loading.load_tenant_scorer(Settings(), SEEDED)
+    assert (default.model_name, default.model_tenant, default.shared) == (
+        "denial-risk",
+        "default",
+        False,
+    )
+
+
+@pytest.mark.usefixtures("registry")
+def test_no_model_at_all_is_an_error() -> None:
+    for tenant in (SEEDED, Tenant("acme", None, None, None)):
+        with pytest.raises(ModelUnavailableError, match="denial-risk@champion"):
+            loading.load_tenant_scorer(Settings(), tenant)
+
+
+def test_a_tenant_model_that_fails_to_load_does_not_fall_back(registry, monkeypatch) -> None:
+    registry.update({"denial-risk": "4", "denial-risk-acme": "1"})
+
+    def broken(uri: str):
+        raise ModelUnavailableError(f"cannot load {uri}: artifact missing")
+
+    monkeypatch.setattr(loading, "load_model", broken)
+    with pytest.raises(ModelUnavailableError, match="denial-risk-acme/1"):
+        loading.load_tenant_scorer(Settings(), Tenant("acme", None, None, None))
