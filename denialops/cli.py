@@ -899,6 +899,12 @@ def tenants_add(
             if existing and (existing.data_dir, existing.model_name) == (data_dir, model_name):
                 console.print(f"tenant {name} kept as it is")
                 return
+            if existing:
+                raise TenantError(
+                    f"tenant {name!r} exists with data directory {existing.data_dir} and "
+                    f"model {existing.model_name or '(default names)'}, not as given: "
+                    "--exist-ok keeps only the same tenant"
+                )
             tenant = add_tenant(database, name, by=actor, data_dir=data_dir, model_name=model_name)
     except TenantError as error:
         raise typer.BadParameter(str(error), param_hint="NAME") from error
@@ -907,18 +913,19 @@ def tenants_add(
 
 @tenants_app.command("list")
 def tenants_list() -> None:
-    """Every tenant: name, when created, its own data directory and model if any."""
+    """Every tenant: name, when created, its own data directory, and the models it trains
+    and scores with (until it trains, the shared `default` ones answer for it)."""
     from storage.tenants import list_tenants
 
     with _database() as database:
         tenants = list_tenants(database)
-    table = Table("tenant", "created", "data dir", "model")
+    table = Table("tenant", "created", "data dir", "models (denial, recovery)")
     for tenant in tenants:
         table.add_row(
             tenant.name,
             _when(tenant.created_at),
             "" if tenant.data_dir is None else str(tenant.data_dir),
-            tenant.model_name or "",
+            ", ".join(tenant.model_names(get_settings())),
         )
     Console().print(table)
 

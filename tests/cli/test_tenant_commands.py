@@ -182,3 +182,14 @@ def test_default_on_a_given_directory_opens_no_database(tenants, tmp_path) -> No
     assert result.exit_code == 0, result.output
     assert (tmp_path / "body.json").exists()
     assert not database.exists()
+
+
+def test_adding_a_tenant_again_with_exist_ok_keeps_only_the_same_one(tenants, tmp_path) -> None:
+    add = ("tenants", "add", "gamma", "--data", str(tmp_path), "--exist-ok")
+    assert "tenant gamma added" in said(run(tenants, *add))
+    again = run(tenants, *add)
+    assert again.exit_code == 0, again.output
+    assert "tenant gamma kept as it is" in said(again)
+    other = run(tenants, "tenants", "add", "gamma", "--data", str(tenants["beta"]), "--exist-ok")
+    assert other.exit_code == 2
+    assert f"tenant 'gamma' exists with data directory {tmp_path}" in said(other)
