@@ -685,26 +685,18 @@ def _queue_or_exit(data: ContractData, as_of: datetime | None, tenant: Tenant) -
     from model_bundle.registered import ModelUnavailableError
     from queues.build import build_queue
     from queues.policy import PolicyError, policy_in_force
+    from serving.loading import answering
 
-    shared = get_settings()
-    own = tenant.models(shared)
-    day = as_of.date() if as_of else None
     try:
         with _progress() as progress:
             progress.add_task("ranking open denials", total=None)
-            policy = policy_in_force(shared, tenant.name)
-            try:
-                queue, settings = build_queue(data, own, day, policy), own
-            except ModelUnavailableError:
-                if own is shared:
-                    raise
-                queue, settings = build_queue(data, shared, day, policy), shared
+            settings, shared = answering(get_settings(), tenant, recovery=True)
+            policy = policy_in_force(settings, tenant.name)
+            queue = build_queue(data, settings, as_of.date() if as_of else None, policy)
     except (ModelUnavailableError, PolicyError) as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(code=1) from error
-    said = _model_said(
-        settings.recovery_model_name, queue.model_version, settings is not own, tenant.name
-    )
+    said = _model_said(settings.recovery_model_name, queue.model_version, shared, tenant.name)
     return _TenantQueue(queue.ranked, queue.policy, said, queue.as_of)
 
 

@@ -25,7 +25,14 @@ from storage.tenancy import DEFAULT_TENANT
 from storage.tenants import Tenant
 
 log = logging.getLogger(__name__)
-__all__ = ["ModelUnavailableError", "TenantScorer", "load_scorer", "load_tenant_scorer", "step"]
+__all__ = [
+    "ModelUnavailableError",
+    "TenantScorer",
+    "answering",
+    "load_scorer",
+    "load_tenant_scorer",
+    "step",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,38 +58,39 @@ def step(name: str) -> Iterator[None]:
 
 def load_tenant_scorer(settings: Settings, tenant: Tenant) -> TenantScorer:
     """`tenant`'s champion when it has one registered, else the shared one (`settings`'
-    `model_uri`, the `default` tenant's); `ModelUnavailableError` when neither is.
+    `model_uri`, the `default` tenant's); `ModelUnavailableError` when neither is."""
+    chosen, shared = answering(settings, tenant)
+    owner = DEFAULT_TENANT if shared else tenant.name
+    return TenantScorer(load_scorer(chosen), chosen.denial_model_name, owner, shared)
+
+
+def answering(
+    settings: Settings, tenant: Tenant, *, recovery: bool = False
+) -> tuple[Settings, bool]:
+    """The settings whose denial (or `recovery`) model answers for `tenant`: its own
+    (`Tenant.models`) when registered, else the shared `settings`; and whether shared.
 
     Only a tenant model that is not registered falls back: one registered but failing to
-    load is an error, not a silent switch to another practice's model."""
+    load is an error when loaded, not a silent switch to the shared model."""
     own = tenant.models(settings)
+    if own is settings:
+        return settings, False
+    uri = own.recovery_model_uri if recovery else own.model_uri
     try:
-        pinned = _resolve(own)
+        with step(f"registry lookup of {uri}"):
+            resolve_version(uri, own.resolved_tracking_uri())
     except ModelUnavailableError as error:
-        if own is settings:
-            raise
         log.info(
             "tenant %s has no model of its own (%s): the shared one answers", tenant.name, error
         )
-        return TenantScorer(
-            _load(settings, _resolve(settings)), settings.denial_model_name, DEFAULT_TENANT, True
-        )
-    return TenantScorer(_load(own, pinned), own.denial_model_name, tenant.name, False)
+        return settings, True
+    return own, False
 
 
 def load_scorer(settings: Settings) -> Scorer:
     """The model at `settings.model_uri`, pinned to a concrete registry version."""
-    return _load(settings, _resolve(settings))
-
-
-def _resolve(settings: Settings) -> tuple[str, str]:
     with step(f"registry lookup of {settings.model_uri}"):
-        return resolve_version(settings.model_uri, settings.resolved_tracking_uri())
-
-
-def _load(settings: Settings, pinned: tuple[str, str]) -> Scorer:
-    """The scorer of the registry version `pinned` (its URI and version)."""
-    uri, version = pinned
+        uri, version = resolve_version(settings.model_uri, settings.resolved_tracking_uri())
     with step(f"bundle download and load of {uri}"):
         model = load_model(uri)
     scorer = Scorer(

@@ -137,13 +137,17 @@ def test_score_uses_the_tenants_model_else_the_shared_one_and_says_which(tenants
 
 
 def test_each_tenants_queue_holds_only_its_own_claims(tenants, tmp_path) -> None:
-    ranked = {}
+    ranked, models = {}, {}
     for tenant in ("acme", "beta"):
         out = tmp_path / f"{tenant}.csv"
-        assert run(tenants, "queue", "rank", "--tenant", tenant, "--out", str(out)).exit_code == 0
+        result = run(tenants, "queue", "rank", "--tenant", tenant, "--out", str(out))
+        assert result.exit_code == 0, result.output
         ranked[tenant] = set(pd.read_csv(out, dtype=str)["claim_id"])
+        models[tenant] = said(result)
         loaded = run(tenants, "queue", "load", "--tenant", tenant, "--by", "lee")
         assert loaded.exit_code == 0, loaded.output
+    assert "with recovery model denial-recovery-acme version 1 and" in models["acme"]
+    assert "model denial-recovery version 1 (shared: tenant beta has no model" in models["beta"]
     assert ranked["acme"] != ranked["beta"]
     assert ranked["acme"] & ranked["beta"], "the same claim ids in both: a sharper test"
     settings = Settings(database_url=tenants["env"]["DENIALOPS_DATABASE_URL"])
