@@ -502,7 +502,8 @@ def queue_load(
             console.print(str(error), style="red", markup=False, highlight=False)
             raise typer.Exit(code=1) from error
     console.print(
-        f"[green]loaded[/] {len(queue.ranked):,} ranked denials: {counts.inserted:,} new, "
+        f"[green]loaded[/] {len(queue.ranked):,} denials ranked with recovery "
+        f"{queue.model_said} into tenant {known.name}'s queue: {counts.inserted:,} new, "
         f"{counts.refreshed:,} re-ranked, {counts.worked:,} kept as worked, "
         f"{counts.unchanged:,} unchanged, {counts.reopened:,} reopened"
     )
