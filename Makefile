@@ -39,7 +39,7 @@ demo: $(STAMP)
 	@echo "Then, in another shell, score the latest pending claim:"
 	@echo "  curl -s -H \"Authorization: Bearer \$$(cat $(DEMO_DIR)/admin.key)\" -H 'Content-Type: application/json' --data @$(DEMO_DIR)/request.json http://127.0.0.1:8000/v1/claims/score"
 	@echo "The README's 'The API by example' has a request for every route."
-	@echo "People of tenant demo, one per role (passwords generated now, not stored anywhere else):"
+	@echo "People of tenant demo, one per role (passwords generated now and shown only here; the database keeps their hashes):"
 	@$(BIN)/denialops demo people --tenant demo --by demo
 
 lint: $(STAMP)

@@ -86,10 +86,15 @@ def test_every_command_on_tenant_data_takes_tenant_defaulting_to_default() -> No
 
 
 def test_every_command_with_a_data_directory_takes_the_tenants_when_it_is_omitted() -> None:
+    reading = {}
     for words, command in commands(get_command(app)):
         params = {param.name: param for param in command.params}
-        if "data" in params and "tenant" in params:
-            assert not params["data"].required, words
+        if "data" in params:
+            reading[words] = "tenant" in params
+            assert "tenant" not in params or not params["data"].required, words
+    # Checks of a directory and its features are the same for every tenant.
+    untenanted = {words for words, takes in reading.items() if not takes}
+    assert untenanted == {("validate",), ("features", "build")}
 
 
 def test_an_unknown_tenant_is_refused_naming_it_and_how_to_add_it(tenants, tmp_path) -> None:
