@@ -9,8 +9,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
     from accounts.people import UserStore
     from data_contracts.quarantine import QuarantineSummary
     from data_contracts.x12 import IngestSummary
-    from queues.policy import Policy
+    from queues.build import RankedQueue
     from serving.keys import KeyStore
     from storage.database import Database
     from storage.tenants import Tenant
@@ -442,7 +441,7 @@ def queue_rank(
     from queues.ranking import CONTRACT_COLUMNS
 
     known, data = _tenant_data(tenant, data)
-    queue = _queue_or_exit(_read_or_exit(data, on_bad_rows), as_of, known)
+    queue, said = _queue_or_exit(_read_or_exit(data, on_bad_rows), as_of, known)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame = queue.ranked[
         [*CONTRACT_COLUMNS, "deadline", "deadline_unverified", "reason", "billed_amount"]
@@ -451,7 +450,7 @@ def queue_rank(
     worked = queue.ranked["action"].isin(PAYER_ACTIONS)
     console.print(
         f"[green]ranked[/] {len(frame):,} open denials as of {queue.as_of} with recovery "
-        f"{queue.model_said} and policy version {queue.policy.version}: "
+        f"{said} and policy version {queue.policy.version}: "
         f"{int(worked.sum()):,} worth working, "
         f"${queue.ranked.loc[worked, 'expected_recovery'].sum():,.0f} expected; written to {out}"
     )
@@ -487,7 +486,7 @@ def queue_load(
 
     known, data = _tenant_data(tenant, data)
     loaded = _read_or_exit(data, on_bad_rows)
-    queue = _queue_or_exit(loaded, as_of, known)
+    queue, said = _queue_or_exit(loaded, as_of, known)
     with WorkQueue.from_settings(get_settings(), tenant=known.name) as store:
         try:
             counts = store.load(
@@ -503,7 +502,7 @@ def queue_load(
             raise typer.Exit(code=1) from error
     console.print(
         f"[green]loaded[/] {len(queue.ranked):,} denials ranked with recovery "
-        f"{queue.model_said} into tenant {known.name}'s queue: {counts.inserted:,} new, "
+        f"{said} into tenant {known.name}'s queue: {counts.inserted:,} new, "
         f"{counts.refreshed:,} re-ranked, {counts.worked:,} kept as worked, "
         f"{counts.unchanged:,} unchanged, {counts.reopened:,} reopened"
     )
@@ -652,7 +651,7 @@ def policy_simulate(
 
     known, data = _tenant_data(tenant, data)
     loaded = _read_or_exit(data, on_bad_rows)
-    queue = _queue_or_exit(loaded, as_of, known)
+    queue = _queue_or_exit(loaded, as_of, known)[0]
     result = simulate(queue.ranked, budget_hours)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_simulation_report(out, result, queue.ranked, loaded, queue.policy)
@@ -669,20 +668,12 @@ def policy_simulate(
     console.print(f"report written to {out}")
 
 
-@dataclass
-class _TenantQueue:
-    """A tenant's ranked queue and which recovery model ranked it."""
-
-    ranked: pd.DataFrame
-    policy: Policy
-    model_said: str
-    as_of: date
-
-
-def _queue_or_exit(data: ContractData, as_of: datetime | None, tenant: Tenant) -> _TenantQueue:
+def _queue_or_exit(
+    data: ContractData, as_of: datetime | None, tenant: Tenant
+) -> tuple[RankedQueue, str]:
     """The tenant's ranked queue under its policy, with its recovery model or, while it has
-    none, the shared one; or a clear message and exit code 1 (no recovery model, bad
-    policy)."""
+    none, the shared one, and which model ranked it; or a clear message and exit code 1 (no
+    recovery model, bad policy)."""
     from model_bundle.registered import ModelUnavailableError
     from queues.build import build_queue
     from queues.policy import PolicyError, policy_in_force
@@ -697,8 +688,9 @@ def _queue_or_exit(data: ContractData, as_of: datetime | None, tenant: Tenant) -
     except (ModelUnavailableError, PolicyError) as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(code=1) from error
-    said = _model_said(settings.recovery_model_name, queue.model_version, shared, tenant.name)
-    return _TenantQueue(queue.ranked, queue.policy, said, queue.as_of)
+    return queue, _model_said(
+        settings.recovery_model_name, queue.model_version, shared, tenant.name
+    )
 
 
 ingest_app = typer.Typer(help="Bring claims and remittances from outside into a data directory.")
