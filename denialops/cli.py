@@ -239,19 +239,30 @@ def train(
 @app.command()
 def tune(
     trials: Annotated[int, typer.Option("--trials", min=1, help="Trials to run in this call.")],
-    study: Annotated[str, typer.Option("--study", help="Study name; reuse it to resume.")] = (
-        "denial-risk"
-    ),
+    study: Annotated[
+        str | None,
+        typer.Option(
+            "--study",
+            help="Study name; reuse it to resume (default: the tenant's denial model name, "
+            "e.g. denial-risk), so tenants never resume each other's studies.",
+        ),
+    ] = None,
     storage: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--storage",
-            help="Study storage: an SQLite file, or a .journal file for parallel workers.",
+            help="Study storage: an SQLite file, or a .journal file for parallel workers "
+            "(default: optuna/STUDY.db).",
         ),
-    ] = Path("optuna/denial-risk.db"),
+    ] = None,
     out: Annotated[
-        Path, typer.Option("--out", help="Best parameters as JSON, for `train --params`.")
-    ] = Path("optuna/best_params.json"),
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Best parameters as JSON, for `train --params` (default: "
+            "optuna/best_params.json; another tenant's optuna/best_params-TENANT.json).",
+        ),
+    ] = None,
     data: DataOption = None,
     on_bad_rows: BadRows = OnBadRows.quarantine,
     tenant: TenantOption = "default",
@@ -260,7 +271,11 @@ def tune(
     from training.dataset import TrainingDataError
     from training.tune import tune as run_tune
 
-    data = _tenant_data(tenant, data)[1]
+    known, data = _tenant_data(tenant, data)
+    study = study or known.model_names(get_settings())[0]
+    storage = storage or Path(f"optuna/{study}.db")
+    suffix = "" if known.name == "default" else f"-{known.name}"
+    out = out or Path(f"optuna/best_params{suffix}.json")
     loaded = _read_or_exit(data, on_bad_rows)
     with _progress() as progress:
         task = progress.add_task("tuning", total=trials)
@@ -282,7 +297,8 @@ def tune(
     console.print(
         f"[green]best of {result.trials} trials[/]: validation log loss "
         f"{result.best_log_loss:.4f}; parameters in {result.params_file} "
-        f"(use: denialops train --data {data} --params {result.params_file})"
+        f"(use: denialops train --tenant {known.name} --data {data} --params "
+        f"{result.params_file})"
     )
 
 

@@ -202,3 +202,14 @@ def test_adding_a_tenant_again_with_exist_ok_keeps_only_the_same_one(tenants, tm
     other = run(tenants, "tenants", "add", "gamma", "--data", str(tenants["beta"]), "--exist-ok")
     assert other.exit_code == 2
     assert f"tenant 'gamma' exists with data directory {tmp_path}" in said(other)
+
+
+def test_tune_keeps_each_tenants_study_and_parameters_apart(tenants, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run(tenants, "tune", "--tenant", "beta", "--trials", "1")
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in (tmp_path / "optuna").iterdir()) == [
+        "best_params-beta.json",
+        "denial-risk-beta.db",
+    ]
+    assert "denialops train --tenant beta" in said(result)
