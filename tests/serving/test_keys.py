@@ -100,7 +100,7 @@ def test_keys_are_listed_without_secrets_and_their_changes_audited(database: Dat
     assert listed[key_id].revoked_at is not None
     assert listed[other].revoked_at is None
     assert digest(key) not in repr(store.list_keys())
-    assert [caller.key_id for caller in store.active().values()] == [other]
+    assert [caller.name for caller in store.active().values()] == [other]
     with database.scope().engine.connect() as connection:
         trail = [(e.event, e.actor, e.claim_id, e.detail["key_id"]) for e in events(connection)]
     assert trail == [
@@ -166,7 +166,7 @@ def test_the_key_check_reads_the_table_off_the_event_loop(
     client, clock = running
     key, _ = KeyStore(database).add("revops", by="ops")
     on_the_loop: list[bool] = []
-    read = KeyStore.active
+    read = KeyStore.active_in_every_tenant
 
     def watched(store: KeyStore) -> dict:
         try:
@@ -176,7 +176,7 @@ def test_the_key_check_reads_the_table_off_the_event_loop(
             on_the_loop.append(False)
         return read(store)
 
-    monkeypatch.setattr(KeyStore, "active", watched)
+    monkeypatch.setattr(KeyStore, "active_in_every_tenant", watched)
     for _ in range(3):
         clock.advance(2)
         assert _get(client, key) == 200
