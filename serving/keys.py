@@ -197,9 +197,8 @@ class KeyRing:
 
     Bootstrap keys come from `DENIALOPS_API_KEYS`: comma-separated `key:role` (tenant
     `default`) or `key:role:tenant`. They are not in the database, so `keys revoke` cannot
-    revoke them: remove one by changing the environment and restarting. An admin among
-    them is an operator of the installation (`Caller.operator`). Plain keys are never
-    kept, nor logged.
+    revoke them: remove one by changing the environment and restarting. Plain keys are
+    never kept, nor logged.
 
     If the database cannot be read when the cache expires, the keys last read stay
     in use (and a warning is logged) until a read succeeds: a revocation made meanwhile
@@ -314,7 +313,7 @@ def _bootstrap_caller(entry: str) -> Caller:
             f"DENIALOPS_API_KEYS entry ending {entry[-4:]!r}: need key:role or "
             f"key:role:tenant with a role in {', '.join(ROLES)} and a tenant's name"
         )
-    return Caller(digest(key)[:12], role, tenant, operator=role == "admin")
+    return Caller(digest(key)[:12], role, tenant)
 
 
 def _bad_tenant(name: str) -> bool:

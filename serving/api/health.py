@@ -43,14 +43,15 @@ def reload(
     """Load the current champion and swap it in; requests in flight finish on the old one.
 
     The model serves every tenant, so only an operator of the installation (an admin key
-    of `DENIALOPS_API_KEYS`) reloads it: a tenant's admin gets 403. The reload is written
+    of the `default` tenant, `security.Caller.operator`) reloads it: a tenant's admin
+    gets 403. The reload is written
     to the audit trail before the swap: a model that could not be audited is not swapped
     in (503)."""
     if not caller.operator:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
-            detail="reloading the model is the installation operator's (an admin key of "
-            "DENIALOPS_API_KEYS), not a tenant admin's",
+            detail="reloading the model is the installation operator's (an admin API key of "
+            "the default tenant), not a tenant admin's",
         )
     try:
         scorer = request.app.state.loader(request.app.state.settings)

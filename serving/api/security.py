@@ -8,8 +8,11 @@ Roles: a key may hold a machine role (`scrubber`, the scrubbing hook) or any per
 of `accounts.roles` (scripts act as a biller or RevOps would); a person holds a person
 role only. `admin` is a tenant's admin: it passes every role check within its tenant.
 Running the installation (reloading the model every tenant is served) is not a tenant's
-business: it takes an `operator`, an admin key from `DENIALOPS_API_KEYS`, which only
-whoever runs the service can set.
+business: it takes an `operator`, an admin API key of the `default` tenant (the
+installation's own, where `denialops keys add --role admin` without `--tenant`, and a
+`DENIALOPS_API_KEYS` entry without a tenant, put it): whoever holds the database or the
+environment runs the service. A person's session is never an operator, nor a key of
+another tenant.
 """
 
 from __future__ import annotations
@@ -47,7 +50,10 @@ class Caller:
     role: str
     tenant: str = DEFAULT_TENANT
     via: Via = Via.KEY
-    operator: bool = False
-    """An admin key of the environment (`DENIALOPS_API_KEYS`): may act on the installation."""
     session_id: str | None = None
     """The session's id (for the CSRF check and sign-out); None for a key."""
+
+    @property
+    def operator(self) -> bool:
+        """May act on the whole installation (see the module's docstring)."""
+        return self.via is Via.KEY and self.role == "admin" and self.tenant == DEFAULT_TENANT

@@ -15,6 +15,7 @@ from serving.keys import KeyRing, KeyStore, KeyStoreError
 from settings import Settings
 from storage.audit import events
 from storage.database import Database
+from storage.tenants import add_tenant
 from tests.conftest import Clock
 from tests.serving.conftest import auth, scorer_for
 
@@ -181,3 +182,29 @@ def test_the_key_check_reads_the_table_off_the_event_loop(
         clock.advance(2)
         assert _get(client, key) == 200
     assert on_the_loop == [False, False, False]
+
+
+def test_bootstrap_keys_name_their_tenant_or_act_on_default() -> None:
+    ring = KeyRing("k1:biller, k2:revops:north", None, cache_seconds=2, last_used_seconds=60)
+    plain, north = ring.caller("k1"), ring.caller("k2")
+    assert (plain.role, plain.tenant, north.role, north.tenant) == (
+        "biller",
+        "default",
+        "revops",
+        "north",
+    )
+    assert ring.caller("k3") is None
+    for bad in ("k:janitor", "k:biller:North Clinic", "k:biller:north:extra", ":biller"):
+        with pytest.raises(ValueError, match="need key:role or key:role:tenant") as refused:
+            KeyRing(bad, None, cache_seconds=2, last_used_seconds=60)
+        assert "k:" not in str(refused.value)  # the key itself is never repeated
+
+
+def test_a_stored_key_resolves_to_its_tenant(database: Database) -> None:
+    add_tenant(database, "north", by="test")
+    key, key_id = KeyStore(database, tenant="north").add("scrubber", by="ops")
+    ring = KeyRing("", KeyStore(database), cache_seconds=2, last_used_seconds=60)
+    found = ring.caller(key)
+    assert (found.name, found.role, found.tenant) == (key_id, "scrubber", "north")
+    assert digest(key) not in KeyStore(database).active()  # not the default tenant's key
+    ring.close()

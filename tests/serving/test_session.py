@@ -228,11 +228,15 @@ def test_a_person_acts_in_their_own_tenant(web: TestClient) -> None:
 
 
 def test_a_tenant_admin_may_not_reload_the_installations_model(web: TestClient) -> None:
-    cookie, csrf = sign_in(web, "abe")
+    cookie, csrf = sign_in(web, "abe")  # a person, admin of `default`: still a tenant admin
     refused = web.post("/v1/admin/reload", headers={**cookie, "X-CSRF-Token": csrf})
     assert refused.status_code == 403
     assert "operator" in refused.json()["detail"]
-    key, _ = KeyStore(web.app.state.database).add("admin", by="test")
-    stored_admin = web.post("/v1/admin/reload", headers={"Authorization": f"Bearer {key}"})
-    assert stored_admin.status_code == 403
+    database = web.app.state.database
+    north, _ = KeyStore(database, tenant="north").add("admin", by="test")
+    operator, _ = KeyStore(database).add("admin", by="test")  # `keys add --role admin`
+    as_north = web.post("/v1/admin/reload", headers={"Authorization": f"Bearer {north}"})
+    assert as_north.status_code == 403
+    as_operator = web.post("/v1/admin/reload", headers={"Authorization": f"Bearer {operator}"})
+    assert as_operator.status_code == 200
     assert web.post("/v1/admin/reload", headers=auth("admin")).status_code == 200
