@@ -32,10 +32,12 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def web(settings: Settings, bundle, clock: FakeClock) -> Iterator[TestClient]:
+def web(settings: Settings, bundle, clock: FakeClock, database_url: str) -> Iterator[TestClient]:
     """The service with sign-in on; `ana` (biller) and `abe` (admin) in `default`, `bo`
-    (biller) in tenant `north`."""
-    settings = settings.model_copy(update={"session_secret": SecretStr(SECRET)})
+    (biller) in tenant `north`. SQLite and, with DENIALOPS_TEST_POSTGRES_URL, PostgreSQL."""
+    settings = settings.model_copy(
+        update={"session_secret": SecretStr(SECRET), "database_url": database_url}
+    )
     app = create_app(settings, loader=lambda _s: scorer_for(bundle), clock=clock)
     with TestClient(app, base_url="https://testserver") as client:
         people = client.app.state.people
