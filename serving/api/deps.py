@@ -42,10 +42,11 @@ async def current_scorer(request: Request) -> Scorer:
 
 
 def require(*roles: str) -> Callable[..., Caller]:
-    """A dependency admitting callers whose key has one of `roles` (admin always).
+    """A dependency admitting callers (a key or a person) with one of `roles`; a tenant's
+    admin always (within its tenant: the stores are its tenant's).
 
-    The key itself is checked before the body is read, by `guard.KeyCheck`; the bearer
-    scheme is declared here so that OpenAPI documents it."""
+    The key or session itself is checked before the body is read, by `guard.KeyCheck`;
+    the bearer scheme is declared here so that OpenAPI documents it."""
 
     async def dependency(
         request: Request,
