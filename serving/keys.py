@@ -243,6 +243,10 @@ class KeyRing:
             self._note_use(found.name, now)
         return found
 
+    def bootstrap_tenants(self) -> set[str]:
+        """The tenants the bootstrap keys act in (the service checks they exist)."""
+        return {caller.tenant for caller in self._bootstrap.values()}
+
     def stale(self) -> bool:
         """Whether the next `caller` would read the table. An async caller (the key check
         in front of every route) calls `refresh` in the thread pool first, so no database

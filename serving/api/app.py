@@ -27,6 +27,8 @@ from serving.keys import KeyRing, KeyStore
 from serving.loading import ModelUnavailableError, load_scorer, step
 from serving.scorer import Scorer
 from settings import Settings, get_settings
+from storage.database import Database
+from storage.tenants import list_tenants
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ def create_app(
                 cache_seconds=settings.key_cache_seconds,
                 last_used_seconds=settings.key_last_used_seconds,
             )
+            _check_bootstrap_tenants(app.state.keys, database)
         app.state.scorer, app.state.load_error = None, ""
         try:
             app.state.scorer = loader(settings)
@@ -84,6 +87,17 @@ def create_app(
     guard.install(app, settings)
     metrics.install(app)  # outermost: refusals by the guard are counted too
     return app
+
+
+def _check_bootstrap_tenants(keys: KeyRing, database: Database) -> None:
+    """A bootstrap key of a tenant that does not exist stops the start, naming the tenant:
+    its every write would fail."""
+    missing = keys.bootstrap_tenants() - {tenant.name for tenant in list_tenants(database)}
+    if missing:
+        raise ValueError(
+            f"DENIALOPS_API_KEYS names tenant(s) {', '.join(sorted(missing))} that do not exist: "
+            "add them (`denialops tenants add NAME`) or fix the keys"
+        )
 
 
 def _csrf_secret(settings: Settings) -> bytes | None:

@@ -208,3 +208,10 @@ def test_a_stored_key_resolves_to_its_tenant(database: Database) -> None:
     assert (found.name, found.role, found.tenant) == (key_id, "scrubber", "north")
     assert digest(key) not in KeyStore(database).active()  # not the default tenant's key
     ring.close()
+
+
+def test_a_bootstrap_key_of_an_unknown_tenant_stops_the_start(settings: Settings, bundle) -> None:
+    settings = settings.model_copy(update={"api_keys": "k1:biller:nowhere"})
+    app = create_app(settings, loader=lambda _s: scorer_for(bundle))
+    with pytest.raises(ValueError, match=r"tenant\(s\) nowhere that do not exist"), TestClient(app):
+        pass
