@@ -91,7 +91,8 @@ class KeyCheck:
         else:
             caller, refusal = None, "send Authorization: Bearer <API key>, or sign in"
         if caller is None:
-            await _refuse(scope, receive, send, 401, refusal)
+            # An ended session's cookie is cleared, so the browser stops sending it.
+            await _refuse(scope, receive, send, 401, refusal, clear_session=bool(token))
             return
         scope.setdefault("state", {})[CALLER] = caller
         await self.app(scope, receive, send)
@@ -214,9 +215,20 @@ def _too_large(limit: int) -> str:
     return f"request body larger than {limit:,} bytes; send fewer claims per request"
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send, code: int, detail: str) -> None:
+async def _refuse(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    code: int,
+    detail: str,
+    *,
+    clear_session: bool = False,
+) -> None:
     headers = {"WWW-Authenticate": "Bearer"} if code == status.HTTP_401_UNAUTHORIZED else None
-    await JSONResponse({"detail": detail}, status_code=code, headers=headers)(scope, receive, send)
+    response = JSONResponse({"detail": detail}, status_code=code, headers=headers)
+    if clear_session:
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    await response(scope, receive, send)
 
 
 async def short_validation_errors(_request: Request, error: Exception) -> JSONResponse:

@@ -173,7 +173,9 @@ def test_sign_out_ends_the_session_on_the_server(web: TestClient) -> None:
     cleared = out.headers["set-cookie"].lower()
     assert "denialops_session=" in cleared
     assert "max-age=0" in cleared
-    assert web.get(SESSION, headers=cookie).status_code == 401  # the old cookie is dead
+    dead = web.get(SESSION, headers=cookie)
+    assert dead.status_code == 401  # the old cookie is refused, and cleared
+    assert "max-age=0" in dead.headers["set-cookie"].lower()
     assert [e.event for e in events(web) if e.event.startswith("sign")] == [
         "signed_in",
         "signed_out",
