@@ -70,7 +70,8 @@ class UnknownUserError(PeopleError):
 
 
 class DuplicateUserError(PeopleError):
-    """A username already taken in the tenant."""
+    """A username already taken, in this tenant or another: a username names one person
+    across the installation, since it alone says the person's tenant at sign-in."""
 
 
 def normalize_username(username: str) -> str:
@@ -318,10 +319,23 @@ class UserStore:
                 audit.append(connection, [_event(now, by, "user_added", detail)])
         except sa.exc.IntegrityError as error:
             raise DuplicateUserError(
-                f"tenant {tenant!r} already has a user named {name!r}"
+                f"the username {name!r} is taken (in tenant {tenant!r} or another: usernames "
+                "are unique across the installation); choose another"
             ) from error
         log.info("user %s (%s) added to tenant %s by %s", name, checked_role, tenant, by)
         return _user({**row, "tenant": tenant, "disabled_at": None})
+
+    def tenant_of(self, username: str) -> str | None:
+        """The tenant of the person `username` (None: nobody, or not a username): a
+        username is unique across tenants, so the sign-in page asks for nothing else.
+        An admin read, as the tenant is what it finds."""
+        try:
+            name = normalize_username(username)
+        except PeopleError:
+            return None
+        query = sa.select(USERS.c.tenant).where(USERS.c.username == name)
+        with self._database.admin().engine.connect() as connection:
+            return connection.execute(query).scalar_one_or_none()
 
     def get(self, tenant: str, username: str) -> User | None:
         """The person `username` of `tenant`, or None."""

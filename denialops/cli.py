@@ -1058,7 +1058,12 @@ def _people_or_exit() -> Iterator[UserStore]:
 @keys_app.command("add")
 def keys_add(
     role: Annotated[
-        str, typer.Option("--role", help="scrubber, biller, billing_lead, revops or admin.")
+        str,
+        typer.Option(
+            "--role",
+            help="scrubber (machines only), biller, billing_lead, revops, "
+            "data_scientist or admin (an admin of default reloads the model).",
+        ),
     ],
     tenant: TenantOption = "default",
     actor: By = "cli",

@@ -48,6 +48,7 @@ servers sharing a database need synchronised clocks (NTP), as usual.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import numbers
@@ -363,6 +364,14 @@ class WorkQueue:
             clock=clock,
             tenant=tenant,
         )
+
+    def for_tenant(self, tenant: str) -> WorkQueue:
+        """This queue's database and lease rules as `tenant` sees them: what the service
+        hands a request of that tenant (no new engine: the database is shared)."""
+        other = copy.copy(self)
+        scope = self.database.scope(tenant)
+        other.tenant, other.engine, other._writing = scope.tenant, scope.engine, scope.writing
+        return other
 
     def close(self) -> None:
         self.database.close()

@@ -28,9 +28,9 @@ import sqlalchemy as sa
 
 from serving.api.security import ROLES, Caller, digest
 from storage import audit
-from storage.database import NAME_LENGTH, Database, is_name, utc_now
+from storage.database import NAME_LENGTH, Database, Scope, is_name, utc_now
 from storage.schema import API_KEYS, UTCDateTime
-from storage.tenancy import DEFAULT_TENANT
+from storage.tenancy import DEFAULT_TENANT, check_tenant
 
 log = logging.getLogger(__name__)
 _IMPORTED_BY = "key-file-import"
@@ -71,6 +71,7 @@ class KeyStore:
         clock: Callable[[], datetime] = utc_now,
     ):
         self._database = database.scope(tenant)
+        self._every_tenant = database.admin()
         self._clock = clock
         if legacy_file is not None and legacy_file.exists():
             self._import(legacy_file)
@@ -122,12 +123,14 @@ class KeyStore:
             return [_info(row) for row in connection.execute(query)]
 
     def active(self) -> dict[str, Caller]:
-        """Key hash -> caller, for every key not revoked."""
-        query = sa.select(API_KEYS.c.sha256, API_KEYS.c.key_id, API_KEYS.c.role).where(
-            API_KEYS.c.revoked_at.is_(None)
-        )
-        with self._database.engine.connect() as connection:
-            return {row.sha256: Caller(row.key_id, row.role) for row in connection.execute(query)}
+        """Key hash -> caller, for every key of the tenant not revoked."""
+        return _active(self._database)
+
+    def active_in_every_tenant(self) -> dict[str, Caller]:
+        """Key hash -> caller (with its tenant), for every key not revoked, whatever its
+        tenant: what the service admits a request by, since a key names its tenant (an
+        admin-scoped read, as the key arrives before any tenant is known)."""
+        return _active(self._every_tenant)
 
     def record_use(self, used: Mapping[str, datetime]) -> None:
         """Stamp each key id's last use (never moving it back in time)."""
@@ -140,7 +143,8 @@ class KeyStore:
             )
             .values(last_used_at=at)
         )
-        with self._database.writing() as connection:
+        # Key ids are unique across tenants, and the ring stamps keys of every tenant.
+        with self._every_tenant.writing() as connection:
             connection.execute(stamp, [{"b_key_id": k, "b_at": at} for k, at in used.items()])
 
     def _import(self, path: Path) -> None:
@@ -191,9 +195,10 @@ class KeyStore:
 class KeyRing:
     """Key -> caller, for the running service: bootstrap keys, then the key store's.
 
-    Bootstrap keys come from `DENIALOPS_API_KEYS` (comma-separated key:role pairs).
-    They are not in the database, so `keys revoke` cannot revoke them: remove one by
-    changing the environment and restarting. Plain keys are never kept, nor logged.
+    Bootstrap keys come from `DENIALOPS_API_KEYS`: comma-separated `key:role` (tenant
+    `default`) or `key:role:tenant`. They are not in the database, so `keys revoke` cannot
+    revoke them: remove one by changing the environment and restarting. Plain keys are
+    never kept, nor logged.
 
     If the database cannot be read when the cache expires, the keys last read stay
     in use (and a warning is logged) until a read succeeds: a revocation made meanwhile
@@ -210,14 +215,9 @@ class KeyRing:
         clock: Callable[[], datetime] = utc_now,
     ):
         self._bootstrap: dict[str, Caller] = {}
-        for pair in filter(None, (p.strip() for p in env_keys.split(","))):
-            key, _, role = pair.rpartition(":")
-            if not key or role not in ROLES:
-                raise ValueError(
-                    f"DENIALOPS_API_KEYS entry ending {pair[-4:]!r}: need key:role with a role "
-                    f"in {', '.join(ROLES)}"
-                )
-            self._bootstrap[digest(key)] = Caller(digest(key)[:12], role)
+        for entry in filter(None, (p.strip() for p in env_keys.split(","))):
+            caller = _bootstrap_caller(entry)
+            self._bootstrap[digest(entry.split(":", 1)[0])] = caller
         self._store = store
         self._cache_seconds = cache_seconds
         self._last_used_seconds = last_used_seconds
@@ -240,8 +240,12 @@ class KeyRing:
         now = self._clock()
         found = self._stored_keys(now).get(hashed)
         if found is not None:
-            self._note_use(found.key_id, now)
+            self._note_use(found.name, now)
         return found
+
+    def bootstrap_tenants(self) -> set[str]:
+        """The tenants the bootstrap keys act in (the service checks they exist)."""
+        return {caller.tenant for caller in self._bootstrap.values()}
 
     def stale(self) -> bool:
         """Whether the next `caller` would read the table. An async caller (the key check
@@ -283,7 +287,7 @@ class KeyRing:
             )
             if stale and self._store is not None:
                 try:
-                    self._stored = self._store.active()
+                    self._stored = self._store.active_in_every_tenant()
                 except sa.exc.SQLAlchemyError as error:
                     log.warning("could not re-read the API keys, using those last read: %s", error)
                 self._read_at = now
@@ -299,6 +303,40 @@ class KeyRing:
                 return
             self._flush_queued = True
         self._writer.submit(self.flush)
+
+
+def _bootstrap_caller(entry: str) -> Caller:
+    """The caller of one `DENIALOPS_API_KEYS` entry, `key:role` or `key:role:tenant`; a
+    bad entry is named by its last characters only (the rest may be the key)."""
+    parts = entry.split(":")
+    key, role = parts[0], parts[1] if len(parts) > 1 else ""
+    tenant = parts[2] if len(parts) == 3 else DEFAULT_TENANT
+    extra = len(parts) > 3
+    if not key or extra or role not in ROLES or _bad_tenant(tenant):
+        raise ValueError(
+            f"DENIALOPS_API_KEYS entry ending {entry[-4:]!r}: need key:role or "
+            f"key:role:tenant with a role in {', '.join(ROLES)} and a tenant's name"
+        )
+    return Caller(digest(key)[:12], role, tenant)
+
+
+def _bad_tenant(name: str) -> bool:
+    try:
+        check_tenant(name)
+    except ValueError:
+        return True
+    return False
+
+
+def _active(scope: Scope) -> dict[str, Caller]:
+    query = sa.select(
+        API_KEYS.c.sha256, API_KEYS.c.key_id, API_KEYS.c.role, API_KEYS.c.tenant
+    ).where(API_KEYS.c.revoked_at.is_(None))
+    with scope.engine.connect() as connection:
+        return {
+            row.sha256: Caller(row.key_id, row.role, row.tenant)
+            for row in connection.execute(query)
+        }
 
 
 def _check_name(by: str) -> None:

@@ -184,6 +184,11 @@ class Settings(BaseSettings):
         gt=0,
         description="A browser session ends this long after sign-in, however active.",
     )
+    session_cookie_secure: bool = Field(
+        True,
+        description="Send the session cookie over HTTPS only (Secure). Set false only for "
+        "a demo on http://localhost: a browser drops a Secure cookie sent over plain http.",
+    )
     session_secret: SecretStr = Field(
         SecretStr(""),
         description="Server secret the CSRF tokens of browser sessions are signed with "

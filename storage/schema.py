@@ -265,7 +265,8 @@ SCORING_AUDIT = sa.Table(
 USERS = sa.Table(
     "users",
     METADATA,
-    # A person belongs to one tenant; the same username may exist in another tenant.
+    # A person belongs to one tenant; a username is unique across tenants (users_username,
+    # revision 0008), so it alone names the person's tenant at sign-in.
     sa.Column("tenant", sa.String(64), sa.ForeignKey("tenants.name"), primary_key=True),
     # Stored as signed in with: trimmed and case-folded (accounts/people.py).
     sa.Column("username", sa.String(64), primary_key=True),
@@ -280,6 +281,7 @@ USERS = sa.Table(
     sa.Column("disabled_at", UTCDateTime, nullable=True),
 )
 """People who sign in to the service (machines use `api_keys`)."""
+sa.Index("users_username", USERS.c.username, unique=True)
 
 SESSION_END_REASONS = ("signed_out", "idle", "absolute", "disabled")
 """Why a session ended: sign-out, its idle or absolute limit, or its person disabled."""

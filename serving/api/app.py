@@ -9,6 +9,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
+from accounts.clock import Clock, utc_now
+from accounts.people import UserStore
+from accounts.sessions import SessionSecretError, csrf_secret
 from queues.policy import PolicyStore
 from queues.store import (
     ConflictError,
@@ -18,12 +21,14 @@ from queues.store import (
     UnknownItemError,
     WorkQueue,
 )
-from serving.api import claims, guard, health, metrics, policy, queue
-from serving.audit import AuditLog
+from serving.api import claims, guard, health, metrics, policy, queue, session
+from serving.api.deps import TenantStoreCache
 from serving.keys import KeyRing, KeyStore
 from serving.loading import ModelUnavailableError, load_scorer, step
 from serving.scorer import Scorer
 from settings import Settings, get_settings
+from storage.database import Database
+from storage.tenants import list_tenants
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +36,10 @@ log = logging.getLogger(__name__)
 def create_app(
     settings: Settings | None = None,
     loader: Callable[[Settings], Scorer] = load_scorer,
+    clock: Clock = utc_now,
 ) -> FastAPI:
-    """The service; `loader` is replaceable so tests can serve a bundle without a registry."""
+    """The service; `loader` is replaceable so tests can serve a bundle without a registry,
+    and `clock` (the people's: sign-in, sessions, throttle) so they can move time."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -42,14 +49,18 @@ def create_app(
         with step("audit trail, queue, policy and key stores open"):
             app.state.queue = WorkQueue.from_settings(settings)
             app.state.database = database = app.state.queue.database
-            app.state.audit = AuditLog(database)
-            app.state.policies = PolicyStore(database, legacy_file=settings.policy_path)
+            app.state.tenant_stores = TenantStoreCache(app.state.queue)
+            # Opened once for the default tenant: imports a policy file of earlier versions.
+            PolicyStore(database, legacy_file=settings.policy_path)
+            app.state.people = UserStore.from_settings(database, settings, clock)
+            app.state.csrf_secret = _csrf_secret(settings)
             app.state.keys = KeyRing(
                 settings.api_keys,
                 KeyStore(database, legacy_file=settings.key_store),
                 cache_seconds=settings.key_cache_seconds,
                 last_used_seconds=settings.key_last_used_seconds,
             )
+            _check_bootstrap_tenants(app.state.keys, database)
         app.state.scorer, app.state.load_error = None, ""
         try:
             app.state.scorer = loader(settings)
@@ -70,11 +81,32 @@ def create_app(
     app.include_router(claims.router)
     app.include_router(queue.router)
     app.include_router(policy.router)
+    app.include_router(session.router)
     app.add_exception_handler(QueueError, _queue_refusal)
     claims.document_request(app)
     guard.install(app, settings)
     metrics.install(app)  # outermost: refusals by the guard are counted too
     return app
+
+
+def _check_bootstrap_tenants(keys: KeyRing, database: Database) -> None:
+    """A bootstrap key of a tenant that does not exist stops the start, naming the tenant:
+    its every write would fail."""
+    missing = keys.bootstrap_tenants() - {tenant.name for tenant in list_tenants(database)}
+    if missing:
+        raise ValueError(
+            f"DENIALOPS_API_KEYS names tenant(s) {', '.join(sorted(missing))} that do not exist: "
+            "add them (`denialops tenants add NAME`) or fix the keys"
+        )
+
+
+def _csrf_secret(settings: Settings) -> bytes | None:
+    """The CSRF signing secret; None (sign-in refused, keys still work) when not set."""
+    try:
+        return csrf_secret(settings)
+    except SessionSecretError as error:
+        log.warning("browser sign-in is off: %s", error)
+        return None
 
 
 async def _queue_refusal(_request: Request, error: Exception) -> JSONResponse:

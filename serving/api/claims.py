@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from data_contracts.reader import ContractError
-from serving.api.deps import ScorerDep, require
+from serving.api.deps import ScorerDep, Stores, require
 from serving.api.metrics import ServiceMetrics
 from serving.api.schemas import MAX_CLAIMS, ClaimIn, ScoreRequest, ScoreResponse
 from serving.api.security import Caller
@@ -56,6 +56,7 @@ VALIDATION_ERROR_REF = "#/components/schemas/HTTPValidationError"
 async def score(
     request: Request,
     scorer: ScorerDep,
+    stores: Stores,
     caller: Annotated[Caller, Depends(require("scrubber"))],
 ) -> Response:
     """Denial risk, drivers and fixes for each claim, in request order."""
@@ -65,15 +66,15 @@ async def score(
         body = _score_request(raw)
         if len(body.claims) <= ROW_PATH_MAX_CLAIMS:
             # A few milliseconds of work: cheaper on the event loop than thread-pool hops.
-            answer = _answer(scorer, body, state.audit, state.metrics, caller)
+            answer = _answer(scorer, body, stores.audit, state.metrics, caller)
         else:
             answer = await run_in_threadpool(
-                _answer, scorer, body, state.audit, state.metrics, caller
+                _answer, scorer, body, stores.audit, state.metrics, caller
             )
         return Response(answer, media_type="application/json")
     with _collector_paused():  # everything, down to the answer's JSON, off the loop
         body = await run_in_threadpool(_validate_in_steps, raw)
-        answer = await run_in_threadpool(_answer, scorer, body, state.audit, state.metrics, caller)
+        answer = await run_in_threadpool(_answer, scorer, body, stores.audit, state.metrics, caller)
     return Response(answer, media_type="application/json")
 
 
@@ -171,12 +172,12 @@ def _answer(
                 for p in error.problems
             ],
         ) from error
-    audit.record(caller.key_id, scorer.version, [(r.claim_id, r.p_denial, r.band) for r in results])
+    audit.record(caller.name, scorer.version, [(r.claim_id, r.p_denial, r.band) for r in results])
     log.info(
         "scored %d claims with model %s for key %s: %s",
         len(results),
         scorer.version,
-        caller.key_id,
+        caller.name,
         ",".join(r.claim_id for r in results[:20]),
     )
     metrics.count_bands(r.band for r in results)

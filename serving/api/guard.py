@@ -1,16 +1,23 @@
-"""What every request meets before a route reads its body: the API key, then the size limit;
+"""What every request meets before a route reads its body: who calls (an API key or a
+browser session), then the size limit, then the CSRF check of a session's unsafe request;
 and validation errors that never echo what was sent.
 
-Both checks are pure ASGI middleware, so they run before FastAPI reads the body:
-a caller without a valid key is refused without a byte of the body being read,
-and an oversized body is refused from its Content-Length up front or, when
-chunked, as soon as the bytes received pass the limit. Roles stay with each
-route (`deps.require`), which reads the caller found here.
+The checks are pure ASGI middleware, so they run before FastAPI reads the body: a caller
+without a valid key or live session is refused without a byte of the body being read, and
+an oversized body is refused from its Content-Length up front or, when chunked, as soon as
+the bytes received pass the limit. A request authenticated by the session cookie with an
+unsafe method (POST, PUT, PATCH, DELETE) must carry the session's CSRF token, in the
+`X-CSRF-Token` header (checked before the body is read) or as the `csrf_token` field of a
+url-encoded form (read through the size limit, then handed on to the route unchanged);
+else 403. Requests with a key (`Authorization: Bearer`) are exempt: a browser never adds
+that header by itself. Roles stay with each route (`deps.require`), which reads the caller
+found here; the tenant is applied by `deps.tenant_stores`.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -19,14 +26,25 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from accounts.sessions import csrf_valid
+from serving.api.security import Caller, Via
 from settings import Settings
 
 PUBLIC_PATHS = frozenset(
     {"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 )
 """Paths open without a key: probes, scraping and the API's own documentation."""
+SIGN_IN = ("POST", "/v1/session")
+"""Open without a key too: how a person gets a session."""
+SESSION_COOKIE = "denialops_session"
+"""The cookie holding a browser session's token."""
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM = "application/x-www-form-urlencoded"
 CALLER = "caller"
 """Key of the authenticated `Caller` in the request state (`request.state.caller`)."""
 INPUT_PREFIX = 40
@@ -37,36 +55,125 @@ CTX_MAX = 200
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Add the key check (outermost) and the body limit, and the short validation errors."""
+    """Add the caller check (outermost), the body limit, the CSRF check, and the short
+    validation errors."""
+    app.add_middleware(CsrfCheck)
     app.add_middleware(BodyLimit, default=settings.max_body_bytes, routes=settings.max_body_routes)
     app.add_middleware(KeyCheck)
     app.add_exception_handler(RequestValidationError, short_validation_errors)
 
 
 class KeyCheck:
-    """401 unless the request carries a known API key (`Authorization: Bearer <key>`), except
-    on `PUBLIC_PATHS`; the caller goes in the request state for the route's role check."""
+    """401 unless the request carries a known API key (`Authorization: Bearer <key>`) or the
+    cookie of a live session, except on `PUBLIC_PATHS` and the sign-in; the caller goes in
+    the request state for the route's role check and its tenant's stores."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in PUBLIC_PATHS
+            or (scope["method"], scope["path"]) == SIGN_IN
+        ):
             await self.app(scope, receive, send)
             return
-        scheme, key = get_authorization_scheme_param(Headers(scope=scope).get("authorization"))
-        if scheme.lower() != "bearer" or not key:
-            await _refuse(scope, receive, send, 401, "send Authorization: Bearer <API key>")
-            return
-        keys = scope["app"].state.keys
-        if keys.stale():
-            await run_in_threadpool(keys.refresh)
-        caller = keys.caller(key)
+        headers = Headers(scope=scope)
+        scheme, key = get_authorization_scheme_param(headers.get("authorization"))
+        token = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE)
+        if not scheme and token:
+            caller = await _session_caller(scope, token)
+            refusal = "the session has ended: sign in again"
+        elif scheme.lower() == "bearer" and key:
+            caller = await _key_caller(scope, key)
+            refusal = "unknown API key"
+        else:
+            caller, refusal = None, "send Authorization: Bearer <API key>, or sign in"
         if caller is None:
-            await _refuse(scope, receive, send, 401, "unknown API key")
+            # An ended session's cookie is cleared, so the browser stops sending it.
+            await _refuse(scope, receive, send, 401, refusal, clear_session=bool(token))
             return
         scope.setdefault("state", {})[CALLER] = caller
         await self.app(scope, receive, send)
+
+
+async def _key_caller(scope: Scope, key: str) -> Caller | None:
+    keys = scope["app"].state.keys
+    if keys.stale():
+        await run_in_threadpool(keys.refresh)
+    return keys.caller(key)
+
+
+async def _session_caller(scope: Scope, token: str) -> Caller | None:
+    """The person of a live session, their role read now; the idle limit restarts (a
+    database write, so in the thread pool)."""
+    active = await run_in_threadpool(scope["app"].state.people.sessions.touch, token)
+    if active is None:
+        return None
+    session = active.session
+    return Caller(
+        session.username, active.role.value, session.tenant, Via.SESSION, session_id=session.id
+    )
+
+
+class CsrfCheck:
+    """403 for an unsafe request of a browser session without its session's CSRF token.
+
+    Inside the body limit, so reading a form's body for its `csrf_token` field is limited
+    as the route's reading would be; the body read is handed on to the route whole."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        caller = scope.get("state", {}).get(CALLER)
+        if (
+            scope["type"] != "http"
+            or scope["method"] in SAFE_METHODS
+            or caller is None
+            or caller.via != Via.SESSION
+        ):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        token = headers.get(CSRF_HEADER)
+        if token is None and headers.get("content-type", "").split(";")[0].strip() == FORM:
+            try:
+                messages = await _read_body(receive)
+            except HTTPException as error:  # the body limit, passed while reading here
+                await _refuse(scope, receive, send, error.status_code, error.detail)
+                return
+            body = b"".join(m.get("body", b"") for m in messages)
+            token = parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD, [None])[0]
+            receive = _replay(messages, receive)
+        secret = scope["app"].state.csrf_secret
+        if token is None or secret is None or not csrf_valid(caller.session_id, token, secret):
+            detail = (
+                f"send this session's CSRF token (header X-CSRF-Token or form field {CSRF_FIELD}"
+                ", as GET /v1/session gives it)"
+            )
+            await _refuse(scope, receive, send, status.HTTP_403_FORBIDDEN, detail)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _read_body(receive: Receive) -> list[Message]:
+    messages = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
 
 
 class BodyLimit:
@@ -108,9 +215,20 @@ def _too_large(limit: int) -> str:
     return f"request body larger than {limit:,} bytes; send fewer claims per request"
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send, code: int, detail: str) -> None:
+async def _refuse(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    code: int,
+    detail: str,
+    *,
+    clear_session: bool = False,
+) -> None:
     headers = {"WWW-Authenticate": "Bearer"} if code == status.HTTP_401_UNAUTHORIZED else None
-    await JSONResponse({"detail": detail}, status_code=code, headers=headers)(scope, receive, send)
+    response = JSONResponse({"detail": detail}, status_code=code, headers=headers)
+    if clear_session:
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    await response(scope, receive, send)
 
 
 async def short_validation_errors(_request: Request, error: Exception) -> JSONResponse:

@@ -42,8 +42,17 @@ def reload(
 ) -> dict[str, str]:
     """Load the current champion and swap it in; requests in flight finish on the old one.
 
-    The reload is written to the audit trail before the swap: a model that could not be
-    audited is not swapped in (503)."""
+    The model serves every tenant, so only an operator of the installation (an admin key
+    of the `default` tenant, `security.Caller.operator`) reloads it: a tenant's admin
+    gets 403. The reload is written
+    to the audit trail before the swap: a model that could not be audited is not swapped
+    in (503)."""
+    if not caller.operator:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="reloading the model is the installation operator's (an admin API key of "
+            "the default tenant), not a tenant admin's",
+        )
     try:
         scorer = request.app.state.loader(request.app.state.settings)
     except ModelUnavailableError as error:
@@ -51,7 +60,7 @@ def reload(
     previous = request.app.state.scorer
     row = {
         "at": datetime.now(UTC),
-        "actor": caller.key_id,
+        "actor": caller.name,
         "claim_id": None,
         "event": "model_reloaded",
         "detail": {"from": previous.version if previous else None, "to": scorer.version},
@@ -71,7 +80,7 @@ def reload(
     request.app.state.load_error = ""
     log.info(
         "key %s reloaded the model: %s -> %s",
-        caller.key_id,
+        caller.name,
         previous.version if previous else "none",
         scorer.version,
     )

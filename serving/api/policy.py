@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -13,8 +14,10 @@ from model_bundle.registered import ModelUnavailableError
 from queues.build import build_queue
 from queues.policy import Policy, PolicyConflictError, PolicyError
 from queues.simulate import simulate
-from serving.api.deps import require
+from serving.api.deps import Stores, TenantStores, require
 from serving.api.security import Caller
+from storage.tenancy import DEFAULT_TENANT
+from storage.tenants import list_tenants
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 RevOps = Annotated[Caller, Depends(require("revops"))]
@@ -48,17 +51,17 @@ class SimulationOut(BaseModel):
     strategies: list[StrategyOut]
 
 
-def _policy(request: Request) -> Policy:
+def _policy(stores: TenantStores) -> Policy:
     try:
-        return request.app.state.policies.current()
+        return stores.policies.current()
     except PolicyError as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from error
 
 
 @router.get("", response_model=Policy)
-def read(request: Request, _caller: Annotated[Caller, Depends(require("revops", "biller"))]):
+def read(stores: Stores, _caller: Annotated[Caller, Depends(require("revops", "biller"))]):
     """The policy in force (the latest saved version, or the shipped default)."""
-    return _policy(request)
+    return _policy(stores)
 
 
 @router.put(
@@ -71,7 +74,7 @@ def read(request: Request, _caller: Annotated[Caller, Depends(require("revops", 
         }
     },
 )
-def update(body: Policy, request: Request, caller: RevOps) -> Policy | JSONResponse:
+def update(body: Policy, stores: Stores, caller: RevOps) -> Policy | JSONResponse:
     """Save `body` as the next version; the versions before it are kept.
 
     `version` is the version the policy was edited from (as GET returned it), not the
@@ -80,7 +83,7 @@ def update(body: Policy, request: Request, caller: RevOps) -> Policy | JSONRespo
     each other's change unseen. `updated_by` and `updated_at` are set by the service.
     """
     try:
-        return request.app.state.policies.save(body, caller.key_id)
+        return stores.policies.save(body, caller.name)
     except PolicyConflictError as error:
         return JSONResponse(
             PolicyConflictOut(
@@ -90,21 +93,35 @@ def update(body: Policy, request: Request, caller: RevOps) -> Policy | JSONRespo
         )
 
 
+def _data_dir(request: Request, tenant: str) -> Path | None:
+    """The tenant's own data directory; the installation's (`DENIALOPS_QUEUE_DATA_DIR`)
+    serves the `default` tenant only, since it holds one clinic's claims."""
+    found = {t.name: t.data_dir for t in list_tenants(request.app.state.database)}
+    own = found.get(tenant)
+    if own is not None or tenant != DEFAULT_TENANT:
+        return own
+    return request.app.state.settings.queue_data_dir
+
+
 @router.post("/simulate", response_model=SimulationOut)
-def simulate_policy(body: SimulateIn, request: Request, _caller: RevOps) -> SimulationOut:
+def simulate_policy(
+    body: SimulateIn, request: Request, stores: Stores, _caller: RevOps
+) -> SimulationOut:
     """What the budget recovers under the policy (or a draft) and under the usual habits,
-    on the clinic's data directory (`DENIALOPS_QUEUE_DATA_DIR`, its bad rows set aside up to
-    `DENIALOPS_QUARANTINE_CEILING` as `denialops policy simulate` does), valued with the
-    models' estimates."""
+    on the tenant's data directory (`default`'s: `DENIALOPS_QUEUE_DATA_DIR`; its bad rows
+    set aside up to `DENIALOPS_QUARANTINE_CEILING` as `denialops policy simulate` does),
+    valued with the models' estimates."""
     settings = request.app.state.settings
-    if settings.queue_data_dir is None:
+    data_dir = _data_dir(request, stores.tenant)
+    if data_dir is None:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
-            detail="no data directory to simulate on: set DENIALOPS_QUEUE_DATA_DIR",
+            detail=f"no data directory to simulate on for tenant {stores.tenant!r}: give the "
+            "tenant one (`tenants add --data-dir`), or for `default` set DENIALOPS_QUEUE_DATA_DIR",
         )
     try:
-        data = read_data_dir(settings.queue_data_dir, settings.quarantine_ceiling)
-        queue = build_queue(data, settings, policy=body.policy or _policy(request))
+        data = read_data_dir(data_dir, settings.quarantine_ceiling)
+        queue = build_queue(data, settings, policy=body.policy or _policy(stores))
     except ContractError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
     except ModelUnavailableError as error:

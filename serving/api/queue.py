@@ -1,11 +1,12 @@
 """The work queue over HTTP: billers list, lease, renew, release and resolve; outcomes come back.
 
-A biller is the API key's id, so each lease and resolution in the audit trail
-names who did it. Billing leads work the queue as billers do and may also
-record any item's outcome, override the billed-amount bound and correct a final
-outcome. Queue refusals map to HTTP: an unknown claim is a 404, a change the
-caller may not make a 403, a lease someone else holds or that ran out (or the
-lease cap, or an outcome already recorded) a 409, a bad value a 422.
+A biller is the person's username (or the API key's id), so each lease and
+resolution in the audit trail names who did it; the queue is the caller's tenant's.
+Billing leads work the queue as billers do and may also record any item's outcome,
+override the billed-amount bound and correct a final outcome. Queue refusals map to
+HTTP: an unknown claim is a 404, a change the caller may not make a 403, a lease
+someone else holds or that ran out (or the lease cap, or an outcome already recorded) a
+409, a bad value a 422.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from data_contracts import plausibility
 from data_contracts.enums import APPEAL_ACTIONS, APPEAL_OUTCOMES
 from queues.store import WorkQueue
-from serving.api.deps import require
+from serving.api.deps import Stores, require
 from serving.api.security import Caller
 
 router = APIRouter(prefix="/v1/queue", tags=["queue"])
@@ -122,11 +123,12 @@ class CorrectionIn(OutcomeIn):
     reason: str = Field(min_length=1, max_length=2000, description="Why the outcome changes.")
 
 
-async def _queue(request: Request) -> WorkQueue:
-    return request.app.state.queue
+async def _queue(stores: Stores) -> WorkQueue:
+    return stores.queue
 
 
 QueueDep = Annotated[WorkQueue, Depends(_queue)]
+"""The caller's tenant's queue (`deps.tenant_stores`)."""
 
 
 @router.get("/items", response_model=ItemsOut)
@@ -140,7 +142,7 @@ def items(
 ) -> ItemsOut:
     """Open items in the order `next` hands them out: for a biller or lead, what they may
     work (free items and their own leases); for RevOps, every open item."""
-    biller = caller.key_id if caller.role in ("biller", "billing_lead") else None
+    biller = caller.name if caller.role in ("biller", "billing_lead") else None
     found = queue.ranked(limit, offset, biller, payer_id=payer_id, denial_category=denial_category)
     return ItemsOut(items=[WorkItemOut.model_validate(item) for item in found])
 
@@ -168,7 +170,7 @@ def next_item(
     """Lease the top open item to the calling biller (atomically: no one else gets it);
     409 when the biller already holds as many live leases as one may."""
     body = body or NextIn()
-    item = queue.next(caller.key_id, payer_id=body.payer_id, denial_category=body.denial_category)
+    item = queue.next(caller.name, payer_id=body.payer_id, denial_category=body.denial_category)
     if item is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return WorkItemOut.model_validate(item)
@@ -177,19 +179,19 @@ def next_item(
 @router.post("/items/{claim_id}/renew", response_model=WorkItemOut)
 def renew(claim_id: ClaimId, queue: QueueDep, caller: Biller) -> WorkItemOut:
     """Renew the caller's live lease for another lease period from now."""
-    return WorkItemOut.model_validate(queue.renew(claim_id, caller.key_id))
+    return WorkItemOut.model_validate(queue.renew(claim_id, caller.name))
 
 
 @router.post("/items/{claim_id}/release", response_model=WorkItemOut)
 def release(claim_id: ClaimId, queue: QueueDep, caller: Biller) -> WorkItemOut:
     """Give the lease back; the item returns to the queue at its rank."""
-    return WorkItemOut.model_validate(queue.release(claim_id, caller.key_id))
+    return WorkItemOut.model_validate(queue.release(claim_id, caller.name))
 
 
 @router.post("/items/{claim_id}/resolve", response_model=WorkItemOut)
 def resolve(claim_id: ClaimId, body: ResolveIn, queue: QueueDep, caller: Biller) -> WorkItemOut:
     """Record what was done and how long it took; the outcome stays pending."""
-    item = queue.resolve(claim_id, caller.key_id, body.action, body.effort_minutes, body.note)
+    item = queue.resolve(claim_id, caller.name, body.action, body.effort_minutes, body.note)
     return WorkItemOut.model_validate(item)
 
 
@@ -199,7 +201,7 @@ def outcome(claim_id: ClaimId, body: OutcomeIn, queue: QueueDep, caller: Biller)
     Resolved items export as the contract's appeals table."""
     item = queue.record_outcome(
         claim_id,
-        caller.key_id,
+        caller.name,
         body.outcome,
         body.recovered_amount,
         body.closed_date,
@@ -214,7 +216,7 @@ def correction(claim_id: ClaimId, body: CorrectionIn, queue: QueueDep, caller: L
     """A billing lead corrects a final outcome; the trail keeps the old and new values."""
     item = queue.correct_outcome(
         claim_id,
-        caller.key_id,
+        caller.name,
         body.outcome,
         body.recovered_amount,
         body.closed_date,

@@ -155,7 +155,7 @@ def test_adding_refuses_what_is_wrong_naming_it(people: UserStore) -> None:
     with pytest.raises(PeopleError, match="a username is 1 to 64"):
         people.add("default", "ana lopez", "biller", PASSWORD, by="rita")
     people.add("default", "ana", "biller", PASSWORD, by="rita")
-    with pytest.raises(DuplicateUserError, match="already has a user named 'ana'"):
+    with pytest.raises(DuplicateUserError, match="username 'ana' is taken"):
         people.add("default", "ANA", "revops", PASSWORD, by="rita")
     with pytest.raises(UnknownUserError, match="no user named 'ben'"):
         people.disable("default", "ben", by="rita")
@@ -172,10 +172,17 @@ def test_a_person_of_tenant_a_is_invisible_to_tenant_b(
     assert people.authenticate("b", "ana", PASSWORD, ADDRESS) == SignIn(Outcome.REFUSED)
     with pytest.raises(UnknownUserError):
         people.disable("b", "ana", by="root")
-    people.add("b", "ana", "biller", PASSWORD, by="root")  # the same name, another person
+    with pytest.raises(DuplicateUserError, match="unique across the installation"):
+        people.add("b", "ana", "biller", PASSWORD, by="root")  # a username names one person
+    people.add("b", "bea", "biller", PASSWORD, by="root")
+    assert (people.tenant_of("ANA "), people.tenant_of("bea"), people.tenant_of("cy")) == (
+        "a",
+        "b",
+        None,
+    )
     assert people.get("a", "ana").role is Role.ADMIN
-    assert people.get("b", "ana").role is Role.BILLER
-    session = signed_in(people, tenant="b")
+    assert people.get("b", "bea").role is Role.BILLER
+    session = signed_in(people, "bea", tenant="b")
     assert session.session.tenant == "b"
     with database.scope("a").engine.connect() as connection:
         assert connection.execute(sa.select(SESSIONS)).all() == []

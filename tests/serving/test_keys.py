@@ -15,6 +15,7 @@ from serving.keys import KeyRing, KeyStore, KeyStoreError
 from settings import Settings
 from storage.audit import events
 from storage.database import Database
+from storage.tenants import add_tenant
 from tests.conftest import Clock
 from tests.serving.conftest import auth, scorer_for
 
@@ -100,7 +101,7 @@ def test_keys_are_listed_without_secrets_and_their_changes_audited(database: Dat
     assert listed[key_id].revoked_at is not None
     assert listed[other].revoked_at is None
     assert digest(key) not in repr(store.list_keys())
-    assert [caller.key_id for caller in store.active().values()] == [other]
+    assert [caller.name for caller in store.active().values()] == [other]
     with database.scope().engine.connect() as connection:
         trail = [(e.event, e.actor, e.claim_id, e.detail["key_id"]) for e in events(connection)]
     assert trail == [
@@ -166,7 +167,7 @@ def test_the_key_check_reads_the_table_off_the_event_loop(
     client, clock = running
     key, _ = KeyStore(database).add("revops", by="ops")
     on_the_loop: list[bool] = []
-    read = KeyStore.active
+    read = KeyStore.active_in_every_tenant
 
     def watched(store: KeyStore) -> dict:
         try:
@@ -176,8 +177,41 @@ def test_the_key_check_reads_the_table_off_the_event_loop(
             on_the_loop.append(False)
         return read(store)
 
-    monkeypatch.setattr(KeyStore, "active", watched)
+    monkeypatch.setattr(KeyStore, "active_in_every_tenant", watched)
     for _ in range(3):
         clock.advance(2)
         assert _get(client, key) == 200
     assert on_the_loop == [False, False, False]
+
+
+def test_bootstrap_keys_name_their_tenant_or_act_on_default() -> None:
+    ring = KeyRing("k1:biller, k2:revops:north", None, cache_seconds=2, last_used_seconds=60)
+    plain, north = ring.caller("k1"), ring.caller("k2")
+    assert (plain.role, plain.tenant, north.role, north.tenant) == (
+        "biller",
+        "default",
+        "revops",
+        "north",
+    )
+    assert ring.caller("k3") is None
+    for bad in ("k:janitor", "k:biller:North Clinic", "k:biller:north:extra", ":biller"):
+        with pytest.raises(ValueError, match="need key:role or key:role:tenant") as refused:
+            KeyRing(bad, None, cache_seconds=2, last_used_seconds=60)
+        assert "k:" not in str(refused.value)  # the key itself is never repeated
+
+
+def test_a_stored_key_resolves_to_its_tenant(database: Database) -> None:
+    add_tenant(database, "north", by="test")
+    key, key_id = KeyStore(database, tenant="north").add("scrubber", by="ops")
+    ring = KeyRing("", KeyStore(database), cache_seconds=2, last_used_seconds=60)
+    found = ring.caller(key)
+    assert (found.name, found.role, found.tenant) == (key_id, "scrubber", "north")
+    assert digest(key) not in KeyStore(database).active()  # not the default tenant's key
+    ring.close()
+
+
+def test_a_bootstrap_key_of_an_unknown_tenant_stops_the_start(settings: Settings, bundle) -> None:
+    settings = settings.model_copy(update={"api_keys": "k1:biller:nowhere"})
+    app = create_app(settings, loader=lambda _s: scorer_for(bundle))
+    with pytest.raises(ValueError, match=r"tenant\(s\) nowhere that do not exist"), TestClient(app):
+        pass

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from pydantic import SecretStr
 
 from data_contracts.reader import read_data_dir
 from data_contracts.records import records_from_tables
@@ -88,7 +89,14 @@ def demo_service(
     recovery = fit_recovery(data, Settings(max_boost_rounds=60)).bundle
     # The registry is not what this test is about: the simulation ranks with this model.
     monkeypatch.setattr("queues.build.load_recovery", lambda _settings: (recovery, "1"))
-    settings = settings.model_copy(update={"queue_data_dir": demo})
+    settings = settings.model_copy(
+        update={
+            "queue_data_dir": demo,
+            # As the README starts the service: sign-in on, over plain http.
+            "session_secret": SecretStr("r" * 40),
+            "session_cookie_secure": False,
+        }
+    )
     pending = data.claims[~data.claims["claim_id"].isin(data.remits["claim_id"])].tail(1)
     lines = data.claim_lines[data.claim_lines["claim_id"].isin(pending["claim_id"])]
     body = {"claims": records_from_tables(pending, lines)}
@@ -142,3 +150,4 @@ def test_the_readme_examples_run_as_written(demo_service, tmp_path: Path) -> Non
     assert '"outcome":"upheld"' in done.stdout.replace(" ", "")
     assert '"strategies"' in done.stdout
     assert "audit rows verified" in done.stdout
+    assert '"via":"session"' in done.stdout.replace(" ", "")
