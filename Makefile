@@ -33,14 +33,19 @@ demo: $(STAMP)
 	# A second tenant, `demo`, on the same data: its queue ranks with the shared model until it trains its own.
 	$(BIN)/denialops tenants add demo --data $(DEMO_DIR) --exist-ok --by demo
 	$(BIN)/denialops queue load --tenant demo --by demo
+	@# Browser sessions are signed with a secret of this installation, made here and kept in a file.
+	@umask 077; test -s $(DEMO_DIR)/session.secret || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(48))" > $(DEMO_DIR)/session.secret
 	@echo
-	@echo "Start the service (leave it running):"
-	@echo "  DENIALOPS_QUEUE_DATA_DIR=$(DEMO_DIR) $(BIN)/denialops serve --port 8000"
+	@echo "Start the service (leave it running; plain http on this machine only, hence the cookie's Secure flag off):"
+	@echo "  DENIALOPS_QUEUE_DATA_DIR=$(DEMO_DIR) DENIALOPS_SESSION_SECRET=\$$(cat $(DEMO_DIR)/session.secret) DENIALOPS_SESSION_COOKIE_SECURE=false $(BIN)/denialops serve --port 8000"
 	@echo "Then, in another shell, score the latest pending claim:"
 	@echo "  curl -s -H \"Authorization: Bearer \$$(cat $(DEMO_DIR)/admin.key)\" -H 'Content-Type: application/json' --data @$(DEMO_DIR)/request.json http://127.0.0.1:8000/v1/claims/score"
 	@echo "The README's 'The API by example' has a request for every route."
 	@echo "People of tenant demo, one per role (passwords generated now and shown only here; the database keeps their hashes):"
 	@$(BIN)/denialops demo people --tenant demo --by demo
+	@echo "Sign in as one of them (the billers' pages come with issue 15; until then the session routes):"
+	@echo "  curl -s -c $(DEMO_DIR)/cookies --data-urlencode username=biller --data-urlencode password=PASSWORD http://127.0.0.1:8000/v1/session"
+	@echo "  curl -s -b $(DEMO_DIR)/cookies http://127.0.0.1:8000/v1/session"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
