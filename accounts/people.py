@@ -2,7 +2,7 @@
 
 `UserStore` adds people (the password policy checked, the password hashed with argon2),
 disables and enables them, changes their role, and signs them in: `authenticate` follows
-the sequence of the package docstring (throttle, verify, count) and answers a wrong
+the sequence of the package docstring (throttle: decide and count; verify) and answers a wrong
 password, an unknown username, a disabled person and an unknown tenant alike, after the
 same argon2 work. `SessionStore` keeps the browser sessions of `accounts.sessions`: start,
 lookup, touch (each request: refused once over its idle or absolute limit, the idle one
@@ -426,7 +426,7 @@ class UserStore:
         `refused` whatever the reason (wrong password, unknown username, disabled person,
         unknown tenant), after the same argon2 work, or `throttled` with the seconds to
         wait, unheard. Every failure is counted by the throttle and audited."""
-        verdict = self._throttle.check(tenant, username, address)
+        verdict = self._throttle.admit(tenant, username, address)  # counted a failure
         if not verdict.allowed:
             log.info("sign-in attempt refused unheard by the throttle (%s)", tenant)
             return SignIn(Outcome.THROTTLED, retry_after_seconds=verdict.retry_after_seconds)
@@ -437,9 +437,9 @@ class UserStore:
             reason = (
                 "unknown_user" if row is None else "wrong_password" if not matches else "disabled"
             )
-            verdict = self._failed(scope, tenant, username, address, reason, row)
+            self._failed(scope, tenant, address, reason, row, verdict)
             return SignIn(Outcome.REFUSED, retry_after_seconds=verdict.retry_after_seconds)
-        self._throttle.record_success(tenant, username)
+        self._throttle.record_success(tenant, username, address)
         user = _user(row)
         with scope.writing() as connection:
             if passwords.needs_rehash(stored_hash):
@@ -470,17 +470,16 @@ class UserStore:
         self,
         scope: Scope | None,
         tenant: str,
-        username: str,
         address: str,
         reason: str,
         row: dict | None,
-    ) -> Verdict:
-        """Count a failed sign-in and audit it in the tenant's trail (an unknown tenant has
-        none: logged only); the throttle's verdict on the next attempt."""
-        verdict = self._throttle.record_failure(tenant, username, address)
+        verdict: Verdict,
+    ) -> None:
+        """Audit a failed sign-in, already counted by `admit` (whose `verdict` says whether
+        it locked), in the tenant's trail (an unknown tenant has none: logged only)."""
         if scope is None:
             log.warning("sign-in to an unknown tenant refused")
-            return verdict
+            return
         actor = ANONYMOUS if row is None else row["username"]
         detail = {"reason": reason, "address": address, "locked": verdict.locked}
         if row is not None:
@@ -488,7 +487,6 @@ class UserStore:
         with scope.writing() as connection:
             audit.append(connection, [_event(self._now(), actor, "sign_in_failed", detail)])
         log.info("sign-in refused in tenant %s (%s)", tenant, reason)
-        return verdict
 
 
 def _tenant_exists(scope: Scope) -> bool:

@@ -3,6 +3,7 @@ on SQLite and PostgreSQL, with a clock the test moves."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -223,6 +224,28 @@ def test_repeated_failures_delay_then_lock_through_the_database(
     assert ADDRESS not in str(rows)
     clock.advance(minutes=15)
     assert signed_in(people).session is not None
+
+
+def test_concurrent_guesses_are_heard_no_more_than_one_at_a_time_would_be(
+    people: UserStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guesses sent all at once (the service signs in on a thread pool) are decided and
+    counted in one step each: no more are heard than sent one by one at this instant."""
+    people.add("default", "ana", "biller", PASSWORD, by="rita")
+    counting = CountingHasher(passwords._hasher)
+    monkeypatch.setattr(passwords, "_hasher", counting)
+    guesses = 16
+    with ThreadPoolExecutor(max_workers=guesses) as pool:
+        outcomes = list(
+            pool.map(
+                lambda n: people.authenticate("default", "ana", f"guess number {n}", ADDRESS),
+                range(guesses),
+            )
+        )
+    heard = Settings().login_free_failures + 1  # the clock stands still: no delay runs out
+    assert len(counting.verified) == heard
+    assert [o.outcome for o in outcomes].count(Outcome.REFUSED) == heard
+    assert [o.outcome for o in outcomes].count(Outcome.THROTTLED) == guesses - heard
 
 
 def test_a_session_ends_after_its_idle_limit_audited_once(
