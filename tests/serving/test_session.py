@@ -176,11 +176,22 @@ def test_sign_out_ends_the_session_on_the_server(web: TestClient) -> None:
     dead = web.get(SESSION, headers=cookie)
     assert dead.status_code == 401  # the old cookie is refused, and cleared
     assert "max-age=0" in dead.headers["set-cookie"].lower()
+    # Both clearings are one: the same attributes as the cookie that was set.
+    assert dead.headers["set-cookie"] == out.headers["set-cookie"]
+    assert "secure" in cleared
     assert [e.event for e in events(web) if e.event.startswith("sign")] == [
         "signed_in",
         "signed_out",
     ]
     assert web.post(f"{SESSION}/end", headers=auth("biller")).status_code == 400
+
+
+def test_an_unknown_key_beside_a_live_session_keeps_the_sessions_cookie(web: TestClient) -> None:
+    cookie, _ = sign_in(web)
+    refused = web.get(SESSION, headers={**cookie, "Authorization": "Bearer not-a-key"})
+    assert refused.status_code == 401
+    assert "set-cookie" not in refused.headers  # the session was not refused: keep it
+    assert web.get(SESSION, headers=cookie).status_code == 200
 
 
 def test_unsafe_requests_of_a_session_need_its_csrf_token(web: TestClient) -> None:
