@@ -6,7 +6,8 @@ the sequence of the package docstring (throttle: decide and count; verify) and a
 password, an unknown username, a disabled person and an unknown tenant alike, after the
 same argon2 work. `SessionStore` keeps the browser sessions of `accounts.sessions`: start,
 lookup, touch (each request: refused once over its idle or absolute limit, the idle one
-restarted otherwise) and end (sign-out, on the server).
+restarted otherwise, written only once the stored last_seen_at is `session_touch_seconds`
+old, so most requests read without taking a write lock) and end (sign-out, on the server).
 
 Every change and every sign-in goes to the tenant's append-only audit trail in the same
 transaction as the change: user_added, user_disabled, user_enabled, role_changed,
@@ -178,19 +179,18 @@ class SessionStore:
         if found is None or found.ended_at is not None:
             return None
         now = self._now()
-        with self._database.scope(found.tenant).writing() as connection:
-            row = connection.execute(
-                sa.select(SESSIONS, USERS.c.role, USERS.c.disabled_at)
-                .join(
-                    USERS,
-                    sa.and_(
-                        USERS.c.tenant == SESSIONS.c.tenant,
-                        USERS.c.username == SESSIONS.c.username,
-                    ),
-                )
-                .where(SESSIONS.c.id == found.id)
-                .with_for_update(of=SESSIONS)
-            ).one()
+        scope = self._database.scope(found.tenant)
+        with scope.engine.connect() as connection:  # most requests: a read, no write lock
+            row = connection.execute(_with_person(found.id)).one()
+        session = _session(row)
+        if (
+            session.is_live(now)
+            and row.disabled_at is None
+            and not session.due_for_touch(now, self._policy.touch)
+        ):
+            return ActiveSession(session, Role(row.role))
+        with scope.writing() as connection:
+            row = connection.execute(_with_person(found.id).with_for_update(of=SESSIONS)).one()
             session = _session(row)
             if session.ended_at is not None:
                 return None
@@ -502,6 +502,18 @@ def _check_actor(by: str) -> None:
 
 def _set(username: str, **values: Any) -> sa.Update:
     return USERS.update().where(USERS.c.username == username).values(**values)
+
+
+def _with_person(session_id: str) -> sa.Select:
+    """The session's row with its person's role and disabled_at."""
+    return (
+        sa.select(SESSIONS, USERS.c.role, USERS.c.disabled_at)
+        .join(
+            USERS,
+            sa.and_(USERS.c.tenant == SESSIONS.c.tenant, USERS.c.username == SESSIONS.c.username),
+        )
+        .where(SESSIONS.c.id == session_id)
+    )
 
 
 def _end(connection: sa.Connection, session_id: str, reason: str, at: datetime) -> bool:

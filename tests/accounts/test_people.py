@@ -267,6 +267,32 @@ def test_a_session_ends_after_its_idle_limit_audited_once(
     assert people.sessions.end(token) == ended  # signing out of it changes nothing
 
 
+def test_a_request_writes_the_session_at_most_once_a_touch_interval(
+    people: UserStore, clock: FakeClock
+) -> None:
+    """Requests inside `session_touch_seconds` of the stored last_seen_at write nothing;
+    idle expiry counts from the stored value, so a session ends up to that interval
+    early, never late."""
+    people.add("default", "ana", "biller", PASSWORD, by="rita")
+    token = signed_in(people).token
+    started = people.sessions.lookup(token).last_seen_at
+    touch = timedelta(seconds=Settings().session_touch_seconds)
+    clock.advance(seconds=touch.total_seconds() - 1)
+    assert people.sessions.touch(token) is not None
+    assert people.sessions.lookup(token).last_seen_at == started  # no write
+    clock.advance(seconds=1)
+    assert people.sessions.touch(token) is not None
+    written = people.sessions.lookup(token).last_seen_at
+    assert written == clock.now
+    clock.advance(seconds=touch.total_seconds() - 1)
+    last_request = clock.now
+    assert people.sessions.touch(token) is not None  # heard, not written
+    idle = timedelta(minutes=Settings().session_idle_minutes)
+    clock.now = written + idle  # idle after the last write: over, however recent the request
+    assert last_request + idle - touch < clock.now < last_request + idle
+    assert people.sessions.touch(token) is None
+
+
 def test_a_session_ends_after_its_absolute_limit_however_active(
     people: UserStore, database: Database, clock: FakeClock
 ) -> None:
