@@ -21,9 +21,10 @@ first 12 characters of their id (a hash of the token) so that sign-in, sign-out 
 expiry can be matched.
 
 Each person belongs to one tenant: every read and write is scoped to it
-(`Database.scope`). Sessions are the exception on one read: a request's token is looked
-up across tenants by its id, a 256-bit secret's hash, because the session is what tells
-the request its tenant.
+(`Database.scope`), with two cross-tenant reads (`Database.admin`), each because what it
+finds is the tenant: `SessionStore.lookup` finds a request's session by its id (a 256-bit
+secret's hash), and `UserStore.tenant_of` finds the tenant of a username at sign-in
+(usernames are unique across the installation).
 """
 
 from __future__ import annotations

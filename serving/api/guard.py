@@ -116,7 +116,12 @@ async def _session_caller(scope: Scope, token: str) -> Caller | None:
         return None
     session = active.session
     return Caller(
-        session.username, active.role.value, session.tenant, Via.SESSION, session_id=session.id
+        session.username,
+        active.role.value,
+        session.tenant,
+        Via.SESSION,
+        session_id=session.id,
+        session_expires_at=session.absolute_expires_at,
     )
 
 

@@ -126,14 +126,13 @@ def who(request: Request, caller: Annotated[Caller, Depends(signed_in)]) -> Sess
     or the API key."""
     if caller.via is not Via.SESSION:
         return SessionOut(name=caller.name, tenant=caller.tenant, role=caller.role, via=caller.via)
-    found = request.app.state.people.sessions.lookup(request.cookies[SESSION_COOKIE])
     return SessionOut(
         name=caller.name,
         tenant=caller.tenant,
         role=caller.role,
         via=caller.via,
         csrf_token=csrf_token(caller.session_id, request.app.state.csrf_secret),
-        expires_at=found.absolute_expires_at,
+        expires_at=caller.session_expires_at,
     )
 
 
