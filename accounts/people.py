@@ -2,11 +2,12 @@
 
 `UserStore` adds people (the password policy checked, the password hashed with argon2),
 disables and enables them, changes their role, and signs them in: `authenticate` follows
-the sequence of the package docstring (throttle, verify, count) and answers a wrong
+the sequence of the package docstring (throttle: decide and count; verify) and answers a wrong
 password, an unknown username, a disabled person and an unknown tenant alike, after the
 same argon2 work. `SessionStore` keeps the browser sessions of `accounts.sessions`: start,
 lookup, touch (each request: refused once over its idle or absolute limit, the idle one
-restarted otherwise) and end (sign-out, on the server).
+restarted otherwise, written only once the stored last_seen_at is `session_touch_seconds`
+old, so most requests read without taking a write lock) and end (sign-out, on the server).
 
 Every change and every sign-in goes to the tenant's append-only audit trail in the same
 transaction as the change: user_added, user_disabled, user_enabled, role_changed,
@@ -20,9 +21,10 @@ first 12 characters of their id (a hash of the token) so that sign-in, sign-out 
 expiry can be matched.
 
 Each person belongs to one tenant: every read and write is scoped to it
-(`Database.scope`). Sessions are the exception on one read: a request's token is looked
-up across tenants by its id, a 256-bit secret's hash, because the session is what tells
-the request its tenant.
+(`Database.scope`), with two cross-tenant reads (`Database.admin`), each because what it
+finds is the tenant: `SessionStore.lookup` finds a request's session by its id (a 256-bit
+secret's hash), and `UserStore.tenant_of` finds the tenant of a username at sign-in
+(usernames are unique across the installation).
 """
 
 from __future__ import annotations
@@ -178,19 +180,18 @@ class SessionStore:
         if found is None or found.ended_at is not None:
             return None
         now = self._now()
-        with self._database.scope(found.tenant).writing() as connection:
-            row = connection.execute(
-                sa.select(SESSIONS, USERS.c.role, USERS.c.disabled_at)
-                .join(
-                    USERS,
-                    sa.and_(
-                        USERS.c.tenant == SESSIONS.c.tenant,
-                        USERS.c.username == SESSIONS.c.username,
-                    ),
-                )
-                .where(SESSIONS.c.id == found.id)
-                .with_for_update(of=SESSIONS)
-            ).one()
+        scope = self._database.scope(found.tenant)
+        with scope.engine.connect() as connection:  # most requests: a read, no write lock
+            row = connection.execute(_with_person(found.id)).one()
+        session = _session(row)
+        if (
+            session.is_live(now)
+            and row.disabled_at is None
+            and not session.due_for_touch(now, self._policy.touch)
+        ):
+            return ActiveSession(session, Role(row.role))
+        with scope.writing() as connection:
+            row = connection.execute(_with_person(found.id).with_for_update(of=SESSIONS)).one()
             session = _session(row)
             if session.ended_at is not None:
                 return None
@@ -426,7 +427,7 @@ class UserStore:
         `refused` whatever the reason (wrong password, unknown username, disabled person,
         unknown tenant), after the same argon2 work, or `throttled` with the seconds to
         wait, unheard. Every failure is counted by the throttle and audited."""
-        verdict = self._throttle.check(tenant, username, address)
+        verdict = self._throttle.admit(tenant, username, address)  # counted a failure
         if not verdict.allowed:
             log.info("sign-in attempt refused unheard by the throttle (%s)", tenant)
             return SignIn(Outcome.THROTTLED, retry_after_seconds=verdict.retry_after_seconds)
@@ -437,9 +438,9 @@ class UserStore:
             reason = (
                 "unknown_user" if row is None else "wrong_password" if not matches else "disabled"
             )
-            verdict = self._failed(scope, tenant, username, address, reason, row)
+            self._failed(scope, tenant, address, reason, row, verdict)
             return SignIn(Outcome.REFUSED, retry_after_seconds=verdict.retry_after_seconds)
-        self._throttle.record_success(tenant, username)
+        self._throttle.record_success(tenant, username, address)
         user = _user(row)
         with scope.writing() as connection:
             if passwords.needs_rehash(stored_hash):
@@ -470,17 +471,16 @@ class UserStore:
         self,
         scope: Scope | None,
         tenant: str,
-        username: str,
         address: str,
         reason: str,
         row: dict | None,
-    ) -> Verdict:
-        """Count a failed sign-in and audit it in the tenant's trail (an unknown tenant has
-        none: logged only); the throttle's verdict on the next attempt."""
-        verdict = self._throttle.record_failure(tenant, username, address)
+        verdict: Verdict,
+    ) -> None:
+        """Audit a failed sign-in, already counted by `admit` (whose `verdict` says whether
+        it locked), in the tenant's trail (an unknown tenant has none: logged only)."""
         if scope is None:
             log.warning("sign-in to an unknown tenant refused")
-            return verdict
+            return
         actor = ANONYMOUS if row is None else row["username"]
         detail = {"reason": reason, "address": address, "locked": verdict.locked}
         if row is not None:
@@ -488,7 +488,6 @@ class UserStore:
         with scope.writing() as connection:
             audit.append(connection, [_event(self._now(), actor, "sign_in_failed", detail)])
         log.info("sign-in refused in tenant %s (%s)", tenant, reason)
-        return verdict
 
 
 def _tenant_exists(scope: Scope) -> bool:
@@ -504,6 +503,18 @@ def _check_actor(by: str) -> None:
 
 def _set(username: str, **values: Any) -> sa.Update:
     return USERS.update().where(USERS.c.username == username).values(**values)
+
+
+def _with_person(session_id: str) -> sa.Select:
+    """The session's row with its person's role and disabled_at."""
+    return (
+        sa.select(SESSIONS, USERS.c.role, USERS.c.disabled_at)
+        .join(
+            USERS,
+            sa.and_(USERS.c.tenant == SESSIONS.c.tenant, USERS.c.username == SESSIONS.c.username),
+        )
+        .where(SESSIONS.c.id == session_id)
+    )
 
 
 def _end(connection: sa.Connection, session_id: str, reason: str, at: datetime) -> bool:

@@ -51,16 +51,20 @@ def session_id_for(token: str) -> str:
 
 @dataclass(frozen=True)
 class SessionPolicy:
-    """How long sessions last (`session_idle_minutes`, `session_absolute_hours`)."""
+    """How long sessions last (`session_idle_minutes`, `session_absolute_hours`), and how
+    stale a stored last_seen_at may grow before a request writes it (`touch`,
+    `session_touch_seconds`)."""
 
     idle: timedelta
     absolute: timedelta
+    touch: timedelta = timedelta(0)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SessionPolicy:
         return cls(
             idle=timedelta(minutes=settings.session_idle_minutes),
             absolute=timedelta(hours=settings.session_absolute_hours),
+            touch=timedelta(seconds=settings.session_touch_seconds),
         )
 
 
@@ -96,6 +100,12 @@ class Session:
         if not self.is_live(now):
             raise SessionExpiredError(f"session of {self.username!r} in {self.tenant!r} has ended")
         return replace(self, last_seen_at=max(now, self.last_seen_at))
+
+    def due_for_touch(self, now: datetime, every: timedelta) -> bool:
+        """Whether a request at `now` should write its last_seen_at: only once it is
+        `every` old, so requests do not each take a write. Expiry counts from the stored
+        value, so the session ends at most `every` before the idle limit, never after."""
+        return now - self.last_seen_at >= every
 
     def ended(self, now: datetime) -> Session:
         """The session after sign-out at `now` (kept, for the audit, but never live)."""

@@ -195,6 +195,17 @@ class ThrottlePolicy:
         locked_until = now + self.lock if failures >= self.lock_failures else None
         return replace(record, failures=failures, last_failure=now, locked_until=locked_until)
 
+    def forgive(self, record: FailureRecord | None, now: datetime) -> FailureRecord | None:
+        """The counter with one counted failure taken back: an attempt `admit` counted
+        before it was heard turned out a success, or another counter refused it. A lock
+        that failure set is lifted with it."""
+        record = self.current(record, now)
+        if record is None or record.failures <= 1:
+            return None
+        failures = record.failures - 1
+        locked_until = record.locked_until if failures >= self.lock_failures else None
+        return replace(record, failures=failures, locked_until=locked_until)
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -207,8 +218,10 @@ class Verdict:
 
 
 class LoginThrottle:
-    """Call `check` before verifying a password (refuse it unheard if not allowed: a
-    refused attempt is not a failure), then `record_failure` or `record_success`."""
+    """Call `admit` before verifying a password: it refuses the attempt unheard (not a
+    failure) or counts it as a failure in the same atomic step, so concurrent guesses
+    cannot all pass a check made before any of them is counted. On success call
+    `record_success`, which takes that failure back. `check` only reads."""
 
     def __init__(
         self,
@@ -264,6 +277,35 @@ class LoginThrottle:
             [(self.store.get(key), policy) for key, policy in counters], self._now()
         )
 
+    def admit(self, tenant: str, username: str, address: str) -> Verdict:
+        """Decide whether to hear an attempt and, if so, count it as a failure before the
+        password is verified, each counter in one `ThrottleStore.update` (atomic per key).
+        Not allowed: refused unheard, nothing counted (a counter already counted is
+        forgiven). Allowed: `retry_after_seconds` and `locked` describe the next attempt,
+        as after `record_failure`."""
+        now = self._now()
+        counted: list[tuple[FailureRecord | None, ThrottlePolicy]] = []
+        keys: list[ThrottleKey] = []
+        for key, policy in self._counters(tenant, username, address):
+            refused = False
+
+            def change(
+                record: FailureRecord | None, p: ThrottlePolicy = policy
+            ) -> FailureRecord | None:
+                nonlocal refused
+                refused = p.wait(record, now) > timedelta(0)
+                return record if refused else p.after_failure(record, now)
+
+            record = self.store.update(key, change)
+            if refused:
+                for done_key, (_, done_policy) in zip(keys, counted, strict=True):
+                    self.store.update(done_key, lambda r, p=done_policy: p.forgive(r, now))
+                return self._verdict([(record, policy)], now)
+            keys.append(key)
+            counted.append((record, policy))
+        following = self._verdict(counted, now)
+        return replace(following, allowed=True)
+
     def record_failure(self, tenant: str, username: str, address: str) -> Verdict:
         """Count a failed sign-in (wrong password, unknown or disabled user alike) on
         both counters; the verdict says when the next attempt will be heard."""
@@ -274,10 +316,14 @@ class LoginThrottle:
         ]
         return self._verdict(records, now)
 
-    def record_success(self, tenant: str, username: str) -> None:
+    def record_success(self, tenant: str, username: str, address: str | None = None) -> None:
         """Clear the person's counter after a successful sign-in (also how a tenant admin
-        unlocks a person by hand)."""
+        unlocks a person by hand, with no address) and take back the one failure `admit`
+        counted on `address`'s counter for the attempt."""
         self.store.update(account_key(tenant, username), lambda _record: None)
+        if address is not None:
+            now = self._now()
+            self.store.update(address_key(address), lambda r: self.addresses.forgive(r, now))
 
     def purge(self) -> int:
         """Forget counters that no longer affect any answer (a periodic task calls this,

@@ -215,8 +215,9 @@ class KeyRing:
         clock: Callable[[], datetime] = utc_now,
     ):
         self._bootstrap: dict[str, Caller] = {}
-        for entry in filter(None, (p.strip() for p in env_keys.split(","))):
-            caller = _bootstrap_caller(entry)
+        entries = filter(None, (p.strip() for p in env_keys.split(",")))
+        for position, entry in enumerate(entries, start=1):
+            caller = _bootstrap_caller(entry, position)
             self._bootstrap[digest(entry.split(":", 1)[0])] = caller
         self._store = store
         self._cache_seconds = cache_seconds
@@ -305,16 +306,17 @@ class KeyRing:
         self._writer.submit(self.flush)
 
 
-def _bootstrap_caller(entry: str) -> Caller:
+def _bootstrap_caller(entry: str, position: int) -> Caller:
     """The caller of one `DENIALOPS_API_KEYS` entry, `key:role` or `key:role:tenant`; a
-    bad entry is named by its last characters only (the rest may be the key)."""
+    bad entry is named by its `position` (1 = first) only: any part of it may be the key
+    (an entry without a colon is nothing but the key)."""
     parts = entry.split(":")
     key, role = parts[0], parts[1] if len(parts) > 1 else ""
     tenant = parts[2] if len(parts) == 3 else DEFAULT_TENANT
     extra = len(parts) > 3
     if not key or extra or role not in ROLES or _bad_tenant(tenant):
         raise ValueError(
-            f"DENIALOPS_API_KEYS entry ending {entry[-4:]!r}: need key:role or "
+            f"DENIALOPS_API_KEYS entry #{position}: need key:role or "
             f"key:role:tenant with a role in {', '.join(ROLES)} and a tenant's name"
         )
     return Caller(digest(key)[:12], role, tenant)

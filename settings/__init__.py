@@ -179,6 +179,13 @@ class Settings(BaseSettings):
     session_idle_minutes: float = Field(
         30.0, gt=0, description="A browser session ends after this long without a request."
     )
+    session_touch_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="A request writes its session's last_seen_at only when the stored one is "
+        "at least this old (one write a minute, not one per request): idle expiry counts from "
+        "the stored value, so a session may end up to this long early, never late.",
+    )
     session_absolute_hours: float = Field(
         12.0,
         gt=0,

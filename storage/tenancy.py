@@ -269,6 +269,11 @@ def _scope_select(select: Select) -> None:
 
 
 def _scope_dml(statement: Update | Delete) -> None:
+    if isinstance(statement, Update) and _sets_tenant(statement):
+        raise TenancyError(
+            f"an UPDATE of {statement.table} sets the tenant column: rows stay in the "
+            "tenant of the connection (the filter decides which rows, not where they go)"
+        )
     other = _other_tables(statement)
     if other:
         raise TenancyError(
@@ -276,6 +281,17 @@ def _scope_dml(statement: Update | Delete) -> None:
             "(UPDATE ... FROM) is not scoped: read the other table in a subquery"
         )
     statement._where_criteria += tuple(_criterion(statement.table))
+
+
+def _sets_tenant(statement: Update) -> bool:
+    """Whether the UPDATE's SET names its table's tenant column (which would move the
+    filtered rows to another tenant where no row-level security stops it)."""
+    column = TENANT_COLUMNS[_table(statement.table).name]
+    # `values(...)` and `ordered_values(...)` both land in `_values` (strings or columns).
+    return any(
+        (target if isinstance(target, str) else getattr(target, "key", None)) == column
+        for target in statement._values or {}
+    )
 
 
 def _other_tables(statement: Update | Delete) -> list[str]:

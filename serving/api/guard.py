@@ -21,7 +21,7 @@ from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -82,17 +82,20 @@ class KeyCheck:
         headers = Headers(scope=scope)
         scheme, key = get_authorization_scheme_param(headers.get("authorization"))
         token = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE)
+        session_refused = False
         if not scheme and token:
             caller = await _session_caller(scope, token)
             refusal = "the session has ended: sign in again"
+            session_refused = caller is None
         elif scheme.lower() == "bearer" and key:
             caller = await _key_caller(scope, key)
             refusal = "unknown API key"
         else:
             caller, refusal = None, "send Authorization: Bearer <API key>, or sign in"
         if caller is None:
-            # An ended session's cookie is cleared, so the browser stops sending it.
-            await _refuse(scope, receive, send, 401, refusal, clear_session=bool(token))
+            # An ended session's cookie is cleared, so the browser stops sending it; a
+            # refused key says nothing about the session beside it, whose cookie stays.
+            await _refuse(scope, receive, send, 401, refusal, clear_session=session_refused)
             return
         scope.setdefault("state", {})[CALLER] = caller
         await self.app(scope, receive, send)
@@ -113,7 +116,12 @@ async def _session_caller(scope: Scope, token: str) -> Caller | None:
         return None
     session = active.session
     return Caller(
-        session.username, active.role.value, session.tenant, Via.SESSION, session_id=session.id
+        session.username,
+        active.role.value,
+        session.tenant,
+        Via.SESSION,
+        session_id=session.id,
+        session_expires_at=session.absolute_expires_at,
     )
 
 
@@ -227,8 +235,20 @@ async def _refuse(
     headers = {"WWW-Authenticate": "Bearer"} if code == status.HTTP_401_UNAUTHORIZED else None
     response = JSONResponse({"detail": detail}, status_code=code, headers=headers)
     if clear_session:
-        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+        clear_session_cookie(response, scope["app"].state.settings)
     await response(scope, receive, send)
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    """Tell the browser to drop the session cookie, with the attributes it was set with
+    (a browser may keep a Secure cookie that a clearing without Secure does not match)."""
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        secure=settings.session_cookie_secure,
+        httponly=True,
+        samesite="strict",
+    )
 
 
 async def short_validation_errors(_request: Request, error: Exception) -> JSONResponse:

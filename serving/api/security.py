@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from accounts.roles import ROLES as PERSON_ROLES
@@ -52,6 +53,9 @@ class Caller:
     via: Via = Via.KEY
     session_id: str | None = None
     """The session's id (for the CSRF check and sign-out); None for a key."""
+    session_expires_at: datetime | None = None
+    """When the session ends however active (its absolute limit), as the guard found it,
+    so a route need not read the session again; None for a key."""
 
     @property
     def operator(self) -> bool:

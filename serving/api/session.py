@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from accounts.people import Outcome
 from accounts.sessions import csrf_token
 from serving.api.deps import signed_in
-from serving.api.guard import FORM, SESSION_COOKIE
+from serving.api.guard import FORM, SESSION_COOKIE, clear_session_cookie
 from serving.api.security import Caller, Via
 from storage.tenancy import DEFAULT_TENANT
 
@@ -126,14 +126,13 @@ def who(request: Request, caller: Annotated[Caller, Depends(signed_in)]) -> Sess
     or the API key."""
     if caller.via is not Via.SESSION:
         return SessionOut(name=caller.name, tenant=caller.tenant, role=caller.role, via=caller.via)
-    found = request.app.state.people.sessions.lookup(request.cookies[SESSION_COOKIE])
     return SessionOut(
         name=caller.name,
         tenant=caller.tenant,
         role=caller.role,
         via=caller.via,
         csrf_token=csrf_token(caller.session_id, request.app.state.csrf_secret),
-        expires_at=found.absolute_expires_at,
+        expires_at=caller.session_expires_at,
     )
 
 
@@ -147,11 +146,5 @@ def sign_out(request: Request, caller: Annotated[Caller, Depends(signed_in)]) ->
         )
     request.app.state.people.sessions.end(request.cookies[SESSION_COOKIE])
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(
-        SESSION_COOKIE,
-        path="/",
-        secure=request.app.state.settings.session_cookie_secure,
-        httponly=True,
-        samesite="strict",
-    )
+    clear_session_cookie(response, request.app.state.settings)
     return response

@@ -3,6 +3,7 @@ on SQLite and PostgreSQL, with a clock the test moves."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -225,6 +226,28 @@ def test_repeated_failures_delay_then_lock_through_the_database(
     assert signed_in(people).session is not None
 
 
+def test_concurrent_guesses_are_heard_no_more_than_one_at_a_time_would_be(
+    people: UserStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guesses sent all at once (the service signs in on a thread pool) are decided and
+    counted in one step each: no more are heard than sent one by one at this instant."""
+    people.add("default", "ana", "biller", PASSWORD, by="rita")
+    counting = CountingHasher(passwords._hasher)
+    monkeypatch.setattr(passwords, "_hasher", counting)
+    guesses = 16
+    with ThreadPoolExecutor(max_workers=guesses) as pool:
+        outcomes = list(
+            pool.map(
+                lambda n: people.authenticate("default", "ana", f"guess number {n}", ADDRESS),
+                range(guesses),
+            )
+        )
+    heard = Settings().login_free_failures + 1  # the clock stands still: no delay runs out
+    assert len(counting.verified) == heard
+    assert [o.outcome for o in outcomes].count(Outcome.REFUSED) == heard
+    assert [o.outcome for o in outcomes].count(Outcome.THROTTLED) == guesses - heard
+
+
 def test_a_session_ends_after_its_idle_limit_audited_once(
     people: UserStore, database: Database, clock: FakeClock
 ) -> None:
@@ -242,6 +265,32 @@ def test_a_session_ends_after_its_idle_limit_audited_once(
     ended = people.sessions.lookup(token)
     assert ended.ended_at == ended.last_seen_at + timedelta(minutes=30)
     assert people.sessions.end(token) == ended  # signing out of it changes nothing
+
+
+def test_a_request_writes_the_session_at_most_once_a_touch_interval(
+    people: UserStore, clock: FakeClock
+) -> None:
+    """Requests inside `session_touch_seconds` of the stored last_seen_at write nothing;
+    idle expiry counts from the stored value, so a session ends up to that interval
+    early, never late."""
+    people.add("default", "ana", "biller", PASSWORD, by="rita")
+    token = signed_in(people).token
+    started = people.sessions.lookup(token).last_seen_at
+    touch = timedelta(seconds=Settings().session_touch_seconds)
+    clock.advance(seconds=touch.total_seconds() - 1)
+    assert people.sessions.touch(token) is not None
+    assert people.sessions.lookup(token).last_seen_at == started  # no write
+    clock.advance(seconds=1)
+    assert people.sessions.touch(token) is not None
+    written = people.sessions.lookup(token).last_seen_at
+    assert written == clock.now
+    clock.advance(seconds=touch.total_seconds() - 1)
+    last_request = clock.now
+    assert people.sessions.touch(token) is not None  # heard, not written
+    idle = timedelta(minutes=Settings().session_idle_minutes)
+    clock.now = written + idle  # idle after the last write: over, however recent the request
+    assert last_request + idle - touch < clock.now < last_request + idle
+    assert people.sessions.touch(token) is None
 
 
 def test_a_session_ends_after_its_absolute_limit_however_active(

@@ -31,8 +31,11 @@ def started(clock: FakeClock) -> tuple[str, Session]:
     return start_session("t1", "alice", clock(), POLICY)
 
 
-def test_the_defaults_are_30_minutes_idle_and_12_hours_absolute() -> None:
-    assert SessionPolicy(idle=timedelta(minutes=30), absolute=timedelta(hours=12)) == POLICY
+def test_the_defaults_are_30_minutes_idle_and_12_hours_absolute_written_once_a_minute() -> None:
+    expected = SessionPolicy(
+        idle=timedelta(minutes=30), absolute=timedelta(hours=12), touch=timedelta(seconds=60)
+    )
+    assert expected == POLICY
 
 
 def test_tokens_carry_256_bits_and_only_their_sha256_is_stored(

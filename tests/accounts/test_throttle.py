@@ -10,6 +10,7 @@ from accounts.throttle import (
     ThrottlePolicy,
     Verdict,
     account_key,
+    address_key,
 )
 from settings import Settings
 from tests.accounts.conftest import FakeClock
@@ -167,3 +168,19 @@ def test_a_naive_clock_is_refused(store: MemoryThrottleStore) -> None:
         Settings(), store, lambda: datetime(2026, 12, 2, tzinfo=UTC)
     )
     assert aware.check("t1", "alice", ADDRESS).allowed
+
+
+def test_admit_counts_before_hearing_and_takes_back_what_was_not_a_failure(
+    store: MemoryThrottleStore, clock: FakeClock
+) -> None:
+    throttle = LoginThrottle.from_settings(Settings(login_free_failures=0), store, clock)
+    assert throttle.admit("t1", "alice", ADDRESS) == Verdict(True, 1, False)  # counted
+    assert store.get(address_key(ADDRESS)).failures == 1
+    # alice must wait: refused unheard, and the address failure it counted first is forgiven.
+    assert throttle.admit("t1", "alice", ADDRESS) == Verdict(False, 1, False)
+    assert store.get(address_key(ADDRESS)).failures == 1
+    clock.advance(seconds=1)
+    assert throttle.admit("t1", "alice", ADDRESS).allowed
+    throttle.record_success("t1", "alice", ADDRESS)  # it was the password after all
+    assert store.get(account_key("t1", "alice")) is None
+    assert store.get(address_key(ADDRESS)).failures == 1

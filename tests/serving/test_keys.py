@@ -198,6 +198,11 @@ def test_bootstrap_keys_name_their_tenant_or_act_on_default() -> None:
         with pytest.raises(ValueError, match="need key:role or key:role:tenant") as refused:
             KeyRing(bad, None, cache_seconds=2, last_used_seconds=60)
         assert "k:" not in str(refused.value)  # the key itself is never repeated
+    secret = "Zq9xW7vB4tN2mK"  # an entry without a colon: all of it is the key
+    with pytest.raises(ValueError, match="entry #2: need") as refused:
+        KeyRing(f"k1:biller,{secret}", None, cache_seconds=2, last_used_seconds=60)
+    message = str(refused.value)
+    assert not any(secret[i : i + 3] in message for i in range(len(secret) - 2)), message
 
 
 def test_a_stored_key_resolves_to_its_tenant(database: Database) -> None:

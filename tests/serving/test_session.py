@@ -13,10 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from accounts.people import ActiveSession
 from serving.api.app import create_app
 from serving.keys import KeyStore
 from settings import Settings
 from storage import audit
+from storage.schema import SESSIONS
 from storage.tenants import add_tenant
 from tests.accounts.conftest import FakeClock
 from tests.serving.conftest import auth, scorer_for
@@ -176,11 +178,43 @@ def test_sign_out_ends_the_session_on_the_server(web: TestClient) -> None:
     dead = web.get(SESSION, headers=cookie)
     assert dead.status_code == 401  # the old cookie is refused, and cleared
     assert "max-age=0" in dead.headers["set-cookie"].lower()
+    # Both clearings are one: the same attributes as the cookie that was set.
+    assert dead.headers["set-cookie"] == out.headers["set-cookie"]
+    assert "secure" in cleared
     assert [e.event for e in events(web) if e.event.startswith("sign")] == [
         "signed_in",
         "signed_out",
     ]
     assert web.post(f"{SESSION}/end", headers=auth("biller")).status_code == 400
+
+
+def test_who_answers_from_the_request_even_if_the_session_goes_meanwhile(
+    web: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session's row may be gone by the time the route runs (purged, or a race):
+    the answer comes from what the guard found, not a second read."""
+    cookie, _ = sign_in(web)
+    sessions = web.app.state.people.sessions
+    touch = sessions.touch
+
+    def touch_then_vanish(token: str) -> ActiveSession | None:
+        active = touch(token)
+        with web.app.state.database.admin().writing() as connection:
+            connection.execute(SESSIONS.delete())
+        return active
+
+    monkeypatch.setattr(sessions, "touch", touch_then_vanish)
+    answer = web.get(SESSION, headers=cookie)
+    assert answer.status_code == 200
+    assert answer.json()["expires_at"].startswith("2026-12-02T20:00")  # 12 h after sign-in
+
+
+def test_an_unknown_key_beside_a_live_session_keeps_the_sessions_cookie(web: TestClient) -> None:
+    cookie, _ = sign_in(web)
+    refused = web.get(SESSION, headers={**cookie, "Authorization": "Bearer not-a-key"})
+    assert refused.status_code == 401
+    assert "set-cookie" not in refused.headers  # the session was not refused: keep it
+    assert web.get(SESSION, headers=cookie).status_code == 200
 
 
 def test_unsafe_requests_of_a_session_need_its_csrf_token(web: TestClient) -> None:

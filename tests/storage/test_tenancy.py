@@ -160,6 +160,24 @@ def test_a_row_cannot_name_another_tenant(queues: dict[str, WorkQueue]) -> None:
         connection.execute(POLICY_VERSIONS.insert(), {**row, "saved_at": datetime.now(UTC)})
 
 
+def test_an_update_cannot_move_rows_to_another_tenant(queues: dict[str, WorkQueue]) -> None:
+    """On SQLite (no row-level security) the scoping alone keeps rows in their tenant."""
+    moves = (
+        POLICY_VERSIONS.update().values(tenant=SOUTH),
+        POLICY_VERSIONS.update().values({POLICY_VERSIONS.c.tenant: SOUTH}),
+        POLICY_VERSIONS.update().ordered_values((POLICY_VERSIONS.c.tenant, SOUTH)),
+        TENANTS.update().values(name=SOUTH),
+    )
+    for statement in moves:
+        with (
+            pytest.raises(TenancyError, match="sets the tenant column"),
+            queues[NORTH].database.scope(NORTH).writing() as connection,
+        ):
+            connection.execute(statement)
+    with queues[NORTH].database.scope(NORTH).engine.connect() as connection:
+        assert connection.execute(sa.select(TENANTS.c.name)).scalars().all() == [NORTH]
+
+
 def test_tenants_are_added_once_by_slug(database: Database, clock) -> None:
     add_tenant(database, "east-side_2", by="admin", model_name="east", clock=clock)
     with pytest.raises(TenantError, match="already"):
