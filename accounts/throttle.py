@@ -281,8 +281,7 @@ class LoginThrottle:
         """Decide whether to hear an attempt and, if so, count it as a failure before the
         password is verified, each counter in one `ThrottleStore.update` (atomic per key).
         Not allowed: refused unheard, nothing counted (a counter already counted is
-        forgiven). Allowed: `retry_after_seconds` and `locked` describe the next attempt,
-        as after `record_failure`."""
+        forgiven). Allowed: `retry_after_seconds` and `locked` describe the next attempt."""
         now = self._now()
         counted: list[tuple[FailureRecord | None, ThrottlePolicy]] = []
         keys: list[ThrottleKey] = []
@@ -305,16 +304,6 @@ class LoginThrottle:
             counted.append((record, policy))
         following = self._verdict(counted, now)
         return replace(following, allowed=True)
-
-    def record_failure(self, tenant: str, username: str, address: str) -> Verdict:
-        """Count a failed sign-in (wrong password, unknown or disabled user alike) on
-        both counters; the verdict says when the next attempt will be heard."""
-        now = self._now()
-        records = [
-            (self.store.update(key, lambda record, p=policy: p.after_failure(record, now)), policy)
-            for key, policy in self._counters(tenant, username, address)
-        ]
-        return self._verdict(records, now)
 
     def record_success(self, tenant: str, username: str, address: str | None = None) -> None:
         """Clear the person's counter after a successful sign-in (also how a tenant admin

@@ -37,7 +37,7 @@ def fail_when_allowed(
         waiting = throttle.check("t1", username, ADDRESS)
         clock.advance(seconds=waiting.retry_after_seconds)
         assert throttle.check("t1", username, ADDRESS).allowed
-        verdicts.append(throttle.record_failure("t1", username, ADDRESS))
+        verdicts.append(throttle.admit("t1", username, ADDRESS))
     return verdicts
 
 
@@ -71,7 +71,7 @@ def test_failures_delay_then_lock(throttle: LoginThrottle, clock: FakeClock) -> 
     clock.advance(seconds=1)
     assert throttle.check("t1", "alice", ADDRESS) == Verdict(True, 0, False)
     # After the lock the series starts again: the next failure is a free one.
-    assert throttle.record_failure("t1", "alice", ADDRESS).retry_after_seconds == 0
+    assert throttle.admit("t1", "alice", ADDRESS).retry_after_seconds == 0
 
 
 def test_the_wait_counts_from_the_last_failure(throttle: LoginThrottle, clock: FakeClock) -> None:
@@ -99,16 +99,16 @@ def test_a_window_without_a_lock_forgets_the_failures(
 ) -> None:
     fail_when_allowed(throttle, clock, "alice", 4)
     clock.advance(minutes=15)
-    assert throttle.record_failure("t1", "alice", ADDRESS).retry_after_seconds == 0
+    assert throttle.admit("t1", "alice", ADDRESS).retry_after_seconds == 0
 
 
 def test_a_patient_guesser_is_locked_all_the_same(
     throttle: LoginThrottle, clock: FakeClock
 ) -> None:
     for _ in range(9):
-        assert not throttle.record_failure("t1", "alice", ADDRESS).locked
+        assert not throttle.admit("t1", "alice", ADDRESS).locked
         clock.advance(minutes=14, seconds=59)  # never 15 minutes quiet
-    assert throttle.record_failure("t1", "alice", ADDRESS).locked
+    assert throttle.admit("t1", "alice", ADDRESS).locked
 
 
 def test_unknown_usernames_get_the_same_answers(
@@ -121,7 +121,7 @@ def test_unknown_usernames_get_the_same_answers(
         throttle = LoginThrottle.from_settings(Settings(), store, clock)
         out = []
         for _ in range(10):
-            out.append(throttle.record_failure("t1", username, address))
+            out.append(throttle.admit("t1", username, address))
             out.append(throttle.check("t1", username, address))
         return out
 
@@ -142,7 +142,7 @@ def test_one_address_trying_many_usernames_is_locked(
     throttle = LoginThrottle.from_settings(Settings(), store, clock)
     for number in range(100):  # each username fails once: never its own delay
         clock.advance(seconds=throttle.check("t1", f"user{number}", ADDRESS).retry_after_seconds)
-        last = throttle.record_failure("t1", f"user{number}", ADDRESS)
+        last = throttle.admit("t1", f"user{number}", ADDRESS)
         assert last.locked == (number == 99), number
     assert not throttle.check("t1", "someone-else", ADDRESS).allowed
     assert throttle.check("t1", "someone-else", "198.51.100.9").allowed
@@ -151,9 +151,9 @@ def test_one_address_trying_many_usernames_is_locked(
 def test_purge_forgets_only_what_no_longer_matters(
     store: MemoryThrottleStore, throttle: LoginThrottle, clock: FakeClock
 ) -> None:
-    throttle.record_failure("t1", "once", ADDRESS)
+    throttle.admit("t1", "once", ADDRESS)
     clock.advance(minutes=16)
-    throttle.record_failure("t1", "recent", "198.51.100.9")
+    throttle.admit("t1", "recent", "198.51.100.9")
     assert len(store) == 4
     assert throttle.purge() == 2
     assert store.get(account_key("t1", "once")) is None
