@@ -10,6 +10,12 @@ unless `DENIALOPS_SESSION_COOKIE_SECURE=false` for a local http demo, SameSite=S
 Path=/), and the answer carries the session's CSRF token for the page's forms. The
 sign-in is not behind the key check, nor the CSRF check (there is no session yet).
 Sign-in, every failure and sign-out are audited by `accounts.people`.
+
+Login CSRF: with no session there is no CSRF token to check, so a cross-site form could
+sign a victim into the attacker's account. A browser's sign-in must therefore be
+same-origin: refused (403) when `Sec-Fetch-Site` says anything but `same-origin` or `none`,
+or when `Origin` names another host:port than the request's `Host`. A request with
+neither header (a script, curl) is no browser's and passes.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -32,6 +38,9 @@ from storage.tenancy import DEFAULT_TENANT
 router = APIRouter(prefix="/v1/session", tags=["session"])
 REFUSED = "username or password not accepted"
 """The one answer to every refused sign-in: it must not tell which part was wrong."""
+SAME_SITE_FETCH = frozenset({"same-origin", "none"})
+"""`Sec-Fetch-Site` values of a sign-in the service's own page (or the user, typing) made."""
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class SignInIn(BaseModel):
@@ -70,11 +79,49 @@ async def _sign_in_body(request: Request) -> SignInIn:
         ) from error
 
 
+def _same_origin(request: Request) -> None:
+    """403 for a sign-in a browser sent from another site (login CSRF); see the module."""
+    headers = request.headers
+    fetch_site = headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site.strip().lower() not in SAME_SITE_FETCH:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=f"sign-in from another site refused (Sec-Fetch-Site: {fetch_site[:40]}); "
+            "sign in from this service's own page",
+        )
+    origin = headers.get("origin")
+    if origin is None:
+        return
+    claimed = _host_port(origin)
+    if claimed is None or claimed != _host_port(
+        f"{urlsplit(origin).scheme}://{headers.get('host', '')}"
+    ):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=f"sign-in from another origin refused (Origin: {origin[:80]}); "
+            "sign in from this service's own page",
+        )
+
+
+def _host_port(url: str) -> tuple[str, int] | None:
+    """The host and port a URL names (the scheme's port when none is given); None when
+    it names none (`Origin: null`, a malformed header)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    if not parts.hostname or port is None:
+        return None
+    return parts.hostname.lower(), port
+
+
 @router.post(
     "",
     response_model=SessionOut,
     responses={
         401: {"description": "Refused (the same for every reason)."},
+        403: {"description": "A browser's sign-in from another site or origin."},
         429: {"description": "Too many failures: wait Retry-After seconds."},
     },
 )
@@ -82,6 +129,7 @@ def sign_in(
     request: Request, response: Response, body: Annotated[SignInIn, Depends(_sign_in_body)]
 ) -> SessionOut:
     """Sign a person in: the session cookie and the session's CSRF token."""
+    _same_origin(request)
     state = request.app.state
     if state.csrf_secret is None:
         raise HTTPException(

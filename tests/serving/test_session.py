@@ -125,6 +125,39 @@ def test_every_refusal_is_the_same_401_and_audited(web: TestClient) -> None:
     assert web.post(SESSION, json={"username": "ana"}).status_code == 422
 
 
+def test_a_sign_in_from_another_origin_is_refused(web: TestClient) -> None:
+    """Login CSRF: a cross-site form must not sign the victim's browser in."""
+    form = {"username": "ana", "password": PASSWORD}
+    for origin in ("https://evil.example", "https://testserver:8443", "null"):
+        refused = web.post(SESSION, data=form, headers={"Origin": origin})
+        assert refused.status_code == 403, origin
+        assert "origin" in refused.json()["detail"]
+        assert "set-cookie" not in refused.headers
+    # The same origin, with or without the scheme's port, signs in.
+    for origin in ("https://testserver", "https://TestServer:443"):
+        assert web.post(SESSION, data=form, headers={"Origin": origin}).status_code == 200
+
+
+def test_a_sign_in_the_browser_calls_cross_site_is_refused(web: TestClient) -> None:
+    form = {"username": "ana", "password": PASSWORD}
+    for site in ("cross-site", "same-site"):
+        refused = web.post(SESSION, data=form, headers={"Sec-Fetch-Site": site})
+        assert refused.status_code == 403, site
+        assert "Sec-Fetch-Site" in refused.json()["detail"]
+    for site in ("same-origin", "none"):
+        assert web.post(SESSION, data=form, headers={"Sec-Fetch-Site": site}).status_code == 200
+    # Same Origin does not excuse a browser that says the request is cross-site.
+    both = {"Sec-Fetch-Site": "cross-site", "Origin": "https://testserver"}
+    assert web.post(SESSION, data=form, headers=both).status_code == 403
+
+
+def test_a_script_without_browser_headers_signs_in(web: TestClient) -> None:
+    """curl sends neither Origin nor Sec-Fetch-Site: nothing to check, not refused."""
+    answer = web.post(SESSION, json={"username": "ana", "password": PASSWORD})
+    assert answer.status_code == 200
+    assert "origin" not in {name.lower() for name in answer.request.headers}
+
+
 def test_sign_in_without_the_secret_is_refused(settings: Settings, bundle) -> None:
     with TestClient(create_app(settings, loader=lambda _s: scorer_for(bundle))) as client:
         answer = client.post(SESSION, data={"username": "ana", "password": PASSWORD})
