@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -54,14 +54,6 @@ def step(name: str) -> Iterator[None]:
     started = time.perf_counter()
     yield
     log.info("%s: %.2f s", name, time.perf_counter() - started)
-
-
-def load_tenant_scorer(settings: Settings, tenant: Tenant) -> TenantScorer:
-    """`tenant`'s champion when it has one registered, else the shared one (`settings`'
-    `model_uri`, the `default` tenant's); `ModelUnavailableError` when neither is."""
-    chosen, shared = answering(settings, tenant)
-    owner = DEFAULT_TENANT if shared else tenant.name
-    return TenantScorer(load_scorer(chosen), chosen.denial_model_name, owner, shared)
 
 
 def answering(
@@ -112,3 +104,22 @@ def load_scorer(settings: Settings) -> Scorer:
         gc.collect()
         gc.freeze()
     return scorer
+
+
+def load_tenant_scorer(
+    settings: Settings,
+    tenant: Tenant,
+    *,
+    loader: Callable[[Settings], Scorer] = load_scorer,
+    shared: Callable[[], Scorer] | None = None,
+) -> TenantScorer:
+    """`tenant`'s champion when it has one registered, else the shared one (`settings`'
+    `model_uri`, the `default` tenant's); `ModelUnavailableError` when neither is.
+
+    `loader` loads a model; `shared` gives the shared model when one is loaded already
+    (the service's, loaded at start-up), so tenants without a model of their own do not
+    each hold a copy of it."""
+    chosen, is_shared = answering(settings, tenant)
+    owner = DEFAULT_TENANT if is_shared else tenant.name
+    scorer = shared() if chosen is settings and shared is not None else loader(chosen)
+    return TenantScorer(scorer, chosen.denial_model_name, owner, is_shared)

@@ -22,13 +22,19 @@ from queues.store import (
     WorkQueue,
 )
 from serving.api import claims, guard, health, metrics, policy, queue, session
-from serving.api.deps import TenantStoreCache
+from serving.api.deps import TenantScorerCache, TenantStoreCache
 from serving.keys import KeyRing, KeyStore
-from serving.loading import ModelUnavailableError, load_scorer, step
+from serving.loading import (
+    ModelUnavailableError,
+    TenantScorer,
+    load_scorer,
+    load_tenant_scorer,
+    step,
+)
 from serving.scorer import Scorer
 from settings import Settings, get_settings
 from storage.database import Database
-from storage.tenants import list_tenants
+from storage.tenants import get_tenant, list_tenants
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +56,7 @@ def create_app(
             app.state.queue = WorkQueue.from_settings(settings)
             app.state.database = database = app.state.queue.database
             app.state.tenant_stores = TenantStoreCache(app.state.queue)
+            app.state.tenant_scorers = TenantScorerCache(_tenant_loader(app))
             # Opened once for the default tenant: imports a policy file of earlier versions.
             PolicyStore(database, legacy_file=settings.policy_path)
             app.state.people = UserStore.from_settings(database, settings, clock)
@@ -87,6 +94,25 @@ def create_app(
     guard.install(app, settings)
     metrics.install(app)  # outermost: refusals by the guard are counted too
     return app
+
+
+def _tenant_loader(app: FastAPI) -> Callable[[str], TenantScorer]:
+    """How the service loads a tenant's scorer: its own registered model with the service's
+    loader, else the shared model the service holds already (`app.state.scorer`)."""
+    state = app.state
+
+    def shared() -> Scorer:
+        if state.scorer is None:
+            raise ModelUnavailableError(f"the shared model is not loaded: {state.load_error}")
+        return state.scorer
+
+    def load(name: str) -> TenantScorer:
+        tenant = get_tenant(state.database, name)
+        if tenant is None:
+            raise ModelUnavailableError(f"there is no tenant {name!r}")
+        return load_tenant_scorer(state.settings, tenant, loader=state.loader, shared=shared)
+
+    return load
 
 
 def _check_bootstrap_tenants(keys: KeyRing, database: Database) -> None:

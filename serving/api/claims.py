@@ -21,7 +21,8 @@ from serving.api.metrics import ServiceMetrics
 from serving.api.schemas import MAX_CLAIMS, ClaimIn, ScoreRequest, ScoreResponse
 from serving.api.security import Caller
 from serving.audit import AuditLog
-from serving.scorer import ROW_PATH_MAX_CLAIMS, Scorer
+from serving.loading import TenantScorer
+from serving.scorer import ROW_PATH_MAX_CLAIMS
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
@@ -158,9 +159,15 @@ def _refusal(errors: list[Any]) -> RequestValidationError:
 
 
 def _answer(
-    scorer: Scorer, body: ScoreRequest, audit: AuditLog, metrics: ServiceMetrics, caller: Caller
+    answering: TenantScorer,
+    body: ScoreRequest,
+    audit: AuditLog,
+    metrics: ServiceMetrics,
+    caller: Caller,
 ) -> str:
-    """The answer's JSON: built and checked by ScoreResponse, so sent as is."""
+    """The answer's JSON: built and checked by ScoreResponse, so sent as is; it says which
+    model answered (the tenant's own, or the shared one)."""
+    scorer = answering.scorer
     claims = [claim.model_dump() for claim in body.claims]
     try:
         results = scorer.score_records(claims)
@@ -183,6 +190,8 @@ def _answer(
     metrics.count_bands(r.band for r in results)
     return ScoreResponse(
         model_version=scorer.version,
+        model_name=answering.model_name,
+        shared_model=answering.shared,
         results=[
             {
                 "claim_id": r.claim_id,

@@ -1,5 +1,5 @@
-"""Dependencies shared by the routers: the current scorer, the caller and its role, and the
-stores of the caller's tenant.
+"""Dependencies shared by the routers: the scorer of the caller's tenant, the caller and
+its role, and the stores of the caller's tenant.
 
 The tenant is applied here and only here: `tenant_stores` hands a route the queue, policy
 store and scoring audit of `caller.tenant` (scoped by `storage/tenancy.py`, and by row-level
@@ -16,29 +16,98 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from queues.policy import PolicyStore
 from queues.store import WorkQueue
 from serving.api.guard import CALLER
 from serving.api.security import Caller
 from serving.audit import AuditLog
+from serving.loading import ModelUnavailableError, TenantScorer
 from serving.scorer import Scorer
+from storage.tenancy import DEFAULT_TENANT
 
 bearer = HTTPBearer(auto_error=False)
 
 
-async def current_scorer(request: Request) -> Scorer:
-    """The scorer at the start of the request: a reload swaps it for later requests only.
+async def current_scorer(request: Request) -> TenantScorer:
+    """The scorer of the caller's tenant at the start of the request: a reload swaps it for
+    later requests only.
 
-    Dependencies that only read app state are `async`: a plain `def` would cost a
-    thread-pool hop each, a good part of a one-claim request's few milliseconds."""
-    scorer = request.app.state.scorer
-    if scorer is None:
+    `default` answers with the scorer loaded at start-up (`app.state.scorer`); another
+    tenant with its own registered model, else with that shared one, looked up on its
+    first request (in the thread pool: a registry lookup, maybe a model load) and kept in
+    `app.state.tenant_scorers` until a reload. Dependencies that only read app state are
+    `async`: a plain `def` would cost a thread-pool hop each, a good part of a one-claim
+    request's few milliseconds."""
+    state = request.app.state
+    tenant = signed_in(request).tenant
+    if tenant == DEFAULT_TENANT:
+        return TenantScorer(
+            _shared_scorer(state), state.settings.denial_model_name, DEFAULT_TENANT, False
+        )
+    cache: TenantScorerCache = state.tenant_scorers
+    found = cache.get(tenant)
+    if found is not None:
+        return found
+    try:
+        return await run_in_threadpool(cache, tenant)
+    except ModelUnavailableError as error:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail=f"no model loaded: {request.app.state.load_error}",
+            detail=f"no model for tenant {tenant}: {error}",
+        ) from error
+
+
+def _shared_scorer(state: State) -> Scorer:
+    """The scorer loaded at start-up (or by the last reload); 503 saying why when none is."""
+    if state.scorer is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail=f"no model loaded: {state.load_error}",
         )
-    return scorer
+    return state.scorer
+
+
+class TenantScorerCache:
+    """Each tenant's `TenantScorer`, loaded on its first request: `app.state.tenant_scorers`.
+
+    `load` gives a tenant's (`load_tenant_scorer` with the service's loader and shared
+    scorer). A tenant's first requests wait for one load, not one each, and never for
+    another tenant's; `clear` (a reload) makes every tenant look again, and a load that
+    was running meanwhile is answered but not kept, as it may hold the model replaced."""
+
+    def __init__(self, load: Callable[[str], TenantScorer]) -> None:
+        self._load = load
+        self._made: dict[str, TenantScorer] = {}
+        self._loading: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self._generation = 0
+
+    def get(self, tenant: str) -> TenantScorer | None:
+        """The tenant's scorer if loaded already (a dictionary read: safe on the event loop)."""
+        return self._made.get(tenant)
+
+    def __call__(self, tenant: str) -> TenantScorer:
+        with self._lock:
+            loading = self._loading.setdefault(tenant, threading.Lock())
+        with loading:
+            found = self._made.get(tenant)
+            if found is not None:
+                return found
+            generation = self._generation
+            found = self._load(tenant)
+            with self._lock:
+                if generation == self._generation:
+                    self._made[tenant] = found
+            return found
+
+    def clear(self) -> None:
+        """Forget every tenant's scorer (after a reload)."""
+        with self._lock:
+            self._generation += 1
+            self._made.clear()
 
 
 def require(*roles: str) -> Callable[..., Caller]:
@@ -114,4 +183,4 @@ async def tenant_stores(request: Request) -> TenantStores:
 
 
 Stores = Annotated[TenantStores, Depends(tenant_stores)]
-ScorerDep = Annotated[Scorer, Depends(current_scorer)]
+ScorerDep = Annotated[TenantScorer, Depends(current_scorer)]

@@ -41,6 +41,8 @@ def reload(
     request: Request, caller: Annotated[Caller, Depends(require("admin"))]
 ) -> dict[str, str]:
     """Load the current champion and swap it in; requests in flight finish on the old one.
+    The tenants' scorers are forgotten: each loads its champion (or takes the new shared
+    model) on its next request.
 
     The model serves every tenant, so only an operator of the installation (an admin key
     of the `default` tenant, `security.Caller.operator`) reloads it: a tenant's admin
@@ -78,6 +80,8 @@ def reload(
         ) from error
     request.app.state.scorer = scorer
     request.app.state.load_error = ""
+    # Every tenant looks for its champion again, and the shared ones take the new model.
+    request.app.state.tenant_scorers.clear()
     log.info(
         "key %s reloaded the model: %s -> %s",
         caller.name,

@@ -157,4 +157,12 @@ class Result(BaseModel):
 
 class ScoreResponse(BaseModel):
     model_version: str
+    model_name: str | None = Field(
+        None, description="The registered model that answered (its version: model_version)."
+    )
+    shared_model: bool | None = Field(
+        None,
+        description="True when the shared model answered because the caller's tenant has "
+        "no registered model of its own.",
+    )
     results: list[Result]

@@ -97,9 +97,13 @@ def _walk(routes: list[Any], prefix: str) -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture
-def two_tenants(settings, bundle, database_url) -> Iterator[tuple[TestClient, dict[str, Any]]]:
+def two_tenants(
+    settings, bundle, database_url, tmp_path, monkeypatch
+) -> Iterator[tuple[TestClient, dict[str, Any]]]:
     """The service with tenants alpha and beta, beta filled: a queue item (leased by beta's
-    biller, with its trail), a saved policy version, a key, a person and a scoring decision."""
+    biller, with its trail), a saved policy version, a key, a person and a scoring decision.
+    The registry is empty, so alpha scores with the shared model."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     settings = settings.model_copy(
         update={"database_url": database_url, "session_secret": SecretStr("s" * 40)}
     )
