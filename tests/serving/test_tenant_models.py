@@ -17,8 +17,9 @@ from fastapi.testclient import TestClient
 
 from model_bundle.registered import resolve_version
 from serving.api.app import create_app
+from serving.api.deps import TenantScorerCache
 from serving.keys import KeyStore
-from serving.loading import ModelUnavailableError
+from serving.loading import ModelUnavailableError, TenantScorer
 from serving.scorer import Scorer
 from settings import Settings
 from storage.tenants import add_tenant
@@ -142,3 +143,22 @@ def test_a_reload_makes_every_tenant_look_for_its_champion_again(
     assert score(service, "north", pending) == ("denial-risk-north", "2", False)
     assert score(service, "south", pending) == ("denial-risk-south", "1", False)
     assert score(service, "default", pending) == ("denial-risk", "2", False)
+
+
+def test_a_load_overtaken_by_a_reload_answers_but_is_not_kept(bundle) -> None:
+    """A load that began before a reload may hold the replaced model: its request is
+    answered, and the tenant's next request loads again."""
+    made: list[str] = []
+
+    def load(tenant: str) -> TenantScorer:
+        made.append(tenant)
+        if len(made) == 1:
+            cache.clear()  # a reload, while the first load runs
+        return TenantScorer(scorer_for(bundle, str(len(made))), "m", tenant, False)
+
+    cache = TenantScorerCache(load)
+    assert cache("north").scorer.version == "1"
+    assert cache.get("north") is None
+    assert cache("north").scorer.version == "2"
+    assert cache.get("north") is cache("north")
+    assert made == ["north", "north"]
