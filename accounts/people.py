@@ -48,7 +48,8 @@ from accounts.throttle_store import DatabaseThrottleStore
 from settings import Settings
 from storage import audit
 from storage.database import NAME_LENGTH, Database, Scope, is_name
-from storage.schema import SESSIONS, TENANTS, USERS
+from storage.schema import SESSIONS, USERS
+from storage.tenants import get_tenant
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +290,7 @@ class UserStore:
             scope = self._database.scope(tenant)
         except ValueError as error:
             raise UnknownTenantError(str(error)) from error
-        if not _tenant_exists(scope):
+        if get_tenant(self._database, tenant) is None:
             raise UnknownTenantError(
                 f"there is no tenant {tenant!r} (see `denialops tenants list`)"
             )
@@ -488,12 +489,6 @@ class UserStore:
         with scope.writing() as connection:
             audit.append(connection, [_event(self._now(), actor, "sign_in_failed", detail)])
         log.info("sign-in refused in tenant %s (%s)", tenant, reason)
-
-
-def _tenant_exists(scope: Scope) -> bool:
-    # The tenancy hook filters `tenants` by its name: the scoped read finds the tenant's row.
-    with scope.engine.connect() as connection:
-        return connection.execute(sa.select(TENANTS.c.name)).first() is not None
 
 
 def _check_actor(by: str) -> None:
