@@ -36,6 +36,7 @@ from model_bundle.registered import load_registered
 from queues.deadlines import Deadline, learn_deadlines
 from queues.policy import Policy
 from settings import Settings
+from storage.schema import DETAILS
 
 log = logging.getLogger(__name__)
 MIN_EXAMPLES = 5
@@ -110,6 +111,9 @@ def open_denials(data: ContractData, category: pd.Series | None = None) -> pd.Da
     return denials.assign(
         denial_category=category[keep].to_numpy(),
         payer_id=claims["payer_id"].to_numpy(),
+        patient_id=claims["patient_id"].to_numpy(),
+        program=claims["program"].to_numpy(),
+        clinician_id=claims["rendering_provider_id"].to_numpy(),
         service_date=claims["service_date"].to_numpy(),
         days_to_submit=days(claims["submission_date"]) - days(claims["service_date"]),
         remarks=denials["rarc_codes"].map(split_list),
@@ -123,7 +127,7 @@ def work_items(
     (after the hard rules), P(recovered) for it, recoverable amount, effort, deadline (NaN:
     unknown) and the day past which it is written off as late (NaN: never), whether the
     deadlines it depends on are unverified, and the billed amount, which bounds what a
-    biller may record as recovered."""
+    biller may record as recovered; and the denial's `DETAILS`."""
     category = denial_categories(data)
     denials = open_denials(data, category)
     history = learn_history(data, category)
@@ -178,6 +182,7 @@ def work_items(
             "deadline_unverified": np.array([w.unverified for w in window], dtype=bool)
             | filing_unverified,
             "as_of_day": days(pd.Series(pd.Timestamp(as_of))).item(),
+            **{column: denials[column].to_numpy() for column in DETAILS},
         }
     )
 

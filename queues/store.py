@@ -68,7 +68,16 @@ from settings import Settings, get_settings
 from storage import audit
 from storage.audit import AuditEvent
 from storage.database import NAME_LENGTH, Database, is_name, utc_now
-from storage.schema import CLOSED, CLOSED_REASONS, ITEMS, OPEN, RESOLVED, STALE, UTCDateTime
+from storage.schema import (
+    CLOSED,
+    CLOSED_REASONS,
+    DETAILS,
+    ITEMS,
+    OPEN,
+    RESOLVED,
+    STALE,
+    UTCDateTime,
+)
 from storage.tenancy import DEFAULT_TENANT
 
 log = logging.getLogger(__name__)
@@ -88,11 +97,12 @@ RANKING_COLUMNS = (
     "rank",
     "reason",
     "billed_amount",
+    *DETAILS,
 )
-"""The columns `load` takes: what the ranking says about each denial, and its billed amount.
-A ranking without `deadline_unverified` (made before deadlines were learned) loads with it
-unknown (None)."""
-_OPTIONAL = ("deadline_unverified",)
+"""The columns `load` takes: what the ranking says about each denial, its billed amount and
+what a biller sees of it (`storage.schema.DETAILS`). A ranking without `deadline_unverified`
+(made before deadlines were learned) or a detail loads with it unknown (None)."""
+_OPTIONAL = ("deadline_unverified", *DETAILS)
 _NUMBERS = (
     "p_recover",
     "recoverable_amount",
@@ -257,11 +267,21 @@ class WorkItem:
     policy_version: str
     billed_amount: float | None
     """The denied claim's billed amount; None on items loaded before the queue kept it."""
+    patient_id: str | None
+    program: str | None
+    clinician_id: str | None
+    """The claim's rendering provider."""
+    carc_codes: str | None
+    rarc_codes: str | None
+    """The remit's codes, `;`-separated as in the contract; the five are None on items loaded
+    before the queue kept them (revision 0009), until the next load."""
     loaded_at: datetime
     updated_at: datetime
     status: str
     lease_holder: str | None
     lease_expires_at: datetime | None
+    assigned_to: str | None
+    """The biller a billing lead assigned the item to; None: anyone may take it."""
     resolved_by: str | None
     resolved_at: datetime | None
     resolved_action: str | None
@@ -1077,6 +1097,10 @@ def _ranking_rows(items: pd.DataFrame) -> list[dict[str, Any]]:
         "rank": numeric["rank"].astype("int64").tolist(),
         "deadline": [None if pd.isna(day) else day.date() for day in deadline],
         "deadline_unverified": [None if pd.isna(flag) else bool(flag) for flag in unverified],
+        **{
+            column: [None if pd.isna(value) else str(value) for value in frame[column]]
+            for column in DETAILS
+        },
     }
     return [
         dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)

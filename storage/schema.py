@@ -37,6 +37,10 @@ QUEUE_EVENTS = (
     "outcome_corrected",
     "reconciled",
     "reopened",
+    "note_added",
+    "assigned",
+    "action_changed",
+    "letter_saved",
 )
 """Audit events about one queue item (`claim_id` set)."""
 SERVICE_EVENTS = ("policy_saved", "model_reloaded", "key_created", "key_revoked", "tenant_created")
@@ -50,6 +54,7 @@ PEOPLE_EVENTS = (
     "sign_in_failed",
     "signed_out",
     "session_expired",
+    "password_reset",
 )
 """Audit events about people and their sign-ins (`accounts/people.py`; no `claim_id`)."""
 AUDIT_EVENTS = (*QUEUE_EVENTS, *SERVICE_EVENTS, *PEOPLE_EVENTS)
@@ -121,6 +126,10 @@ TENANTS = sa.Table(
 )
 """The tenants (billing practices); a fresh installation has one, `default`."""
 
+DETAILS = ("patient_id", "program", "clinician_id", "carc_codes", "rarc_codes")
+"""What a biller sees of each denial beside its ranking (`queues.items.work_items`): the
+claim's patient, program and rendering clinician, and the remit's codes."""
+
 ITEMS = sa.Table(
     "queue_items",
     METADATA,
@@ -146,12 +155,22 @@ ITEMS = sa.Table(
     # The denied claim's billed amount (the remit's), which bounds a recorded recovery;
     # NULL on items loaded before revision 0002.
     sa.Column("billed_amount", sa.Float, nullable=True),
+    # What the biller sees and filters by: the claim's patient, program and rendering
+    # clinician, the remit's CARC and RARC codes (`;`-separated); NULL on items loaded
+    # before revision 0009 until the next load.
+    sa.Column("patient_id", sa.String(64), nullable=True),
+    sa.Column("program", sa.String(16), nullable=True),
+    sa.Column("clinician_id", sa.String(64), nullable=True),
+    sa.Column("carc_codes", sa.String(256), nullable=True),
+    sa.Column("rarc_codes", sa.String(256), nullable=True),
     sa.Column("loaded_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     # The work: status, lease, what the biller did and how the payer answered.
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("lease_holder", sa.String(64), nullable=True),
     sa.Column("lease_expires_at", UTCDateTime, nullable=True),
+    # The biller a billing lead assigned the item to: `next` hands it to no one else.
+    sa.Column("assigned_to", sa.String(64), nullable=True),
     sa.Column("resolved_by", sa.String(64), nullable=True),
     sa.Column("resolved_at", UTCDateTime, nullable=True),
     sa.Column("resolved_action", sa.String(16), nullable=True),
@@ -262,6 +281,22 @@ SCORING_AUDIT = sa.Table(
 )
 """The scoring decisions (serving/audit.py): who asked, which model, what it said."""
 
+APPEAL_LETTERS = sa.Table(
+    "appeal_letters",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    _tenant(),
+    sa.Column("claim_id", sa.String(64), nullable=False),
+    # Versions of one claim's letter, numbered from 1; the latest is the one sent.
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("saved_by", sa.String(64), nullable=False),
+    sa.Column("saved_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("tenant", "claim_id", "version", name="appeal_letters_version"),
+)
+"""Each saved version of a queue item's appeal letter (the trail records each save)."""
+
 USERS = sa.Table(
     "users",
     METADATA,
@@ -332,7 +367,16 @@ TENANT_COLUMNS = {
     "tenants": "name",
     **{
         table.name: "tenant"
-        for table in (ITEMS, AUDIT, POLICY_VERSIONS, API_KEYS, SCORING_AUDIT, USERS, SESSIONS)
+        for table in (
+            ITEMS,
+            AUDIT,
+            POLICY_VERSIONS,
+            API_KEYS,
+            SCORING_AUDIT,
+            USERS,
+            SESSIONS,
+            APPEAL_LETTERS,
+        )
     },
 }
 """Every table whose rows belong to a tenant, and the column that says which."""

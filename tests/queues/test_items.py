@@ -103,6 +103,19 @@ def test_estimates_are_sane(queue_data, recovery) -> None:
     assert (items["deadline_day"] > items["received_day"]).all()
 
 
+def test_each_item_carries_its_claims_patient_program_clinician_and_remit_codes(
+    queue_data, recovery
+) -> None:
+    items = _items(queue_data, recovery)
+    claims = queue_data.claims.set_index("claim_id").loc[items.index]
+    remits = queue_data.remits.set_index("claim_id").loc[items.index]
+    assert items["patient_id"].tolist() == claims["patient_id"].tolist()
+    assert items["program"].tolist() == claims["program"].tolist()
+    assert items["clinician_id"].tolist() == claims["rendering_provider_id"].tolist()
+    assert items["carc_codes"].tolist() == remits["carc_codes"].tolist()
+    assert items["rarc_codes"].fillna("").tolist() == remits["rarc_codes"].fillna("").tolist()
+
+
 def test_the_policy_order_recovers_near_the_oracle_and_beats_balance_first(
     queue_data, queue_synthetic, recovery
 ) -> None:

@@ -263,6 +263,22 @@ def test_every_change_is_audited_and_the_trail_is_append_only(queue: WorkQueue, 
     assert len(queue.audit()) == 4
 
 
+def test_what_a_biller_sees_of_a_denial_is_kept_and_refreshed(queue: WorkQueue) -> None:
+    load(queue, {"A": 2.0, "B": 1.0})  # a ranking made before the details: unknown
+    assert queue.item("A").patient_id is None
+    details = {
+        "patient_id": "PT9",
+        "program": "IOP",
+        "clinician_id": "R7",
+        "carc_codes": "CO-197;PR-3",
+        "rarc_codes": float("nan"),
+    }
+    load(queue, {"A": 2.0, "B": 1.0}, **details)
+    item = queue.item("A")
+    assert (item.patient_id, item.program, item.clinician_id) == ("PT9", "IOP", "R7")
+    assert (item.carc_codes, item.rarc_codes) == ("CO-197;PR-3", None)
+
+
 def test_a_bad_ranking_is_refused_whole(queue: WorkQueue) -> None:
     good = ranking({"C1": 1.0, "C2": 2.0})
     cases = {
