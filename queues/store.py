@@ -64,6 +64,8 @@ import sqlalchemy as sa
 
 from data_contracts.enums import APPEAL_ACTIONS, APPEAL_OUTCOMES
 from data_contracts.reader import ContractError, check_table
+from queues import browse
+from queues.browse import QueueCounts, QueueFilter
 from settings import Settings, get_settings
 from storage import audit
 from storage.audit import AuditEvent
@@ -113,6 +115,8 @@ _NUMBERS = (
 )
 _TEXTS = ("claim_id", "payer_id", "denial_category", "action", "reason")
 _REFRESHED = (*RANKING_COLUMNS[1:], "policy_version")
+NOTE_LENGTH = 2000
+"""The longest note a biller may add to an item."""
 _CHUNK = 500
 """Claims per IN (...) lookup: well under every driver's parameter limit."""
 # A literal, not a bound parameter: only then may PostgreSQL's generic plans (psycopg prepares
@@ -129,6 +133,8 @@ _NOW = sa.bindparam("p_now", type_=UTCDateTime())
 _BILLER = sa.bindparam("p_biller", type_=sa.String())
 _FREE = sa.or_(ITEMS.c.lease_expires_at.is_(None), ITEMS.c.lease_expires_at <= _NOW)
 _PRIORITY_ORDER = (ITEMS.c.priority.desc(), ITEMS.c.id)
+_FOR_BILLER = sa.or_(ITEMS.c.assigned_to.is_(None), ITEMS.c.assigned_to == _BILLER)
+"""An item a lead assigned to someone is theirs to take: `next` hands it to no one else."""
 _OPTIONAL_FILTERS = tuple(
     sa.or_(parameter.is_(None), column == parameter)
     for column, parameter in (
@@ -142,7 +148,7 @@ def _lease_statement(dialect: str) -> sa.Update:
     """Lease the best free open item in one statement; see the module docstring for why."""
     candidate = (
         sa.select(ITEMS.c.id)
-        .where(_IS_OPEN, _FREE, *_OPTIONAL_FILTERS)
+        .where(_IS_OPEN, _FREE, _FOR_BILLER, *_OPTIONAL_FILTERS)
         .order_by(*_PRIORITY_ORDER)
         .limit(1)
     )
@@ -731,6 +737,118 @@ class WorkQueue:
         with self.engine.connect() as connection:
             return [_item(row) for row in connection.execute(query, params)]
 
+    def browse(
+        self,
+        view: QueueFilter,
+        viewer: str,
+        *,
+        sort: str = "rank",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[WorkItem], int]:
+        """One page of the open items `view` selects, in `sort` order (`queues.browse`),
+        and how many it selects in all; leased items included (each says who holds it)."""
+        now = self._now()
+        terms = browse.conditions(view, viewer, now)
+        page = sa.select(ITEMS).where(*terms).order_by(*browse.order(sort))
+        total = sa.select(sa.func.count()).select_from(ITEMS).where(*terms)
+        with self.engine.connect() as connection:
+            rows = connection.execute(page.limit(limit).offset(offset)).all()
+            return [_item(row) for row in rows], connection.execute(total).scalar_one()
+
+    def counts(self, viewer: str) -> QueueCounts:
+        """Open items, due within a week, past deadline, and under `viewer`'s live lease."""
+        now = self._now()
+        with self.engine.connect() as connection:
+            row = connection.execute(browse.counts_statement(viewer, now.date(), now)).one()
+        return QueueCounts(*(int(value) for value in row))
+
+    def take(self, claim_id: str, biller: str, lease_seconds: int | None = None) -> WorkItem:
+        """Lease one open item the biller chose (from the page rather than `next`): refused
+        while someone else's lease is live or the item is assigned to someone else; the
+        biller's own live lease is renewed."""
+        biller = _name(biller, "biller")
+        now = self._now()
+        expires = now + timedelta(seconds=self._seconds(lease_seconds))
+        with self._writing() as connection:
+            item = _item_for_update(connection, claim_id)
+            if item.status != OPEN:
+                raise ConflictError(f"claim {claim_id} is {item.status}, not open")
+            if item.lease_holder != biller and _lease_live(item.lease_expires_at, now):
+                raise LeaseError(
+                    f"claim {claim_id} is leased by {item.lease_holder} until "
+                    f"{item.lease_expires_at}"
+                )
+            if item.assigned_to not in (None, biller):
+                raise LeaseError(f"claim {claim_id} is assigned to {item.assigned_to}")
+            if item.lease_holder != biller or not _lease_live(item.lease_expires_at, now):
+                self._check_lease_cap(connection, biller, now)
+            row = connection.execute(
+                ITEMS.update()
+                .where(ITEMS.c.claim_id == claim_id)
+                .values(lease_holder=biller, lease_expires_at=expires, updated_at=now)
+                .returning(*ITEMS.c)
+            ).one()
+            detail = {"lease_expires_at": expires.isoformat(), "chosen": True}
+            audit.append(connection, [_audit(now, biller, claim_id, "leased", detail)])
+        return _item(row)
+
+    def assign(self, claim_ids: Sequence[str], biller: str | None, lead: str) -> list[WorkItem]:
+        """A lead assigns open items to `biller` (None: unassigns them), all or none: an
+        unknown or closed claim, or one under another biller's live lease, refuses the lot."""
+        biller = None if biller is None else _name(biller, "biller")
+        return self._lead_change(claim_ids, lead, "assigned_to", biller, "assigned", biller)
+
+    def change_action(self, claim_ids: Sequence[str], action: str, lead: str) -> list[WorkItem]:
+        """A lead overrides the recommended action of open items (all or none, as `assign`);
+        the ranking's next load puts its own back on items nobody worked meanwhile."""
+        if action not in APPEAL_ACTIONS:
+            raise InvalidValueError(f"action {action!r} is not one of {', '.join(APPEAL_ACTIONS)}")
+        return self._lead_change(claim_ids, lead, "action", action, "action_changed", lead)
+
+    def _lead_change(
+        self,
+        claim_ids: Sequence[str],
+        lead: str,
+        column: str,
+        value: str | None,
+        event: str,
+        allowed: str | None,
+    ) -> list[WorkItem]:
+        """Set `column` to `value` on open items in one transaction, each change audited as
+        `event` with the old and new value; refused whole if any item is not open or is
+        under a live lease of anyone but `allowed`."""
+        lead = _name(lead, "lead")
+        now = self._now()
+        with self._writing() as connection:
+            items = [_item_for_update(connection, claim_id) for claim_id in claim_ids]
+            for item in items:
+                _check_open_and_free(item, now, allowed)
+            changed = connection.execute(
+                ITEMS.update()
+                .where(ITEMS.c.claim_id.in_(_literal_list(claim_ids)))
+                .values({column: value, "updated_at": now})
+                .returning(*ITEMS.c)
+            ).all()
+            events = [
+                _audit(now, lead, it.claim_id, event, {"from": getattr(it, column), "to": value})
+                for it in items
+            ]
+            audit.append(connection, events)
+        return sorted((_item(row) for row in changed), key=lambda item: item.rank)
+
+    def add_note(self, claim_id: str, actor: str, text: str) -> AuditEvent:
+        """A note on an item, whatever its status: kept in the trail, which is its history."""
+        actor = _name(actor, "actor")
+        text = text.strip()
+        if not text or len(text) > NOTE_LENGTH:
+            raise InvalidValueError(f"a note is 1 to {NOTE_LENGTH} characters, not {len(text)}")
+        now = self._now()
+        with self._writing() as connection:
+            _item_for_update(connection, claim_id)
+            audit.append(connection, [_audit(now, actor, claim_id, "note_added", {"text": text})])
+        return self.audit(claim_id)[-1]
+
     def export_appeals(self) -> pd.DataFrame:
         """Resolved items as the contract's `appeals` table, typed and checked.
 
@@ -848,6 +966,28 @@ def _change_held(
             f"claim {claim_id} is leased by {item.lease_holder} until {item.lease_expires_at}"
         )
     raise LeaseError(f"{biller} holds no lease on claim {claim_id}: take it with next first")
+
+
+def _item_for_update(connection: sa.Connection, claim_id: str) -> WorkItem:
+    """The item, locked until the transaction ends on PostgreSQL; UnknownItemError if none."""
+    query = sa.select(ITEMS).where(ITEMS.c.claim_id == claim_id)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = connection.execute(query).one_or_none()
+    if row is None:
+        raise UnknownItemError(f"no queue item for claim {claim_id}")
+    return _item(row)
+
+
+def _check_open_and_free(item: WorkItem, now: datetime, allowed: str | None) -> None:
+    """Refuse a lead's change to an item that is not open, or that someone other than
+    `allowed` is working under a live lease (their work is not changed under them)."""
+    if item.status != OPEN:
+        raise ConflictError(f"claim {item.claim_id} is {item.status}, not open")
+    if _lease_live(item.lease_expires_at, now) and item.lease_holder != allowed:
+        raise LeaseError(
+            f"claim {item.claim_id} is leased by {item.lease_holder} until {item.lease_expires_at}"
+        )
 
 
 def _leaving(connection: sa.Connection, ranked: set[str]) -> list[sa.RowMapping]:

@@ -1,0 +1,133 @@
+"""How people look through a tenant's open queue: filters, sort orders, pages and the counts
+at the top of the billers' work page.
+
+One definition serves the JSON route (`GET /v1/queue/items`) and the web page, so the
+two always show the same items in the same order. The statements are built here and run by
+`WorkQueue.browse` and `WorkQueue.counts`, inside the tenant's scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+
+from storage.schema import ITEMS, OPEN
+
+SORTS = ("rank", "deadline", "amount")
+"""Orders a view may ask for: the queue's own (priority), the nearest deadline first, or
+the largest recoverable amount first; ties in the queue's order."""
+WEEK_DAYS = 7
+"""'Due this week': a deadline within this many days from today (inclusive)."""
+
+
+class Holder(StrEnum):
+    """Whose items a view shows."""
+
+    anyone = "anyone"
+    me = "me"
+    """Assigned to the viewer, or under the viewer's live lease."""
+    unassigned = "unassigned"
+    """Neither assigned to anyone nor under a live lease."""
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """A view of the open queue; every field None (or `anyone`) shows every open item.
+
+    `due_within_days` keeps items whose deadline is at most that many days from today (a
+    negative value: past due by at least that many days); items with no known deadline
+    never match it. The amount range is on the recoverable amount, inclusive."""
+
+    payer_id: str | None = None
+    denial_category: str | None = None
+    action: str | None = None
+    program: str | None = None
+    clinician_id: str | None = None
+    due_within_days: int | None = None
+    amount_min: float | None = None
+    amount_max: float | None = None
+    holder: Holder = Holder.anyone
+
+    def is_empty(self) -> bool:
+        """True when the filter shows every open item."""
+        return self == QueueFilter()
+
+    def as_params(self) -> dict[str, str]:
+        """The filter's set fields as text (a shareable URL's query), in field order."""
+        out: dict[str, str] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if value is None or value == Holder.anyone:
+                continue
+            out[spec.name] = f"{value:g}" if isinstance(value, float) else str(value)
+        return out
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """The figures at the top of the work page, for one viewer."""
+
+    open: int
+    due_this_week: int
+    past_deadline: int
+    taken_by_me: int
+
+
+_EQUALS = ("payer_id", "denial_category", "action", "program", "clinician_id")
+
+
+def conditions(view: QueueFilter, viewer: str, now: datetime) -> list[sa.ColumnElement[bool]]:
+    """The WHERE terms of `view` over open items, for `viewer` at `now` (UTC)."""
+    terms: list[sa.ColumnElement[bool]] = [ITEMS.c.status == OPEN]
+    for name in _EQUALS:
+        value = getattr(view, name)
+        if value is not None:
+            terms.append(ITEMS.c[name] == value)
+    if view.due_within_days is not None:
+        terms.append(ITEMS.c.deadline <= now.date() + timedelta(days=view.due_within_days))
+    if view.amount_min is not None:
+        terms.append(ITEMS.c.recoverable_amount >= view.amount_min)
+    if view.amount_max is not None:
+        terms.append(ITEMS.c.recoverable_amount <= view.amount_max)
+    live = ITEMS.c.lease_expires_at > now
+    if view.holder == Holder.me:
+        terms.append(
+            sa.or_(ITEMS.c.assigned_to == viewer, sa.and_(ITEMS.c.lease_holder == viewer, live))
+        )
+    elif view.holder == Holder.unassigned:
+        terms.append(ITEMS.c.assigned_to.is_(None))
+        terms.append(sa.or_(ITEMS.c.lease_expires_at.is_(None), sa.not_(live)))
+    return terms
+
+
+def order(sort: str) -> tuple[sa.ColumnElement[Any], ...]:
+    """ORDER BY for `sort` (one of `SORTS`), ties in the queue's own order."""
+    queue_order = (ITEMS.c.priority.desc(), ITEMS.c.id)
+    if sort == "rank":
+        return queue_order
+    if sort == "deadline":
+        # Unknown deadlines last on both databases (SQLite sorts NULL first ascending).
+        return (ITEMS.c.deadline.is_(None), ITEMS.c.deadline, *queue_order)
+    if sort == "amount":
+        return (ITEMS.c.recoverable_amount.desc(), *queue_order)
+    raise ValueError(f"sort {sort!r} is not one of {', '.join(SORTS)}")
+
+
+def counts_statement(viewer: str, today: date, now: datetime) -> sa.Select:
+    """One row: open, due this week, past deadline, taken by `viewer`."""
+    open_ = ITEMS.c.status == OPEN
+    deadline = ITEMS.c.deadline
+
+    def count(term: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(sa.case((term, 1), else_=0)), 0)
+
+    return sa.select(
+        sa.func.count(),
+        count(sa.and_(deadline >= today, deadline <= today + timedelta(days=WEEK_DAYS))),
+        count(deadline < today),
+        count(sa.and_(ITEMS.c.lease_holder == viewer, ITEMS.c.lease_expires_at > now)),
+    ).where(open_)
