@@ -763,6 +763,20 @@ class WorkQueue:
             row = connection.execute(browse.counts_statement(viewer, now.date(), now)).one()
         return QueueCounts(*(int(value) for value in row))
 
+    def facets(self) -> dict[str, list[str]]:
+        """The payers and clinicians of open items, sorted: the choices a view offers."""
+        out: dict[str, list[str]] = {}
+        with self.engine.connect() as connection:
+            for name in ("payer_id", "clinician_id"):
+                column = ITEMS.c[name]
+                query = sa.select(column).where(_IS_OPEN, column.is_not(None)).distinct()
+                out[name] = sorted(connection.scalars(query))
+        return out
+
+    def now(self) -> datetime:
+        """The queue's clock (UTC): what leases run out and deadlines count days by."""
+        return self._now()
+
     def take(self, claim_id: str, biller: str, lease_seconds: int | None = None) -> WorkItem:
         """Lease one open item the biller chose (from the page rather than `next`): refused
         while someone else's lease is live or the item is assigned to someone else; the

@@ -21,6 +21,7 @@ from queues.store import (
     UnknownItemError,
     WorkQueue,
 )
+from serving import web
 from serving.api import claims, guard, health, metrics, policy, queue, session
 from serving.api.deps import TenantScorerCache, TenantStoreCache
 from serving.keys import KeyRing, KeyStore
@@ -89,6 +90,7 @@ def create_app(
     app.include_router(queue.router)
     app.include_router(policy.router)
     app.include_router(session.router)
+    web.install(app)
     app.add_exception_handler(QueueError, _queue_refusal)
     claims.document_request(app)
     guard.install(app, settings)

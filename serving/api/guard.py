@@ -17,11 +17,11 @@ found here; the tenant is applied by `deps.tenant_stores`.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -39,6 +39,11 @@ PUBLIC_PATHS = frozenset(
 """Paths open without a key: probes, scraping and the API's own documentation."""
 SIGN_IN = ("POST", "/v1/session")
 """Open without a key too: how a person gets a session."""
+PAGE_SIGN_IN = "/sign-in"
+"""The web sign-in page (GET shows it, POST signs in): open, as `SIGN_IN` is."""
+STATIC_PREFIX = "/static/"
+"""The web pages' vendored scripts and styles: open (nothing in them is a tenant's)."""
+API_PREFIX = "/v1/"
 SESSION_COOKIE = "denialops_session"
 """The cookie holding a browser session's token."""
 CSRF_HEADER = "x-csrf-token"
@@ -72,11 +77,7 @@ class KeyCheck:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["path"] in PUBLIC_PATHS
-            or (scope["method"], scope["path"]) == SIGN_IN
-        ):
+        if scope["type"] != "http" or _public(scope["method"], scope["path"]):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -95,10 +96,39 @@ class KeyCheck:
         if caller is None:
             # An ended session's cookie is cleared, so the browser stops sending it; a
             # refused key says nothing about the session beside it, whose cookie stays.
+            if not scope["path"].startswith(API_PREFIX):
+                await _to_sign_in(scope, receive, send, clear_session=session_refused)
+                return
             await _refuse(scope, receive, send, 401, refusal, clear_session=session_refused)
             return
         scope.setdefault("state", {})[CALLER] = caller
         await self.app(scope, receive, send)
+
+
+def _public(method: str, path: str) -> bool:
+    """Paths open without a key or session: probes, docs, the sign-ins, static files."""
+    return (
+        path in PUBLIC_PATHS
+        or (method, path) == SIGN_IN
+        or path == PAGE_SIGN_IN
+        or path.startswith(STATIC_PREFIX)
+    )
+
+
+async def _to_sign_in(scope: Scope, receive: Receive, send: Send, *, clear_session: bool) -> None:
+    """A web page asked for without a live session: to the sign-in page, which brings the
+    person back here after. A page's partial update (htmx) is told to load the sign-in
+    page whole (`HX-Redirect`), since a redirect would swap it into the page's middle."""
+    back = scope["path"] + (f"?{scope['query_string'].decode()}" if scope["query_string"] else "")
+    target = f"{PAGE_SIGN_IN}?{urlencode({'next': back})}"
+    headers = Headers(scope=scope)
+    if headers.get("hx-request") == "true":
+        response: Response = Response(status_code=401, headers={"HX-Redirect": target})
+    else:
+        response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+    if clear_session:
+        clear_session_cookie(response, scope["app"].state.settings)
+    await response(scope, receive, send)
 
 
 async def _key_caller(scope: Scope, key: str) -> Caller | None:

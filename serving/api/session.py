@@ -129,6 +129,13 @@ def sign_in(
     request: Request, response: Response, body: Annotated[SignInIn, Depends(_sign_in_body)]
 ) -> SessionOut:
     """Sign a person in: the session cookie and the session's CSRF token."""
+    return start_session(request, response, body)
+
+
+def start_session(request: Request, response: Response, body: SignInIn) -> SessionOut:
+    """Check a sign-in (same origin, throttle, password) and set the session cookie on
+    `response`; the refusals are HTTPExceptions (the web sign-in page shows their detail).
+    """
     _same_origin(request)
     state = request.app.state
     if state.csrf_secret is None:
