@@ -7,7 +7,10 @@ DEMO_DIR ?= data/demo
 DEMO_CLAIMS ?= 20000
 DEMO_SEED ?= 7
 
-.PHONY: demo test lint format venv bench clean
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint format venv bench clean browser
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11+) on PATH"; exit 1; }
@@ -52,7 +55,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: lint
+# The web pages' tests drive Debian's Chromium (Playwright cannot download a browser here).
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get install -y -q chromium || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }; }
+
+test: lint browser
 	$(BIN)/pytest
 
 format: $(STAMP)
