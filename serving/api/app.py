@@ -33,6 +33,7 @@ from serving.loading import (
     step,
 )
 from serving.scorer import Scorer
+from serving.tenant_data import TenantData
 from settings import Settings, get_settings
 from storage.database import Database
 from storage.tenants import get_tenant, list_tenants
@@ -58,6 +59,7 @@ def create_app(
             app.state.database = database = app.state.queue.database
             app.state.tenant_stores = TenantStoreCache(app.state.queue)
             app.state.tenant_scorers = TenantScorerCache(_tenant_loader(app))
+            app.state.tenant_data = TenantData(database)
             # Opened once for the default tenant: imports a policy file of earlier versions.
             PolicyStore(database, legacy_file=settings.policy_path)
             app.state.people = UserStore.from_settings(database, settings, clock)

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from data_contracts.reader import ContractError, read_data_dir
+from data_contracts.reader import ContractError
 from model_bundle.registered import ModelUnavailableError
 from queues.build import build_queue
 from queues.policy import Policy, PolicyConflictError, PolicyError
 from queues.simulate import simulate
 from serving.api.deps import Stores, TenantStores, require
 from serving.api.security import Caller
-from storage.tenancy import DEFAULT_TENANT
-from storage.tenants import list_tenants
+from serving.tenant_data import NoDataError
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 RevOps = Annotated[Caller, Depends(require("revops"))]
@@ -93,16 +91,6 @@ def update(body: Policy, stores: Stores, caller: RevOps) -> Policy | JSONRespons
         )
 
 
-def _data_dir(request: Request, tenant: str) -> Path | None:
-    """The tenant's own data directory; the installation's (`DENIALOPS_QUEUE_DATA_DIR`)
-    serves the `default` tenant only, since it holds one clinic's claims."""
-    found = {t.name: t.data_dir for t in list_tenants(request.app.state.database)}
-    own = found.get(tenant)
-    if own is not None or tenant != DEFAULT_TENANT:
-        return own
-    return request.app.state.settings.queue_data_dir
-
-
 @router.post("/simulate", response_model=SimulationOut)
 def simulate_policy(
     body: SimulateIn, request: Request, stores: Stores, _caller: RevOps
@@ -112,17 +100,10 @@ def simulate_policy(
     set aside up to `DENIALOPS_QUARANTINE_CEILING` as `denialops policy simulate` does),
     valued with the models' estimates."""
     settings = request.app.state.settings
-    data_dir = _data_dir(request, stores.tenant)
-    if data_dir is None:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            detail=f"no data directory to simulate on for tenant {stores.tenant!r}: give the "
-            "tenant one (`tenants add --data-dir`), or for `default` set DENIALOPS_QUEUE_DATA_DIR",
-        )
     try:
-        data = read_data_dir(data_dir, settings.quarantine_ceiling)
+        data = request.app.state.tenant_data.get(stores.tenant, settings)
         queue = build_queue(data, settings, policy=body.policy or _policy(stores))
-    except ContractError as error:
+    except (NoDataError, ContractError) as error:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
     except ModelUnavailableError as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from error

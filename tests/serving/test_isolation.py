@@ -45,6 +45,8 @@ class Call:
 
     body: Any = None
     object: bool = False
+    form: dict[str, str] | None = None
+    """Sent as a form (the web pages' posts) instead of `body` as JSON."""
 
 
 CALLS: dict[tuple[str, str], Call] = {
@@ -73,7 +75,16 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/v1/session"): Call(body={"username": "al.alpha", "password": PASSWORD}),
     ("GET", "/v1/session"): Call(),
     ("POST", "/v1/session/end"): Call(),
+    # The web pages.
+    ("GET", "/"): Call(),
+    ("GET", "/sign-in"): Call(),
+    ("POST", "/sign-in"): Call(form={"username": "al.alpha", "password": PASSWORD}),
+    ("POST", "/sign-out"): Call(form={}),
+    ("GET", "/queue"): Call(),
+    ("POST", "/queue/next"): Call(form={}),
 }
+SIGN_OUTS = {"/v1/session/end", "/sign-out"}
+"""Called last: they end the session the other calls use."""
 
 
 def route_table(client: TestClient) -> list[tuple[str, str]]:
@@ -181,12 +192,15 @@ def test_a_caller_of_tenant_a_never_reaches_tenant_b(two_tenants, via: str, pend
     current = client.get("/v1/policy", headers=headers).json()
     bodies = {"claims": {"claims": pending[:2]}, "policy": current}
     answered = {}
-    sign_out_last = sorted(route_table(client), key=lambda route: route[1] == "/v1/session/end")
+    sign_out_last = sorted(route_table(client), key=lambda route: route[1] in SIGN_OUTS)
     for method, template in sign_out_last:
         call = CALLS[method, template]
         path = template.format(**PATH_FILLERS)
         body = bodies.get(call.body, call.body) if isinstance(call.body, str) else call.body
-        answer = client.request(method, path, headers=headers, json=body)
+        if call.form is not None:
+            answer = client.request(method, path, headers=headers, data=call.form)
+        else:
+            answer = client.request(method, path, headers=headers, json=body)
         client.cookies.clear()
         answered[method, template] = answer.status_code
         if call.object:
@@ -198,6 +212,7 @@ def test_a_caller_of_tenant_a_never_reaches_tenant_b(two_tenants, via: str, pend
     assert beta_state(client) == before, "a call of alpha changed beta's data"
     # Alpha's own calls went through (so the 404s above are not a blanket refusal).
     assert answered["GET", "/v1/queue/items"] == 200
+    assert answered["GET", "/queue"] == 200
     assert answered["PUT", "/v1/policy"] == 200
     assert answered["POST", "/v1/claims/score"] == 200
     assert answered["POST", "/v1/admin/reload"] == 403  # a tenant admin runs no installation
