@@ -28,6 +28,14 @@ if TYPE_CHECKING:
     from accounts.people import UserStore
     from serving.keys import KeyStore
 
+PasswordStdin = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read the password from standard input (one line) instead of a prompt.",
+    ),
+]
+
 keys_app = typer.Typer(help="API keys of the HTTP service (stored hashed in the database).")
 tenants_app = typer.Typer(help="Tenants (billing practices): each sees only its own data.")
 users_app = typer.Typer(help="People who sign in to the service, one tenant and role each.")
@@ -114,26 +122,65 @@ def users_add(
         typer.Option("--role", help="biller, billing_lead, revops, data_scientist or admin."),
     ],
     username: Username,
-    password_stdin: Annotated[
-        bool,
-        typer.Option(
-            "--password-stdin",
-            help="Read the password from standard input (one line) instead of a prompt.",
-        ),
-    ] = False,
+    password_stdin: PasswordStdin = False,
     actor: By = "cli",
 ) -> None:
     """Add a person to a tenant with a role. The password (at least 12 characters, not a
     common one, not containing the username) is prompted for, or read from standard input
     with --password-stdin; never given on the command line, where it would be kept in the
     shell's history."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     with _people_or_exit() as people:
         user = people.add(tenant, username, role, password, by=actor)
     console.print(f"user {user.username} ({user.role}) added to tenant {user.tenant}")
+
+
+@users_app.command("role")
+def users_role(
+    tenant: TenantOption,
+    username: Username,
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role", help="The new role: biller, billing_lead, revops, data_scientist or admin."
+        ),
+    ],
+    actor: By = "cli",
+) -> None:
+    """Give a person another role; it takes effect from their next request, in the
+    sessions they have open too."""
+    with _people_or_exit() as people:
+        before = people.get(tenant, username)
+        user = people.change_role(tenant, username, role, by=actor)
+    old = user.role if before is None else before.role
+    change = f"already {user.role}" if old == user.role else f"{old} → {user.role}"
+    console.print(f"user {user.username} of tenant {user.tenant}: role {change}")
+
+
+@users_app.command("password")
+def users_password(
+    tenant: TenantOption,
+    username: Username,
+    password_stdin: PasswordStdin = False,
+    actor: By = "cli",
+) -> None:
+    """Reset a person's password (the policy of `users add`) and end their open sessions,
+    so whoever signed in with the old one is signed out. The new password is prompted for,
+    or read from standard input with --password-stdin, never given on the command line."""
+    password = _read_password(password_stdin)
+    with _people_or_exit() as people:
+        user = people.reset_password(tenant, username, password, by=actor)
+    console.print(
+        f"password of user {user.username} of tenant {user.tenant} reset; their open sessions ended"
+    )
+
+
+def _read_password(from_stdin: bool) -> str:
+    """A new password: one line of standard input (for scripts), or typed twice at a hidden
+    prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
 @users_app.command("disable")
