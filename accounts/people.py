@@ -1,24 +1,25 @@
 """People in the service's database: users of a tenant, their sign-in, their sessions.
 
 `UserStore` adds people (the password policy checked, the password hashed with argon2),
-disables and enables them, changes their role, and signs them in: `authenticate` follows
-the sequence of the package docstring (throttle: decide and count; verify) and answers a wrong
-password, an unknown username, a disabled person and an unknown tenant alike, after the
-same argon2 work. `SessionStore` keeps the browser sessions of `accounts.sessions`: start,
-lookup, touch (each request: refused once over its idle or absolute limit, the idle one
-restarted otherwise, written only once the stored last_seen_at is `session_touch_seconds`
-old, so most requests read without taking a write lock) and end (sign-out, on the server).
+disables and enables them, changes their role, resets their password, and signs them in:
+`authenticate` follows the sequence of the package docstring (throttle: decide and count;
+verify) and answers a wrong password, an unknown username, a disabled person and an
+unknown tenant alike, after the same argon2 work. `SessionStore` keeps the browser
+sessions of `accounts.sessions`: start, lookup, touch (each request: refused once over its
+idle or absolute limit, the idle one restarted otherwise, written only once the stored
+last_seen_at is `session_touch_seconds` old, so most requests read without taking a write
+lock) and end (sign-out, on the server).
 
 Every change and every sign-in goes to the tenant's append-only audit trail in the same
 transaction as the change: user_added, user_disabled, user_enabled, role_changed,
-signed_in, sign_in_failed (with the reason an admin needs: wrong_password, unknown_user,
-disabled; the username only when it is a person's, since what was typed may be a
-password), signed_out, session_expired (written once, by the request that finds the
-session over). Attempts the throttle refuses unheard are not written, one per attempt,
-or a locked-out attacker would fill the trail; the failure that locked is marked
-`locked`. Passwords and tokens are never logged nor audited; sessions are named by the
-first 12 characters of their id (a hash of the token) so that sign-in, sign-out and
-expiry can be matched.
+password_reset, signed_in, sign_in_failed (with the reason an admin needs:
+wrong_password, unknown_user, disabled; the username only when it is a person's, since
+what was typed may be a password), signed_out, session_expired (written once, by the
+request that finds the session over). Attempts the throttle refuses unheard are not
+written, one per attempt, or a locked-out attacker would fill the trail; the failure that
+locked is marked `locked`. Passwords and tokens are never logged nor audited; sessions are
+named by the first 12 characters of their id (a hash of the token) so that sign-in,
+sign-out and expiry can be matched.
 
 Each person belongs to one tenant: every read and write is scoped to it
 (`Database.scope`), with two cross-tenant reads (`Database.admin`), each because what it
@@ -362,12 +363,7 @@ class UserStore:
             if not user.enabled:
                 return None
             connection.execute(_set(user.username, disabled_at=now))
-            ended = connection.execute(
-                SESSIONS.update()
-                .where(SESSIONS.c.username == user.username, SESSIONS.c.ended_at.is_(None))
-                .values(ended_at=now, end_reason="disabled")
-            ).rowcount
-            return {"sessions_ended": ended}
+            return {"sessions_ended": _end_sessions(connection, user.username, "disabled", now)}
 
         return self._change(tenant, username, by, "user_disabled", disable)
 
@@ -394,6 +390,26 @@ class UserStore:
             return {"from": user.role.value, "to": new.value}
 
         return self._change(tenant, username, by, "role_changed", change)
+
+    def reset_password(self, tenant: str, username: str, password: str, *, by: str) -> User:
+        """Give `username` a new `password`, once it meets the policy (a
+        `PasswordPolicyError` naming every rule broken, never the password), and end their
+        open sessions now, so whoever signed in with the old one is out (audited
+        `password_reset` with the number of sessions ended: never the password nor its
+        hash). For the admin of a person who forgot theirs or whose password leaked."""
+        passwords.check_password(password, username=normalize_username(username))
+        # Hashed before the row is locked: argon2 is slow on purpose.
+        password_hash = passwords.hash_password(password)
+        now = self._now()
+
+        def reset(connection: sa.Connection, user: User) -> dict[str, Any]:
+            connection.execute(
+                _set(user.username, password_hash=password_hash, password_changed_at=now)
+            )
+            ended = _end_sessions(connection, user.username, "password_reset", now)
+            return {"sessions_ended": ended}
+
+        return self._change(tenant, username, by, "password_reset", reset)
 
     def _change(
         self,
@@ -510,6 +526,16 @@ def _with_person(session_id: str) -> sa.Select:
         )
         .where(SESSIONS.c.id == session_id)
     )
+
+
+def _end_sessions(connection: sa.Connection, username: str, reason: str, at: datetime) -> int:
+    """End every open session of the person `username` (the caller's scope: their tenant)
+    for `reason`; how many were open."""
+    return connection.execute(
+        SESSIONS.update()
+        .where(SESSIONS.c.username == username, SESSIONS.c.ended_at.is_(None))
+        .values(ended_at=at, end_reason=reason)
+    ).rowcount
 
 
 def _end(connection: sa.Connection, session_id: str, reason: str, at: datetime) -> bool:

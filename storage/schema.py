@@ -50,11 +50,11 @@ PEOPLE_EVENTS = (
     "user_disabled",
     "user_enabled",
     "role_changed",
+    "password_reset",
     "signed_in",
     "sign_in_failed",
     "signed_out",
     "session_expired",
-    "password_reset",
 )
 """Audit events about people and their sign-ins (`accounts/people.py`; no `claim_id`)."""
 AUDIT_EVENTS = (*QUEUE_EVENTS, *SERVICE_EVENTS, *PEOPLE_EVENTS)
@@ -318,8 +318,9 @@ USERS = sa.Table(
 """People who sign in to the service (machines use `api_keys`)."""
 sa.Index("users_username", USERS.c.username, unique=True)
 
-SESSION_END_REASONS = ("signed_out", "idle", "absolute", "disabled")
-"""Why a session ended: sign-out, its idle or absolute limit, or its person disabled."""
+SESSION_END_REASONS = ("signed_out", "idle", "absolute", "disabled", "password_reset")
+"""Why a session ended: sign-out, its idle or absolute limit, its person disabled, or their
+password reset."""
 
 SESSIONS = sa.Table(
     "sessions",

@@ -143,6 +143,56 @@ def test_a_role_change_takes_effect_on_the_next_request_and_is_audited(
     assert changes == [("rita", {"username": "ana", "from": "biller", "to": "billing_lead"})]
 
 
+NEW_PASSWORD = "a brand new passphrase, please"
+
+
+def test_a_password_reset_replaces_the_password_and_ends_every_session(
+    people: UserStore, database: Database, clock: FakeClock
+) -> None:
+    people.add("default", "ana", "biller", PASSWORD, by="rita")
+    first, second = signed_in(people), signed_in(people)
+    clock.advance(minutes=5)
+    reset = people.reset_password("default", " Ana ", NEW_PASSWORD, by="rita")
+    assert (reset.username, reset.password_changed_at, reset.enabled) == ("ana", clock.now, True)
+    for session in (first, second):
+        assert people.sessions.touch(session.token) is None
+        assert people.sessions.lookup(session.token).ended_at == clock.now
+    assert people.authenticate("default", "ana", PASSWORD, ADDRESS) == SignIn(Outcome.REFUSED)
+    after = people.authenticate("default", "ana", NEW_PASSWORD, ADDRESS)
+    assert after.outcome is Outcome.SIGNED_IN
+    assert people.sessions.touch(after.token) is not None  # signing in again is not undone
+    resets = [(e.actor, e.detail) for e in trail(database) if e.event == "password_reset"]
+    assert resets == [("rita", {"username": "ana", "sessions_ended": 2})]
+    with database.admin().engine.connect() as connection:
+        stored = connection.exec_driver_sql("SELECT password_hash FROM users").scalar_one()
+        reasons = connection.execute(sa.select(SESSIONS.c.end_reason)).scalars().all()
+    assert sorted(reasons, key=str) == [None, "password_reset", "password_reset"]
+    dump = str(trail(database))
+    assert NEW_PASSWORD not in dump
+    assert stored not in dump
+    assert passwords.verify_password(stored, NEW_PASSWORD)
+
+
+@pytest.mark.usefixtures("tenants")
+def test_a_password_reset_refuses_what_is_wrong_changing_nothing(
+    people: UserStore, database: Database
+) -> None:
+    people.add("a", "ana", "biller", PASSWORD, by="rita")
+    session = signed_in(people, tenant="a")
+    with pytest.raises(PasswordPolicyError, match="at least 12 characters") as weak:
+        people.reset_password("a", "ana", "Sh0rt!", by="rita")
+    assert "Sh0rt!" not in str(weak.value)
+    with pytest.raises(PasswordPolicyError, match="must not contain"):
+        people.reset_password("a", "ana", "ana-is-my-name-1", by="rita")
+    with pytest.raises(UnknownUserError, match="tenant 'b' has no user named 'ana'"):
+        people.reset_password("b", "ana", NEW_PASSWORD, by="rita")  # another tenant's person
+    with pytest.raises(UnknownTenantError, match="no tenant 'nowhere'"):
+        people.reset_password("nowhere", "ana", NEW_PASSWORD, by="rita")
+    assert people.sessions.touch(session.token) is not None
+    assert signed_in(people, tenant="a").outcome is Outcome.SIGNED_IN
+    assert "password_reset" not in [e.event for e in trail(database, "a")]
+
+
 def test_adding_refuses_what_is_wrong_naming_it(people: UserStore) -> None:
     with pytest.raises(PasswordPolicyError, match="at least 12 characters") as weak:
         people.add("default", "ana", "biller", "Sh0rt!", by="rita")

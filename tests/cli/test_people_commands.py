@@ -145,6 +145,87 @@ def test_users_are_disabled_and_enabled(env) -> None:
     ]
 
 
+def test_a_role_is_changed_saying_from_what_to_what(env) -> None:
+    add = ("users", "add", "--tenant", "default", "--role", "biller", "--username", "raj")
+    assert run(env, *add, "--password-stdin", stdin=PASSWORD).exit_code == 0
+    who = ("--tenant", "default", "--username", "raj")
+    changed = run(env, "users", "role", *who, "--role", "revops", "--by", "ops")
+    assert changed.exit_code == 0, changed.output
+    assert "user raj of tenant default: role biller → revops" in said(changed)
+    assert re.search(r"raj\s+│ revops", run(env, "users", "list", "--tenant", "default").stdout)
+    again = run(env, "users", "role", *who, "--role", "revops")
+    assert again.exit_code == 0, again.output
+    assert "role already revops" in said(again)
+    assert trail(env, "default") == ["user_added", "role_changed"]  # the same role: no change
+
+
+@pytest.mark.parametrize(
+    ("who", "role", "option", "message"),
+    [
+        (("--tenant", "nowhere", "--username", "raj"), "revops", "--tenant", "no tenant 'nowhere'"),
+        (("--tenant", "default", "--username", "nobody"), "revops", "--username", "no user named"),
+        (("--tenant", "default", "--username", "raj"), "janitor", "--role", "unknown role"),
+    ],
+)
+def test_users_role_names_the_option_at_fault(env, who, role: str, option: str, message) -> None:
+    add = ("users", "add", "--tenant", "default", "--role", "biller", "--username", "raj")
+    assert run(env, *add, "--password-stdin", stdin=PASSWORD).exit_code == 0
+    refused = run(env, "users", "role", *who, "--role", role)
+    assert refused.exit_code == 2
+    assert option in said(refused)
+    assert message in said(refused)
+    assert trail(env, "default") == ["user_added"]
+
+
+def test_a_password_reset_lets_only_the_new_password_in_and_signs_everyone_out(env) -> None:
+    add = ("users", "add", "--tenant", "default", "--role", "biller", "--username", "raj")
+    assert run(env, *add, "--password-stdin", stdin=PASSWORD).exit_code == 0
+    new = "a brand new passphrase, please"
+    with Database.from_settings(Settings(database_url=env["DENIALOPS_DATABASE_URL"])) as database:
+        people = UserStore.from_settings(database, Settings())
+        token = people.authenticate("default", "raj", PASSWORD, "192.0.2.1").token
+        who = ("--tenant", "default", "--username", "raj")
+        reset = run(env, "users", "password", *who, "--password-stdin", "--by", "ops", stdin=new)
+        assert reset.exit_code == 0, reset.output
+        assert people.sessions.touch(token) is None
+    assert "password of user raj of tenant default reset; their open sessions ended" in said(reset)
+    assert new not in reset.output
+    assert sign_in(env, "default", "raj") is Outcome.REFUSED
+    assert sign_in(env, "default", "raj", new) is Outcome.SIGNED_IN
+    prompted = run(env, "users", "password", *who, stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    assert prompted.exit_code == 0, prompted.output
+    assert sign_in(env, "default", "raj") is Outcome.SIGNED_IN
+    assert trail(env, "default") == [
+        "user_added",
+        "signed_in",
+        "password_reset",
+        "sign_in_failed",
+        "signed_in",
+        "password_reset",
+        "signed_in",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("who", "password", "option", "message"),
+    [
+        (("--tenant", "nowhere", "--username", "raj"), PASSWORD, "--tenant", "no tenant"),
+        (("--tenant", "default", "--username", "nobody"), PASSWORD, "--username", "no user"),
+        (("--tenant", "default", "--username", "raj"), "short", "password", "at least 12"),
+        (("--tenant", "default", "--username", "raj"), "raj-is-my-name-1", "password", "contain"),
+    ],
+)
+def test_users_password_names_what_is_wrong(env, who, password: str, option: str, message) -> None:
+    add = ("users", "add", "--tenant", "default", "--role", "biller", "--username", "raj")
+    assert run(env, *add, "--password-stdin", stdin=PASSWORD).exit_code == 0
+    refused = run(env, "users", "password", *who, "--password-stdin", stdin=password)
+    assert refused.exit_code == 2
+    assert f"Invalid value for {option}" in said(refused)
+    assert message in said(refused)
+    assert password not in refused.output
+    assert sign_in(env, "default", "raj") is Outcome.SIGNED_IN  # the old password still works
+
+
 def test_a_key_belongs_to_its_tenant_and_is_printed_once(env) -> None:
     assert run(env, "tenants", "add", "acme-bh").exit_code == 0
     added = run(env, "keys", "add", "--tenant", "acme-bh", "--role", "scrubber")

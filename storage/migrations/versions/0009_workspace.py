@@ -7,8 +7,8 @@ saved appeal letters and password resets.
   until the next load), and `assigned_to`: the biller a billing lead assigned it to.
 - `appeal_letters`: each saved version of an item's appeal letter, per tenant (row-level
   security on PostgreSQL, as revision 0006 set for the other tenant tables).
-- The trail's event CHECK admits `note_added`, `assigned`, `action_changed`,
-  `letter_saved` and `password_reset`.
+- The trail's event CHECK admits `note_added`, `assigned`, `action_changed` and
+  `letter_saved`.
 
 Downgrading is refused once a letter or one of the new events exists: 0008 has nowhere
 to keep them, and the trail is evidence.
@@ -35,7 +35,7 @@ OLD_EVENTS = (
     "'user_enabled', 'role_changed', 'signed_in', 'sign_in_failed', 'signed_out', "
     "'session_expired'"
 )
-WORKSPACE_EVENTS = ("note_added", "assigned", "action_changed", "letter_saved", "password_reset")
+WORKSPACE_EVENTS = ("note_added", "assigned", "action_changed", "letter_saved")
 NEW_EVENTS = f"{OLD_EVENTS}, {', '.join(repr(event) for event in WORKSPACE_EVENTS)}"
 ITEM_COLUMNS = (
     ("patient_id", 64),

@@ -1,0 +1,5 @@
+"""`python -m denialops.cli`, as the benchmarks start the service."""
+
+from denialops.cli import app
+
+app()

@@ -1,0 +1,365 @@
+"""The pipeline's commands, in the order of `make demo`: synthetic data, the contract check,
+features, training and tuning, then scoring (in batch, as a request body, or served)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from denialops.cli.options import (
+    BadRows,
+    DataOption,
+    OnBadRows,
+    TenantOption,
+    console,
+    model_said,
+    progress_bar,
+    read_or_exit,
+    tenant_data,
+)
+from settings import get_settings
+
+# Top-level commands (`denialops synth`, ...): merged into the app, which names no group for them.
+commands = typer.Typer()
+
+
+@commands.command()
+def synth(
+    claims: Annotated[int, typer.Option("--claims", min=1, help="Number of claims to generate.")],
+    out: Annotated[Path, typer.Option("--out", help="Data directory to write.")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same data.")] = 7,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="csv, parquet, or x12 (837P/837I/835 files plus the other tables as CSV).",
+            case_sensitive=False,
+        ),
+    ] = "csv",
+    ends_on: Annotated[
+        datetime | None,
+        typer.Option(
+            "--ends-on",
+            formats=["%Y-%m-%d"],
+            help="Move every date so the extract date is this day (e.g. today, for a demo "
+            "whose deadlines are still ahead); default: the data starts on 2024-01-01.",
+        ),
+    ] = None,
+) -> None:
+    """Write a synthetic behavioral-health data directory plus truth.csv (evaluation only)."""
+    from synthetic import generate, write_synthetic
+    from synthetic.output import X12_FOLDER
+
+    fmt = fmt.lower()
+    if fmt not in ("csv", "parquet", "x12"):
+        raise typer.BadParameter("use csv, parquet or x12", param_hint="--format")
+    started = time.perf_counter()
+    with progress_bar() as progress:
+        task = progress.add_task("generating", total=None)
+        data = generate(
+            claims,
+            seed,
+            progress=lambda step: progress.update(task, description=step),
+            ends_on=ends_on.date() if ends_on else None,
+        )
+        progress.update(task, description=f"writing {fmt}")
+        write_synthetic(data, out, fmt)  # type: ignore[arg-type]
+    denied = data.truth["denied"].mean()
+    console.print(
+        f"[green]wrote[/] {claims:,} claims to {out} (as of {data.as_of}, "
+        f"{denied:.1%} denied) in {time.perf_counter() - started:.1f} s"
+    )
+    if fmt == "x12":
+        console.print(
+            f"claims and remits are X12 files in {out / X12_FOLDER}; bring them in with: "
+            f"denialops ingest x12 {out / X12_FOLDER} --out {out}"
+        )
+
+
+@commands.command()
+def validate(
+    data: Annotated[Path, typer.Option("--data", help="Data directory to check.")],
+    on_bad_rows: BadRows = OnBadRows.strict,
+) -> None:
+    """Check a data directory against the contract; list every problem, or count the rows."""
+    loaded = read_or_exit(data, on_bad_rows)
+    verdict = "contract OK" if loaded.quarantine is None else "the rest is OK"
+    table = Table(title=f"{data}: {verdict}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, frame in loaded.tables().items():
+        table.add_row(name, f"{len(frame):,}" if name in loaded.present else "absent")
+    Console().print(table)
+
+
+features_app = typer.Typer(help="Point-in-time claim features and the serving state.")
+
+
+@features_app.command("build")
+def features_build(
+    data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Parquet file: claim_id plus features.")],
+    state: Annotated[
+        Path | None,
+        typer.Option("--state", help="Also write the serving state (latest tallies) here."),
+    ] = None,
+    on_bad_rows: BadRows = OnBadRows.quarantine,
+) -> None:
+    """Build one feature row per claim from what was known at its submission date."""
+    from features.pipeline import STEPS, build_features, build_state
+
+    loaded = read_or_exit(data, on_bad_rows)
+    started = time.perf_counter()
+    with progress_bar() as progress:
+        task = progress.add_task("features", total=len(STEPS))
+        frame = build_features(
+            loaded, progress=lambda step: progress.update(task, description=step, advance=1)
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame.reset_index().to_parquet(out, index=False)
+        if state is not None:
+            progress.update(task, description="serving state")
+            build_state(loaded).save(state)
+    console.print(
+        f"[green]wrote[/] {len(frame):,} claims x {frame.shape[1]} features to {out} "
+        f"in {time.perf_counter() - started:.1f} s" + (f"; state in {state}" if state else "")
+    )
+
+
+@commands.command()
+def train(
+    data: DataOption = None,
+    params: Annotated[
+        Path | None,
+        typer.Option("--params", help="JSON of LightGBM parameters, e.g. from `denialops tune`."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Make the new model champion even if it is not better.")
+    ] = False,
+    on_bad_rows: BadRows = OnBadRows.quarantine,
+    tenant: TenantOption = "default",
+) -> None:
+    """Train the denial model (and the recovery model where appeals exist) and register it,
+    under the tenant's model names (`default`: the installation's)."""
+    from training.dataset import TrainingDataError
+    from training.train import train_all
+
+    known, data = tenant_data(tenant, data)
+    settings = known.models(get_settings())
+    overrides = json.loads(params.read_text()) if params else None
+    loaded = read_or_exit(data, on_bad_rows)
+    with progress_bar() as progress:
+        task = progress.add_task("training", total=None)
+        try:
+            result = train_all(
+                loaded,
+                settings,
+                overrides,
+                force,
+                progress=lambda step: progress.update(task, description=step),
+            )
+        except TrainingDataError as error:
+            console.print(f"[red]cannot train:[/] {error}")
+            raise typer.Exit(code=1) from error
+    metrics = result.test_metrics
+    console.print(
+        f"[green]{settings.denial_model_name} version {result.version} is {result.alias}[/]: "
+        f"{result.reason}\n  test ROC-AUC {metrics['roc_auc']:.4f}, Brier {metrics['brier']:.4f}, "
+        f"ECE {metrics['ece']:.4f}, calibration {result.calibration}; baselines: "
+        + ", ".join(f"{n} ROC-AUC {m['roc_auc']:.4f}" for n, m in result.baselines.items())
+        + f"\n  MLflow run {result.run_id} at {settings.resolved_tracking_uri()}"
+    )
+    if result.recovery:
+        console.print(
+            f"[green]{settings.recovery_model_name} version {result.recovery['version']} is "
+            f"{result.recovery['alias']}[/]: {result.recovery['reason']}"
+        )
+    else:
+        console.print(f"recovery model not trained: {result.recovery_note}")
+
+
+@commands.command()
+def tune(
+    trials: Annotated[int, typer.Option("--trials", min=1, help="Trials to run in this call.")],
+    study: Annotated[
+        str | None,
+        typer.Option(
+            "--study",
+            help="Study name; reuse it to resume (default: the tenant's denial model name, "
+            "e.g. denial-risk), so tenants never resume each other's studies.",
+        ),
+    ] = None,
+    storage: Annotated[
+        Path | None,
+        typer.Option(
+            "--storage",
+            help="Study storage: an SQLite file, or a .journal file for parallel workers "
+            "(default: optuna/STUDY.db).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Best parameters as JSON, for `train --params` (default: "
+            "optuna/best_params.json; another tenant's optuna/best_params-TENANT.json).",
+        ),
+    ] = None,
+    data: DataOption = None,
+    on_bad_rows: BadRows = OnBadRows.quarantine,
+    tenant: TenantOption = "default",
+) -> None:
+    """Search LightGBM parameters with Optuna on the validation period; resumable."""
+    from training.dataset import TrainingDataError
+    from training.tune import tune as run_tune
+
+    known, data = tenant_data(tenant, data)
+    study = study or known.model_names(get_settings())[0]
+    storage = storage or Path(f"optuna/{study}.db")
+    suffix = "" if known.name == "default" else f"-{known.name}"
+    out = out or Path(f"optuna/best_params{suffix}.json")
+    loaded = read_or_exit(data, on_bad_rows)
+    with progress_bar() as progress:
+        task = progress.add_task("tuning", total=trials)
+        try:
+            result = run_tune(
+                loaded,
+                get_settings(),
+                trials,
+                study,
+                storage,
+                out,
+                on_trial=lambda number, loss: progress.update(
+                    task, advance=1, description=f"trial {number}: log loss {loss:.4f}"
+                ),
+            )
+        except TrainingDataError as error:
+            console.print(f"[red]cannot tune:[/] {error}")
+            raise typer.Exit(code=1) from error
+    console.print(
+        f"[green]best of {result.trials} trials[/]: validation log loss "
+        f"{result.best_log_loss:.4f}; parameters in {result.params_file} "
+        f"(use: denialops train --tenant {known.name} --data {data} --params "
+        f"{result.params_file})"
+    )
+
+
+@commands.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the registered champion over HTTP (POST /v1/claims/score, /healthz, /readyz)."""
+    started = time.perf_counter()
+    # Start-up takes a while (model download, state, code lists): its steps show by default.
+    from serving import loading
+
+    logging.getLogger(loading.__name__).setLevel(min(logging.INFO, logging.getLogger().level))
+    with loading.step("imports"):
+        import uvicorn
+
+        from serving.api.app import create_app
+
+    with loading.step("app set-up"):
+        service = create_app(get_settings())
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                scorer = service.state.scorer
+                model = f"model version {scorer.version}" if scorer else "no model (see /readyz)"
+                console.print(
+                    f"[green]ready[/] at http://{host}:{port} with {model}, "
+                    f"{time.perf_counter() - started:.1f} s after start"
+                )
+
+    Server(uvicorn.Config(service, host=host, port=port, log_level="warning")).run()
+
+
+@commands.command()
+def score(
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="CSV: claim_id, p_denial, fix_code, fix_text, then model_name."),
+    ],
+    data: DataOption = None,
+    on_bad_rows: BadRows = OnBadRows.quarantine,
+    tenant: TenantOption = "default",
+) -> None:
+    """Score every pending claim of DIR (no remit yet) with the tenant's registered champion,
+    or the shared (`default`) one while the tenant has none; says which answered."""
+    from serving.batch import score_pending
+    from serving.loading import ModelUnavailableError, load_tenant_scorer
+
+    known, data = tenant_data(tenant, data)
+    loaded = read_or_exit(data, on_bad_rows)
+    try:
+        answer = load_tenant_scorer(get_settings(), known)
+    except ModelUnavailableError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(code=1) from error
+    with progress_bar() as progress:
+        task = progress.add_task("scoring pending claims", total=None)
+        frame = score_pending(
+            loaded, answer.scorer, progress=lambda step: progress.update(task, description=step)
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.assign(model_name=answer.model_name).to_csv(out, index=False)
+    flagged = int((frame["fix_code"] != "").sum())
+    console.print(
+        f"[green]scored[/] {len(frame):,} pending claims with "
+        f"{model_said(answer.model_name, answer.scorer.version, answer.shared, tenant)}; "
+        f"{flagged:,} with a fix; written to {out}"
+    )
+
+
+@commands.command("request")
+def request_body(
+    data: DataOption = None,
+    claim: Annotated[
+        list[str] | None,
+        typer.Option("--claim", help="A claim id (repeat for more); default: the latest pending."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the JSON here; default: standard output.")
+    ] = None,
+    on_bad_rows: BadRows = OnBadRows.quarantine,
+    tenant: TenantOption = "default",
+) -> None:
+    """The body of POST /v1/claims/score for claims of DIR: to try the API, or re-score."""
+    from data_contracts.records import records_from_tables
+
+    data = tenant_data(tenant, data)[1]
+    loaded = read_or_exit(data, on_bad_rows, show_progress=out is not None)
+    claims = loaded.claims
+    if claim:
+        unknown = sorted(set(claim) - set(claims["claim_id"]))
+        if unknown:
+            raise typer.BadParameter(
+                f"no claim {', '.join(unknown)} in {data}", param_hint="--claim"
+            )
+        chosen = claims[claims["claim_id"].isin(claim)]
+    else:
+        pending = claims[~claims["claim_id"].isin(loaded.remits["claim_id"])]
+        chosen = pending.sort_values("submission_date", kind="stable").tail(1)
+        if chosen.empty:
+            raise typer.BadParameter(
+                f"{data} has no pending claim: name one with --claim", param_hint="--data"
+            )
+    lines = loaded.claim_lines[loaded.claim_lines["claim_id"].isin(chosen["claim_id"])]
+    body = json.dumps({"claims": records_from_tables(chosen, lines)}, indent=1)
+    if out is None:
+        typer.echo(body)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(body + "\n", encoding="utf-8")
+    console.print(f"[green]wrote[/] a scoring request for {', '.join(chosen['claim_id'])} to {out}")
