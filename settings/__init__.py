@@ -179,6 +179,12 @@ class Settings(BaseSettings):
     session_idle_minutes: float = Field(
         30.0, gt=0, description="A browser session ends after this long without a request."
     )
+    throttle_purge_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="How often the service forgets failed-sign-in counters that no longer "
+        "affect any answer (accounts.throttle.LoginThrottle.purge).",
+    )
     session_touch_seconds: float = Field(
         60.0,
         ge=0,
