@@ -82,6 +82,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/sign-out"): Call(form={}),
     ("GET", "/queue"): Call(),
     ("POST", "/queue/next"): Call(form={}),
+    ("GET", "/check"): Call(),
+    ("POST", "/check"): Call(form={}),
+    ("GET", "/check/results.csv"): Call(),
 }
 SIGN_OUTS = {"/v1/session/end", "/sign-out"}
 """Called last: they end the session the other calls use."""
