@@ -52,6 +52,7 @@ import copy
 import logging
 import math
 import numbers
+import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -115,6 +116,8 @@ _NUMBERS = (
 )
 _TEXTS = ("claim_id", "payer_id", "denial_category", "action", "reason")
 _REFRESHED = (*RANKING_COLUMNS[1:], "policy_version")
+FACETS_SECONDS = 60.0
+"""How long `facets` keeps what it read."""
 NOTE_LENGTH = 2000
 """The longest note a biller may add to an item."""
 _CHUNK = 500
@@ -369,6 +372,7 @@ class WorkQueue:
         self.engine = scope.engine
         """The engine as `tenant` sees it: every statement scoped to its rows."""
         self._writing = scope.writing
+        self._facets: tuple[float, dict[str, list[str]]] | None = None
 
     @classmethod
     def from_settings(
@@ -397,6 +401,7 @@ class WorkQueue:
         other = copy.copy(self)
         scope = self.database.scope(tenant)
         other.tenant, other.engine, other._writing = scope.tenant, scope.engine, scope.writing
+        other._facets = None
         return other
 
     def close(self) -> None:
@@ -515,6 +520,7 @@ class WorkQueue:
             closed=_by_reason(closures, CLOSED),
             stale=_by_reason(closures, STALE),
         )
+        self._facets = None
         log.info("queue load by %s, policy %s: %s", actor, policy_version, counts)
         return counts
 
@@ -759,18 +765,26 @@ class WorkQueue:
     def counts(self, viewer: str) -> QueueCounts:
         """Open items, due within a week, past deadline, and under `viewer`'s live lease."""
         now = self._now()
+        statements = browse.count_statements(viewer, now.date(), now)
         with self.engine.connect() as connection:
-            row = connection.execute(browse.counts_statement(viewer, now.date(), now)).one()
-        return QueueCounts(*(int(value) for value in row))
+            found = {name: connection.execute(s).scalar_one() for name, s in statements.items()}
+        return QueueCounts(**found)
 
     def facets(self) -> dict[str, list[str]]:
-        """The payers and clinicians of open items, sorted: the choices a view offers."""
+        """The payers and clinicians of open items, sorted: the choices a view offers.
+
+        Kept for `FACETS_SECONDS` (and until this process loads the queue again): they
+        change with loads, and reading them is a pass over every open item."""
+        kept = self._facets
+        if kept is not None and time.monotonic() - kept[0] < FACETS_SECONDS:
+            return kept[1]
         out: dict[str, list[str]] = {}
         with self.engine.connect() as connection:
             for name in ("payer_id", "clinician_id"):
                 column = ITEMS.c[name]
                 query = sa.select(column).where(_IS_OPEN, column.is_not(None)).distinct()
                 out[name] = sorted(connection.scalars(query))
+        self._facets = (time.monotonic(), out)
         return out
 
     def now(self) -> datetime:
