@@ -748,9 +748,13 @@ class WorkQueue:
     ) -> tuple[list[WorkItem], int]:
         """One page of the open items `view` selects, in `sort` order (`queues.browse`),
         and how many it selects in all; leased items included (each says who holds it)."""
+        try:
+            ordered_by = browse.order(sort)
+        except ValueError as error:  # a caller's value: the HTTP layer's 422
+            raise InvalidValueError(str(error)) from error
         now = self._now()
         terms = browse.conditions(view, viewer, now)
-        page = sa.select(ITEMS).where(*terms).order_by(*browse.order(sort))
+        page = sa.select(ITEMS).where(*terms).order_by(*ordered_by)
         total = sa.select(sa.func.count()).select_from(ITEMS).where(*terms)
         with self.engine.connect() as connection:
             rows = connection.execute(page.limit(limit).offset(offset)).all()

@@ -244,3 +244,8 @@ def test_notes_are_audited_and_bounded(filled: WorkQueue) -> None:
     with pytest.raises(UnknownItemError):
         filled.add_note("NOPE", "ana", "hello")
     assert events(filled, "A") == ["loaded", "note_added", "note_added"]
+
+
+def test_an_unknown_sort_is_refused(filled: WorkQueue) -> None:
+    with pytest.raises(InvalidValueError, match="sort 'payer' is not one of rank, deadline"):
+        filled.browse(QueueFilter(), "ana", sort="payer")
