@@ -63,8 +63,16 @@ class QueueFilter:
             value = getattr(self, spec.name)
             if value is None or value == Holder.anyone:
                 continue
-            out[spec.name] = f"{value:g}" if isinstance(value, float) else str(value)
+            out[spec.name] = _text(value)
         return out
+
+
+def _text(value: object) -> str:
+    """A value as a URL shows it: a whole amount without ".0", any other in full (`:g` would
+    round 1234567.5 to 1.23457e+06, so the shared view would select other items)."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
 
 
 @dataclass(frozen=True)

@@ -249,3 +249,15 @@ def test_notes_are_audited_and_bounded(filled: WorkQueue) -> None:
 def test_an_unknown_sort_is_refused(filled: WorkQueue) -> None:
     with pytest.raises(InvalidValueError, match="sort 'payer' is not one of rank, deadline"):
         filled.browse(QueueFilter(), "ana", sort="payer")
+
+
+def test_a_filter_as_params_keeps_every_value() -> None:
+    view = QueueFilter(payer_id="P01", due_within_days=-3, amount_min=1234567.5, holder=Holder.me)
+    assert view.as_params() == {
+        "payer_id": "P01",
+        "due_within_days": "-3",
+        "amount_min": "1234567.5",
+        "holder": "me",
+    }
+    assert QueueFilter(amount_max=250.0).as_params() == {"amount_max": "250"}
+    assert QueueFilter().is_empty() and not view.is_empty()
