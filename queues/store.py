@@ -835,8 +835,12 @@ class WorkQueue:
     ) -> list[WorkItem]:
         """Set `column` to `value` on open items in one transaction, each change audited as
         `event` with the old and new value; refused whole if any item is not open or is
-        under a live lease of anyone but `allowed`."""
+        under a live lease of anyone but `allowed`.
+
+        A claim named twice is changed and audited once, and items are locked in claim_id
+        order (as `load` locks them), so two leads' overlapping changes cannot deadlock."""
         lead = _name(lead, "lead")
+        claim_ids = sorted(set(claim_ids))
         now = self._now()
         with self._writing() as connection:
             items = [_item_for_update(connection, claim_id) for claim_id in claim_ids]

@@ -261,3 +261,8 @@ def test_a_filter_as_params_keeps_every_value() -> None:
     }
     assert QueueFilter(amount_max=250.0).as_params() == {"amount_max": "250"}
     assert QueueFilter().is_empty() and not view.is_empty()
+
+
+def test_a_repeated_claim_is_changed_and_audited_once(filled: WorkQueue) -> None:
+    assert [item.claim_id for item in filled.assign(["A", "A"], "ana", "lead")] == ["A"]
+    assert events(filled, "A") == ["loaded", "assigned"]
