@@ -226,6 +226,9 @@ def test_a_lead_changes_the_action_all_or_none(filled: WorkQueue) -> None:
 
 def test_next_skips_items_assigned_to_someone_else(filled: WorkQueue) -> None:
     filled.assign(["A", "B"], "ben", "lead")
+    assert [item.claim_id for item in filled.ranked(biller="ana")] == ["C", "D", "E", "F"]
+    assert [item.claim_id for item in filled.ranked(biller="ben")] == list("ABCDEF")
+    assert len(filled.ranked()) == 6
     assert filled.next("ana").claim_id == "C"
     assert filled.next("ben").claim_id == "A"
     assert filled.next("ben").claim_id == "B"
