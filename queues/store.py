@@ -874,8 +874,11 @@ class WorkQueue:
         now = self._now()
         with self._writing() as connection:
             _item_for_update(connection, claim_id)
-            audit.append(connection, [_audit(now, actor, claim_id, "note_added", {"text": text})])
-        return self.audit(claim_id)[-1]
+            [written] = audit.append(
+                connection, [_audit(now, actor, claim_id, "note_added", {"text": text})]
+            )
+            # Read back in the same transaction: after it, another note may already follow.
+            return next(e for e in reversed(audit.events(connection, claim_id)) if e.id == written)
 
     def export_appeals(self) -> pd.DataFrame:
         """Resolved items as the contract's `appeals` table, typed and checked.

@@ -263,7 +263,8 @@ def test_a_filter_as_params_keeps_every_value() -> None:
         "holder": "me",
     }
     assert QueueFilter(amount_max=250.0).as_params() == {"amount_max": "250"}
-    assert QueueFilter().is_empty() and not view.is_empty()
+    assert QueueFilter().is_empty()
+    assert not view.is_empty()
 
 
 def test_a_repeated_claim_is_changed_and_audited_once(filled: WorkQueue) -> None:
