@@ -32,6 +32,9 @@ class Holder(StrEnum):
     """Assigned to the viewer, or under the viewer's live lease."""
     unassigned = "unassigned"
     """Neither assigned to anyone nor under a live lease."""
+    workable = "workable"
+    """What the viewer may work: items nobody holds or the viewer holds, not assigned to
+    anyone else (what `WorkQueue.next` and `take` would give them); a biller's list."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,13 @@ def conditions(view: QueueFilter, viewer: str, now: datetime) -> list[sa.ColumnE
     elif view.holder == Holder.unassigned:
         terms.append(ITEMS.c.assigned_to.is_(None))
         terms.append(sa.or_(ITEMS.c.lease_expires_at.is_(None), sa.not_(live)))
+    elif view.holder == Holder.workable:
+        terms.append(sa.or_(ITEMS.c.assigned_to.is_(None), ITEMS.c.assigned_to == viewer))
+        terms.append(
+            sa.or_(
+                ITEMS.c.lease_expires_at.is_(None), sa.not_(live), ITEMS.c.lease_holder == viewer
+            )
+        )
     return terms
 
 

@@ -96,9 +96,12 @@ def test_mine_and_unassigned_follow_live_leases_and_assignments(filled: WorkQueu
     assert shown(filled, "ben", holder=Holder.me) == ["C", "E"]
     assert shown(filled, "cy", holder=Holder.me) == []
     assert shown(filled, "ana", holder=Holder.unassigned) == ["A", "F"]
+    assert shown(filled, "ana", holder=Holder.workable) == ["A", "B", "D", "F"]
+    assert shown(filled, "ben", holder=Holder.workable) == ["A", "C", "E", "F"]
     clock.advance(61)  # ana's lease on B lapses: B is nobody's
     assert shown(filled, "ana", holder=Holder.me) == ["D"]
     assert shown(filled, "ana", holder=Holder.unassigned) == ["A", "B", "F"]
+    assert shown(filled, "ben", holder=Holder.workable) == ["A", "B", "C", "E", "F"]
     filled.assign(["D"], None, "lead")
     assert shown(filled, "ana", holder=Holder.unassigned) == ["A", "B", "D", "F"]
     assert shown(filled, "ana", holder=Holder.me, payer_id="P02") == []
@@ -227,12 +230,14 @@ def test_a_lead_changes_the_action_all_or_none(filled: WorkQueue) -> None:
 def test_next_skips_items_assigned_to_someone_else(filled: WorkQueue) -> None:
     filled.assign(["A", "B"], "ben", "lead")
     assert [item.claim_id for item in filled.ranked(biller="ana")] == ["C", "D", "E", "F"]
+    assert shown(filled, "ana", holder=Holder.workable) == ["C", "D", "E", "F"]
     assert [item.claim_id for item in filled.ranked(biller="ben")] == list("ABCDEF")
     assert len(filled.ranked()) == 6
     assert filled.next("ana").claim_id == "C"
     assert filled.next("ben").claim_id == "A"
     assert filled.next("ben").claim_id == "B"
     assert [item.claim_id for item in filled.ranked(biller="ana")] == ["C", "D", "E", "F"]
+    assert shown(filled, "ana", holder=Holder.workable) == ["C", "D", "E", "F"]
 
 
 def test_notes_are_audited_and_bounded(filled: WorkQueue) -> None:
