@@ -32,6 +32,9 @@ class Holder(StrEnum):
     """Assigned to the viewer, or under the viewer's live lease."""
     unassigned = "unassigned"
     """Neither assigned to anyone nor under a live lease."""
+    workable = "workable"
+    """What the viewer may work: items nobody holds or the viewer holds, not assigned to
+    anyone else (what `WorkQueue.next` and `take` would give them); a biller's list."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,16 @@ class QueueFilter:
             value = getattr(self, spec.name)
             if value is None or value == Holder.anyone:
                 continue
-            out[spec.name] = f"{value:g}" if isinstance(value, float) else str(value)
+            out[spec.name] = _text(value)
         return out
+
+
+def _text(value: object) -> str:
+    """A value as a URL shows it: a whole amount without ".0", any other in full (`:g` would
+    round 1234567.5 to 1.23457e+06, so the shared view would select other items)."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,13 @@ def conditions(view: QueueFilter, viewer: str, now: datetime) -> list[sa.ColumnE
     elif view.holder == Holder.unassigned:
         terms.append(ITEMS.c.assigned_to.is_(None))
         terms.append(sa.or_(ITEMS.c.lease_expires_at.is_(None), sa.not_(live)))
+    elif view.holder == Holder.workable:
+        terms.append(sa.or_(ITEMS.c.assigned_to.is_(None), ITEMS.c.assigned_to == viewer))
+        terms.append(
+            sa.or_(
+                ITEMS.c.lease_expires_at.is_(None), sa.not_(live), ITEMS.c.lease_holder == viewer
+            )
+        )
     return terms
 
 

@@ -732,14 +732,20 @@ class WorkQueue:
     ) -> list[WorkItem]:
         """Open items in the order `next` hands them out.
 
-        With a biller: what that biller may work (free items and their own leases);
-        without: every open item, leased or not (a supervisor's view).
+        With a biller: what that biller may work (free items and their own leases, not those
+        assigned to someone else, which `next` never hands them); without: every open item,
+        leased or not (a supervisor's view).
         """
         query = sa.select(ITEMS).where(_IS_OPEN, *_OPTIONAL_FILTERS)
         if biller is not None:
-            query = query.where(sa.or_(_FREE, ITEMS.c.lease_holder == biller))
+            query = query.where(sa.or_(_FREE, ITEMS.c.lease_holder == _BILLER), _FOR_BILLER)
         query = query.order_by(*_PRIORITY_ORDER).limit(limit).offset(offset)
-        params = {"p_now": self._now(), "p_payer_id": payer_id, "p_category": denial_category}
+        params = {
+            "p_now": self._now(),
+            "p_biller": biller,
+            "p_payer_id": payer_id,
+            "p_category": denial_category,
+        }
         with self.engine.connect() as connection:
             return [_item(row) for row in connection.execute(query, params)]
 
@@ -754,9 +760,13 @@ class WorkQueue:
     ) -> tuple[list[WorkItem], int]:
         """One page of the open items `view` selects, in `sort` order (`queues.browse`),
         and how many it selects in all; leased items included (each says who holds it)."""
+        try:
+            ordered_by = browse.order(sort)
+        except ValueError as error:  # a caller's value: the HTTP layer's 422
+            raise InvalidValueError(str(error)) from error
         now = self._now()
         terms = browse.conditions(view, viewer, now)
-        page = sa.select(ITEMS).where(*terms).order_by(*browse.order(sort))
+        page = sa.select(ITEMS).where(*terms).order_by(*ordered_by)
         total = sa.select(sa.func.count()).select_from(ITEMS).where(*terms)
         with self.engine.connect() as connection:
             rows = connection.execute(page.limit(limit).offset(offset)).all()
@@ -845,8 +855,12 @@ class WorkQueue:
     ) -> list[WorkItem]:
         """Set `column` to `value` on open items in one transaction, each change audited as
         `event` with the old and new value; refused whole if any item is not open or is
-        under a live lease of anyone but `allowed`."""
+        under a live lease of anyone but `allowed`.
+
+        A claim named twice is changed and audited once, and items are locked in claim_id
+        order (as `load` locks them), so two leads' overlapping changes cannot deadlock."""
         lead = _name(lead, "lead")
+        claim_ids = sorted(set(claim_ids))
         now = self._now()
         with self._writing() as connection:
             items = [_item_for_update(connection, claim_id) for claim_id in claim_ids]
@@ -874,8 +888,11 @@ class WorkQueue:
         now = self._now()
         with self._writing() as connection:
             _item_for_update(connection, claim_id)
-            audit.append(connection, [_audit(now, actor, claim_id, "note_added", {"text": text})])
-        return self.audit(claim_id)[-1]
+            [written] = audit.append(
+                connection, [_audit(now, actor, claim_id, "note_added", {"text": text})]
+            )
+            # Read back in the same transaction: after it, another note may already follow.
+            return next(e for e in reversed(audit.events(connection, claim_id)) if e.id == written)
 
     def export_appeals(self) -> pd.DataFrame:
         """Resolved items as the contract's `appeals` table, typed and checked.
