@@ -64,7 +64,8 @@ class Authorization:
     end_date: date
     units_approved: int
     covers_claim: bool
-    """It names one of the claim's procedure codes (and its program, when it names one)."""
+    """It names one of the claim's procedure codes, or none (the contract's "the whole
+    program"), and the claim's program when it names one."""
 
 
 @dataclass(frozen=True)
@@ -269,7 +270,8 @@ def _authorizations(data: ContractData, claim: Claim, procedures: set[str]) -> l
         if not row["start_date"] <= claim.service_date <= row["end_date"]:
             continue
         codes = _split(row["procedure_codes"])
-        covers = bool(procedures & set(codes)) and row["program"] in (None, claim.program)
+        named = not codes or bool(procedures & set(codes))
+        covers = named and row["program"] in (None, claim.program)
         fields = {name: row[name] for name in ("auth_id", "program", "start_date", "end_date")}
         out.append(
             Authorization(

@@ -52,9 +52,9 @@ def test_the_detail_holds_the_claim_its_codes_in_words_and_its_history(detail_cl
     assert "authorization" in carcs["CO-197"].lower()
     assert carcs["PR-3"] != NO_DESCRIPTION
     assert shown["rarcs"][0]["code"] == "N54"
-    # A200 (P1 at PAY1) spans the service date but names no procedure code.
+    # A200 (P1 at PAY1) spans the service date and names no code: the whole program.
     assert [(a["auth_id"], a["covers_claim"]) for a in history["authorizations"]] == [
-        ("A200", False)
+        ("A200", True)
     ]
     assert history["coverage"] == [{"coverage_start": "2023-01-01", "coverage_end": None}]
     kinds = [event["kind"] for event in shown["timeline"]]
