@@ -225,25 +225,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _fields(kind: type, row: dict[str, Any]) -> dict[str, Any]:
+    """The values of `row` that the dataclass `kind` has fields for."""
+    return {name: row[name] for name in kind.__dataclass_fields__}
+
+
 def _history(data: ContractData, claim_id: str) -> History | None:
     found = _rows(data.claims, "claim_id", claim_id)
     if not found:
         return None
     row = found[0]
-    claim = Claim(
-        **{name: row[name] for name in Claim.__dataclass_fields__ if name != "secondary_dx"},
-        secondary_dx=_split(row["secondary_dx"]),
-    )
+    claim = Claim(**{**_fields(Claim, row), "secondary_dx": _split(row["secondary_dx"])})
     lines = sorted(
         (
-            Line(
-                line_number=line["line_number"],
-                procedure_code=line["procedure_code"],
-                modifiers=_split(line["modifiers"]),
-                units=line["units"],
-                minutes=line["minutes"],
-                line_charge=line["line_charge"],
-            )
+            Line(**{**_fields(Line, line), "modifiers": _split(line["modifiers"])})
             for line in _rows(data.claim_lines, "claim_id", claim_id)
         ),
         key=lambda line: line.line_number,
@@ -251,7 +246,7 @@ def _history(data: ContractData, claim_id: str) -> History | None:
     remits = _rows(data.remits, "claim_id", claim_id)
     remit = None
     if remits:
-        remit = Remit(**{name: remits[0][name] for name in Remit.__dataclass_fields__})
+        remit = Remit(**_fields(Remit, remits[0]))
     return History(
         claim=claim,
         lines=lines,

@@ -14,21 +14,20 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from data_contracts.enums import APPEAL_ACTIONS
 from queues.store import QueueError, UnknownItemError, WorkQueue
-from serving.api.deps import ScorerOrReason, Stores, TenantStores, require
+from serving.api.deps import ScorerOrReason, Stores, TenantStores
 from serving.api.queue import LEADS, refusal_status
 from serving.api.security import Caller
 from serving.claim_detail import load_detail
 from serving.loading import TenantScorer
+from serving.web.queue import Viewer, Worker
 from serving.web.render import page
 
 router = APIRouter(include_in_schema=False)
-Worker = Annotated[Caller, Depends(require("biller", "billing_lead"))]
-Viewer = Annotated[Caller, Depends(require("biller", "billing_lead", "revops"))]
 ACTION_LABELS = {
     "appeal": "Appeal filed",
     "corrected_claim": "Corrected claim sent",
