@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -16,11 +16,7 @@ from accounts.people import UserStore
 from accounts.sessions import SessionSecretError, csrf_secret
 from queues.policy import PolicyStore
 from queues.store import (
-    ConflictError,
-    ForbiddenError,
-    InvalidValueError,
     QueueError,
-    UnknownItemError,
     WorkQueue,
 )
 from serving import web
@@ -158,16 +154,7 @@ def _csrf_secret(settings: Settings) -> bytes | None:
 
 
 async def _queue_refusal(_request: Request, error: Exception) -> JSONResponse:
-    """The queue's refusals as HTTP: unknown claim 404, a change the caller may not make 403,
-    someone else's or a lapsed lease (or any other state conflict) 409, a value the queue
-    does not take 422; the message names the claim and the reason."""
-    code = status.HTTP_409_CONFLICT
-    if isinstance(error, UnknownItemError):
-        code = status.HTTP_404_NOT_FOUND
-    elif isinstance(error, ForbiddenError):
-        code = status.HTTP_403_FORBIDDEN
-    elif isinstance(error, InvalidValueError):
-        code = status.HTTP_422_UNPROCESSABLE_CONTENT
-    elif not isinstance(error, ConflictError):
-        code = status.HTTP_400_BAD_REQUEST
-    return JSONResponse({"detail": str(error)}, status_code=code)
+    """The queue's refusals as HTTP (`queue.refusal_status`); the message names the claim
+    and the reason."""
+    assert isinstance(error, QueueError)
+    return JSONResponse({"detail": str(error)}, status_code=queue.refusal_status(error))

@@ -184,3 +184,17 @@ async def tenant_stores(request: Request) -> TenantStores:
 
 Stores = Annotated[TenantStores, Depends(tenant_stores)]
 ScorerDep = Annotated[TenantScorer, Depends(current_scorer)]
+
+
+async def scorer_or_reason(request: Request) -> TenantScorer | str:
+    """The tenant's scorer, or why there is none: for pages that show scores beside other
+    things, which must not fail whole because no model is loaded."""
+    try:
+        return await current_scorer(request)
+    except HTTPException as error:
+        if error.status_code != status.HTTP_503_SERVICE_UNAVAILABLE:
+            raise
+        return str(error.detail)
+
+
+ScorerOrReason = Annotated[TenantScorer | str, Depends(scorer_or_reason)]

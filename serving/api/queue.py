@@ -17,21 +17,31 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from data_contracts import plausibility
 from data_contracts.enums import APPEAL_ACTIONS, APPEAL_OUTCOMES
 from queues.browse import SORTS, Holder, QueueFilter
-from queues.store import NOTE_LENGTH, WorkQueue
-from serving.api.deps import Stores, require
+from queues.store import (
+    NOTE_LENGTH,
+    ConflictError,
+    ForbiddenError,
+    InvalidValueError,
+    QueueError,
+    UnknownItemError,
+    WorkQueue,
+)
+from serving.api.deps import ScorerOrReason, Stores, require
 from serving.api.security import Caller
+from serving.claim_detail import Detail, load_detail
 
 router = APIRouter(prefix="/v1/queue", tags=["queue"])
 LEADS = ("billing_lead", "admin")
 """Roles that may record or correct any outcome and override the amount bound."""
 Biller = Annotated[Caller, Depends(require("biller", "billing_lead"))]
 Lead = Annotated[Caller, Depends(require("billing_lead"))]
+Viewer = Annotated[Caller, Depends(require("biller", "billing_lead", "revops"))]
 ClaimId = Annotated[str, Field(min_length=1, max_length=64)]
 MAX_BULK = 500
 """The most claims one bulk change (assign, action) names: one transaction, one lock each."""
@@ -178,6 +188,21 @@ class ActionIn(BulkIn):
     action: Action
 
 
+def refusal_status(error: QueueError) -> int:
+    """The HTTP status of a queue refusal: unknown claim 404, a change the caller may not
+    make 403, someone else's or a lapsed lease (or any other state conflict) 409, a value
+    the queue does not take 422 (the pages answer with the same codes)."""
+    if isinstance(error, UnknownItemError):
+        return status.HTTP_404_NOT_FOUND
+    if isinstance(error, ForbiddenError):
+        return status.HTTP_403_FORBIDDEN
+    if isinstance(error, InvalidValueError):
+        return status.HTTP_422_UNPROCESSABLE_CONTENT
+    if isinstance(error, ConflictError):
+        return status.HTTP_409_CONFLICT
+    return status.HTTP_400_BAD_REQUEST
+
+
 async def _queue(stores: Stores) -> WorkQueue:
     return stores.queue
 
@@ -263,12 +288,27 @@ def counts(queue: QueueDep, caller: Reader) -> CountsOut:
 def item(
     claim_id: ClaimId,
     queue: QueueDep,
-    _caller: Annotated[Caller, Depends(require("biller", "billing_lead", "revops"))],
+    _caller: Viewer,
 ) -> ItemOut:
     """One item, whatever its status (a closed one says why), with its audit trail."""
     found = WorkItemOut.model_validate(queue.item(claim_id))
     trail = [AuditEventOut.model_validate(event) for event in queue.audit(claim_id)]
     return ItemOut(**found.model_dump(), audit=trail)
+
+
+@router.get("/items/{claim_id}/detail", response_model=Detail)
+def detail(
+    claim_id: ClaimId,
+    request: Request,
+    stores: Stores,
+    scorer: ScorerOrReason,
+    _caller: Viewer,
+) -> Detail:
+    """What the claim detail page shows, as JSON: the claim and its lines, the remit's codes
+    with their descriptions, the recovery estimate, the fixes for a corrected claim, the
+    authorizations and coverage on the service date, and the timeline. Parts that need the
+    tenant's data or a model say why they are missing instead of failing the answer."""
+    return load_detail(request, stores, scorer, claim_id)
 
 
 @router.post(

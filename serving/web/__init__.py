@@ -12,7 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from serving.web import auth, check, queue
+from serving.web import auth, check, claim, queue
 from serving.web.render import install_error_pages
 
 STATIC = Path(__file__).parent / "static"
@@ -25,4 +25,5 @@ def install(app: FastAPI) -> None:
     app.include_router(queue.router)
     app.include_router(check.router)
     app.state.check_results = check.LastResults()
+    app.include_router(claim.router)
     install_error_pages(app)

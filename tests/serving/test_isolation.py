@@ -81,6 +81,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/v1/queue/items/{claim_id}/correction"): Call(
         body={**OUTCOME, "reason": "isolation"}, object=True
     ),
+    ("GET", "/v1/queue/items/{claim_id}/detail"): Call(object=True),
     ("GET", "/v1/policy"): Call(),
     ("PUT", "/v1/policy"): Call(body="policy"),
     ("POST", "/v1/policy/simulate"): Call(body={"budget_hours": 1}),
@@ -97,6 +98,17 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/check"): Call(),
     ("POST", "/check"): Call(form={}),
     ("GET", "/check/results.csv"): Call(),
+    ("GET", "/claims/{claim_id}"): Call(object=True),
+    ("POST", "/claims/{claim_id}/take"): Call(form={}, object=True),
+    ("POST", "/claims/{claim_id}/release"): Call(form={}, object=True),
+    ("POST", "/claims/{claim_id}/resolve"): Call(
+        form={"action": "appeal", "effort_minutes": "5"}, object=True
+    ),
+    ("POST", "/claims/{claim_id}/outcome"): Call(
+        form={"result": "upheld", "recovered_amount": "0", "closed_date": "2026-01-05"},
+        object=True,
+    ),
+    ("POST", "/claims/{claim_id}/notes"): Call(form={"note": "isolation"}, object=True),
 }
 SIGN_OUTS = {"/v1/session/end", "/sign-out"}
 """Called last: they end the session the other calls use."""

@@ -1,0 +1,205 @@
+"""The claim detail page and the work done from it: take, release, resolve, record the
+outcome, add a note.
+
+The page shows `serving.claim_detail.load_detail`, as the JSON twin does. Every action is
+the queue's own (`WorkQueue.take`, `resolve`...), so its rules hold here as in the API: a
+refusal (someone else holds the lease, an outcome already recorded) re-renders the page
+with the queue's words and the API's status code, and nothing is overwritten; a success
+redirects back to the page (303), so a reload does not post again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import RedirectResponse, Response
+
+from data_contracts.enums import APPEAL_ACTIONS
+from queues.store import QueueError, UnknownItemError, WorkQueue
+from serving.api.deps import ScorerOrReason, Stores, TenantStores
+from serving.api.queue import LEADS, refusal_status
+from serving.api.security import Caller
+from serving.claim_detail import load_detail
+from serving.loading import TenantScorer
+from serving.web.queue import Viewer, Worker
+from serving.web.render import page
+
+router = APIRouter(include_in_schema=False)
+ACTION_LABELS = {
+    "appeal": "Appeal filed",
+    "corrected_claim": "Corrected claim sent",
+    "rebill": "Rebilled",
+    "write_off": "Written off",
+    "bill_patient": "Billed patient",
+}
+"""What the "Action taken" select says for each of the contract's `APPEAL_ACTIONS`."""
+assert set(ACTION_LABELS) == set(APPEAL_ACTIONS), "a label for every appeal action"
+FINAL_OUTCOMES = ("overturned", "upheld")
+Field = Annotated[str, Form(max_length=2000)]
+
+
+class FormError(ValueError):
+    """A form value the page cannot use: shown on the page, as the queue's refusals are."""
+
+
+@router.get("/claims/{claim_id}")
+def claim_page(
+    claim_id: str, request: Request, stores: Stores, scorer: ScorerOrReason, caller: Viewer
+) -> Response:
+    """The claim's detail, with the actions the caller may take on it now."""
+    return _render(request, stores, scorer, caller, claim_id)
+
+
+@router.post("/claims/{claim_id}/take")
+def take(
+    claim_id: str, request: Request, stores: Stores, scorer: ScorerOrReason, caller: Worker
+) -> Response:
+    """Lease the item from its page (refused, naming the holder, if someone has it)."""
+    return _act(request, stores, scorer, caller, claim_id, lambda q: q.take(claim_id, caller.name))
+
+
+@router.post("/claims/{claim_id}/release")
+def release(
+    claim_id: str, request: Request, stores: Stores, scorer: ScorerOrReason, caller: Worker
+) -> Response:
+    """Give the lease back: the item returns to the queue at its rank."""
+    return _act(
+        request, stores, scorer, caller, claim_id, lambda q: q.release(claim_id, caller.name)
+    )
+
+
+@router.post("/claims/{claim_id}/resolve")
+def resolve(
+    claim_id: str,
+    request: Request,
+    stores: Stores,
+    scorer: ScorerOrReason,
+    caller: Worker,
+    action: Field = "",
+    effort_minutes: Field = "",
+    note: Field = "",
+) -> Response:
+    """Record what the lease holder did; a write-off needs its reason in the note."""
+
+    def work(queue: WorkQueue) -> object:
+        if action not in APPEAL_ACTIONS:
+            raise FormError("Choose the action taken.")
+        if action == "write_off" and not note.strip():
+            raise FormError("A write-off needs its reason: say why in the note.")
+        minutes = _number(effort_minutes, "Effort (minutes)", int)
+        return queue.resolve(claim_id, caller.name, action, minutes, note.strip() or None)
+
+    return _act(request, stores, scorer, caller, claim_id, work)
+
+
+@router.post("/claims/{claim_id}/outcome")
+def outcome(
+    claim_id: str,
+    request: Request,
+    stores: Stores,
+    scorer: ScorerOrReason,
+    caller: Worker,
+    result: Field = "",
+    recovered_amount: Field = "",
+    closed_date: Field = "",
+) -> Response:
+    """Record the payer's answer: by the biller who resolved the item, or a lead."""
+
+    def work(queue: WorkQueue) -> object:
+        if result not in FINAL_OUTCOMES:
+            raise FormError("Choose the outcome.")
+        amount = _number(recovered_amount, "Amount paid", float)
+        try:
+            closed = date.fromisoformat(closed_date)
+        except ValueError:
+            raise FormError("Closed on: give the date the payer answered.") from None
+        return queue.record_outcome(
+            claim_id, caller.name, result, amount, closed, lead=caller.role in LEADS
+        )
+
+    return _act(request, stores, scorer, caller, claim_id, work)
+
+
+@router.post("/claims/{claim_id}/notes")
+def add_note(
+    claim_id: str,
+    request: Request,
+    stores: Stores,
+    scorer: ScorerOrReason,
+    caller: Worker,
+    note: Field = "",
+) -> Response:
+    """A note on the item, kept in its trail whatever its status."""
+    return _act(
+        request, stores, scorer, caller, claim_id, lambda q: q.add_note(claim_id, caller.name, note)
+    )
+
+
+def _number(text: str, label: str, kind: Callable[[str], Any]) -> Any:
+    try:
+        return kind(text.strip())
+    except ValueError:
+        raise FormError(f"{label}: {text.strip()[:20]!r} is not a number.") from None
+
+
+def _act(
+    request: Request,
+    stores: Stores,
+    scorer: TenantScorer | str,
+    caller: Caller,
+    claim_id: str,
+    work: Callable[[WorkQueue], object],
+) -> Response:
+    """Do `work` on the caller's tenant's queue, then back to the page (303); the page again
+    with the refusal when the queue or the form says no."""
+    try:
+        work(stores.queue)
+    except FormError as error:
+        code = status.HTTP_422_UNPROCESSABLE_CONTENT
+        return _render(request, stores, scorer, caller, claim_id, str(error), code)
+    except QueueError as error:  # an unknown claim: the page's 404
+        code = refusal_status(error)
+        return _render(request, stores, scorer, caller, claim_id, str(error), code)
+    return RedirectResponse(f"/claims/{claim_id}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _render(
+    request: Request,
+    stores: TenantStores,
+    scorer: TenantScorer | str,
+    caller: Caller,
+    claim_id: str,
+    refusal: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    try:
+        shown = load_detail(request, stores, scorer, claim_id)
+    except UnknownItemError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+    item = shown.detail.item
+    now = stores.queue.now()
+    live = item.lease_expires_at is not None and item.lease_expires_at > now
+    worker = caller.role in ("biller", "billing_lead", "admin")
+    context = {
+        "shown": shown,
+        "detail": shown.detail,
+        "item": item,
+        "refusal": refusal,
+        "held_by_other": item.lease_holder if live and item.lease_holder != caller.name else None,
+        "mine": live and item.lease_holder == caller.name,
+        "can_take": worker
+        and item.status == "open"
+        and not live
+        and item.assigned_to in (None, caller.name),
+        "can_record_outcome": worker
+        and item.status == "resolved"
+        and item.outcome not in FINAL_OUTCOMES
+        and (item.resolved_by == caller.name or caller.role in LEADS),
+        "worker": worker,
+        "actions": ACTION_LABELS,
+        "outcomes": FINAL_OUTCOMES,
+    }
+    return page(request, "claim/page.html", caller, context, status_code=status_code)
