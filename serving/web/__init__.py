@@ -12,7 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from serving.web import auth, queue
+from serving.web import auth, letters, queue
 from serving.web.render import install_error_pages
 
 STATIC = Path(__file__).parent / "static"
@@ -23,4 +23,5 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
     app.include_router(queue.router)
+    app.include_router(letters.router)
     install_error_pages(app)

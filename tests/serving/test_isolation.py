@@ -82,6 +82,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/sign-out"): Call(form={}),
     ("GET", "/queue"): Call(),
     ("POST", "/queue/next"): Call(form={}),
+    ("GET", "/claims/{claim_id}/letter"): Call(object=True),
+    ("POST", "/claims/{claim_id}/letter"): Call(form={"body": "Dear payer"}, object=True),
+    ("GET", "/claims/{claim_id}/letter.pdf"): Call(object=True),
 }
 SIGN_OUTS = {"/v1/session/end", "/sign-out"}
 """Called last: they end the session the other calls use."""
