@@ -233,6 +233,12 @@ def test_a_broken_template_is_named(tmp_path: Path) -> None:
         draft_letter(work_item("duplicate"), claim_data(), "Sunrise", TODAY, tmp_path)
 
 
+def test_a_template_that_does_not_parse_is_named(tmp_path: Path) -> None:
+    (tmp_path / "parity.txt").write_text("Parity.\n{% if parity %}never closed\n")
+    with pytest.raises(LetterTemplateError, match=r"parity\.txt line 2: Unexpected end"):
+        draft_letter(work_item("medical_necessity"), claim_data(), "Sunrise", TODAY, tmp_path)
+
+
 def test_an_edited_template_cannot_reach_python(tmp_path: Path) -> None:
     (tmp_path / "duplicate.txt").write_text("{{ claim_id.__class__.__mro__ }}\n")
     with pytest.raises(LetterTemplateError, match=r"duplicate\.txt"):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from queues.letters import PARITY_CATEGORIES, LetterStore
-from tests.serving.web.conftest import Site, screenshot, sign_in
+from storage.tenants import add_tenant
+from tests.queues.test_letters import pdf_text
+from tests.serving.test_queue_routes import ranked_items
+from tests.serving.web.conftest import PASSWORD, Site, screenshot, sign_in
 
 
 def open_claim(site: Site) -> str:
@@ -47,8 +52,9 @@ def test_a_biller_drafts_edits_saves_and_downloads_an_appeal_letter(page: Page, 
         page.get_by_role("link", name="Download PDF").click()
     download = downloading.value
     assert download.suggested_filename == f"appeal-{claim}-v1.pdf"
-    with open(download.path(), "rb") as pdf:
-        assert pdf.read(5) == b"%PDF-"
+    pdf = Path(download.path()).read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    assert "P.S. Notes of the session are enclosed. (ana)" in pdf_text(pdf)
 
     page.get_by_role("button", name="Draft again").click()
     page.wait_for_url(re.compile(r"\?draft=1$"))
@@ -71,3 +77,34 @@ def test_an_empty_letter_is_not_saved_and_a_pdf_needs_a_saved_letter(
     assert LetterStore(site.queue.database, "default").latest(claim) is None
     page.goto(f"{site.url}/claims/NO-SUCH-CLAIM/letter")
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+
+
+@pytest.fixture(scope="module")
+def practice_without_data(site: Site) -> str:
+    """Tenant `solo`: a queue and a biller (`sol`), but no data directory."""
+    add_tenant(site.app.state.database, "solo", by="test")
+    queue = site.app.state.tenant_stores("solo").queue
+    queue.load(ranked_items(2), actor="test", policy_version="1")
+    site.app.state.people.add("solo", "sol", "biller", PASSWORD, by="test")
+    return "D0"
+
+
+def test_without_the_practices_data_the_draft_says_what_to_fill_in(
+    page: Page, site: Site, practice_without_data: str
+) -> None:
+    claim = practice_without_data
+    sign_in(page, site, "sol", then=f"/claims/{claim}/letter")
+    missing = page.get_by_role("note")
+    expect(missing).to_contain_text("the practice has no data directory")
+    expect(missing).to_contain_text("service date")
+    letter = page.get_by_label("Appeal letter")
+    expect(letter).to_have_value(re.compile(r"Date of service: \[service date\]"))
+    expect(letter).to_have_value(re.compile(rf"Claim number: {claim}"))
+
+
+def test_a_revops_analyst_may_not_write_letters(page: Page, site: Site) -> None:
+    site.app.state.people.add("default", "rita", "revops", PASSWORD, by="test")
+    claim = site.queue.ranked(1)[0].claim_id
+    sign_in(page, site, "rita")
+    page.goto(f"{site.url}/claims/{claim}/letter")
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
