@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     queue_data_dir: Path | None = Field(
         None, description="The clinic's contract data directory the queue is ranked from."
     )
+    letter_templates_dir: Path | None = Field(
+        None,
+        description="RevOps' own appeal letter templates: a file here wins over the bundled "
+        "one of the same name (queues/letter_templates/README.md lists files and variables).",
+    )
     api_keys: str = Field(
         "",
         description="Bootstrap API keys, comma-separated key:role pairs (DENIALOPS_API_KEYS).",

@@ -12,7 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from serving.web import auth, check, claim, queue
+from serving.web import auth, check, claim, letters, queue
 from serving.web.render import install_error_pages
 
 STATIC = Path(__file__).parent / "static"
@@ -26,4 +26,5 @@ def install(app: FastAPI) -> None:
     app.include_router(check.router)
     app.state.check_results = check.LastResults()
     app.include_router(claim.router)
+    app.include_router(letters.router)
     install_error_pages(app)

@@ -109,6 +109,9 @@ CALLS: dict[tuple[str, str], Call] = {
         object=True,
     ),
     ("POST", "/claims/{claim_id}/notes"): Call(form={"note": "isolation"}, object=True),
+    ("GET", "/claims/{claim_id}/letter"): Call(object=True),
+    ("POST", "/claims/{claim_id}/letter"): Call(form={"body": "Dear payer"}, object=True),
+    ("GET", "/claims/{claim_id}/letter.pdf"): Call(object=True),
 }
 SIGN_OUTS = {"/v1/session/end", "/sign-out"}
 """Called last: they end the session the other calls use."""
