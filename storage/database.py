@@ -20,6 +20,7 @@ statement, and refuses statements on tenant tables from the bare `engine`.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -48,6 +49,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class NoRowsLogged(logging.Filter):
+    """Drop SQLAlchemy's DEBUG records of each row fetched: queue rows hold patient ids,
+    and logs go where PHI may not (hide_parameters covers statements' parameters only)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith("Row "))
+
+
+logging.getLogger("sqlalchemy.engine.Engine").addFilter(NoRowsLogged())
+
+
 class Database:
     """An engine on the service's database, migrated to the latest revision on open.
 
@@ -56,6 +68,8 @@ class Database:
     """
 
     def __init__(self, database_url: str, *, pool_size: int, busy_timeout_seconds: float):
+        # Queue rows and the trail hold patient ids: statements' parameters never go to
+        # logs or error messages (hide_parameters), nor rows fetched (`NoRowsLogged`).
         url = sa.make_url(database_url)
         self._write_lock: contextlib.AbstractContextManager[Any]
         backend = url.get_backend_name()
@@ -63,7 +77,10 @@ class Database:
             if url.database in (None, "", ":memory:"):
                 raise ValueError("the work queue needs an SQLite file, not an in-memory database")
             self.engine = sa.create_engine(
-                url, pool_size=pool_size, connect_args={"timeout": busy_timeout_seconds}
+                url,
+                pool_size=pool_size,
+                connect_args={"timeout": busy_timeout_seconds},
+                hide_parameters=True,
             )
             sa.event.listen(self.engine, "connect", _sqlite_connect)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
@@ -72,7 +89,9 @@ class Database:
             # with sleeps of up to 100 ms. Other processes still meet the busy timeout.
             self._write_lock = threading.Lock()
         elif backend == "postgresql":
-            self.engine = sa.create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+            self.engine = sa.create_engine(
+                url, pool_size=pool_size, pool_pre_ping=True, hide_parameters=True
+            )
             sa.event.listen(self.engine, "begin", _postgresql_begin)
             self._write_lock = contextlib.nullcontext()
         else:
