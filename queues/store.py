@@ -879,6 +879,32 @@ class WorkQueue:
             audit.append(connection, events)
         return sorted((_item(row) for row in changed), key=lambda item: item.rank)
 
+    def reassign(self, claim_id: str, biller: str, to: str) -> WorkItem:
+        """The lease holder hands the item to another biller: the lease ends and the item
+        is assigned to `to` (only they may take it), in one transaction, both audited."""
+        biller, to = _name(biller, "biller"), _name(to, "biller")
+        if to == biller:
+            raise InvalidValueError(f"claim {claim_id}: reassign it to someone else than {to}")
+        now = self._now()
+        with self._writing() as connection:
+            released = _change_held(connection, _RELEASE, claim_id, biller, now)
+            if released.status != OPEN:
+                raise ConflictError(f"claim {claim_id} left the ranking: it cannot be reassigned")
+            row = connection.execute(
+                ITEMS.update()
+                .where(ITEMS.c.claim_id == claim_id)
+                .values(assigned_to=to, updated_at=now)
+                .returning(*ITEMS.c)
+            ).one()
+            audit.append(
+                connection,
+                [
+                    _audit(now, biller, claim_id, "released", {}),
+                    _audit(now, biller, claim_id, "assigned", {"from": None, "to": to}),
+                ],
+            )
+        return _item(row)
+
     def add_note(self, claim_id: str, actor: str, text: str) -> AuditEvent:
         """A note on an item, whatever its status: kept in the trail, which is its history."""
         actor = _name(actor, "actor")

@@ -38,6 +38,7 @@ ACTION_LABELS = {
 """What the "Action taken" select says for each of the contract's `APPEAL_ACTIONS`."""
 assert set(ACTION_LABELS) == set(APPEAL_ACTIONS), "a label for every appeal action"
 FINAL_OUTCOMES = ("overturned", "upheld")
+WORKER_ROLES = ("biller", "billing_lead")
 Field = Annotated[str, Form(max_length=2000)]
 
 
@@ -69,6 +70,35 @@ def release(
     return _act(
         request, stores, scorer, caller, claim_id, lambda q: q.release(claim_id, caller.name)
     )
+
+
+@router.post("/claims/{claim_id}/reassign")
+def reassign(
+    claim_id: str,
+    request: Request,
+    stores: Stores,
+    scorer: ScorerOrReason,
+    caller: Worker,
+    to: Field = "",
+) -> Response:
+    """The lease holder hands the item to another biller of the practice."""
+
+    def work(queue: WorkQueue) -> object:
+        if to not in _colleagues(request, caller):
+            raise FormError("Choose whom to reassign it to.")
+        return queue.reassign(claim_id, caller.name, to)
+
+    return _act(request, stores, scorer, caller, claim_id, work)
+
+
+def _colleagues(request: Request, caller: Caller) -> list[str]:
+    """The practice's other enabled billers and leads: whom an item may be handed to."""
+    people = request.app.state.people.list_users(caller.tenant)
+    return [
+        person.username
+        for person in people
+        if person.enabled and person.role in WORKER_ROLES and person.username != caller.name
+    ]
 
 
 @router.post("/claims/{claim_id}/resolve")
@@ -183,13 +213,14 @@ def _render(
     now = stores.queue.now()
     live = item.lease_expires_at is not None and item.lease_expires_at > now
     worker = caller.role in ("biller", "billing_lead", "admin")
+    mine = live and item.lease_holder == caller.name
     context = {
         "shown": shown,
         "detail": shown.detail,
         "item": item,
         "refusal": refusal,
         "held_by_other": item.lease_holder if live and item.lease_holder != caller.name else None,
-        "mine": live and item.lease_holder == caller.name,
+        "mine": mine,
         "can_take": worker
         and item.status == "open"
         and not live
@@ -200,6 +231,9 @@ def _render(
         and (item.resolved_by == caller.name or caller.role in LEADS),
         "worker": worker,
         "actions": ACTION_LABELS,
+        "colleagues": _colleagues(request, caller)
+        if live and item.lease_holder == caller.name
+        else [],
         "outcomes": FINAL_OUTCOMES,
     }
     return page(request, "claim/page.html", caller, context, status_code=status_code)

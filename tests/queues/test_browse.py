@@ -275,3 +275,20 @@ def test_a_filter_as_params_keeps_every_value() -> None:
 def test_a_repeated_claim_is_changed_and_audited_once(filled: WorkQueue) -> None:
     assert [item.claim_id for item in filled.assign(["A", "A"], "ana", "lead")] == ["A"]
     assert events(filled, "A") == ["loaded", "assigned"]
+
+
+def test_the_holder_reassigns_an_item_in_one_step(filled: WorkQueue) -> None:
+    with pytest.raises(LeaseError, match="ana holds no lease on claim D"):
+        filled.reassign("D", "ana", "ben")
+    filled.take("D", "ana")
+    with pytest.raises(InvalidValueError, match="someone else than ana"):
+        filled.reassign("D", "ana", "ana")
+    with pytest.raises(LeaseError, match="claim D is leased by ana"):
+        filled.reassign("D", "cy", "ben")
+    item = filled.reassign("D", "ana", "ben")
+    assert (item.lease_holder, item.assigned_to, item.status) == (None, "ben", "open")
+    assert events(filled, "D")[-2:] == ["released", "assigned"]
+    assert filled.audit("D")[-1].detail == {"from": None, "to": "ben"}
+    with pytest.raises(LeaseError, match="assigned to ben"):
+        filled.take("D", "ana")
+    assert filled.take("D", "ben").lease_holder == "ben"

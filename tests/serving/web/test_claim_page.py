@@ -88,6 +88,20 @@ def test_a_write_off_without_its_reason_is_refused(page: Page, site: Site) -> No
     assert site.queue.item(claim_id).status == "open"
 
 
+def test_the_holder_reassigns_a_claim_to_another_biller(page: Page, site: Site) -> None:
+    claim_id = _free_claim(site, 45)
+    sign_in(page, site, "ben", then=f"/claims/{claim_id}")
+    page.get_by_role("button", name="Take", exact=True).click()
+    page.get_by_label("Reassign to").select_option("ana")
+    page.get_by_role("button", name="Reassign").click()
+    page.wait_for_url(f"{site.url}/claims/{claim_id}")
+    item = site.queue.item(claim_id)
+    assert (item.lease_holder, item.assigned_to) == (None, "ana")
+    expect(page.get_by_role("button", name="Take", exact=True)).to_have_count(0)  # ana's now
+    assert [e.event for e in site.queue.audit(claim_id)][-2:] == ["released", "assigned"]
+    site.queue.assign([claim_id], None, "lena")
+
+
 def test_a_claim_outside_the_queue_is_not_found(page: Page, site: Site) -> None:
     sign_in(page, site, "ana", then="/queue")
     answer = page.goto(f"{site.url}/claims/NO-SUCH-CLAIM")
