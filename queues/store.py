@@ -938,6 +938,19 @@ class WorkQueue:
         log.info("%s wrote off %d items", lead, len(items))
         return sorted((_item(row) for row in changed), key=lambda item: item.rank)
 
+    def refusals(self, claim_ids: Sequence[str], lead: str) -> dict[str, str]:
+        """Why a lead's change (`assign`, `change_action`, `write_off`) would refuse each of
+        these items now, by claim (unknown claims left out: see `items`); {}: none would.
+        A confirmation page shows it; the change itself checks again."""
+        now = self._now()
+        found = {}
+        for item in self.items(claim_ids):
+            try:
+                _check_open_and_free(item, now, lead)
+            except ConflictError as error:
+                found[item.claim_id] = str(error)
+        return found
+
     def add_note(self, claim_id: str, actor: str, text: str) -> AuditEvent:
         """A note on an item, whatever its status: kept in the trail, which is its history."""
         actor = _name(actor, "actor")

@@ -93,3 +93,14 @@ def test_stream_yields_the_whole_view_in_chunks_in_order(queue) -> None:
     assert claims == ["C06", "C05", "C04", "C02", "C01", "C00"]
     cheap = list(queue.stream(QueueFilter(amount_max=10), "lena"))
     assert cheap == []
+
+
+def test_refusals_say_which_items_a_lead_could_not_change_now(queue) -> None:
+    load(queue, PRIORITIES)
+    queue.next("ana")
+    queue.write_off(["C3"], "lena", "gone")
+    found = queue.refusals(["C1", "C2", "C3", "NOPE"], "lena")
+    assert set(found) == {"C1", "C3"}
+    assert "leased by ana" in found["C1"]
+    assert "resolved" in found["C3"]
+    assert queue.refusals(["C1"], "ana") == {}
