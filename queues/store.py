@@ -880,15 +880,8 @@ class WorkQueue:
         lead = _name(lead, "lead")
         now = self._now()
         with self._writing() as connection:
-            items = [_item_for_update(connection, claim_id) for claim_id in claim_ids]
-            for item in items:
-                _check_open_and_free(item, now, allowed)
-            changed = connection.execute(
-                ITEMS.update()
-                .where(ITEMS.c.claim_id.in_(_literal_list(claim_ids)))
-                .values({column: value, "updated_at": now})
-                .returning(*ITEMS.c)
-            ).all()
+            changes = {column: value, "updated_at": now}
+            items, changed = _change_open(connection, claim_ids, now, allowed, changes)
             events = [
                 _audit(now, lead, it.claim_id, event, {"from": getattr(it, column), "to": value})
                 for it in items
@@ -914,15 +907,7 @@ class WorkQueue:
         now = self._now()
         values = _resolution(lead, now, "write_off", now.date(), 0, reason)
         with self._writing() as connection:
-            items = [_item_for_update(connection, claim_id) for claim_id in claims]
-            for item in items:
-                _check_open_and_free(item, now, lead)
-            changed = connection.execute(
-                ITEMS.update()
-                .where(ITEMS.c.claim_id.in_(_literal_list(claims)))
-                .values(values)
-                .returning(*ITEMS.c)
-            ).all()
+            items, changed = _change_open(connection, claims, now, lead, values)
             detail = {"action": "write_off", "effort_minutes": 0, "note": reason}
             events = [
                 _audit(
@@ -1102,6 +1087,28 @@ def _check_open_and_free(item: WorkItem, now: datetime, allowed: str | None) -> 
         raise LeaseError(
             f"claim {item.claim_id} is leased by {item.lease_holder} until {item.lease_expires_at}"
         )
+
+
+def _change_open(
+    connection: sa.Connection,
+    claim_ids: Sequence[str],
+    now: datetime,
+    allowed: str | None,
+    values: dict[str, Any],
+) -> tuple[list[WorkItem], list[sa.Row[Any]]]:
+    """A lead's change: lock the items, refuse the lot unless each is open and free of
+    leases but `allowed`'s (`_check_open_and_free`), then set `values` on all of them.
+    Returns the items as they were and the changed rows."""
+    items = [_item_for_update(connection, claim_id) for claim_id in claim_ids]
+    for item in items:
+        _check_open_and_free(item, now, allowed)
+    changed = connection.execute(
+        ITEMS.update()
+        .where(ITEMS.c.claim_id.in_(_literal_list(claim_ids)))
+        .values(values)
+        .returning(*ITEMS.c)
+    ).all()
+    return items, changed
 
 
 def _leaving(connection: sa.Connection, ranked: set[str]) -> list[sa.RowMapping]:
