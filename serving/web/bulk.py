@@ -39,7 +39,8 @@ MAX_SELECTED = 500
 UNASSIGNED = "*nobody*"
 """The "Unassigned" choice of "Assign to": no username can be it."""
 OPERATIONS = ("assign", "action", "write_off")
-Claims = Annotated[list[str], Form(max_length=MAX_SELECTED)]
+Claims = Annotated[list[str], Form()]
+"""The selected claims; more than `MAX_SELECTED` are refused with the page, not parsed away."""
 Text = Annotated[str, Form(max_length=2000)]
 CSV_COLUMNS = (
     "rank",
@@ -187,9 +188,9 @@ def _check_selection(stores: TenantStores, claim_ids: list[str]) -> str | None:
     counted, not named: the page does not repeat ids it was sent."""
     if not claim_ids:
         return "select at least one item first"
-    wanted = set(claim_ids)
-    if len(wanted) > MAX_SELECTED:
+    if len(claim_ids) > MAX_SELECTED:
         return f"select at most {MAX_SELECTED} items at a time"
+    wanted = set(claim_ids)
     missing = len(wanted) - len(stores.queue.items(sorted(wanted)))
     if missing:
         return (

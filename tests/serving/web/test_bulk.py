@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import re
+from urllib.parse import urlencode
 
 from playwright.sync_api import Page, expect
 
-from queues.browse import QueueFilter
+from queues.browse import Holder, QueueFilter
+from serving.web import bulk
 from tests.serving.web.conftest import Site, screenshot, sign_in
 
 
@@ -156,3 +158,82 @@ def test_the_page_shows_deadline_and_authorization_alerts(page: Page, site: Site
     expect(page).to_have_url(re.compile(r"due_within_days=-1&sort=deadline"))
     expect(page.get_by_label("Sort by")).to_have_value("deadline")
     expect(page.get_by_text(re.compile(r"items? in this view"))).to_contain_text(f"{past:,} items")
+
+
+class Poster:
+    """Form posts of the signed-in page's session (its cookie and CSRF token), as a forged
+    or hand-made request would send them: repeated fields allowed."""
+
+    def __init__(self, page: Page, site: Site) -> None:
+        self.page, self.site = page, site
+        self.token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+
+    def post(self, path: str, **fields: str | list[str]):
+        pairs = [
+            (name, value)
+            for name, values in {"csrf_token": self.token, **fields}.items()
+            for value in ([values] if isinstance(values, str) else values)
+        ]
+        return self.page.request.post(
+            f"{self.site.url}{path}",
+            data=urlencode(pairs),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "text/html",
+            },
+        )
+
+
+def test_bulk_posts_refuse_what_they_cannot_do_and_change_nothing(page: Page, site: Site) -> None:
+    free, _ = site.queue.browse(QueueFilter(holder=Holder.unassigned), "lena", limit=3)
+    claims = [item.claim_id for item in free]
+    sign_in(page, site, "lena")
+    lead = Poster(page, site)
+    too_many = lead.post("/queue/bulk", operation="action", action="rebill", claim_ids=claims * 200)
+    assert too_many.status == 409
+    assert "select at most 500 items at a time" in too_many.text()
+    stranger = lead.post("/queue/bulk", operation="assign", assign_to="mallory", claim_ids=claims)
+    assert stranger.status == 409
+    assert "choose whom to assign them to" in stranger.text()
+    gone = lead.post("/queue/bulk/write-off", reason="gone", claim_ids=[*claims, "NO-SUCH-CLAIM"])
+    assert gone.status == 409
+    assert "1 item of the selection is not in the queue" in gone.text()
+    assert "NO-SUCH-CLAIM" not in gone.text()
+    unreasoned = lead.post("/queue/bulk/write-off", reason=" ", claim_ids=claims)
+    assert "a write-off needs a reason" in unreasoned.text()
+    assert [site.queue.item(claim) for claim in claims] == free
+    changed = lead.post("/queue/bulk", operation="action", action="rebill", claim_ids=claims)
+    assert changed.status == 200
+    assert "Set the action of 3 items to rebill." in changed.text()
+    assert {site.queue.item(claim).action for claim in claims} == {"rebill"}
+    trail = [event for event in site.queue.audit(claims[0]) if event.event == "action_changed"]
+    assert trail[-1].actor == "lena"
+    assert trail[-1].detail["to"] == "rebill"
+
+
+def test_the_write_off_confirmation_names_items_someone_else_is_working(
+    page: Page, site: Site
+) -> None:
+    free, _ = site.queue.browse(QueueFilter(holder=Holder.unassigned), "lena", limit=2)
+    claims = [item.claim_id for item in free]
+    sign_in(page, site, "lena")
+    lead = Poster(page, site)
+    site.queue.take(claims[1], "ana")
+    try:
+        shown = lead.post("/queue/bulk", operation="write_off", reason="small", claim_ids=claims)
+        assert shown.status == 200
+        assert f"claim {claims[1]} is leased by ana" in shown.text()
+        assert re.search(r"<button[^>]*disabled[^>]*>Confirm write-off", shown.text())
+        refused = lead.post("/queue/bulk/write-off", reason="small", claim_ids=claims)
+        assert refused.status == 409
+        assert "nothing was written off" in refused.text()
+        assert site.queue.item(claims[0]).status == "open"
+    finally:
+        site.queue.release(claims[1], "ana")
+
+
+def test_csv_text_cells_cannot_run_as_spreadsheet_formulas() -> None:
+    assert bulk._text("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert bulk._text("-2+3") == "'-2+3"
+    assert bulk._text("CLM1") == "CLM1"
+    assert bulk._text(None) == ""
