@@ -5,7 +5,8 @@ alerts of `queues.alerts`, computed from the tenant's contract data.
 The authorization alerts are worked out once per tenant, data version and day
 (`AuthAlertCache`, `app.state.auth_alerts`), not on every page: the data changes when its
 files do (`serving.tenant_data`). A tenant without a data directory has none; one whose
-directory cannot be read gets a short note instead, and the queue still shows.
+directory cannot be read (broken, or gone) gets a short note instead, and the queue still
+shows.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def page_alerts(
         data = state.tenant_data.get(caller.tenant, state.settings)
     except NoDataError:
         return PageAlerts(banner, None, None)
-    except ContractError as error:
+    except (ContractError, OSError) as error:
         log.warning("no authorization alerts for tenant %s: %s", caller.tenant, error)
         note = "Authorization alerts are unavailable: the practice's data could not be read."
         return PageAlerts(banner, None, note)
