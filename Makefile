@@ -46,7 +46,9 @@ demo: $(STAMP)
 	@echo "The README's 'The API by example' has a request for every route."
 	@echo "People of tenant demo, one per role (passwords generated now and shown only here; the database keeps their hashes):"
 	@$(BIN)/denialops demo people --tenant demo --by demo
-	@echo "Sign in as one of them (the billers' pages come with issue 15; until then the session routes):"
+	@echo "Open the web app in a browser on this machine and sign in as biller (or billing_lead) with the password above:"
+	@echo "  http://127.0.0.1:8000/"
+	@echo "Or sign in from a script:"
 	@echo "  curl -s -c $(DEMO_DIR)/cookies --data-urlencode username=biller --data-urlencode password=PASSWORD http://127.0.0.1:8000/v1/session"
 	@echo "  curl -s -b $(DEMO_DIR)/cookies http://127.0.0.1:8000/v1/session"
 

@@ -282,6 +282,12 @@ class UserStore:
     def sessions(self) -> SessionStore:
         return self._sessions
 
+    def purge_throttle(self) -> int:
+        """Forget failed-sign-in counters that no longer affect any answer; the service
+        runs this periodically (`throttle_purge_seconds`), so usernames tried once and
+        addresses seen once do not pile up in the table."""
+        return self._throttle.purge()
+
     def _now(self) -> datetime:
         return require_aware(self._clock(), "the user store's clock")
 

@@ -12,28 +12,14 @@ Run: `.venv/bin/python benchmarks/bench_queue.py [--billers 16] [--items 2000] [
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import statistics
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
+from _databases import SKIPPED, add_postgres_option, backends, fresh_database
 from _machine import describe_machine
 
-from queues.drill import DrillResult, drill_items, scratch_schema, work_queue
+from queues.drill import DrillResult, drill_items, work_queue
 from queues.store import WorkQueue
 from settings import Settings
-
-
-@contextlib.contextmanager
-def fresh_database(backend: str, postgres_url: str) -> Iterator[str]:
-    if backend == "postgresql":
-        with scratch_schema(postgres_url) as url:
-            yield url
-    else:
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'queue.db'}"
 
 
 def drill(url: str, billers: int, items: int) -> DrillResult:
@@ -48,16 +34,11 @@ def main() -> None:
     parser.add_argument("--billers", type=int, default=16)
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("DENIALOPS_TEST_POSTGRES_URL", ""),
-        help="PostgreSQL server URL (default: DENIALOPS_TEST_POSTGRES_URL); SQLite only if empty",
-    )
+    add_postgres_option(parser)
     args = parser.parse_args()
     print(describe_machine())
     print(f"{args.billers} billers lease and resolve {args.items:,} items; median of {args.repeat}")
-    backends = ["sqlite"] + (["postgresql"] if args.postgres else [])
-    for backend in backends:
+    for backend in backends(args):
         runs = []
         for _ in range(args.repeat):
             with fresh_database(backend, args.postgres) as url:
@@ -70,7 +51,7 @@ def main() -> None:
             f"{rate:,.0f} items/s (lease + resolve)"
         )
     if not args.postgres:
-        print("PostgreSQL skipped: pass --postgres URL or set DENIALOPS_TEST_POSTGRES_URL")
+        print(SKIPPED)
 
 
 if __name__ == "__main__":

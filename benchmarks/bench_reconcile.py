@@ -12,11 +12,10 @@ Run: `.venv/bin/python benchmarks/bench_reconcile.py [--items 50000]
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
+from _databases import SKIPPED, add_postgres_option, backends, fresh_database
 from _machine import describe_machine
-from bench_queue import fresh_database
 
 from queues.drill import drill_items
 from queues.store import WorkQueue
@@ -28,16 +27,12 @@ CLOSED_SHARE = 0.05
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=50_000)
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("DENIALOPS_TEST_POSTGRES_URL", ""),
-        help="PostgreSQL server URL (default: DENIALOPS_TEST_POSTGRES_URL); SQLite only if empty",
-    )
+    add_postgres_option(parser)
     args = parser.parse_args()
     print(describe_machine())
     items = drill_items(args.items)
     kept = items.iloc[: round(len(items) * (1 - CLOSED_SHARE))]
-    for backend in ["sqlite"] + (["postgresql"] if args.postgres else []):
+    for backend in backends(args):
         with (
             fresh_database(backend, args.postgres) as url,
             WorkQueue.from_settings(Settings(database_url=url)) as queue,
@@ -54,7 +49,7 @@ def main() -> None:
             f"re-load closing {closed:,} {seconds[1]:.2f} s; the same again {seconds[2]:.2f} s"
         )
     if not args.postgres:
-        print("PostgreSQL skipped: pass --postgres URL or set DENIALOPS_TEST_POSTGRES_URL")
+        print(SKIPPED)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,9 @@ class Holder(StrEnum):
     """Assigned to the viewer, or under the viewer's live lease."""
     unassigned = "unassigned"
     """Neither assigned to anyone nor under a live lease."""
+    workable = "workable"
+    """What the viewer may work: items nobody holds or the viewer holds, not assigned to
+    anyone else (what `WorkQueue.next` and `take` would give them); a biller's list."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,16 @@ class QueueFilter:
             value = getattr(self, spec.name)
             if value is None or value == Holder.anyone:
                 continue
-            out[spec.name] = f"{value:g}" if isinstance(value, float) else str(value)
+            out[spec.name] = _text(value)
         return out
+
+
+def _text(value: object) -> str:
+    """A value as a URL shows it: a whole amount without ".0", any other in full (`:g` would
+    round 1234567.5 to 1.23457e+06, so the shared view would select other items)."""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -80,9 +91,14 @@ class QueueCounts:
 _EQUALS = ("payer_id", "denial_category", "action", "program", "clinician_id")
 
 
+IS_OPEN = ITEMS.c.status == sa.literal_column(f"'{OPEN}'")
+"""A literal, not a bound parameter: only then may the databases use the partial indexes on
+open items (see `queues.store`)."""
+
+
 def conditions(view: QueueFilter, viewer: str, now: datetime) -> list[sa.ColumnElement[bool]]:
     """The WHERE terms of `view` over open items, for `viewer` at `now` (UTC)."""
-    terms: list[sa.ColumnElement[bool]] = [ITEMS.c.status == OPEN]
+    terms: list[sa.ColumnElement[bool]] = [IS_OPEN]
     for name in _EQUALS:
         value = getattr(view, name)
         if value is not None:
@@ -101,6 +117,13 @@ def conditions(view: QueueFilter, viewer: str, now: datetime) -> list[sa.ColumnE
     elif view.holder == Holder.unassigned:
         terms.append(ITEMS.c.assigned_to.is_(None))
         terms.append(sa.or_(ITEMS.c.lease_expires_at.is_(None), sa.not_(live)))
+    elif view.holder == Holder.workable:
+        terms.append(sa.or_(ITEMS.c.assigned_to.is_(None), ITEMS.c.assigned_to == viewer))
+        terms.append(
+            sa.or_(
+                ITEMS.c.lease_expires_at.is_(None), sa.not_(live), ITEMS.c.lease_holder == viewer
+            )
+        )
     return terms
 
 
@@ -117,17 +140,18 @@ def order(sort: str) -> tuple[sa.ColumnElement[Any], ...]:
     raise ValueError(f"sort {sort!r} is not one of {', '.join(SORTS)}")
 
 
-def counts_statement(viewer: str, today: date, now: datetime) -> sa.Select:
-    """One row: open, due this week, past deadline, taken by `viewer`."""
-    open_ = ITEMS.c.status == OPEN
+def count_statements(viewer: str, today: date, now: datetime) -> dict[str, sa.Select]:
+    """One COUNT per figure of `QueueCounts`, each answerable from an index on open items
+    (one statement summing CASEs over every open row read the whole table: 0.5 s at
+    100,000 items)."""
     deadline = ITEMS.c.deadline
 
-    def count(term: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
-        return sa.func.coalesce(sa.func.sum(sa.case((term, 1), else_=0)), 0)
+    def count(*terms: sa.ColumnElement[bool]) -> sa.Select:
+        return sa.select(sa.func.count()).select_from(ITEMS).where(IS_OPEN, *terms)
 
-    return sa.select(
-        sa.func.count(),
-        count(sa.and_(deadline >= today, deadline <= today + timedelta(days=WEEK_DAYS))),
-        count(deadline < today),
-        count(sa.and_(ITEMS.c.lease_holder == viewer, ITEMS.c.lease_expires_at > now)),
-    ).where(open_)
+    return {
+        "open": count(),
+        "due_this_week": count(deadline >= today, deadline <= today + timedelta(days=WEEK_DAYS)),
+        "past_deadline": count(deadline < today),
+        "taken_by_me": count(ITEMS.c.lease_holder == viewer, ITEMS.c.lease_expires_at > now),
+    }

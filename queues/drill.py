@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from data_contracts.enums import APPEAL_ACTIONS, DENIAL_CATEGORIES
+from data_contracts.enums import APPEAL_ACTIONS, DENIAL_CATEGORIES, PROGRAMS
 from queues.store import WorkQueue
 
 
@@ -49,7 +49,8 @@ class DrillResult:
 
 
 def drill_items(count: int, seed: int = 0) -> pd.DataFrame:
-    """`count` ranked denials in the shape `WorkQueue.load` takes, with some tied priorities."""
+    """`count` ranked denials in the shape `WorkQueue.load` takes, with some tied priorities
+    and the details a biller filters by (programs, ~200 clinicians, remit codes)."""
     rng = np.random.default_rng(seed)
     recoverable = rng.gamma(2.0, 150.0, count).round(2)
     p_recover = rng.uniform(0.05, 0.95, count)
@@ -72,6 +73,11 @@ def drill_items(count: int, seed: int = 0) -> pd.DataFrame:
             "priority": priority,
             "rank": rank,
             "reason": "drill item",
+            "patient_id": [f"PT{p:06d}" for p in rng.integers(0, count // 4 + 1, count)],
+            "program": rng.choice(PROGRAMS, count),
+            "clinician_id": [f"R{clinician:04d}" for clinician in rng.integers(0, 200, count)],
+            "carc_codes": rng.choice(["CO-197", "CO-50", "CO-16;PR-3", "CO-119", "CO-29"], count),
+            "rarc_codes": rng.choice(["N54", "M127", "", "N290"], count),
         }
     )
 

@@ -132,7 +132,9 @@ class Policy(_Strict):
 def parse_policy(text: str, source: str) -> Policy:
     """A policy from YAML text; errors name `source` and each bad field."""
     try:
-        raw = yaml.safe_load(text)
+        # libyaml's loader where PyYAML has it: a tenfold faster parse, paid on every page
+        # that shows the policy in force.
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as error:
         raise PolicyError(f"{source}: not valid YAML: {error}") from error
     if not isinstance(raw, dict):

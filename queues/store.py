@@ -52,6 +52,7 @@ import copy
 import logging
 import math
 import numbers
+import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -115,6 +116,8 @@ _NUMBERS = (
 )
 _TEXTS = ("claim_id", "payer_id", "denial_category", "action", "reason")
 _REFRESHED = (*RANKING_COLUMNS[1:], "policy_version")
+FACETS_SECONDS = 60.0
+"""How long `facets` keeps what it read."""
 NOTE_LENGTH = 2000
 """The longest note a biller may add to an item."""
 _CHUNK = 500
@@ -386,6 +389,7 @@ class WorkQueue:
         self.engine = scope.engine
         """The engine as `tenant` sees it: every statement scoped to its rows."""
         self._writing = scope.writing
+        self._facets: tuple[float, dict[str, list[str]]] | None = None
 
     @classmethod
     def from_settings(
@@ -414,6 +418,7 @@ class WorkQueue:
         other = copy.copy(self)
         scope = self.database.scope(tenant)
         other.tenant, other.engine, other._writing = scope.tenant, scope.engine, scope.writing
+        other._facets = None
         return other
 
     def close(self) -> None:
@@ -532,6 +537,7 @@ class WorkQueue:
             closed=_by_reason(closures, CLOSED),
             stale=_by_reason(closures, STALE),
         )
+        self._facets = None
         log.info("queue load by %s, policy %s: %s", actor, policy_version, counts)
         return counts
 
@@ -755,14 +761,20 @@ class WorkQueue:
     ) -> list[WorkItem]:
         """Open items in the order `next` hands them out.
 
-        With a biller: what that biller may work (free items and their own leases);
-        without: every open item, leased or not (a supervisor's view).
+        With a biller: what that biller may work (free items and their own leases, not those
+        assigned to someone else, which `next` never hands them); without: every open item,
+        leased or not (a supervisor's view).
         """
         query = sa.select(ITEMS).where(_IS_OPEN, *_OPTIONAL_FILTERS)
         if biller is not None:
-            query = query.where(sa.or_(_FREE, ITEMS.c.lease_holder == biller))
+            query = query.where(sa.or_(_FREE, ITEMS.c.lease_holder == _BILLER), _FOR_BILLER)
         query = query.order_by(*_PRIORITY_ORDER).limit(limit).offset(offset)
-        params = {"p_now": self._now(), "p_payer_id": payer_id, "p_category": denial_category}
+        params = {
+            "p_now": self._now(),
+            "p_biller": biller,
+            "p_payer_id": payer_id,
+            "p_category": denial_category,
+        }
         with self.engine.connect() as connection:
             return [_item(row) for row in connection.execute(query, params)]
 
@@ -777,9 +789,13 @@ class WorkQueue:
     ) -> tuple[list[WorkItem], int]:
         """One page of the open items `view` selects, in `sort` order (`queues.browse`),
         and how many it selects in all; leased items included (each says who holds it)."""
+        try:
+            ordered_by = browse.order(sort)
+        except ValueError as error:  # a caller's value: the HTTP layer's 422
+            raise InvalidValueError(str(error)) from error
         now = self._now()
         terms = browse.conditions(view, viewer, now)
-        page = sa.select(ITEMS).where(*terms).order_by(*browse.order(sort))
+        page = sa.select(ITEMS).where(*terms).order_by(*ordered_by)
         total = sa.select(sa.func.count()).select_from(ITEMS).where(*terms)
         with self.engine.connect() as connection:
             rows = connection.execute(page.limit(limit).offset(offset)).all()
@@ -804,18 +820,26 @@ class WorkQueue:
     def counts(self, viewer: str) -> QueueCounts:
         """Open items, due within a week, past deadline, and under `viewer`'s live lease."""
         now = self._now()
+        statements = browse.count_statements(viewer, now.date(), now)
         with self.engine.connect() as connection:
-            row = connection.execute(browse.counts_statement(viewer, now.date(), now)).one()
-        return QueueCounts(*(int(value) for value in row))
+            found = {name: connection.execute(s).scalar_one() for name, s in statements.items()}
+        return QueueCounts(**found)
 
     def facets(self) -> dict[str, list[str]]:
-        """The payers and clinicians of open items, sorted: the choices a view offers."""
+        """The payers and clinicians of open items, sorted: the choices a view offers.
+
+        Kept for `FACETS_SECONDS` (and until this process loads the queue again): they
+        change with loads, and reading them is a pass over every open item."""
+        kept = self._facets
+        if kept is not None and time.monotonic() - kept[0] < FACETS_SECONDS:
+            return kept[1]
         out: dict[str, list[str]] = {}
         with self.engine.connect() as connection:
             for name in ("payer_id", "clinician_id"):
                 column = ITEMS.c[name]
                 query = sa.select(column).where(_IS_OPEN, column.is_not(None)).distinct()
                 out[name] = sorted(connection.scalars(query))
+        self._facets = (time.monotonic(), out)
         return out
 
     def now(self) -> datetime:
@@ -876,8 +900,12 @@ class WorkQueue:
     ) -> list[WorkItem]:
         """Set `column` to `value` on open items in one transaction, each change audited as
         `event` with the old and new value; refused whole if any item is not open or is
-        under a live lease of anyone but `allowed`."""
+        under a live lease of anyone but `allowed`.
+
+        A claim named twice is changed and audited once, and items are locked in claim_id
+        order (as `load` locks them), so two leads' overlapping changes cannot deadlock."""
         lead = _name(lead, "lead")
+        claim_ids = sorted(set(claim_ids))
         now = self._now()
         with self._writing() as connection:
             changes = {column: value, "updated_at": now}
@@ -945,8 +973,11 @@ class WorkQueue:
         now = self._now()
         with self._writing() as connection:
             _item_for_update(connection, claim_id)
-            audit.append(connection, [_audit(now, actor, claim_id, "note_added", {"text": text})])
-        return self.audit(claim_id)[-1]
+            [written] = audit.append(
+                connection, [_audit(now, actor, claim_id, "note_added", {"text": text})]
+            )
+            # Read back in the same transaction: after it, another note may already follow.
+            return next(e for e in reversed(audit.events(connection, claim_id)) if e.id == written)
 
     def export_appeals(self) -> pd.DataFrame:
         """Resolved items as the contract's `appeals` table, typed and checked.

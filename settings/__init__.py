@@ -104,10 +104,11 @@ class Settings(BaseSettings):
         "its own limit in max_body_routes.",
     )
     max_body_routes: dict[str, int] = Field(
-        {"POST /v1/claims/score": 2 * 2**20},
+        {"POST /v1/claims/score": 2 * 2**20, "POST /check": 16 * 2**20},
         description='Per-route body limits by "METHOD /path". Scoring: a 1,000-claim request '
         "(the most one takes) of synthetic claims measured 0.66 MB; 2 MiB leaves room for about "
-        "12 lines a claim.",
+        "12 lines a claim. The pre-submission check page: two CSVs of a day's batch, about "
+        "40,000 claims at 16 MiB.",
     )
     database_url: str = Field(
         "sqlite:///denialops.db",
@@ -178,6 +179,12 @@ class Settings(BaseSettings):
     login_lock_minutes: float = Field(15.0, gt=0, description="How long a lock lasts.")
     session_idle_minutes: float = Field(
         30.0, gt=0, description="A browser session ends after this long without a request."
+    )
+    throttle_purge_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="How often the service forgets failed-sign-in counters that no longer "
+        "affect any answer (accounts.throttle.LoginThrottle.purge).",
     )
     session_touch_seconds: float = Field(
         60.0,

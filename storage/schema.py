@@ -204,6 +204,19 @@ sa.Index(
     postgresql_where=ITEMS.c.status == OPEN,
     sqlite_where=ITEMS.c.status == OPEN,
 )
+# The work page's counts and filters (revision 0011): open items by deadline, payer, clinician.
+for _name, _column in (
+    ("deadline", ITEMS.c.deadline),
+    ("payer", ITEMS.c.payer_id),
+    ("clinician", ITEMS.c.clinician_id),
+):
+    sa.Index(
+        f"queue_items_open_by_{_name}",
+        ITEMS.c.tenant,
+        _column,
+        postgresql_where=ITEMS.c.status == OPEN,
+        sqlite_where=ITEMS.c.status == OPEN,
+    )
 # `next` counts a biller's live leases against the cap; leased items are few.
 sa.Index(
     "queue_items_leased",

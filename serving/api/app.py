@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from accounts.clock import Clock, utc_now
 from accounts.people import UserStore
@@ -77,7 +79,9 @@ def create_app(
         except ModelUnavailableError as error:
             app.state.load_error = str(error)
             log.warning("starting without a model: %s", error)
+        purging = asyncio.create_task(_purge_throttle(app.state.people, settings))
         yield
+        purging.cancel()
         app.state.keys.close()
         app.state.queue.close()
 
@@ -117,6 +121,20 @@ def _tenant_loader(app: FastAPI) -> Callable[[str], TenantScorer]:
         return load_tenant_scorer(state.settings, tenant, loader=state.loader, shared=shared)
 
     return load
+
+
+async def _purge_throttle(people: UserStore, settings: Settings) -> None:
+    """Every `throttle_purge_seconds`, forget the sign-in counters that no longer matter
+    (in the thread pool: a database write). A failure is logged and tried again next time."""
+    while True:
+        await asyncio.sleep(settings.throttle_purge_seconds)
+        try:
+            forgotten = await run_in_threadpool(people.purge_throttle)
+        except Exception:
+            log.exception("purging the sign-in throttle failed")
+            continue
+        if forgotten:
+            log.info("forgot %d sign-in throttle counter(s)", forgotten)
 
 
 def _check_bootstrap_tenants(keys: KeyRing, database: Database) -> None:

@@ -2,8 +2,11 @@
 
 A biller is the person's username (or the API key's id), so each lease and
 resolution in the audit trail names who did it; the queue is the caller's tenant's.
-Billing leads work the queue as billers do and may also record any item's outcome,
-override the billed-amount bound and correct a final outcome. Queue refusals map to
+Billers browse the open queue (filters and sorts of `queues.browse`, as the web page
+has them), take an item they chose or the next one, and add notes. Billing leads work
+the queue as billers do and may also record any item's outcome, override the
+billed-amount bound, correct a final outcome, and assign items or change their action
+in bulk (all or none). Queue refusals map to
 HTTP: an unknown claim is a 404, a change the caller may not make a 403, a lease
 someone else holds or that ran out (or the lease cap, or an outcome already recorded) a
 409, a bad value a 422.
@@ -19,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from data_contracts import plausibility
 from data_contracts.enums import APPEAL_ACTIONS, APPEAL_OUTCOMES
-from queues.store import WorkQueue
+from queues.browse import SORTS, Holder, QueueFilter
+from queues.store import NOTE_LENGTH, WorkQueue
 from serving.api.deps import Stores, require
 from serving.api.security import Caller
 
@@ -29,6 +33,10 @@ LEADS = ("billing_lead", "admin")
 Biller = Annotated[Caller, Depends(require("biller", "billing_lead"))]
 Lead = Annotated[Caller, Depends(require("billing_lead"))]
 ClaimId = Annotated[str, Field(min_length=1, max_length=64)]
+MAX_BULK = 500
+"""The most claims one bulk change (assign, action) names: one transaction, one lock each."""
+Action = Literal.__getitem__(APPEAL_ACTIONS)  # type: ignore[valid-type]
+Sort = Literal.__getitem__(SORTS)  # type: ignore[valid-type]
 
 
 class WorkItemOut(BaseModel):
@@ -64,8 +72,20 @@ class WorkItemOut(BaseModel):
         description="Why a stale or closed item left the ranking: appeal_closed, not_denied "
         "(a later remit paid it), not_in_data or not_in_ranking; null otherwise."
     )
+    patient_id: str | None
+    program: str | None
+    clinician_id: str | None = Field(description="The claim's rendering provider.")
+    carc_codes: str | None = Field(
+        description="The remit's CARC codes, ';'-separated (these five are null on items "
+        "loaded before the queue kept them, until the next load)."
+    )
+    rarc_codes: str | None
     lease_holder: str | None
     lease_expires_at: datetime | None
+    assigned_to: str | None = Field(
+        description="The biller a billing lead assigned the item to: no one else is handed "
+        "it or may take it; null: anyone may."
+    )
     resolved_action: str | None
     resolved_effort_minutes: int | None
     outcome: str | None
@@ -75,6 +95,19 @@ class WorkItemOut(BaseModel):
 
 class ItemsOut(BaseModel):
     items: list[WorkItemOut]
+
+
+class PageOut(ItemsOut):
+    total: int = Field(description="How many open items the filter selects, over all pages.")
+
+
+class CountsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    open: int
+    due_this_week: int = Field(description="A deadline from today (UTC) to 7 days on.")
+    past_deadline: int
+    taken_by_me: int = Field(description="Under the caller's live lease.")
 
 
 class AuditEventOut(BaseModel):
@@ -101,7 +134,7 @@ class NextIn(BaseModel):
 class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal.__getitem__(APPEAL_ACTIONS)  # type: ignore[valid-type]
+    action: Action
     effort_minutes: int = Field(ge=0, le=24 * 60)
     note: str | None = Field(None, max_length=2000)
 
@@ -123,6 +156,28 @@ class CorrectionIn(OutcomeIn):
     reason: str = Field(min_length=1, max_length=2000, description="Why the outcome changes.")
 
 
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=NOTE_LENGTH)
+
+
+class BulkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    claim_ids: list[ClaimId] = Field(min_length=1, max_length=MAX_BULK)
+
+
+class AssignIn(BulkIn):
+    biller: str | None = Field(
+        min_length=1, max_length=64, description="Whom to assign them to; null unassigns them."
+    )
+
+
+class ActionIn(BulkIn):
+    action: Action
+
+
 async def _queue(stores: Stores) -> WorkQueue:
     return stores.queue
 
@@ -131,20 +186,77 @@ QueueDep = Annotated[WorkQueue, Depends(_queue)]
 """The caller's tenant's queue (`deps.tenant_stores`)."""
 
 
-@router.get("/items", response_model=ItemsOut)
+Text = Annotated[str | None, Query(max_length=64)]
+Amount = Annotated[float | None, Query(ge=0, le=plausibility.MAX_AMOUNT, allow_inf_nan=False)]
+Reader = Annotated[Caller, Depends(require("biller", "billing_lead", "revops"))]
+
+
+def queue_filter(
+    caller: Reader,
+    payer_id: Text = None,
+    denial_category: Text = None,
+    action: Annotated[Action | None, Query()] = None,
+    program: Text = None,
+    clinician_id: Text = None,
+    due_within_days: Annotated[
+        int | None,
+        Query(
+            ge=-3650,
+            le=3650,
+            description="Deadline at most this many days from today (UTC); negative: past "
+            "due by at least that many. Items with no known deadline never match.",
+        ),
+    ] = None,
+    amount_min: Amount = None,
+    amount_max: Amount = None,
+    holder: Annotated[
+        Holder | None,
+        Query(
+            description="Whose items: anyone, me (assigned to me or under my live lease), "
+            "unassigned, or workable (what I may work). Default: workable for billers and "
+            "leads, anyone for RevOps."
+        ),
+    ] = None,
+) -> QueueFilter:
+    """The view the query asks for (`queues.browse.QueueFilter`)."""
+    if holder is None:
+        holder = Holder.workable if caller.role in ("biller", "billing_lead") else Holder.anyone
+    return QueueFilter(
+        payer_id=payer_id,
+        denial_category=denial_category,
+        action=action,
+        program=program,
+        clinician_id=clinician_id,
+        due_within_days=due_within_days,
+        amount_min=amount_min,
+        amount_max=amount_max,
+        holder=holder,
+    )
+
+
+@router.get("/items", response_model=PageOut)
 def items(
     queue: QueueDep,
-    caller: Annotated[Caller, Depends(require("biller", "billing_lead", "revops"))],
+    caller: Reader,
+    view: Annotated[QueueFilter, Depends(queue_filter)],
+    sort: Sort = "rank",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
-    payer_id: Annotated[str | None, Query(max_length=64)] = None,
-    denial_category: Annotated[str | None, Query(max_length=64)] = None,
-) -> ItemsOut:
-    """Open items in the order `next` hands them out: for a biller or lead, what they may
-    work (free items and their own leases); for RevOps, every open item."""
-    biller = caller.name if caller.role in ("biller", "billing_lead") else None
-    found = queue.ranked(limit, offset, biller, payer_id=payer_id, denial_category=denial_category)
-    return ItemsOut(items=[WorkItemOut.model_validate(item) for item in found])
+) -> PageOut:
+    """A page of open items the filter selects, in the queue's order (`rank`: as `next`
+    hands them out), nearest `deadline` first (unknown last) or largest `amount` first,
+    with how many it selects in all. Unless `holder` says otherwise, a biller or lead sees
+    what they may work (free items and their own leases, none assigned to someone else)
+    and RevOps every open item."""
+    found, total = queue.browse(view, caller.name, sort=sort, limit=limit, offset=offset)
+    return PageOut(items=[WorkItemOut.model_validate(item) for item in found], total=total)
+
+
+@router.get("/counts", response_model=CountsOut)
+def counts(queue: QueueDep, caller: Reader) -> CountsOut:
+    """The figures at the top of the work page: open items, due within a week, past their
+    deadline, and under the caller's live lease."""
+    return CountsOut.model_validate(queue.counts(caller.name))
 
 
 @router.get("/items/{claim_id}", response_model=ItemOut)
@@ -174,6 +286,20 @@ def next_item(
     if item is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return WorkItemOut.model_validate(item)
+
+
+@router.post("/items/{claim_id}/take", response_model=WorkItemOut)
+def take(claim_id: ClaimId, queue: QueueDep, caller: Biller) -> WorkItemOut:
+    """Lease an item the caller chose from the list: 409 naming the holder while someone
+    else's lease runs, or the assignee when it is assigned to someone else, or at the lease
+    cap; the caller's own live lease is renewed."""
+    return WorkItemOut.model_validate(queue.take(claim_id, caller.name))
+
+
+@router.post("/items/{claim_id}/notes", response_model=AuditEventOut, status_code=201)
+def add_note(claim_id: ClaimId, body: NoteIn, queue: QueueDep, caller: Biller) -> AuditEventOut:
+    """Add a note to an item, whatever its status; it is kept in the item's trail."""
+    return AuditEventOut.model_validate(queue.add_note(claim_id, caller.name, body.text))
 
 
 @router.post("/items/{claim_id}/renew", response_model=WorkItemOut)
@@ -224,3 +350,20 @@ def correction(claim_id: ClaimId, body: CorrectionIn, queue: QueueDep, caller: L
         override_amount=body.override_amount,
     )
     return WorkItemOut.model_validate(item)
+
+
+@router.post("/assign", response_model=ItemsOut)
+def assign(body: AssignIn, queue: QueueDep, caller: Lead) -> ItemsOut:
+    """A billing lead assigns open items to a biller (null: unassigns them), all or none:
+    an unknown claim is a 404, a closed one or one under another biller's live lease a 409,
+    and then nothing changes. Each change is audited with who had it before."""
+    changed = queue.assign(body.claim_ids, body.biller, caller.name)
+    return ItemsOut(items=[WorkItemOut.model_validate(item) for item in changed])
+
+
+@router.post("/action", response_model=ItemsOut)
+def change_action(body: ActionIn, queue: QueueDep, caller: Lead) -> ItemsOut:
+    """A billing lead overrides the recommended action of open items, all or none as for
+    assign; the ranking's next load puts its own back on items nobody worked meanwhile."""
+    changed = queue.change_action(body.claim_ids, body.action, caller.name)
+    return ItemsOut(items=[WorkItemOut.model_validate(item) for item in changed])

@@ -12,7 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from serving.web import auth, bulk, queue
+from serving.web import auth, bulk, check, queue
 from serving.web.alerts import AuthAlertCache
 from serving.web.render import install_error_pages
 
@@ -26,4 +26,6 @@ def install(app: FastAPI) -> None:
     app.include_router(queue.router)
     app.include_router(bulk.router)
     app.state.auth_alerts = AuthAlertCache()
+    app.include_router(check.router)
+    app.state.check_results = check.LastResults()
     install_error_pages(app)

@@ -41,12 +41,15 @@ OUTCOME = {"outcome": "upheld", "recovered_amount": 0, "closed_date": "2026-01-0
 @dataclass(frozen=True)
 class Call:
     """How to call a route, and what alpha must get: `object` routes name one of beta's
-    objects (404); the others answer alpha with alpha's data or a refusal of their own."""
+    objects (404) in their path, `named` routes in their body (404, all or none: alpha's
+    objects named beside it are left alone too); the others answer alpha with alpha's data
+    or a refusal of their own."""
 
     body: Any = None
     object: bool = False
     form: dict[str, str] | None = None
     """Sent as a form (the web pages' posts) instead of `body` as JSON."""
+    named: bool = False
 
 
 CALLS: dict[tuple[str, str], Call] = {
@@ -60,7 +63,16 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/v1/admin/reload"): Call(),
     ("POST", "/v1/claims/score"): Call(body="claims"),
     ("GET", "/v1/queue/items"): Call(),
+    ("GET", "/v1/queue/counts"): Call(),
     ("GET", "/v1/queue/items/{claim_id}"): Call(object=True),
+    ("POST", "/v1/queue/items/{claim_id}/take"): Call(object=True),
+    ("POST", "/v1/queue/items/{claim_id}/notes"): Call(body={"text": "isolation"}, object=True),
+    ("POST", "/v1/queue/assign"): Call(
+        body={"claim_ids": ["ALPHA-1", BETA_CLAIM], "biller": "al.alpha"}, named=True
+    ),
+    ("POST", "/v1/queue/action"): Call(
+        body={"claim_ids": ["ALPHA-1", BETA_CLAIM], "action": "write_off"}, named=True
+    ),
     ("POST", "/v1/queue/next"): Call(body={}),
     ("POST", "/v1/queue/items/{claim_id}/renew"): Call(object=True),
     ("POST", "/v1/queue/items/{claim_id}/release"): Call(object=True),
@@ -87,6 +99,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ),
     ("POST", "/queue/bulk/write-off"): Call(form={"claim_ids": BETA_CLAIM, "reason": "isolation"}),
     ("GET", "/queue.csv"): Call(),
+    ("GET", "/check"): Call(),
+    ("POST", "/check"): Call(form={}),
+    ("GET", "/check/results.csv"): Call(),
 }
 SIGN_OUTS = {"/v1/session/end", "/sign-out"}
 """Called last: they end the session the other calls use."""
@@ -208,10 +223,10 @@ def test_a_caller_of_tenant_a_never_reaches_tenant_b(two_tenants, via: str, pend
             answer = client.request(method, path, headers=headers, json=body)
         client.cookies.clear()
         answered[method, template] = answer.status_code
-        if call.object:
+        if call.object or call.named:
             assert answer.status_code == 404, (method, template, answer.text)
         assert answer.status_code < 500, (method, template, answer.text)
-        shown = answer.text.replace(BETA_CLAIM, "") if call.object else answer.text
+        shown = answer.text.replace(BETA_CLAIM, "") if call.object or call.named else answer.text
         for marker in BETA_MARKERS:  # a 404 may repeat the id asked for, nothing more
             assert marker not in shown, (method, template, marker)
     assert beta_state(client) == before, "a call of alpha changed beta's data"
@@ -223,6 +238,8 @@ def test_a_caller_of_tenant_a_never_reaches_tenant_b(two_tenants, via: str, pend
     assert answered["PUT", "/v1/policy"] == 200
     assert answered["POST", "/v1/claims/score"] == 200
     assert answered["POST", "/v1/admin/reload"] == 403  # a tenant admin runs no installation
+    alpha_item = client.app.state.tenant_stores("alpha").queue.item("ALPHA-1")
+    assert (alpha_item.assigned_to, alpha_item.action) == (None, "appeal"), "all or none"
 
 
 def test_a_key_of_tenant_a_gets_404_on_tenant_bs_item(two_tenants) -> None:

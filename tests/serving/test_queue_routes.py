@@ -3,20 +3,25 @@ refusals. Every test runs on SQLite and, with DENIALOPS_TEST_POSTGRES_URL, on Po
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
 from serving.api.app import create_app
+from serving.keys import digest
 from tests.data_contracts.test_reader import text_tables, write_csv_dir
-from tests.serving.conftest import auth, scorer_for
+from tests.serving.conftest import KEYS, auth, scorer_for
 
 SECOND_BILLER = "bill-key-2"
 LEAD = "lead-key"
 STRANGER = {"Authorization": f"Bearer {SECOND_BILLER}"}
 AS_LEAD = {"Authorization": f"Bearer {LEAD}"}
+ME = digest(KEYS["biller"])[:12]
+"""The name the `biller` key works under (a configured key's id)."""
+SECOND_BILLER_NAME = digest(SECOND_BILLER)[:12]
+LEAD_NAME = digest(LEAD)[:12]
 
 
 def ranked_items(n: int = 5) -> pd.DataFrame:
@@ -295,3 +300,193 @@ def test_an_item_comes_with_its_trail_and_a_closed_one_says_why(queue_client) ->
     missing = queue_client.get("/v1/queue/items/NOPE", headers=auth("biller"))
     assert missing.status_code == 404
     assert "NOPE" in missing.json()["detail"]
+
+
+def _varied(client: TestClient) -> None:
+    """D0..D4 re-ranked with payers, programs, clinicians, amounts and deadlines (days from
+    today, UTC) that tell the filters apart; D3's deadline is unknown."""
+    today = datetime.now(UTC).date()
+    deadlines = [today - timedelta(days=2), today + timedelta(days=3), today, None]
+    varied = ranked_items(5).assign(
+        payer_id=["PY-A", "PY-B", "PY-A", "PY-B", "PY-A"],
+        program=["OP", "IOP", "OP", "PHP", None],
+        clinician_id=["DR1", "DR2", "DR1", "DR1", "DR2"],
+        recoverable_amount=[100.0, 900.0, 400.0, 50.0, 700.0],
+        deadline=[pd.Timestamp(day) if day else pd.NaT for day in deadlines]
+        + [pd.Timestamp(today + timedelta(days=30))],
+        carc_codes="CO-197",
+    )
+    client.app.state.queue.load(varied, actor="test", policy_version="2")
+
+
+def _ids(answer) -> list[str]:
+    assert answer.status_code == 200, answer.text
+    return [item["claim_id"] for item in answer.json()["items"]]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["D0", "D1", "D2", "D3", "D4"]),
+        ("payer_id=PY-B", ["D1", "D3"]),
+        ("program=OP", ["D0", "D2"]),
+        ("clinician_id=DR2", ["D1", "D4"]),
+        ("action=appeal&denial_category=missing_auth", ["D0", "D1", "D2", "D3", "D4"]),
+        ("action=write_off", []),
+        ("due_within_days=0", ["D0", "D2"]),
+        ("due_within_days=-2", ["D0"]),
+        ("due_within_days=3", ["D0", "D1", "D2"]),
+        ("amount_min=100&amount_max=700", ["D0", "D2", "D4"]),
+        ("sort=amount", ["D1", "D4", "D2", "D0", "D3"]),
+        ("sort=deadline", ["D0", "D2", "D1", "D4", "D3"]),
+        ("sort=amount&limit=2&offset=1", ["D4", "D2"]),
+    ],
+)
+def test_the_list_filters_sorts_and_pages(queue_client, query: str, expected: list[str]) -> None:
+    _varied(queue_client)
+    answer = queue_client.get(f"/v1/queue/items?{query}", headers=auth("biller"))
+    assert _ids(answer) == expected
+    total = answer.json()["total"]
+    assert total == (5 if "limit" in query else len(expected))
+
+
+def test_the_list_shows_the_new_columns_and_refuses_bad_values(queue_client) -> None:
+    _varied(queue_client)
+    first = queue_client.get("/v1/queue/items?limit=1", headers=auth("biller")).json()
+    assert first["total"] == 5
+    item = first["items"][0]
+    assert (item["program"], item["clinician_id"], item["carc_codes"]) == ("OP", "DR1", "CO-197")
+    assert (item["patient_id"], item["rarc_codes"], item["assigned_to"]) == (None, None, None)
+    for query in ("sort=payer", "holder=everyone", "action=shred", "amount_min=-1", "limit=0"):
+        refused = queue_client.get(f"/v1/queue/items?{query}", headers=auth("biller"))
+        assert refused.status_code == 422, query
+
+
+def test_whose_items_a_list_shows(queue_client) -> None:
+    queue_client.post("/v1/queue/next", headers=auth("biller"))  # D0
+    assigned = queue_client.post(
+        "/v1/queue/assign", json={"claim_ids": ["D1"], "biller": ME}, headers=AS_LEAD
+    )
+    assert assigned.status_code == 200, assigned.text
+    assert _ids(queue_client.get("/v1/queue/items", headers=auth("biller"))) == [
+        "D0",
+        "D1",
+        "D2",
+        "D3",
+        "D4",
+    ]
+    assert _ids(queue_client.get("/v1/queue/items", headers=STRANGER)) == ["D2", "D3", "D4"]
+    assert queue_client.get("/v1/queue/items", headers=STRANGER).json()["total"] == 3
+    everyone = queue_client.get("/v1/queue/items?holder=anyone", headers=STRANGER).json()
+    assert (everyone["total"], everyone["items"][0]["lease_holder"]) == (5, ME)
+    assert _ids(queue_client.get("/v1/queue/items?holder=me", headers=auth("biller"))) == [
+        "D0",
+        "D1",
+    ]
+    unassigned = queue_client.get("/v1/queue/items?holder=unassigned", headers=auth("revops"))
+    assert _ids(unassigned) == ["D2", "D3", "D4"]
+    assert len(_ids(queue_client.get("/v1/queue/items", headers=auth("revops")))) == 5
+
+
+def test_counts_are_the_callers(queue_client) -> None:
+    _varied(queue_client)
+    queue_client.post("/v1/queue/next", headers=auth("biller"))
+    mine = queue_client.get("/v1/queue/counts", headers=auth("biller"))
+    assert mine.json() == {"open": 5, "due_this_week": 2, "past_deadline": 1, "taken_by_me": 1}
+    theirs = queue_client.get("/v1/queue/counts", headers=auth("revops")).json()
+    assert theirs["taken_by_me"] == 0
+    assert queue_client.get("/v1/queue/counts", headers=auth("scrubber")).status_code == 403
+
+
+def test_a_biller_takes_a_chosen_item(queue_client) -> None:
+    taken = queue_client.post("/v1/queue/items/D3/take", headers=auth("biller"))
+    assert (taken.status_code, taken.json()["lease_holder"]) == (200, ME)
+    refused = queue_client.post("/v1/queue/items/D3/take", headers=STRANGER)
+    assert refused.status_code == 409
+    assert f"claim D3 is leased by {ME}" in refused.json()["detail"]
+    again = queue_client.post("/v1/queue/items/D3/take", headers=auth("biller"))
+    assert again.status_code == 200, "the holder's own lease is renewed"
+    assign = {"claim_ids": ["D4"], "biller": ME}
+    assert queue_client.post("/v1/queue/assign", json=assign, headers=AS_LEAD).status_code == 200
+    assigned = queue_client.post("/v1/queue/items/D4/take", headers=STRANGER)
+    assert (assigned.status_code, assigned.json()["detail"]) == (
+        409,
+        f"claim D4 is assigned to {ME}",
+    )
+    assert queue_client.post("/v1/queue/items/NOPE/take", headers=STRANGER).status_code == 404
+    assert queue_client.post("/v1/queue/items/D2/take", headers=auth("revops")).status_code == 403
+    trail = queue_client.app.state.queue.audit("D3")
+    assert [(event.event, event.detail.get("chosen")) for event in trail][-2:] == [
+        ("leased", True),
+        ("leased", True),
+    ]
+
+
+def test_billers_and_leads_add_notes(queue_client) -> None:
+    note = queue_client.post(
+        "/v1/queue/items/D2/notes", json={"text": "fax sent"}, headers=STRANGER
+    )
+    assert note.status_code == 201, note.text
+    assert (note.json()["event"], note.json()["actor"]) == ("note_added", SECOND_BILLER_NAME)
+    assert note.json()["detail"] == {"text": "fax sent"}
+    by_lead = queue_client.post("/v1/queue/items/D2/notes", json={"text": "ok"}, headers=AS_LEAD)
+    assert by_lead.status_code == 201
+    shown = queue_client.get("/v1/queue/items/D2", headers=auth("revops")).json()["audit"]
+    assert [event["event"] for event in shown] == ["loaded", "note_added", "note_added"]
+    for text, code in (("", 422), ("   ", 422), ("x" * 2001, 422)):
+        answer = queue_client.post(
+            "/v1/queue/items/D2/notes", json={"text": text}, headers=STRANGER
+        )
+        assert answer.status_code == code, text
+    url = "/v1/queue/items/D2/notes"
+    assert queue_client.post(url, json={"text": "hi"}, headers=auth("revops")).status_code == 403
+    missing = queue_client.post("/v1/queue/items/NOPE/notes", json={"text": "hi"}, headers=AS_LEAD)
+    assert missing.status_code == 404
+
+
+def test_leads_assign_and_change_actions_all_or_none(queue_client) -> None:
+    queue = queue_client.app.state.queue
+    queue_client.post("/v1/queue/next", headers=STRANGER)  # D0, leased by the second biller
+    for path, body in (
+        ("/v1/queue/assign", {"claim_ids": ["D1", "D0"], "biller": ME}),
+        ("/v1/queue/action", {"claim_ids": ["D1", "D0"], "action": "write_off"}),
+    ):
+        assert queue_client.post(path, json=body, headers=auth("biller")).status_code == 403
+        refused = queue_client.post(path, json=body, headers=AS_LEAD)
+        assert refused.status_code == 409
+        assert f"claim D0 is leased by {SECOND_BILLER_NAME}" in refused.json()["detail"]
+        too_many = {**body, "claim_ids": [f"D{i}" for i in range(501)]}
+        assert queue_client.post(path, json=too_many, headers=AS_LEAD).status_code == 422
+        assert (
+            queue_client.post(path, json={**body, "claim_ids": []}, headers=AS_LEAD).status_code
+            == 422
+        )
+    assert (queue.item("D1").assigned_to, queue.item("D1").action) == (None, "appeal")
+
+    moved = queue_client.post(
+        "/v1/queue/assign", json={"claim_ids": ["D2", "D1"], "biller": ME}, headers=AS_LEAD
+    )
+    assert [(item["claim_id"], item["assigned_to"]) for item in moved.json()["items"]] == [
+        ("D1", ME),
+        ("D2", ME),
+    ]
+    freed = queue_client.post(
+        "/v1/queue/assign", json={"claim_ids": ["D2"], "biller": None}, headers=AS_LEAD
+    )
+    assert freed.json()["items"][0]["assigned_to"] is None
+    changed = queue_client.post(
+        "/v1/queue/action", json={"claim_ids": ["D3"], "action": "rebill"}, headers=AS_LEAD
+    )
+    assert changed.json()["items"][0]["action"] == "rebill"
+    bad = {"claim_ids": ["D3"], "action": "shred"}
+    assert queue_client.post("/v1/queue/action", json=bad, headers=AS_LEAD).status_code == 422
+    no_biller = {"claim_ids": ["D3"]}
+    assert queue_client.post("/v1/queue/assign", json=no_biller, headers=AS_LEAD).status_code == 422
+    missing = {"claim_ids": ["D3", "NOPE"], "action": "write_off"}
+    assert queue_client.post("/v1/queue/action", json=missing, headers=AS_LEAD).status_code == 404
+    assert queue.item("D3").action == "rebill"
+    trail = [(event.actor, event.event, event.detail) for event in queue.audit("D2")]
+    assert trail[-2:] == [
+        (LEAD_NAME, "assigned", {"from": None, "to": ME}),
+        (LEAD_NAME, "assigned", {"from": ME, "to": None}),
+    ]

@@ -6,10 +6,12 @@ https, as a browser only sends a Secure cookie back over https.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
@@ -18,7 +20,7 @@ from serving.api.app import create_app
 from serving.keys import KeyStore
 from settings import Settings
 from storage import audit
-from storage.schema import SESSIONS
+from storage.schema import LOGIN_THROTTLE, SESSIONS
 from storage.tenants import add_tenant
 from tests.accounts.conftest import FakeClock
 from tests.serving.conftest import auth, scorer_for
@@ -311,3 +313,25 @@ def test_a_tenant_admin_may_not_reload_the_installations_model(web: TestClient) 
     as_operator = web.post("/v1/admin/reload", headers={"Authorization": f"Bearer {operator}"})
     assert as_operator.status_code == 200
     assert web.post("/v1/admin/reload", headers=auth("admin")).status_code == 200
+
+
+def test_the_service_forgets_throttle_counters_that_no_longer_matter(
+    settings: Settings, bundle, clock: FakeClock
+) -> None:
+    settings = settings.model_copy(
+        update={"session_secret": SecretStr(SECRET), "throttle_purge_seconds": 0.05}
+    )
+    app = create_app(settings, loader=lambda _s: scorer_for(bundle), clock=clock)
+    with TestClient(app, base_url="https://testserver") as client:
+        client.post(SESSION, data={"username": "nobody.here", "password": "wrong guess again"})
+        assert _throttle_counters(client) == 2  # the username's and the address's
+        clock.advance(days=2)
+        deadline = time.monotonic() + 10
+        while _throttle_counters(client) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _throttle_counters(client) == 0
+
+
+def _throttle_counters(client: TestClient) -> int:
+    with client.app.state.database.admin().engine.connect() as connection:
+        return connection.execute(sa.select(sa.func.count()).select_from(LOGIN_THROTTLE)).scalar()

@@ -1,0 +1,48 @@
+"""The pre-submission check page in Chromium: upload a batch, read the answer, download it."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.serving.web.conftest import Site, screenshot, sign_in
+
+
+def _batch(web_data, folder: Path) -> tuple[Path, Path, str, int]:
+    """The practice's pending claims as the two CSVs, one claim's plan type broken."""
+    _, data = web_data
+    pending = data.claims.loc[~data.claims["claim_id"].isin(data.remits["claim_id"])].head(8)
+    lines = data.claim_lines[data.claim_lines["claim_id"].isin(pending["claim_id"])]
+    pending = pending.astype(object)
+    pending.iloc[2, pending.columns.get_loc("plan_type")] = "ppo"
+    claims_csv, lines_csv = folder / "claims.csv", folder / "claim_lines.csv"
+    pending.to_csv(claims_csv, index=False, date_format="%Y-%m-%d")
+    lines.to_csv(lines_csv, index=False)
+    broken = pending.iloc[2]["claim_id"]
+    return claims_csv, lines_csv, broken, int((lines["claim_id"] == broken).sum())
+
+
+def test_a_batch_is_checked_its_bad_row_set_aside_and_the_answer_downloaded(
+    page: Page, site: Site, web_data, tmp_path: Path
+) -> None:
+    claims_csv, lines_csv, broken, broken_lines = _batch(web_data, tmp_path)
+    sign_in(page, site, then="/check")
+    expect(page.get_by_role("heading", name="Pre-submission check")).to_be_visible()
+    page.get_by_label("Claims CSV").set_input_files(claims_csv)
+    page.get_by_label("Claim lines CSV").set_input_files(lines_csv)
+    page.get_by_role("button", name="Check claims").click()
+    expect(page.get_by_role("heading", name="Results")).to_be_visible()
+    expect(page.get_by_text("7 claims checked")).to_be_visible()
+    rows = page.get_by_role("row").filter(has_text=broken)
+    expect(rows.filter(has_text="Claims CSV")).to_contain_text("plan_type")
+    expect(rows.filter(has_text="Claim lines CSV")).to_have_count(broken_lines)  # with it
+    screenshot(page, "pre-submission-check")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download results (CSV)").click()
+    with Path(download.value.path()).open() as answer:
+        rows = list(csv.DictReader(answer))
+    assert len(rows) == 7
+    assert broken not in {row["claim_id"] for row in rows}
+    assert {row["band"] for row in rows} <= {"pass", "review", "hold"}
