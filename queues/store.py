@@ -54,7 +54,7 @@ import math
 import numbers
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Self
@@ -200,23 +200,40 @@ _RELEASE = (
     )
     .returning(*ITEMS.c)
 )
+
+
+def _resolution(by: Any, now: Any, action: Any, action_date: Any, effort: Any, note: Any) -> dict:
+    """The columns a resolution sets (values or bound parameters): the work recorded, the
+    lease given up, the outcome pending until the payer answers."""
+    return {
+        "status": RESOLVED,
+        "closed_reason": None,
+        "lease_holder": None,
+        "lease_expires_at": None,
+        "resolved_by": by,
+        "resolved_at": now,
+        "resolved_action": action,
+        "action_date": action_date,
+        "resolved_effort_minutes": effort,
+        "note": note,
+        "outcome": "pending",
+        "recovered_amount": 0.0,
+        "updated_at": now,
+    }
+
+
 _RESOLVE = (
     ITEMS.update()
     .where(*_HELD_BY_CALLER)
     .values(
-        status=RESOLVED,
-        closed_reason=None,
-        lease_holder=None,
-        lease_expires_at=None,
-        resolved_by=_BILLER,
-        resolved_at=_NOW,
-        resolved_action=sa.bindparam("p_action", type_=sa.String()),
-        action_date=sa.bindparam("p_action_date", type_=sa.Date()),
-        resolved_effort_minutes=sa.bindparam("p_effort", type_=sa.Integer()),
-        note=sa.bindparam("p_note", type_=sa.Text()),
-        outcome="pending",
-        recovered_amount=0.0,
-        updated_at=_NOW,
+        _resolution(
+            _BILLER,
+            _NOW,
+            sa.bindparam("p_action", type_=sa.String()),
+            sa.bindparam("p_action_date", type_=sa.Date()),
+            sa.bindparam("p_effort", type_=sa.Integer()),
+            sa.bindparam("p_note", type_=sa.Text()),
+        )
     )
     .returning(*ITEMS.c)
 )
@@ -714,6 +731,18 @@ class WorkQueue:
             raise UnknownItemError(f"no queue item for claim {claim_id}")
         return _item(row)
 
+    def items(self, claim_ids: Sequence[str]) -> list[WorkItem]:
+        """The stored items among `claim_ids` (whatever their status), in queue order; claims
+        with no item are left out, so the caller can tell what it asked for that is gone."""
+        ordered = sorted(set(claim_ids))
+        found: list[WorkItem] = []
+        with self.engine.connect() as connection:
+            for start in range(0, len(ordered), _CHUNK):
+                chunk = _literal_list(ordered[start : start + _CHUNK])
+                query = sa.select(ITEMS).where(ITEMS.c.claim_id.in_(chunk))
+                found.extend(_item(row) for row in connection.execute(query))
+        return sorted(found, key=lambda item: (-item.priority, item.id))
+
     def count_open(self) -> int:
         """Open items (leased or not): the queue's depth, one COUNT on the open-items index."""
         with self.engine.connect() as connection:
@@ -771,6 +800,22 @@ class WorkQueue:
         with self.engine.connect() as connection:
             rows = connection.execute(page.limit(limit).offset(offset)).all()
             return [_item(row) for row in rows], connection.execute(total).scalar_one()
+
+    def stream(
+        self, view: QueueFilter, viewer: str, *, sort: str = "rank", chunk: int = 1000
+    ) -> Iterator[list[WorkItem]]:
+        """Every open item `view` selects, in `sort` order, `chunk` at a time, from one
+        query (one snapshot), so an export holds a chunk in memory rather than the queue.
+        The connection is held until the iterator is exhausted or closed."""
+        query = (
+            sa.select(ITEMS)
+            .where(*browse.conditions(view, viewer, self._now()))
+            .order_by(*browse.order(sort))
+        )
+        with self.engine.connect() as connection:
+            result = connection.execution_options(yield_per=chunk).execute(query)
+            for rows in result.partitions():
+                yield [_item(row) for row in rows]
 
     def counts(self, viewer: str) -> QueueCounts:
         """Open items, due within a week, past deadline, and under `viewer`'s live lease."""
@@ -863,15 +908,8 @@ class WorkQueue:
         claim_ids = sorted(set(claim_ids))
         now = self._now()
         with self._writing() as connection:
-            items = [_item_for_update(connection, claim_id) for claim_id in claim_ids]
-            for item in items:
-                _check_open_and_free(item, now, allowed)
-            changed = connection.execute(
-                ITEMS.update()
-                .where(ITEMS.c.claim_id.in_(_literal_list(claim_ids)))
-                .values({column: value, "updated_at": now})
-                .returning(*ITEMS.c)
-            ).all()
+            changes = {column: value, "updated_at": now}
+            items, changed = _change_open(connection, claim_ids, now, allowed, changes)
             events = [
                 _audit(now, lead, it.claim_id, event, {"from": getattr(it, column), "to": value})
                 for it in items
@@ -904,6 +942,53 @@ class WorkQueue:
                 ],
             )
         return _item(row)
+
+    def write_off(self, claim_ids: Sequence[str], lead: str, reason: str) -> list[WorkItem]:
+        """A lead writes open items off in bulk, all or none: each is resolved as `resolve`
+        would (action `write_off`, no effort, the reason as its note, outcome pending), and
+        audited as `resolved` with `bulk` and the reason. An unknown, closed or resolved
+        claim, or one under anyone's live lease but the lead's own, refuses the lot, so a
+        biller's work is never written off under them."""
+        lead = _name(lead, "lead")
+        reason = reason.strip() if isinstance(reason, str) else ""
+        if not reason or len(reason) > NOTE_LENGTH:
+            raise InvalidValueError(
+                f"a write-off needs a reason of 1 to {NOTE_LENGTH} characters, not {len(reason)}"
+            )
+        claims = [] if isinstance(claim_ids, str) else sorted(set(claim_ids))
+        if not claims:  # (locked below in claim_id order, as loads lock)
+            raise InvalidValueError("a write-off needs at least one claim")
+        now = self._now()
+        values = _resolution(lead, now, "write_off", now.date(), 0, reason)
+        with self._writing() as connection:
+            items, changed = _change_open(connection, claims, now, lead, values)
+            detail = {"action": "write_off", "effort_minutes": 0, "note": reason}
+            events = [
+                _audit(
+                    now,
+                    lead,
+                    item.claim_id,
+                    "resolved",
+                    {**detail, "bulk": True, "reason": reason, "amount": item.recoverable_amount},
+                )
+                for item in items
+            ]
+            audit.append(connection, events)
+        log.info("%s wrote off %d items", lead, len(items))
+        return sorted((_item(row) for row in changed), key=lambda item: item.rank)
+
+    def refusals(self, claim_ids: Sequence[str], lead: str) -> dict[str, str]:
+        """Why a lead's change (`assign`, `change_action`, `write_off`) would refuse each of
+        these items now, by claim (unknown claims left out: see `items`); {}: none would.
+        A confirmation page shows it; the change itself checks again."""
+        now = self._now()
+        found = {}
+        for item in self.items(claim_ids):
+            try:
+                _check_open_and_free(item, now, lead)
+            except ConflictError as error:
+                found[item.claim_id] = str(error)
+        return found
 
     def add_note(self, claim_id: str, actor: str, text: str) -> AuditEvent:
         """A note on an item, whatever its status: kept in the trail, which is its history."""
@@ -1059,6 +1144,28 @@ def _check_open_and_free(item: WorkItem, now: datetime, allowed: str | None) -> 
         raise LeaseError(
             f"claim {item.claim_id} is leased by {item.lease_holder} until {item.lease_expires_at}"
         )
+
+
+def _change_open(
+    connection: sa.Connection,
+    claim_ids: Sequence[str],
+    now: datetime,
+    allowed: str | None,
+    values: dict[str, Any],
+) -> tuple[list[WorkItem], list[sa.Row[Any]]]:
+    """A lead's change: lock the items, refuse the lot unless each is open and free of
+    leases but `allowed`'s (`_check_open_and_free`), then set `values` on all of them.
+    Returns the items as they were and the changed rows."""
+    items = [_item_for_update(connection, claim_id) for claim_id in claim_ids]
+    for item in items:
+        _check_open_and_free(item, now, allowed)
+    changed = connection.execute(
+        ITEMS.update()
+        .where(ITEMS.c.claim_id.in_(_literal_list(claim_ids)))
+        .values(values)
+        .returning(*ITEMS.c)
+    ).all()
+    return items, changed
 
 
 def _leaving(connection: sa.Connection, ranked: set[str]) -> list[sa.RowMapping]:

@@ -12,7 +12,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from serving.web import auth, check, claim, letters, queue
+from serving.web import auth, bulk, check, claim, letters, queue
+from serving.web.alerts import AuthAlertCache
 from serving.web.render import install_error_pages
 
 STATIC = Path(__file__).parent / "static"
@@ -23,6 +24,8 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
     app.include_router(queue.router)
+    app.include_router(bulk.router)
+    app.state.auth_alerts = AuthAlertCache()
     app.include_router(check.router)
     app.state.check_results = check.LastResults()
     app.include_router(claim.router)

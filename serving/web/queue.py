@@ -21,12 +21,18 @@ from queues.browse import SORTS, Holder, QueueFilter
 from queues.store import QueueError, WorkItem
 from serving.api.deps import Stores, require
 from serving.api.security import Caller
+from serving.web.alerts import page_alerts
 from serving.web.render import page
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 Worker = Annotated[Caller, Depends(require("biller", "billing_lead"))]
 Viewer = Annotated[Caller, Depends(require("biller", "billing_lead", "revops"))]
+LEADS = ("billing_lead", "admin")
+"""Who sees and may use the bulk actions (the routes admit these alone: `serving.web.bulk`)."""
+EXPORTERS = ("billing_lead", "revops", "admin")
+"""Who may export a view as CSV: the whole view, patients' ids included, leaves the service."""
+ASSIGNABLE = ("biller", "billing_lead")
 _TEXT_FIELDS = ("payer_id", "denial_category", "action", "program", "clinician_id")
 _CHOICES = {"denial_category": DENIAL_CATEGORIES, "action": APPEAL_ACTIONS, "program": PROGRAMS}
 
@@ -40,15 +46,21 @@ class View:
     page: int = 1
     problems: list[str] = field(default_factory=list)
 
-    def url(self, **changes: Any) -> str:
-        """This view's address, with `changes` (a page number, a sort)."""
+    def url(self, path: str = "/queue", **changes: Any) -> str:
+        """This view's address at `path` (the page; `/queue.csv` its export), with
+        `changes` (a page number, a sort)."""
+        query = self.query(**changes)
+        return path + (f"?{query}" if query else "")
+
+    def query(self, **changes: Any) -> str:
+        """This view as a query string (defaults left out), with `changes`."""
         params = {**self.filter.as_params(), "sort": self.sort, "page": str(self.page)}
         params.update({key: str(value) for key, value in changes.items()})
         if params["sort"] == "rank":
             del params["sort"]
         if params["page"] == "1":
             del params["page"]
-        return "/queue" + (f"?{QueryParams(params)}" if params else "")
+        return str(QueryParams(params))
 
 
 def read_view(params: QueryParams) -> View:
@@ -122,20 +134,32 @@ def rows(
     return out
 
 
+def _by_deadline(view: QueueFilter) -> str:
+    return View(view, sort="deadline").url()
+
+
+def assignees(request: Request, caller: Caller) -> list[str]:
+    """The usernames a lead may assign items to: the tenant's enabled billers and leads."""
+    people = request.app.state.people.list_users(caller.tenant)
+    return [user.username for user in people if user.enabled and user.role in ASSIGNABLE]
+
+
 @router.get("/queue")
 def work_queue(request: Request, stores: Stores, caller: Viewer) -> Response:
     """The work queue page, or (asked by htmx) just its results."""
-    return _queue_page(request, stores, caller, read_view(request.query_params))
+    return queue_page(request, stores, caller, read_view(request.query_params))
 
 
-def _queue_page(
+def queue_page(
     request: Request,
     stores: Stores,
     caller: Caller,
     view: View,
     notice: str | None = None,
     status_code: int = 200,
+    error: str | None = None,
 ) -> Response:
+    """The page (or, asked by htmx, its results) of `view`, saying `notice` or `error`."""
     queue, policy = stores.queue, stores.policies.current()
     items, total = queue.browse(
         view.filter,
@@ -144,22 +168,28 @@ def _queue_page(
         limit=PAGE_SIZE,
         offset=(view.page - 1) * PAGE_SIZE,
     )
+    counts = queue.counts(caller.name)
+    is_lead = caller.role in LEADS
+    partial = (
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-target") == "results"
+    )
     context = {
         "view": view,
         "rows": rows(items, policy.cost_per_minute, policy.deadline_buffer_days, queue.now()),
         "total": total,
         "pages": max(1, math.ceil(total / PAGE_SIZE)),
-        "counts": queue.counts(caller.name),
+        "counts": counts,
         "facets": queue.facets(),
         "choices": {**_CHOICES, "holder": tuple(Holder), "sort": SORTS},
         "buffer_days": policy.deadline_buffer_days,
         "notice": notice,
-        "is_lead": caller.role in ("billing_lead", "admin"),
+        "error": error,
+        "is_lead": is_lead,
+        "assignees": assignees(request, caller) if is_lead else [],
+        "can_export": caller.role in EXPORTERS,
+        "alerts": None if partial else page_alerts(request, stores, caller, counts, _by_deadline),
     }
-    partial = (
-        request.headers.get("hx-request") == "true"
-        and request.headers.get("hx-target") == "results"
-    )
     template = "queue/results.html" if partial else "queue/page.html"
     return page(request, template, caller, context, status_code=status_code)
 
@@ -181,7 +211,7 @@ def take_next(
             caller.name, payer_id=view.filter.payer_id, denial_category=view.filter.denial_category
         )
     except QueueError as error:
-        return _queue_page(request, stores, caller, view, str(error), status.HTTP_409_CONFLICT)
+        return queue_page(request, stores, caller, view, str(error), status.HTTP_409_CONFLICT)
     if item is None:
-        return _queue_page(request, stores, caller, view, "Nothing left to take in this view.")
+        return queue_page(request, stores, caller, view, "Nothing left to take in this view.")
     return RedirectResponse(f"/claims/{item.claim_id}", status_code=status.HTTP_303_SEE_OTHER)

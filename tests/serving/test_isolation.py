@@ -95,6 +95,11 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/sign-out"): Call(form={}),
     ("GET", "/queue"): Call(),
     ("POST", "/queue/next"): Call(form={}),
+    ("POST", "/queue/bulk"): Call(
+        form={"operation": "assign", "claim_ids": BETA_CLAIM, "assign_to": "*nobody*"}
+    ),
+    ("POST", "/queue/bulk/write-off"): Call(form={"claim_ids": BETA_CLAIM, "reason": "isolation"}),
+    ("GET", "/queue.csv"): Call(),
     ("GET", "/check"): Call(),
     ("POST", "/check"): Call(form={}),
     ("GET", "/check/results.csv"): Call(),
@@ -244,6 +249,8 @@ def test_a_caller_of_tenant_a_never_reaches_tenant_b(two_tenants, via: str, pend
     # Alpha's own calls went through (so the 404s above are not a blanket refusal).
     assert answered["GET", "/v1/queue/items"] == 200
     assert answered["GET", "/queue"] == 200
+    assert answered["GET", "/queue.csv"] == 200
+    assert answered["POST", "/queue/bulk/write-off"] == 409  # beta's claim is not in alpha's queue
     assert answered["PUT", "/v1/policy"] == 200
     assert answered["POST", "/v1/claims/score"] == 200
     assert answered["POST", "/v1/admin/reload"] == 403  # a tenant admin runs no installation
