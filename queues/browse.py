@@ -127,16 +127,26 @@ def conditions(view: QueueFilter, viewer: str, now: datetime) -> list[sa.ColumnE
     return terms
 
 
-def order(sort: str) -> tuple[sa.ColumnElement[Any], ...]:
-    """ORDER BY for `sort` (one of `SORTS`), ties in the queue's own order."""
+Segment = tuple[tuple[sa.ColumnElement[bool], ...], tuple[sa.ColumnElement[Any], ...]]
+"""Extra WHERE terms and the ORDER BY of one run of a sorted view."""
+
+
+def segments(sort: str) -> list[Segment]:
+    """`sort` (one of `SORTS`) as runs read one after the other, ties in the queue's own
+    order. The deadline sort is two runs, known deadlines (nearest first, read along the
+    open-items deadline index) then unknown ones: one ORDER BY putting NULLs last would
+    sort every open item for each page (0.3 s at 100,000)."""
     queue_order = (ITEMS.c.priority.desc(), ITEMS.c.id)
     if sort == "rank":
-        return queue_order
+        return [((), queue_order)]
     if sort == "deadline":
-        # Unknown deadlines last on both databases (SQLite sorts NULL first ascending).
-        return (ITEMS.c.deadline.is_(None), ITEMS.c.deadline, *queue_order)
+        deadline = ITEMS.c.deadline
+        return [
+            ((deadline.is_not(None),), (deadline, *queue_order)),
+            ((deadline.is_(None),), queue_order),
+        ]
     if sort == "amount":
-        return (ITEMS.c.recoverable_amount.desc(), *queue_order)
+        return [((), (ITEMS.c.recoverable_amount.desc(), *queue_order))]
     raise ValueError(f"sort {sort!r} is not one of {', '.join(SORTS)}")
 
 

@@ -790,32 +790,40 @@ class WorkQueue:
         """One page of the open items `view` selects, in `sort` order (`queues.browse`),
         and how many it selects in all; leased items included (each says who holds it)."""
         try:
-            ordered_by = browse.order(sort)
+            runs = browse.segments(sort)
         except ValueError as error:  # a caller's value: the HTTP layer's 422
             raise InvalidValueError(str(error)) from error
         now = self._now()
         terms = browse.conditions(view, viewer, now)
-        page = sa.select(ITEMS).where(*terms).order_by(*ordered_by)
-        total = sa.select(sa.func.count()).select_from(ITEMS).where(*terms)
+        rows: list[sa.Row[Any]] = []
+        total = 0
         with self.engine.connect() as connection:
-            rows = connection.execute(page.limit(limit).offset(offset)).all()
-            return [_item(row) for row in rows], connection.execute(total).scalar_one()
+            for extra, ordered_by in runs:
+                where = (*terms, *extra)
+                count = sa.select(sa.func.count()).select_from(ITEMS).where(*where)
+                found = connection.execute(count).scalar_one()
+                skip = max(offset - total, 0)
+                wanted = limit - len(rows)
+                if wanted > 0 and skip < found:
+                    page = sa.select(ITEMS).where(*where).order_by(*ordered_by)
+                    rows += connection.execute(page.limit(wanted).offset(skip)).all()
+                total += found
+        return [_item(row) for row in rows], total
 
     def stream(
         self, view: QueueFilter, viewer: str, *, sort: str = "rank", chunk: int = 1000
     ) -> Iterator[list[WorkItem]]:
-        """Every open item `view` selects, in `sort` order, `chunk` at a time, from one
-        query (one snapshot), so an export holds a chunk in memory rather than the queue.
-        The connection is held until the iterator is exhausted or closed."""
-        query = (
-            sa.select(ITEMS)
-            .where(*browse.conditions(view, viewer, self._now()))
-            .order_by(*browse.order(sort))
-        )
+        """Every open item `view` selects, in `sort` order, `chunk` at a time, so an export
+        holds a chunk in memory rather than the queue; one query per run of the sort
+        (`queues.browse.segments`). The connection is held until the iterator is exhausted
+        or closed."""
+        terms = browse.conditions(view, viewer, self._now())
         with self.engine.connect() as connection:
-            result = connection.execution_options(yield_per=chunk).execute(query)
-            for rows in result.partitions():
-                yield [_item(row) for row in rows]
+            for extra, ordered_by in browse.segments(sort):
+                query = sa.select(ITEMS).where(*terms, *extra).order_by(*ordered_by)
+                result = connection.execution_options(yield_per=chunk).execute(query)
+                for rows in result.partitions():
+                    yield [_item(row) for row in rows]
 
     def counts(self, viewer: str) -> QueueCounts:
         """Open items, due within a week, past deadline, and under `viewer`'s live lease."""
