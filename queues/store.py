@@ -116,6 +116,8 @@ _NUMBERS = (
 )
 _TEXTS = ("claim_id", "payer_id", "denial_category", "action", "reason")
 _REFRESHED = (*RANKING_COLUMNS[1:], "policy_version")
+ANALYZE_AFTER_ROWS = 1000
+"""A load adding at least this many open items refreshes the database's statistics."""
 FACETS_SECONDS = 60.0
 """How long `facets` keeps what it read."""
 NOTE_LENGTH = 2000
@@ -538,6 +540,8 @@ class WorkQueue:
             stale=_by_reason(closures, STALE),
         )
         self._facets = None
+        if counts.inserted + counts.reopened >= ANALYZE_AFTER_ROWS:
+            self._analyze()
         log.info("queue load by %s, policy %s: %s", actor, policy_version, counts)
         return counts
 
@@ -1046,6 +1050,15 @@ class WorkQueue:
         """The trail in the order it was written, for one claim or all."""
         with self.engine.connect() as connection:
             return audit.events(connection, claim_id)
+
+    def _analyze(self) -> None:
+        """Refresh PostgreSQL's statistics of the queue after a large load, rather than
+        wait for autovacuum: with the table's old row count the planner reads 100,000
+        new open items by bitmap scans, and the work page takes 0.35 s, not 0.1 s."""
+        engine = self.database.admin().engine
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as connection:
+                connection.exec_driver_sql(f"ANALYZE {ITEMS.name}")
 
     def _seconds(self, lease_seconds: int | None) -> int:
         """A lease's length: the configured one unless the caller asks for another."""

@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 
 from queues.browse import Holder, QueueCounts, QueueFilter
+from queues.drill import drill_items
 from queues.store import (
+    ANALYZE_AFTER_ROWS,
     NOTE_LENGTH,
     ConflictError,
     InvalidValueError,
@@ -21,6 +23,7 @@ from queues.store import (
     UnknownItemError,
     WorkQueue,
 )
+from settings import Settings
 from tests.queues.test_store import events, ranking
 
 # claim: (payer, category, action, program, clinician, deadline, recoverable amount)
@@ -292,3 +295,17 @@ def test_the_holder_reassigns_an_item_in_one_step(filled: WorkQueue) -> None:
     with pytest.raises(LeaseError, match="assigned to ben"):
         filled.take("D", "ana")
     assert filled.take("D", "ben").lease_holder == "ben"
+
+
+@pytest.mark.postgres
+def test_a_large_load_refreshes_postgresqls_statistics(database_url: str, clock) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("statistics are PostgreSQL's")
+    settings = Settings(database_url=database_url)
+    with WorkQueue.from_settings(settings, clock=clock) as queue:
+        queue.load(drill_items(ANALYZE_AFTER_ROWS), actor="ranker", policy_version="v1")
+        with queue.database.admin().engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT reltuples FROM pg_class WHERE oid = 'queue_items'::regclass"
+            ).scalar()
+    assert rows == ANALYZE_AFTER_ROWS  # -1 (never analyzed) without the load's ANALYZE
