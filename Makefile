@@ -10,7 +10,7 @@ DEMO_SEED ?= 7
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint format venv bench clean browser
+.PHONY: demo test lint format venv bench clean browser screenshots
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11+) on PATH"; exit 1; }
@@ -65,6 +65,11 @@ browser:
 test: lint browser
 	$(BIN)/pytest
 
+# The README's screenshots: the browser tests write them, this keeps the top of each page.
+screenshots: $(STAMP) browser
+	$(BIN)/pytest -q -p no:cacheprovider tests/serving/web
+	$(BIN)/python docs/make_screenshots.py
+
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
@@ -78,6 +83,7 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python eval_fixes.py
 	cd benchmarks && ../$(BIN)/python bench_serve.py
 	cd benchmarks && ../$(BIN)/python bench_queue.py
+	cd benchmarks && ../$(BIN)/python bench_web.py
 	cd benchmarks && ../$(BIN)/python bench_rank.py
 	cd benchmarks && ../$(BIN)/python eval_queue.py
 
