@@ -55,10 +55,6 @@ class QueueFilter:
     amount_max: float | None = None
     holder: Holder = Holder.anyone
 
-    def is_empty(self) -> bool:
-        """True when the filter shows every open item."""
-        return self == QueueFilter()
-
     def as_params(self) -> dict[str, str]:
         """The filter's set fields as text (a shareable URL's query), in field order."""
         out: dict[str, str] = {}

@@ -345,7 +345,7 @@ def _words(event: AuditEvent) -> str:
         "leased": "Taken",
         "renewed": "Lease renewed",
         "released": "Released",
-        "assigned": f"Assigned to {detail.get('to')}",
+        "assigned": f"Assigned to {detail['to']}" if detail.get("to") else "Unassigned",
         "action_changed": f"Action changed from {detail.get('from')} to {detail.get('to')}",
         "note_added": f"Note: {detail.get('text', '')}",
     }

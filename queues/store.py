@@ -116,6 +116,8 @@ _NUMBERS = (
 )
 _TEXTS = ("claim_id", "payer_id", "denial_category", "action", "reason")
 _REFRESHED = (*RANKING_COLUMNS[1:], "policy_version")
+MAX_EFFORT_MINUTES = 24 * 60
+"""The most effort one resolution may record."""
 ANALYZE_AFTER_ROWS = 1000
 """A load adding at least this many open items refreshes the database's statistics."""
 FACETS_SECONDS = 60.0
@@ -623,11 +625,11 @@ class WorkQueue:
         if (
             not isinstance(effort_minutes, numbers.Integral)
             or isinstance(effort_minutes, bool)
-            or effort_minutes < 0
+            or not 0 <= effort_minutes <= MAX_EFFORT_MINUTES
         ):
             raise InvalidValueError(
-                f"claim {claim_id}: effort_minutes must be a whole number ≥ 0, "
-                f"not {effort_minutes!r}"
+                f"claim {claim_id}: effort_minutes must be a whole number from 0 to "
+                f"{MAX_EFFORT_MINUTES} (a day), not {effort_minutes!r}"
             )
         effort = int(effort_minutes)
         now = self._now()

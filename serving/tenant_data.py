@@ -60,7 +60,13 @@ class TenantData:
         with self._lock:
             lock = self._locks.setdefault(tenant, threading.Lock())
         with lock:
-            stamp = (settings.quarantine_ceiling, *_stamp(folder))
+            try:
+                stamp = (settings.quarantine_ceiling, *_stamp(folder))
+            except OSError as error:  # moved, unmounted, not readable
+                raise NoDataError(
+                    f"the data directory of tenant {tenant!r} cannot be read: {error.strerror} "
+                    f"({folder})"
+                ) from error
             kept = self._kept.get(tenant)
             if kept is not None and kept[0] == stamp:
                 return kept[1]

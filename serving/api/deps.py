@@ -183,6 +183,18 @@ async def tenant_stores(request: Request) -> TenantStores:
 
 
 Stores = Annotated[TenantStores, Depends(tenant_stores)]
+
+ASSIGNABLE = ("biller", "billing_lead")
+"""Roles of the people work items may be assigned, reassigned or handed to."""
+
+
+def assignees(request: Request, caller: Caller) -> list[str]:
+    """The usernames items of the caller's tenant may be assigned to: its enabled billers
+    and leads (never another tenant's people, nor a disabled person's name)."""
+    people = request.app.state.people.list_users(caller.tenant)
+    return [user.username for user in people if user.enabled and user.role in ASSIGNABLE]
+
+
 ScorerDep = Annotated[TenantScorer, Depends(current_scorer)]
 
 

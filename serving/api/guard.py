@@ -120,6 +120,8 @@ async def _to_sign_in(scope: Scope, receive: Receive, send: Send, *, clear_sessi
     person back here after. A page's partial update (htmx) is told to load the sign-in
     page whole (`HX-Redirect`), since a redirect would swap it into the page's middle."""
     back = scope["path"] + (f"?{scope['query_string'].decode()}" if scope["query_string"] else "")
+    if scope["method"] not in SAFE_METHODS:  # a form posted after the session ended: the
+        back = "/"  # page it came from is not known, and its path answers GET with a 405
     target = f"{PAGE_SIGN_IN}?{urlencode({'next': back})}"
     headers = Headers(scope=scope)
     if headers.get("hx-request") == "true":

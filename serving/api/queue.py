@@ -24,6 +24,7 @@ from data_contracts import plausibility
 from data_contracts.enums import APPEAL_ACTIONS, APPEAL_OUTCOMES
 from queues.browse import SORTS, Holder, QueueFilter
 from queues.store import (
+    MAX_EFFORT_MINUTES,
     NOTE_LENGTH,
     ConflictError,
     ForbiddenError,
@@ -145,7 +146,7 @@ class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Action
-    effort_minutes: int = Field(ge=0, le=24 * 60)
+    effort_minutes: int = Field(ge=0, le=MAX_EFFORT_MINUTES)
     note: str | None = Field(None, max_length=2000)
 
 
@@ -396,7 +397,9 @@ def correction(claim_id: ClaimId, body: CorrectionIn, queue: QueueDep, caller: L
 def assign(body: AssignIn, queue: QueueDep, caller: Lead) -> ItemsOut:
     """A billing lead assigns open items to a biller (null: unassigns them), all or none:
     an unknown claim is a 404, a closed one or one under another biller's live lease a 409,
-    and then nothing changes. Each change is audited with who had it before."""
+    and then nothing changes. Each change is audited with who had it before. The biller
+    may be a person or a key's id (scripts work the queue too), so the name is not checked
+    against the practice's people here; the web page offers its people only."""
     changed = queue.assign(body.claim_ids, body.biller, caller.name)
     return ItemsOut(items=[WorkItemOut.model_validate(item) for item in changed])
 

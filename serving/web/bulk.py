@@ -26,10 +26,10 @@ from starlette.datastructures import QueryParams
 
 from data_contracts.enums import APPEAL_ACTIONS
 from queues.store import QueueError, WorkItem
-from serving.api.deps import Stores, TenantStores, require
+from serving.api.deps import Stores, TenantStores, assignees, require
 from serving.api.security import Caller
-from serving.web.queue import EXPORTERS, View, assignees, queue_page, read_view, rows
-from serving.web.render import HEADERS, page
+from serving.web.queue import EXPORTERS, View, queue_page, read_view, rows
+from serving.web.render import HEADERS, page, spreadsheet_cell
 
 router = APIRouter(include_in_schema=False)
 Lead = Annotated[Caller, Depends(require("billing_lead"))]
@@ -59,7 +59,6 @@ CSV_COLUMNS = (
     "reason",
     "taken_by",
 )
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @router.post("/queue/bulk")
@@ -160,27 +159,21 @@ def _csv_lines(stores: TenantStores, caller: Caller, view: View) -> Iterator[str
 def _csv_row(item: WorkItem, net: float, days_left: int | None, taken_by: str) -> list:
     return [
         item.rank,
-        _text(item.claim_id),
-        _text(item.patient_id),
-        _text(item.payer_id),
+        spreadsheet_cell(item.claim_id),
+        spreadsheet_cell(item.patient_id),
+        spreadsheet_cell(item.payer_id),
         item.denial_category,
-        _text(item.carc_codes),
-        _text(item.rarc_codes),
+        spreadsheet_cell(item.carc_codes),
+        spreadsheet_cell(item.rarc_codes),
         f"{item.recoverable_amount:.2f}",
         f"{item.p_recover:.4f}",
         f"{net:.2f}",
         f"{item.effort_minutes:.0f}",
         "" if item.deadline is None else item.deadline.isoformat(),
         "" if days_left is None else days_left,
-        _text(item.reason),
-        _text(taken_by),
+        spreadsheet_cell(item.reason),
+        spreadsheet_cell(taken_by),
     ]
-
-
-def _text(value: str | None) -> str:
-    """A text cell a spreadsheet will not run as a formula."""
-    value = value or ""
-    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
 
 
 def _check_selection(stores: TenantStores, claim_ids: list[str]) -> str | None:

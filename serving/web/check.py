@@ -6,7 +6,8 @@ The scoring is the scrubbing hook's (the tenant's model, `ScorerDep`), and each 
 recorded in the tenant's scoring audit as the API's are. The upload goes by htmx, which
 sends the session's CSRF token as a header (a multipart form's field is not read before
 the route). The last answer of each person is kept in memory for its CSV download, for
-`RESULT_TTL_SECONDS` at most, and never written to disk.
+`RESULT_TTL_SECONDS` at most (the uploads themselves pass through Starlette's temporary
+files above 1 MB, which it deletes when the request ends).
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile, status
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from serving.api.deps import ScorerDep, Stores, require
 from serving.api.security import Caller
 from serving.presubmit import FILES, UploadError, check_batch, read_csv_upload, results_frame
-from serving.web.render import HEADERS, page
+from serving.web.render import HEADERS, page, spreadsheet_safe
 
 router = APIRouter(include_in_schema=False)
 Checker = Annotated[Caller, Depends(require("biller", "billing_lead"))]
@@ -66,7 +66,7 @@ def check_page(request: Request, caller: Checker) -> Response:
 
 
 @router.post("/check")
-async def check(
+def check(
     request: Request,
     caller: Checker,
     scorer: ScorerDep,
@@ -74,23 +74,25 @@ async def check(
     claims: UploadFile,
     claim_lines: UploadFile,
 ) -> Response:
-    """Score the uploaded batch; the results (htmx swaps them under the form)."""
+    """Score the uploaded batch; the results (htmx swaps them under the form). A plain
+    `def`: reading the CSVs, scoring and the audit write run in the thread pool, never on
+    the event loop."""
     try:
         raw = {
-            "claims": read_csv_upload("claims", await claims.read()),
-            "claim_lines": read_csv_upload("claim_lines", await claim_lines.read()),
+            "claims": read_csv_upload("claims", claims.file.read()),
+            "claim_lines": read_csv_upload("claim_lines", claim_lines.file.read()),
         }
     except UploadError as error:
         context = {"problems": [str(error)], "result": None, "files": FILES}
         return page(request, "check/results.html", caller, context, status.HTTP_400_BAD_REQUEST)
-    result = await run_in_threadpool(check_batch, raw, scorer.scorer)
+    result = check_batch(raw, scorer.scorer)
     if result.results:
         stores.audit.record(
             caller.name,
             scorer.scorer.version,
             [(r.claim_id, r.p_denial, r.band) for r in result.results],
         )
-        _results(request).put(caller, results_frame(result.results).to_csv(index=False).encode())
+        _results(request).put(caller, spreadsheet_safe(results_frame(result.results)))
     context = {
         "files": FILES,
         "result": result,

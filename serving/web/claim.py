@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from data_contracts.enums import APPEAL_ACTIONS
 from queues.store import QueueError, UnknownItemError, WorkQueue
-from serving.api.deps import ScorerOrReason, Stores, TenantStores
+from serving.api.deps import ScorerOrReason, Stores, TenantStores, assignees
 from serving.api.queue import LEADS, refusal_status
 from serving.api.security import Caller
 from serving.claim_detail import load_detail
@@ -38,7 +38,6 @@ ACTION_LABELS = {
 """What the "Action taken" select says for each of the contract's `APPEAL_ACTIONS`."""
 assert set(ACTION_LABELS) == set(APPEAL_ACTIONS), "a label for every appeal action"
 FINAL_OUTCOMES = ("overturned", "upheld")
-WORKER_ROLES = ("biller", "billing_lead")
 Field = Annotated[str, Form(max_length=2000)]
 
 
@@ -93,12 +92,7 @@ def reassign(
 
 def _colleagues(request: Request, caller: Caller) -> list[str]:
     """The practice's other enabled billers and leads: whom an item may be handed to."""
-    people = request.app.state.people.list_users(caller.tenant)
-    return [
-        person.username
-        for person in people
-        if person.enabled and person.role in WORKER_ROLES and person.username != caller.name
-    ]
+    return [name for name in assignees(request, caller) if name != caller.name]
 
 
 @router.post("/claims/{claim_id}/resolve")

@@ -18,8 +18,8 @@ from starlette.datastructures import QueryParams
 
 from data_contracts.enums import APPEAL_ACTIONS, DENIAL_CATEGORIES, PROGRAMS
 from queues.browse import SORTS, Holder, QueueFilter
-from queues.store import QueueError, WorkItem
-from serving.api.deps import Stores, require
+from queues.store import QueueError, WorkItem, WorkQueue
+from serving.api.deps import Stores, assignees, require
 from serving.api.security import Caller
 from serving.web.alerts import page_alerts
 from serving.web.render import page
@@ -32,7 +32,6 @@ LEADS = ("billing_lead", "admin")
 """Who sees and may use the bulk actions (the routes admit these alone: `serving.web.bulk`)."""
 EXPORTERS = ("billing_lead", "revops", "admin")
 """Who may export a view as CSV: the whole view, patients' ids included, leaves the service."""
-ASSIGNABLE = ("biller", "billing_lead")
 _TEXT_FIELDS = ("payer_id", "denial_category", "action", "program", "clinician_id")
 _CHOICES = {"denial_category": DENIAL_CATEGORIES, "action": APPEAL_ACTIONS, "program": PROGRAMS}
 
@@ -138,12 +137,6 @@ def _by_deadline(view: QueueFilter) -> str:
     return View(view, sort="deadline").url()
 
 
-def assignees(request: Request, caller: Caller) -> list[str]:
-    """The usernames a lead may assign items to: the tenant's enabled billers and leads."""
-    people = request.app.state.people.list_users(caller.tenant)
-    return [user.username for user in people if user.enabled and user.role in ASSIGNABLE]
-
-
 @router.get("/queue")
 def work_queue(request: Request, stores: Stores, caller: Viewer) -> Response:
     """The work queue page, or (asked by htmx) just its results."""
@@ -161,13 +154,10 @@ def queue_page(
 ) -> Response:
     """The page (or, asked by htmx, its results) of `view`, saying `notice` or `error`."""
     queue, policy = stores.queue, stores.policies.current()
-    items, total = queue.browse(
-        view.filter,
-        caller.name,
-        sort=view.sort,
-        limit=PAGE_SIZE,
-        offset=(view.page - 1) * PAGE_SIZE,
-    )
+    items, total = _page_of(queue, view, caller)
+    if not items and view.page > 1 and total:  # past the end (an old link, a shrunk view)
+        view.page = math.ceil(total / PAGE_SIZE)
+        items, total = _page_of(queue, view, caller)
     counts = queue.counts(caller.name)
     is_lead = caller.role in LEADS
     partial = (
@@ -192,6 +182,16 @@ def queue_page(
     }
     template = "queue/results.html" if partial else "queue/page.html"
     return page(request, template, caller, context, status_code=status_code)
+
+
+def _page_of(queue: WorkQueue, view: View, caller: Caller) -> tuple[list[WorkItem], int]:
+    return queue.browse(
+        view.filter,
+        caller.name,
+        sort=view.sort,
+        limit=PAGE_SIZE,
+        offset=(view.page - 1) * PAGE_SIZE,
+    )
 
 
 @router.post("/queue/next")

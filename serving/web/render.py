@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, Response
@@ -49,6 +50,27 @@ def percent(value: float | None) -> str:
 def codes(value: str | None) -> str:
     """A `;`-separated code list as the page shows it."""
     return ", ".join(part for part in (value or "").split(";") if part) or "—"
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet takes a cell starting with for a formula."""
+
+
+def spreadsheet_cell(value: str | None) -> str:
+    """A text cell a spreadsheet will not run as a formula (a leading apostrophe)."""
+    value = value or ""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> bytes:
+    """`frame` as CSV bytes, its text cells made `spreadsheet_cell`s: a download people
+    open in a spreadsheet, some cells of which came from an upload."""
+    text = frame.select_dtypes(include=["object", "string"]).columns
+    return (
+        frame.assign(**{c: frame[c].map(spreadsheet_cell) for c in text})
+        .to_csv(index=False)
+        .encode()
+    )
 
 
 TEMPLATES.env.filters.update(money=money, percent=percent, codes=codes)

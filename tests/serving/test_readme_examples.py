@@ -10,16 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from pydantic import SecretStr
 
 from data_contracts.reader import read_data_dir
@@ -30,6 +26,7 @@ from serving.api.app import create_app
 from settings import Settings
 from synthetic import generate, write_synthetic
 from tests.serving.conftest import KEYS, scorer_for
+from tests.serving.live import serving
 from training.recovery import fit_recovery
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -72,12 +69,6 @@ def test_every_route_of_the_service_has_an_example(settings, bundle) -> None:
             assert sent, f"README.md has no example of {method} {path}"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def demo_service(
     settings: Settings, bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -106,21 +97,8 @@ def demo_service(
     with WorkQueue.from_settings(settings) as queue:
         queue.load(ranked.ranked, actor="demo", policy_version=str(ranked.policy.version))
 
-    port = _free_port()
-    app = create_app(settings, loader=lambda _s: scorer_for(bundle))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive(), "the service stopped while starting"
-        assert time.monotonic() < deadline, "the service did not start within a minute"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", settings
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serving(create_app(settings, loader=lambda _s: scorer_for(bundle))) as url:
+        yield url, settings
 
 
 def test_the_readme_examples_run_as_written(demo_service, tmp_path: Path) -> None:

@@ -9,16 +9,12 @@ its own browser here. Screenshots go to artifacts/screenshots/ (the test artifac
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
-import uvicorn
 from pydantic import SecretStr
 
 from data_contracts.reader import ContractData, read_data_dir
@@ -28,6 +24,7 @@ from serving.api.app import create_app
 from settings import Settings
 from synthetic import generate, write_synthetic
 from tests.serving.conftest import scorer_for
+from tests.serving.live import serving
 from training.recovery import fit_recovery
 
 CHROMIUM = Path(os.environ.get("DENIALOPS_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -96,29 +93,13 @@ def site(
     with WorkQueue.from_settings(settings) as queue:
         queue.load(ranked.ranked, actor="test", policy_version=str(ranked.policy.version))
     app = create_app(settings, loader=lambda _s: scorer_for(bundle))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive(), "the service stopped while starting"
-        assert time.monotonic() < deadline, "the service did not start within a minute"
-        time.sleep(0.05)
-    for username, role in PEOPLE.items():
-        app.state.people.add("default", username, role, PASSWORD, by="test")
     try:
-        yield Site(f"http://127.0.0.1:{port}", settings, app)
+        with serving(app) as url:
+            for username, role in PEOPLE.items():
+                app.state.people.add("default", username, role, PASSWORD, by="test")
+            yield Site(url, settings, app)
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         mp.undo()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def sign_in(page, site: Site, username: str = "ana", then: str = "/queue") -> None:

@@ -7,10 +7,11 @@ import csv
 import re
 from urllib.parse import urlencode
 
+import pandas as pd
 from playwright.sync_api import Page, expect
 
 from queues.browse import Holder, QueueFilter
-from serving.web import bulk
+from serving.web.render import spreadsheet_cell, spreadsheet_safe
 from tests.serving.web.conftest import Site, screenshot, sign_in
 
 
@@ -233,7 +234,10 @@ def test_the_write_off_confirmation_names_items_someone_else_is_working(
 
 
 def test_csv_text_cells_cannot_run_as_spreadsheet_formulas() -> None:
-    assert bulk._text("=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert bulk._text("-2+3") == "'-2+3"
-    assert bulk._text("CLM1") == "CLM1"
-    assert bulk._text(None) == ""
+    assert spreadsheet_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert spreadsheet_cell("-2+3") == "'-2+3"
+    assert spreadsheet_cell("CLM1") == "CLM1"
+    assert spreadsheet_cell(None) == ""
+    frame = pd.DataFrame({"claim_id": ["@SUM(A1)", "C2"], "p_denial": [-0.5, 0.25]})
+    rows = list(csv.reader(spreadsheet_safe(frame).decode().splitlines()))
+    assert rows[1:] == [["'@SUM(A1)", "-0.5"], ["C2", "0.25"]]  # numbers stay numbers

@@ -46,3 +46,14 @@ def test_a_batch_is_checked_its_bad_row_set_aside_and_the_answer_downloaded(
     assert len(rows) == 7
     assert broken not in {row["claim_id"] for row in rows}
     assert {row["band"] for row in rows} <= {"pass", "review", "hold"}
+
+
+def test_a_file_that_is_not_csv_is_named_on_the_page(page: Page, site: Site, tmp_path) -> None:
+    bad, empty = tmp_path / "claims.csv", tmp_path / "claim_lines.csv"
+    bad.write_bytes(b"\xff\xfe\x00c\x00l\x00a")
+    empty.write_bytes(b"")
+    sign_in(page, site, then="/check")
+    page.get_by_label("Claims CSV").set_input_files(bad)
+    page.get_by_label("Claim lines CSV").set_input_files(empty)
+    page.get_by_role("button", name="Check claims").click()
+    expect(page.get_by_role("alert")).to_contain_text("Claims CSV: not UTF-8 text")
