@@ -16,7 +16,7 @@ and named in `Draft.missing`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -108,11 +108,20 @@ def parity_applies(category: str, primary_dx: str | None, procedure_codes: list[
     return category in PARITY_CATEGORIES and is_behavioral(primary_dx, procedure_codes)
 
 
-def environment(templates_dir: Path | None = None) -> SandboxedEnvironment:
-    """The templates: `templates_dir`'s files first, then the bundled ones."""
-    loaders = [FileSystemLoader(templates_dir)] if templates_dir is not None else []
+def template_folders(templates_dir: Path | None, tenant: str | None = None) -> list[Path]:
+    """Where a tenant's templates are looked for, first to last: `templates_dir/<tenant>/`
+    (one practice's letterhead and wording never reach another's letters), then
+    `templates_dir`, then the bundled ones."""
+    if templates_dir is None:
+        return [BUNDLED_TEMPLATES]
+    own = [templates_dir / tenant] if tenant else []
+    return [*own, templates_dir, BUNDLED_TEMPLATES]
+
+
+def environment(folders: Sequence[Path] = (BUNDLED_TEMPLATES,)) -> SandboxedEnvironment:
+    """The templates of `folders` (`template_folders`), the first holding a file winning."""
     return SandboxedEnvironment(
-        loader=ChoiceLoader([*loaders, FileSystemLoader(BUNDLED_TEMPLATES)]),
+        loader=ChoiceLoader([FileSystemLoader(folder) for folder in folders]),
         autoescape=False,  # plain text for a textarea and a PDF, never HTML
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -121,13 +130,12 @@ def environment(templates_dir: Path | None = None) -> SandboxedEnvironment:
     )
 
 
-def template_for(category: str, templates_dir: Path | None = None) -> str:
-    """The category's template file name: `<category>.txt` where one exists (in
-    `templates_dir` or bundled), else `generic.txt`."""
+def template_for(category: str, folders: Sequence[Path] = (BUNDLED_TEMPLATES,)) -> str:
+    """The category's template file name: `<category>.txt` where one exists in `folders`,
+    else `generic.txt`."""
     if category not in DENIAL_CATEGORIES:
         return GENERIC
     name = f"{category}.txt"
-    folders = [BUNDLED_TEMPLATES] if templates_dir is None else [templates_dir, BUNDLED_TEMPLATES]
     return name if any((folder / name).is_file() for folder in folders) else GENERIC
 
 
@@ -137,10 +145,13 @@ def draft_letter(
     practice: str,
     today: date,
     templates_dir: Path | None = None,
+    tenant: str | None = None,
 ) -> Draft:
-    """The appeal letter for `item`, filled from the templates with the claim's facts in
-    `data` (None: the tenant has no data, so only the queue item's facts are known).
-    Raises LetterTemplateError when a template is broken."""
+    """The appeal letter for `item`, filled from the templates (`template_folders` of
+    `templates_dir` and `tenant`) with the claim's facts in `data` (None: the tenant has no
+    data, so only the queue item's facts are known). Raises LetterTemplateError when a
+    template is broken."""
+    folders = template_folders(templates_dir, tenant)
     facts = claim_facts(item, data)
     category = item.denial_category
     parity = parity_applies(category, facts.primary_dx, facts.codes)
@@ -150,10 +161,10 @@ def draft_letter(
         "today": long_date(today),
         "category": category,
         "category_label": category.replace("_", " "),
-        "body_template": template_for(category, templates_dir),
+        "body_template": template_for(category, folders),
         "parity": parity,
     }
-    env = environment(templates_dir)
+    env = environment(folders)
     try:
         text = env.get_template(FRAME).render(values)
     except TemplateError as error:

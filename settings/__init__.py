@@ -79,7 +79,8 @@ class Settings(BaseSettings):
     letter_templates_dir: Path | None = Field(
         None,
         description="RevOps' own appeal letter templates: a file here wins over the bundled "
-        "one of the same name (queues/letter_templates/README.md lists files and variables).",
+        "one of the same name, and a file in its subfolder named for a tenant wins for that "
+        "tenant's letters (queues/letter_templates/README.md lists files and variables).",
     )
     api_keys: str = Field(
         "",

@@ -127,7 +127,9 @@ def _draft(request: Request, caller: Caller, item: WorkItem, stores: TenantStore
     data, problem = _data(request, caller.tenant)
     today = stores.queue.now().date()
     try:
-        draft = draft_letter(item, data, caller.tenant, today, settings.letter_templates_dir)
+        draft = draft_letter(
+            item, data, caller.tenant, today, settings.letter_templates_dir, tenant=caller.tenant
+        )
     except LetterTemplateError as error:
         raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, detail=str(error)) from error
     if problem:

@@ -227,6 +227,20 @@ def test_revops_templates_win_over_the_bundled_ones(tmp_path: Path) -> None:
     assert "The claim was denied as a duplicate" in other
 
 
+def test_a_practices_own_templates_reach_its_letters_only(tmp_path: Path) -> None:
+    (tmp_path / "sunrise").mkdir()
+    (tmp_path / "sunrise" / "duplicate.txt").write_text("Sunrise's own duplicate text.\n")
+    (tmp_path / "duplicate.txt").write_text("Every practice's duplicate text.\n")
+    data = claim_data()
+
+    def letter(tenant: str) -> str:
+        return draft_letter(work_item("duplicate"), data, tenant, TODAY, tmp_path, tenant).text
+
+    assert "Sunrise's own duplicate text." in letter("sunrise")
+    assert "Every practice's duplicate text." in letter("moonrise")
+    assert "Sunrise's own" not in letter("moonrise")
+
+
 def test_a_broken_template_is_named(tmp_path: Path) -> None:
     (tmp_path / "duplicate.txt").write_text("ok\n{{ no_such_fact }}\n")
     with pytest.raises(LetterTemplateError, match=r"duplicate\.txt line 2.*no_such_fact"):
