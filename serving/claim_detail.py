@@ -10,19 +10,15 @@ and why, because the biller can still work the item.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 from fastapi import Request
 
-from data_contracts.reader import ContractData, ContractError
+from data_contracts.reader import ContractData
 from queues.detail import ClaimDetail, claim_detail
 from serving.api.deps import TenantStores
 from serving.loading import TenantScorer
 from serving.scorer import Fix
-from serving.tenant_data import NoDataError
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,13 +63,10 @@ def load_detail(
 def _tenant_data(request: Request, tenant: str) -> tuple[ContractData | None, str | None]:
     """The tenant's contract data, or None and why the claim's history is unavailable."""
     state = request.app.state
-    try:
-        return state.tenant_data.get(tenant, state.settings), None
-    except NoDataError as error:
-        return None, f"the claim's history is unavailable: {error}"
-    except ContractError as error:
-        log.warning("tenant %s: data directory unreadable: %s", tenant, error)
-        return None, "the claim's history is unavailable: the data directory breaks the contract"
+    data, unavailable = state.tenant_data.get_or_unavailable(tenant, state.settings)
+    if unavailable is not None:
+        return None, f"the claim's history is unavailable: {unavailable.reason}"
+    return data, None
 
 
 def _suggestions(

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
-from data_contracts.reader import ContractData, read_data_dir
+from data_contracts.reader import ContractData, ContractError, read_data_dir
 from settings import Settings
 from storage.database import Database
 from storage.tenancy import DEFAULT_TENANT
@@ -36,6 +37,15 @@ def data_dir(database: Database, settings: Settings, tenant: str) -> Path | None
     if own is not None or tenant != DEFAULT_TENANT:
         return own
     return settings.queue_data_dir
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Why a tenant's data cannot be had: it has no data directory (`missing`), or its
+    directory cannot be read (`reason` says which, for the page to show)."""
+
+    missing: bool
+    reason: str
 
 
 class TenantData:
@@ -74,6 +84,20 @@ class TenantData:
             data = read_data_dir(folder, settings.quarantine_ceiling)
             self._kept[tenant] = (stamp, data)
             return data
+
+    def get_or_unavailable(
+        self, tenant: str, settings: Settings
+    ) -> tuple[ContractData | None, Unavailable | None]:
+        """`get`, or None and why: the pages that can do without the data (the alerts, a
+        claim's history, a letter's facts) say so rather than fail. A directory that breaks
+        the contract is logged (its error masks identifying values)."""
+        try:
+            return self.get(tenant, settings), None
+        except NoDataError as error:
+            return None, Unavailable(True, str(error))
+        except ContractError as error:
+            log.warning("tenant %s: its data directory cannot be read: %s", tenant, error)
+            return None, Unavailable(False, "the practice's data directory breaks the contract")
 
 
 def _stamp(folder: Path) -> tuple:

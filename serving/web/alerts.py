@@ -11,7 +11,6 @@ shows.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,14 +18,12 @@ from datetime import date
 
 from fastapi import Request
 
-from data_contracts.reader import ContractData, ContractError
+from data_contracts.reader import ContractData
 from queues.alerts import AuthAlerts, auth_alerts
 from queues.browse import QueueCounts, QueueFilter
 from serving.api.deps import TenantStores
 from serving.api.security import Caller
-from serving.tenant_data import NoDataError
 
-log = logging.getLogger(__name__)
 EXAMPLES = 3
 """Examples shown per authorization alert; the counts say how many there are in all."""
 
@@ -89,12 +86,10 @@ def page_alerts(
         due_soon_url=link(QueueFilter(due_within_days=buffer)),
     )
     state = request.app.state
-    try:
-        data = state.tenant_data.get(caller.tenant, state.settings)
-    except NoDataError:
-        return PageAlerts(banner, None, None)
-    except (ContractError, OSError) as error:
-        log.warning("no authorization alerts for tenant %s: %s", caller.tenant, error)
+    data, unavailable = state.tenant_data.get_or_unavailable(caller.tenant, state.settings)
+    if data is None:
+        if unavailable is None or unavailable.missing:
+            return PageAlerts(banner, None, None)
         note = "Authorization alerts are unavailable: the practice's data could not be read."
         return PageAlerts(banner, None, note)
     return PageAlerts(banner, state.auth_alerts.get(caller.tenant, data, queue.now().date()), None)

@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from data_contracts.reader import ContractData, ContractError
+from data_contracts.reader import ContractData
 from queues.letters import (
     Draft,
     LetterStore,
@@ -28,7 +28,6 @@ from queues.letters import (
 from queues.store import InvalidValueError, UnknownItemError, WorkItem
 from serving.api.deps import Stores, TenantStores, require
 from serving.api.security import Caller
-from serving.tenant_data import NoDataError
 from serving.web.render import HEADERS, page
 
 log = logging.getLogger(__name__)
@@ -139,13 +138,13 @@ def _draft(request: Request, caller: Caller, item: WorkItem, stores: TenantStore
 
 def _data(request: Request, tenant: str) -> tuple[ContractData | None, str]:
     """The tenant's contract data, or None and why there is none."""
-    try:
-        return request.app.state.tenant_data.get(tenant, request.app.state.settings), ""
-    except NoDataError:
+    state = request.app.state
+    data, unavailable = state.tenant_data.get_or_unavailable(tenant, state.settings)
+    if unavailable is None:
+        return data, ""
+    if unavailable.missing:
         return None, "the practice has no data directory, so only the queue item's facts are known"
-    except ContractError:
-        log.exception("the data directory of tenant %s cannot be read", tenant)
-        return None, "the practice's data cannot be read, so only the queue item's facts are known"
+    return None, "the practice's data cannot be read, so only the queue item's facts are known"
 
 
 def _page(
