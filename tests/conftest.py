@@ -82,3 +82,13 @@ def queue(database_url: str, clock: Clock) -> Iterator[WorkQueue]:
         Settings(database_url=database_url, lease_seconds=600), clock=clock
     ) as opened:
         yield opened
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's synchronous API keeps an event loop running in the
+    main thread from its first test on, after which a test calling `asyncio.run` fails
+    ("cannot be called from a running event loop"), whatever order files are named in."""
+    browser = [item for item in items if "page" in getattr(item, "fixturenames", ())]
+    if browser:
+        others = [item for item in items if "page" not in getattr(item, "fixturenames", ())]
+        items[:] = others + browser

@@ -186,6 +186,12 @@ Stores = Annotated[TenantStores, Depends(tenant_stores)]
 
 ASSIGNABLE = ("biller", "billing_lead")
 """Roles of the people work items may be assigned, reassigned or handed to."""
+Worker = Annotated[Caller, Depends(require(*ASSIGNABLE))]
+"""Who works queue items (and drafts letters, checks batches): a biller or billing lead."""
+Lead = Annotated[Caller, Depends(require("billing_lead"))]
+"""A billing lead: changes many items at once, corrects outcomes."""
+QueueReader = Annotated[Caller, Depends(require(*ASSIGNABLE, "revops"))]
+"""Who reads the queue: its workers and RevOps."""
 
 
 def assignees(request: Request, caller: Caller) -> list[str]:

@@ -33,16 +33,12 @@ from queues.store import (
     UnknownItemError,
     WorkQueue,
 )
-from serving.api.deps import ScorerOrReason, Stores, require
-from serving.api.security import Caller
+from serving.api.deps import Lead, QueueReader, ScorerOrReason, Stores, Worker
 from serving.claim_detail import Detail, load_detail
 
 router = APIRouter(prefix="/v1/queue", tags=["queue"])
 LEADS = ("billing_lead", "admin")
 """Roles that may record or correct any outcome and override the amount bound."""
-Biller = Annotated[Caller, Depends(require("biller", "billing_lead"))]
-Lead = Annotated[Caller, Depends(require("billing_lead"))]
-Viewer = Annotated[Caller, Depends(require("biller", "billing_lead", "revops"))]
 ClaimId = Annotated[str, Field(min_length=1, max_length=64)]
 MAX_BULK = 500
 """The most claims one bulk change (assign, action) names: one transaction, one lock each."""
@@ -214,11 +210,10 @@ QueueDep = Annotated[WorkQueue, Depends(_queue)]
 
 Text = Annotated[str | None, Query(max_length=64)]
 Amount = Annotated[float | None, Query(ge=0, le=plausibility.MAX_AMOUNT, allow_inf_nan=False)]
-Reader = Annotated[Caller, Depends(require("biller", "billing_lead", "revops"))]
 
 
 def queue_filter(
-    caller: Reader,
+    caller: QueueReader,
     payer_id: Text = None,
     denial_category: Text = None,
     action: Annotated[Action | None, Query()] = None,
@@ -263,7 +258,7 @@ def queue_filter(
 @router.get("/items", response_model=PageOut)
 def items(
     queue: QueueDep,
-    caller: Reader,
+    caller: QueueReader,
     view: Annotated[QueueFilter, Depends(queue_filter)],
     sort: Sort = "rank",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -279,7 +274,7 @@ def items(
 
 
 @router.get("/counts", response_model=CountsOut)
-def counts(queue: QueueDep, caller: Reader) -> CountsOut:
+def counts(queue: QueueDep, caller: QueueReader) -> CountsOut:
     """The figures at the top of the work page: open items, due within a week, past their
     deadline, and under the caller's live lease."""
     return CountsOut.model_validate(queue.counts(caller.name))
@@ -289,7 +284,7 @@ def counts(queue: QueueDep, caller: Reader) -> CountsOut:
 def item(
     claim_id: ClaimId,
     queue: QueueDep,
-    _caller: Viewer,
+    _caller: QueueReader,
 ) -> ItemOut:
     """One item, whatever its status (a closed one says why), with its audit trail."""
     found = WorkItemOut.model_validate(queue.item(claim_id))
@@ -303,7 +298,7 @@ def detail(
     request: Request,
     stores: Stores,
     scorer: ScorerOrReason,
-    _caller: Viewer,
+    _caller: QueueReader,
 ) -> Detail:
     """What the claim detail page shows, as JSON: the claim and its lines, the remit's codes
     with their descriptions, the recovery estimate, the fixes for a corrected claim, the
@@ -318,7 +313,7 @@ def detail(
     responses={204: {"description": "Nothing left to work."}},
 )
 def next_item(
-    queue: QueueDep, caller: Biller, body: NextIn | None = None
+    queue: QueueDep, caller: Worker, body: NextIn | None = None
 ) -> WorkItemOut | Response:
     """Lease the top open item to the calling biller (atomically: no one else gets it);
     409 when the biller already holds as many live leases as one may."""
@@ -330,7 +325,7 @@ def next_item(
 
 
 @router.post("/items/{claim_id}/take", response_model=WorkItemOut)
-def take(claim_id: ClaimId, queue: QueueDep, caller: Biller) -> WorkItemOut:
+def take(claim_id: ClaimId, queue: QueueDep, caller: Worker) -> WorkItemOut:
     """Lease an item the caller chose from the list: 409 naming the holder while someone
     else's lease runs, or the assignee when it is assigned to someone else, or at the lease
     cap; the caller's own live lease is renewed."""
@@ -338,32 +333,32 @@ def take(claim_id: ClaimId, queue: QueueDep, caller: Biller) -> WorkItemOut:
 
 
 @router.post("/items/{claim_id}/notes", response_model=AuditEventOut, status_code=201)
-def add_note(claim_id: ClaimId, body: NoteIn, queue: QueueDep, caller: Biller) -> AuditEventOut:
+def add_note(claim_id: ClaimId, body: NoteIn, queue: QueueDep, caller: Worker) -> AuditEventOut:
     """Add a note to an item, whatever its status; it is kept in the item's trail."""
     return AuditEventOut.model_validate(queue.add_note(claim_id, caller.name, body.text))
 
 
 @router.post("/items/{claim_id}/renew", response_model=WorkItemOut)
-def renew(claim_id: ClaimId, queue: QueueDep, caller: Biller) -> WorkItemOut:
+def renew(claim_id: ClaimId, queue: QueueDep, caller: Worker) -> WorkItemOut:
     """Renew the caller's live lease for another lease period from now."""
     return WorkItemOut.model_validate(queue.renew(claim_id, caller.name))
 
 
 @router.post("/items/{claim_id}/release", response_model=WorkItemOut)
-def release(claim_id: ClaimId, queue: QueueDep, caller: Biller) -> WorkItemOut:
+def release(claim_id: ClaimId, queue: QueueDep, caller: Worker) -> WorkItemOut:
     """Give the lease back; the item returns to the queue at its rank."""
     return WorkItemOut.model_validate(queue.release(claim_id, caller.name))
 
 
 @router.post("/items/{claim_id}/resolve", response_model=WorkItemOut)
-def resolve(claim_id: ClaimId, body: ResolveIn, queue: QueueDep, caller: Biller) -> WorkItemOut:
+def resolve(claim_id: ClaimId, body: ResolveIn, queue: QueueDep, caller: Worker) -> WorkItemOut:
     """Record what was done and how long it took; the outcome stays pending."""
     item = queue.resolve(claim_id, caller.name, body.action, body.effort_minutes, body.note)
     return WorkItemOut.model_validate(item)
 
 
 @router.post("/items/{claim_id}/outcome", response_model=WorkItemOut)
-def outcome(claim_id: ClaimId, body: OutcomeIn, queue: QueueDep, caller: Biller) -> WorkItemOut:
+def outcome(claim_id: ClaimId, body: OutcomeIn, queue: QueueDep, caller: Worker) -> WorkItemOut:
     """Record the payer's answer, once: by the biller who resolved the item or a lead.
     Resolved items export as the contract's appeals table."""
     item = queue.record_outcome(

@@ -26,13 +26,12 @@ from starlette.datastructures import QueryParams
 
 from data_contracts.enums import APPEAL_ACTIONS
 from queues.store import QueueError, WorkItem
-from serving.api.deps import Stores, TenantStores, assignees, require
+from serving.api.deps import Lead, Stores, TenantStores, assignees, require
 from serving.api.security import Caller
 from serving.web.queue import EXPORTERS, View, queue_page, read_view, rows
 from serving.web.render import HEADERS, page, spreadsheet_cell
 
 router = APIRouter(include_in_schema=False)
-Lead = Annotated[Caller, Depends(require("billing_lead"))]
 Exporter = Annotated[Caller, Depends(require(*EXPORTERS))]
 MAX_SELECTED = 500
 """The most items one bulk action may change (a page shows 50)."""

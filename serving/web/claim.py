@@ -19,12 +19,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from data_contracts.enums import APPEAL_ACTIONS
 from queues.store import QueueError, UnknownItemError, WorkQueue
-from serving.api.deps import ScorerOrReason, Stores, TenantStores, assignees
+from serving.api.deps import QueueReader, ScorerOrReason, Stores, TenantStores, Worker, assignees
 from serving.api.queue import LEADS, refusal_status
 from serving.api.security import Caller
 from serving.claim_detail import load_detail
 from serving.loading import TenantScorer
-from serving.web.queue import Viewer, Worker
 from serving.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -47,7 +46,7 @@ class FormError(ValueError):
 
 @router.get("/claims/{claim_id}")
 def claim_page(
-    claim_id: str, request: Request, stores: Stores, scorer: ScorerOrReason, caller: Viewer
+    claim_id: str, request: Request, stores: Stores, scorer: ScorerOrReason, caller: QueueReader
 ) -> Response:
     """The claim's detail, with the actions the caller may take on it now."""
     return _render(request, stores, scorer, caller, claim_id)

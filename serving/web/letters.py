@@ -13,7 +13,7 @@ import logging
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from data_contracts.reader import ContractData
@@ -26,13 +26,12 @@ from queues.letters import (
     letter_pdf,
 )
 from queues.store import InvalidValueError, UnknownItemError, WorkItem
-from serving.api.deps import Stores, TenantStores, require
+from serving.api.deps import Stores, TenantStores, Worker
 from serving.api.security import Caller
 from serving.web.render import HEADERS, page
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
-Worker = Annotated[Caller, Depends(require("biller", "billing_lead"))]
 _UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9_.-]")
 
 

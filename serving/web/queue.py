@@ -12,22 +12,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, status
+from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import QueryParams
 
 from data_contracts.enums import APPEAL_ACTIONS, DENIAL_CATEGORIES, PROGRAMS
 from queues.browse import SORTS, Holder, QueueFilter
 from queues.store import QueueError, WorkItem, WorkQueue
-from serving.api.deps import Stores, assignees, require
+from serving.api.deps import QueueReader, Stores, Worker, assignees
 from serving.api.security import Caller
 from serving.web.alerts import page_alerts
 from serving.web.render import page
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
-Worker = Annotated[Caller, Depends(require("biller", "billing_lead"))]
-Viewer = Annotated[Caller, Depends(require("biller", "billing_lead", "revops"))]
 LEADS = ("billing_lead", "admin")
 """Who sees and may use the bulk actions (the routes admit these alone: `serving.web.bulk`)."""
 EXPORTERS = ("billing_lead", "revops", "admin")
@@ -138,7 +136,7 @@ def _by_deadline(view: QueueFilter) -> str:
 
 
 @router.get("/queue")
-def work_queue(request: Request, stores: Stores, caller: Viewer) -> Response:
+def work_queue(request: Request, stores: Stores, caller: QueueReader) -> Response:
     """The work queue page, or (asked by htmx) just its results."""
     return queue_page(request, stores, caller, read_view(request.query_params))
 
