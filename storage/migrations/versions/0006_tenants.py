@@ -269,9 +269,14 @@ def _append_only(table: str, *, on: bool) -> None:
 
     On PostgreSQL, scoring_audit had none before this revision: they are made here."""
     if _postgresql():
+        # The trigger on this schema's table: pg_proc spans schemas, so asking it whether
+        # the function exists answered yes for another schema's (tests share a database).
         exists = op.get_bind().execute(
-            sa.text("SELECT count(*) FROM pg_proc WHERE proname = :name"),
-            {"name": f"{table}_append_only"},
+            sa.text(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass(:table) "
+                "AND tgname = :trigger"
+            ),
+            {"table": table, "trigger": f"{table}_no_change"},
         )
         if not exists.scalar():
             if on:
