@@ -34,7 +34,7 @@ def home() -> RedirectResponse:
 
 @router.get(PAGE_SIGN_IN)
 def sign_in_page(request: Request, next: str | None = None) -> Response:
-    """The sign-in form (signed-in people go straight on)."""
+    """The sign-in form; `next` is where the person goes after (this site's paths only)."""
     return page(request, "sign_in.html", None, {"next": safe_next(next)})
 
 

@@ -169,7 +169,7 @@ def queue_page(
         "pages": max(1, math.ceil(total / PAGE_SIZE)),
         "counts": counts,
         "facets": queue.facets(),
-        "choices": {**_CHOICES, "holder": tuple(Holder), "sort": SORTS},
+        "choices": _CHOICES,
         "buffer_days": policy.deadline_buffer_days,
         "notice": notice,
         "error": error,

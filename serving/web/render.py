@@ -9,7 +9,7 @@ the Content-Security-Policy allows this origin's own scripts and styles only.
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,8 @@ def page(
     status_code: int = 200,
 ) -> HTMLResponse:
     """`template` rendered for `caller` with `context`, with the pages' headers."""
-    values = {"caller": caller, "csrf": _csrf(request, caller), "today": date.today()}
+    # Today in UTC, as the queue counts days and checks dates (a closing date's default).
+    values = {"caller": caller, "csrf": _csrf(request, caller), "today": datetime.now(UTC).date()}
     response = TEMPLATES.TemplateResponse(
         request, template, {**values, **(context or {})}, status_code=status_code
     )
