@@ -21,13 +21,17 @@ rows for them.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from data_contracts.schemas import TABLES
+
+if TYPE_CHECKING:
+    from data_contracts.reader import Problem
 
 FOLDER = "quarantine"
 ADDED_COLUMNS = ("row", "column", "problem")
@@ -75,6 +79,17 @@ class QuarantineSummary:
             f"  {row.table}.{row.column}: {row.problem} — {row.rows:,}"
             for row in self.counts.itertuples(index=False)
         ]
+
+
+def own_reasons(problems: Iterable[Problem]) -> Reasons:
+    """The rows the problems blame, by table and row, with each (column, rule) broken."""
+    own: Reasons = {}
+    for problem in problems:
+        for row in problem.rows:
+            own.setdefault(problem.table, {}).setdefault(row, []).append(
+                (problem.column or "", problem.rule)
+            )
+    return own
 
 
 def follow(frames: dict[str, pd.DataFrame], own: Reasons) -> Reasons:

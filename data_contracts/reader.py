@@ -24,7 +24,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from data_contracts import codes, plausibility, quarantine
-from data_contracts.quarantine import QuarantineSummary, Reasons
+from data_contracts.quarantine import QuarantineSummary
 from data_contracts.schemas import DTYPES, IDENTIFYING, TABLES, Column, Table, pandera_schema
 
 log = logging.getLogger(__name__)
@@ -567,12 +567,7 @@ def _set_aside(
     ceiling: float,
 ) -> ContractData:
     """The directory without its bad rows and their dependants, which are written down."""
-    own: Reasons = {}
-    for problem in problems:
-        for row in problem.rows:
-            own.setdefault(problem.table, {}).setdefault(row, []).append(
-                (problem.column or "", problem.rule)
-            )
+    own = quarantine.own_reasons(problems)
     follows = quarantine.follow(frames, own)
     summary = quarantine.summarise(directory / quarantine.FOLDER, ceiling, frames, own, follows)
     gone = {

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from data_contracts.codes import carc_descriptions, rarc_descriptions
+from data_contracts.denials import split_list
 from data_contracts.reader import ContractData
 from queues.store import WorkItem
 from storage.audit import AuditEvent
@@ -170,8 +171,8 @@ def claim_detail(
         claim_id=item.claim_id,
         item=item,
         estimate=_estimate(item, as_of, cost_per_minute),
-        carcs=explain_carcs(_split(item.carc_codes)),
-        rarcs=explain_rarcs(_split(item.rarc_codes)),
+        carcs=explain_carcs(split_list(item.carc_codes)),
+        rarcs=explain_rarcs(split_list(item.rarc_codes)),
         history=history,
         unavailable=unavailable if history is None else None,
         timeline=_timeline(history, appeals, trail),
@@ -187,10 +188,6 @@ def explain_carcs(codes: Sequence[str]) -> list[Code]:
 def explain_rarcs(codes: Sequence[str]) -> list[Code]:
     known = rarc_descriptions()
     return [Code(code, known.get(code, NO_DESCRIPTION)) for code in codes]
-
-
-def _split(value: str | None) -> list[str]:
-    return [part for part in (value or "").split(";") if part]
 
 
 def _estimate(item: WorkItem, as_of: date, cost_per_minute: float) -> Estimate:
@@ -235,10 +232,10 @@ def _history(data: ContractData, claim_id: str) -> History | None:
     if not found:
         return None
     row = found[0]
-    claim = Claim(**{**_fields(Claim, row), "secondary_dx": _split(row["secondary_dx"])})
+    claim = Claim(**{**_fields(Claim, row), "secondary_dx": split_list(row["secondary_dx"])})
     lines = sorted(
         (
-            Line(**{**_fields(Line, line), "modifiers": _split(line["modifiers"])})
+            Line(**{**_fields(Line, line), "modifiers": split_list(line["modifiers"])})
             for line in _rows(data.claim_lines, "claim_id", claim_id)
         ),
         key=lambda line: line.line_number,
@@ -264,7 +261,7 @@ def _authorizations(data: ContractData, claim: Claim, procedures: set[str]) -> l
             continue
         if not row["start_date"] <= claim.service_date <= row["end_date"]:
             continue
-        codes = _split(row["procedure_codes"])
+        codes = split_list(row["procedure_codes"])
         named = not codes or bool(procedures & set(codes))
         covers = named and row["program"] in (None, claim.program)
         fields = {name: row[name] for name in ("auth_id", "program", "start_date", "end_date")}

@@ -29,6 +29,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateErro
 from jinja2.sandbox import SandboxedEnvironment
 
 from data_contracts.codes import behavioral_health_procedures, carc_descriptions
+from data_contracts.denials import split_list
 from data_contracts.enums import DENIAL_CATEGORIES
 from data_contracts.reader import ContractData
 from queues.store import InvalidValueError, UnknownItemError, WorkItem
@@ -211,8 +212,8 @@ def claim_facts(item: WorkItem, data: ContractData | None) -> Facts:
         return str(value)
 
     get = (claim or {}).get
-    carc = _split(item.carc_codes) or _split(remit.get("carc_codes") if remit else None)
-    rarc = _split(item.rarc_codes) or _split(remit.get("rarc_codes") if remit else None)
+    carc = split_list(item.carc_codes) or split_list(remit.get("carc_codes") if remit else None)
+    rarc = split_list(item.rarc_codes) or split_list(remit.get("rarc_codes") if remit else None)
     codes = [str(line["procedure_code"]) for line in lines]
     billed = item.billed_amount
     if billed is None and remit is not None:
@@ -230,7 +231,7 @@ def claim_facts(item: WorkItem, data: ContractData | None) -> Facts:
         "submission_date": known(get("submission_date"), "submission date"),
         "remit_date": known(remit.get("received_date") if remit else None, "remittance date"),
         "primary_dx": known(get("primary_dx"), "primary diagnosis"),
-        "secondary_dx": _split(get("secondary_dx")),
+        "secondary_dx": split_list(get("secondary_dx")),
         "procedure_codes": codes or [known(None, "procedure codes")],
         "lines": [_line(line) for line in lines],
         "carc_codes": carc,
@@ -271,10 +272,6 @@ def _missing(value: Any) -> bool:
     return not isinstance(value, list | tuple) and bool(pd.isna(value))
 
 
-def _split(codes: str | None) -> list[str]:
-    return [part for part in (codes or "").split(";") if part]
-
-
 def _described(carc: str) -> str:
     """CO-197 (Precertification/authorization absent.): the reason's official text, when
     the bundled list has it."""
@@ -286,7 +283,7 @@ def _line(line: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "line_number": int(line["line_number"]),
         "procedure_code": str(line["procedure_code"]),
-        "modifiers": _split(line.get("modifiers")),
+        "modifiers": split_list(line.get("modifiers")),
         "units": int(line["units"]),
         "minutes": None if line.get("minutes") is None else int(line["minutes"]),
         "charge": f"${float(line['line_charge']):,.2f}",

@@ -84,11 +84,7 @@ def check_batch(raw: dict[str, pd.DataFrame], scorer: Scorer) -> CheckResult:
     if whole:
         result.problems = [_whole_problem(p) for p in whole]
         return result
-    own: quarantine.Reasons = {}
-    for problem in problems:
-        for row in problem.rows:
-            reason = (problem.column or "", problem.rule)
-            own.setdefault(problem.table, {}).setdefault(row, []).append(reason)
+    own = quarantine.own_reasons(problems)
     follows = quarantine.follow(frames, own)
     kept = {}
     for name in FILES:

@@ -184,6 +184,9 @@ async def tenant_stores(request: Request) -> TenantStores:
 
 Stores = Annotated[TenantStores, Depends(tenant_stores)]
 
+LEADS = ("billing_lead", "admin")
+"""Roles that may record or correct any outcome, override the amount bound and act on many
+items at once (a tenant's admin passes every role check)."""
 ASSIGNABLE = ("biller", "billing_lead")
 """Roles of the people work items may be assigned, reassigned or handed to."""
 Worker = Annotated[Caller, Depends(require(*ASSIGNABLE))]

@@ -18,9 +18,17 @@ from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from data_contracts.enums import APPEAL_ACTIONS
-from queues.store import QueueError, UnknownItemError, WorkQueue
-from serving.api.deps import QueueReader, ScorerOrReason, Stores, TenantStores, Worker, assignees
-from serving.api.queue import LEADS, refusal_status
+from queues.store import FINAL_OUTCOMES, QueueError, UnknownItemError, WorkQueue
+from serving.api.deps import (
+    LEADS,
+    QueueReader,
+    ScorerOrReason,
+    Stores,
+    TenantStores,
+    Worker,
+    assignees,
+)
+from serving.api.queue import refusal_status
 from serving.api.security import Caller
 from serving.claim_detail import load_detail
 from serving.loading import TenantScorer
@@ -36,7 +44,6 @@ ACTION_LABELS = {
 }
 """What the "Action taken" select says for each of the contract's `APPEAL_ACTIONS`."""
 assert set(ACTION_LABELS) == set(APPEAL_ACTIONS), "a label for every appeal action"
-FINAL_OUTCOMES = ("overturned", "upheld")
 Field = Annotated[str, Form(max_length=2000)]
 
 

@@ -19,15 +19,13 @@ from starlette.datastructures import QueryParams
 from data_contracts.enums import APPEAL_ACTIONS, DENIAL_CATEGORIES, PROGRAMS
 from queues.browse import SORTS, Holder, QueueFilter
 from queues.store import QueueError, WorkItem, WorkQueue
-from serving.api.deps import QueueReader, Stores, Worker, assignees
+from serving.api.deps import LEADS, QueueReader, Stores, Worker, assignees
 from serving.api.security import Caller
 from serving.web.alerts import page_alerts
 from serving.web.render import page
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
-LEADS = ("billing_lead", "admin")
-"""Who sees and may use the bulk actions (the routes admit these alone: `serving.web.bulk`)."""
 EXPORTERS = ("billing_lead", "revops", "admin")
 """Who may export a view as CSV: the whole view, patients' ids included, leaves the service."""
 _TEXT_FIELDS = ("payer_id", "denial_category", "action", "program", "clinician_id")
@@ -157,7 +155,7 @@ def queue_page(
         view.page = math.ceil(total / PAGE_SIZE)
         items, total = _page_of(queue, view, caller)
     counts = queue.counts(caller.name)
-    is_lead = caller.role in LEADS
+    is_lead = caller.role in LEADS  # who sees the bulk actions (`serving.web.bulk`)
     partial = (
         request.headers.get("hx-request") == "true"
         and request.headers.get("hx-target") == "results"

@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from accounts.sessions import csrf_token
+from data_contracts.denials import split_list
 from serving.api.guard import API_PREFIX
 from serving.api.security import Caller, Via
 
@@ -49,7 +50,7 @@ def percent(value: float | None) -> str:
 
 def codes(value: str | None) -> str:
     """A `;`-separated code list as the page shows it."""
-    return ", ".join(part for part in (value or "").split(";") if part) or "—"
+    return ", ".join(split_list(value)) or "—"
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
