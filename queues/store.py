@@ -756,34 +756,6 @@ class WorkQueue:
                 sa.select(sa.func.count()).select_from(ITEMS).where(_IS_OPEN)
             ).scalar_one()
 
-    def ranked(
-        self,
-        limit: int = 50,
-        offset: int = 0,
-        biller: str | None = None,
-        *,
-        payer_id: str | None = None,
-        denial_category: str | None = None,
-    ) -> list[WorkItem]:
-        """Open items in the order `next` hands them out.
-
-        With a biller: what that biller may work (free items and their own leases, not those
-        assigned to someone else, which `next` never hands them); without: every open item,
-        leased or not (a supervisor's view).
-        """
-        query = sa.select(ITEMS).where(_IS_OPEN, *_OPTIONAL_FILTERS)
-        if biller is not None:
-            query = query.where(sa.or_(_FREE, ITEMS.c.lease_holder == _BILLER), _FOR_BILLER)
-        query = query.order_by(*_PRIORITY_ORDER).limit(limit).offset(offset)
-        params = {
-            "p_now": self._now(),
-            "p_biller": biller,
-            "p_payer_id": payer_id,
-            "p_category": denial_category,
-        }
-        with self.engine.connect() as connection:
-            return [_item(row) for row in connection.execute(query, params)]
-
     def browse(
         self,
         view: QueueFilter,

@@ -13,6 +13,7 @@ from denialops.cli import app
 from queues.ranking import CONTRACT_COLUMNS
 from queues.store import WorkQueue
 from settings import Settings
+from tests.queue_views import open_items
 from training import tracking
 from training.recovery import train_recovery_model
 
@@ -174,7 +175,7 @@ def test_a_load_closes_what_the_data_settled_and_refuses_a_partial_directory(
     assert runner.invoke(app, load, env=env).exit_code == 0
     with WorkQueue.from_settings(Settings(database_url=env["DENIALOPS_DATABASE_URL"])) as queue:
         opened = queue.count_open()
-        paid, appealed, *kept = (item.claim_id for item in queue.ranked(limit=12))
+        paid, appealed, *kept = (item.claim_id for item in open_items(queue, limit=12))
 
     text = {"dtype": str, "keep_default_na": False}
     remits = pd.read_csv(data / "remits.csv", **text)

@@ -16,6 +16,7 @@ import pytest
 from queues.drill import drill_items, work_queue
 from queues.store import ConflictError, WorkQueue
 from settings import Settings
+from tests.queue_views import open_items
 
 BILLERS = 16
 ITEMS = 2_000
@@ -38,7 +39,7 @@ def test_concurrent_billers_work_every_item_exactly_once(
         trail = Counter((event.claim_id, event.event) for event in queue.audit())
         assert {trail[claim, "leased"] for claim in claims} == {1}
         assert {trail[claim, "resolved"] for claim in claims} == {1}
-        assert queue.ranked(limit=10) == []
+        assert open_items(queue, limit=10) == []
         appeals = queue.export_appeals()
         assert len(appeals) == ITEMS
         assert set(appeals["claim_id"]) == claims
@@ -70,7 +71,7 @@ def test_one_billers_simultaneous_next_calls_never_pass_the_lease_cap(database_u
         for _ in range(rounds):
             with ThreadPoolExecutor(threads) as pool:
                 taken = [claim for claim in pool.map(take, range(threads)) if claim]
-            held = [item.claim_id for item in queue.ranked(limit=500) if item.lease_holder]
+            held = [item.claim_id for item in open_items(queue, limit=500) if item.lease_holder]
             assert len(taken) == cap
             assert sorted(held) == sorted(taken)
             for claim in taken:

@@ -24,6 +24,7 @@ from queues.store import (
     UnknownItemError,
     WorkQueue,
 )
+from tests.queue_views import open_items
 
 
 def ranking(priorities: dict[str, float], **columns: object) -> pd.DataFrame:
@@ -63,7 +64,7 @@ def test_loading_the_same_denials_twice_adds_nothing(queue: WorkQueue) -> None:
     priorities = {"C1": 3.0, "C2": 2.0, "C3": 1.0}
     assert load(queue, priorities) == LoadCounts(inserted=3, refreshed=0, unchanged=0, worked=0)
     assert load(queue, priorities) == LoadCounts(inserted=0, refreshed=0, unchanged=3, worked=0)
-    assert [item.claim_id for item in queue.ranked()] == ["C1", "C2", "C3"]
+    assert [item.claim_id for item in open_items(queue)] == ["C1", "C2", "C3"]
     assert events(queue) == ["loaded"] * 3
 
 
@@ -177,9 +178,9 @@ def test_ranked_shows_a_biller_what_they_may_work(queue: WorkQueue) -> None:
     def ids(items):
         return [item.claim_id for item in items]
 
-    assert ids(queue.ranked()) == ["C1", "C2", "C3", "C4"]
-    assert ids(queue.ranked(biller="ben")) == ["C2", "C3", "C4"]
-    assert ids(queue.ranked(limit=2, offset=1, biller="ana")) == ["C3", "C4"]
+    assert ids(open_items(queue)) == ["C1", "C2", "C3", "C4"]
+    assert ids(open_items(queue, biller="ben")) == ["C2", "C3", "C4"]
+    assert ids(open_items(queue, limit=2, offset=1, biller="ana")) == ["C3", "C4"]
 
 
 def test_outcomes_follow_the_action_and_the_contract(queue: WorkQueue, clock) -> None:
@@ -296,7 +297,7 @@ def test_a_bad_ranking_is_refused_whole(queue: WorkQueue) -> None:
             queue.load(frame, actor="ranker", policy_version="v1")
     with pytest.raises(InvalidValueError, match="actor"):
         queue.load(good, actor="", policy_version="v1")
-    assert queue.ranked() == []
+    assert open_items(queue) == []
     assert queue.audit() == []
 
 
@@ -476,7 +477,7 @@ def test_open_items_gone_from_the_ranking_close_with_their_reason(queue: WorkQue
         "DROPPED": ("closed", "not_in_ranking"),
     }
     assert closed["PAID"].priority == 4.0, "the last ranking stays on record"
-    assert [item.claim_id for item in queue.ranked()] == ["KEEP"]
+    assert [item.claim_id for item in open_items(queue)] == ["KEEP"]
     assert queue.count_open() == 1
     assert queue.next("ana").claim_id == "KEEP"
     assert queue.next("ben") is None
@@ -641,4 +642,4 @@ def test_claim_ids_with_quotes_and_backslashes_reload(queue: WorkQueue) -> None:
     odd = {"O'BRIEN-1": 2.0, "C\\2'; DROP TABLE queue_items; --": 1.0}
     load(queue, odd)
     assert load(queue, odd) == LoadCounts(inserted=0, refreshed=0, unchanged=2, worked=0)
-    assert {item.claim_id for item in queue.ranked()} == set(odd)
+    assert {item.claim_id for item in open_items(queue)} == set(odd)

@@ -7,12 +7,13 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from tests.queue_views import open_items
 from tests.serving.web.conftest import TODAY, Site, screenshot, sign_in
 
 
 def _free_claim(site: Site, offset: int) -> str:
     """An open, unleased claim of the ranking (each test its own, the site being shared)."""
-    return site.queue.ranked(1, offset, None)[0].claim_id
+    return open_items(site.queue, 1, offset, None)[0].claim_id
 
 
 def test_a_biller_works_a_claim_from_its_page(page: Page, site: Site) -> None:

@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from queues.letters import PARITY_CATEGORIES, LetterStore
 from storage.tenants import add_tenant
+from tests.queue_views import open_items
 from tests.queues.test_letters import pdf_text
 from tests.serving.test_queue_routes import ranked_items
 from tests.serving.web.conftest import PASSWORD, Site, screenshot, sign_in
@@ -19,7 +20,7 @@ def open_claim(site: Site) -> str:
     """An open claim denied for a treatment limitation, so its draft argues parity (every
     synthetic claim is a behavioral-health one)."""
     for category in sorted(PARITY_CATEGORIES):
-        found = site.queue.ranked(1, denial_category=category)
+        found = open_items(site.queue, 1, denial_category=category)
         if found:
             return found[0].claim_id
     raise AssertionError("the synthetic queue has no item in a parity category")
@@ -68,7 +69,7 @@ def test_a_biller_drafts_edits_saves_and_downloads_an_appeal_letter(page: Page, 
 def test_an_empty_letter_is_not_saved_and_a_pdf_needs_a_saved_letter(
     page: Page, site: Site
 ) -> None:
-    claim = site.queue.ranked(5)[-1].claim_id
+    claim = open_items(site.queue, 5)[-1].claim_id
     sign_in(page, site, "ben", then=f"/claims/{claim}/letter")
     answer = page.request.get(f"{site.url}/claims/{claim}/letter.pdf")
     assert answer.status == 404
@@ -106,7 +107,7 @@ def test_without_the_practices_data_the_draft_says_what_to_fill_in(
 
 def test_a_revops_analyst_may_not_write_letters(page: Page, site: Site) -> None:
     site.app.state.people.add("default", "rita", "revops", PASSWORD, by="test")
-    claim = site.queue.ranked(1)[0].claim_id
+    claim = open_items(site.queue, 1)[0].claim_id
     sign_in(page, site, "rita")
     page.goto(f"{site.url}/claims/{claim}/letter")
     expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
