@@ -16,6 +16,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
@@ -184,6 +185,11 @@ async def tenant_stores(request: Request) -> TenantStores:
 
 Stores = Annotated[TenantStores, Depends(tenant_stores)]
 
+CLAIM_ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+"""A claim id the queue could hold: no control characters (PostgreSQL refuses NUL in text,
+which would be a 500 rather than the 4xx a bad id deserves)."""
+ClaimId = Annotated[str, Field(min_length=1, max_length=64, pattern=CLAIM_ID_PATTERN)]
+"""A claim id in a path or body: at most the queue's 64 characters (a 422 naming it)."""
 LEADS = ("billing_lead", "admin")
 """Roles that may record or correct any outcome, override the amount bound and act on many
 items at once (a tenant's admin passes every role check)."""

@@ -33,11 +33,10 @@ from queues.store import (
     UnknownItemError,
     WorkQueue,
 )
-from serving.api.deps import LEADS, Lead, QueueReader, ScorerOrReason, Stores, Worker
+from serving.api.deps import LEADS, ClaimId, Lead, QueueReader, ScorerOrReason, Stores, Worker
 from serving.claim_detail import Detail, load_detail
 
 router = APIRouter(prefix="/v1/queue", tags=["queue"])
-ClaimId = Annotated[str, Field(min_length=1, max_length=64)]
 MAX_BULK = 500
 """The most claims one bulk change (assign, action) names: one transaction, one lock each."""
 Action = Literal.__getitem__(APPEAL_ACTIONS)  # type: ignore[valid-type]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
@@ -26,13 +27,15 @@ from starlette.datastructures import QueryParams
 
 from data_contracts.enums import APPEAL_ACTIONS
 from queues.store import QueueError, WorkItem
-from serving.api.deps import Lead, Stores, TenantStores, assignees, require
+from serving.api.deps import CLAIM_ID_PATTERN, Lead, Stores, TenantStores, assignees, require
 from serving.api.security import Caller
 from serving.web.queue import EXPORTERS, View, queue_page, read_view, rows
 from serving.web.render import HEADERS, page, spreadsheet_cell
 
 router = APIRouter(include_in_schema=False)
 Exporter = Annotated[Caller, Depends(require(*EXPORTERS))]
+_CLAIM_ID = re.compile(CLAIM_ID_PATTERN)
+CLAIM_ID_LENGTH = 64
 MAX_SELECTED = 500
 """The most items one bulk action may change (a page shows 50)."""
 UNASSIGNED = "*nobody*"
@@ -182,6 +185,8 @@ def _check_selection(stores: TenantStores, claim_ids: list[str]) -> str | None:
         return "select at least one item first"
     if len(claim_ids) > MAX_SELECTED:
         return f"select at most {MAX_SELECTED} items at a time"
+    if not all(len(claim) <= CLAIM_ID_LENGTH and _CLAIM_ID.match(claim) for claim in claim_ids):
+        return "the selection holds a claim id no queue item could have"
     wanted = set(claim_ids)
     missing = len(wanted) - len(stores.queue.items(sorted(wanted)))
     if missing:

@@ -21,6 +21,7 @@ from data_contracts.enums import APPEAL_ACTIONS
 from queues.store import FINAL_OUTCOMES, QueueError, UnknownItemError, WorkQueue
 from serving.api.deps import (
     LEADS,
+    ClaimId,
     QueueReader,
     ScorerOrReason,
     Stores,
@@ -53,7 +54,7 @@ class FormError(ValueError):
 
 @router.get("/claims/{claim_id}")
 def claim_page(
-    claim_id: str, request: Request, stores: Stores, scorer: ScorerOrReason, caller: QueueReader
+    claim_id: ClaimId, request: Request, stores: Stores, scorer: ScorerOrReason, caller: QueueReader
 ) -> Response:
     """The claim's detail, with the actions the caller may take on it now."""
     return _render(request, stores, scorer, caller, claim_id)
@@ -61,7 +62,7 @@ def claim_page(
 
 @router.post("/claims/{claim_id}/take")
 def take(
-    claim_id: str, request: Request, stores: Stores, scorer: ScorerOrReason, caller: Worker
+    claim_id: ClaimId, request: Request, stores: Stores, scorer: ScorerOrReason, caller: Worker
 ) -> Response:
     """Lease the item from its page (refused, naming the holder, if someone has it)."""
     return _act(request, stores, scorer, caller, claim_id, lambda q: q.take(claim_id, caller.name))
@@ -69,7 +70,7 @@ def take(
 
 @router.post("/claims/{claim_id}/release")
 def release(
-    claim_id: str, request: Request, stores: Stores, scorer: ScorerOrReason, caller: Worker
+    claim_id: ClaimId, request: Request, stores: Stores, scorer: ScorerOrReason, caller: Worker
 ) -> Response:
     """Give the lease back: the item returns to the queue at its rank."""
     return _act(
@@ -79,7 +80,7 @@ def release(
 
 @router.post("/claims/{claim_id}/reassign")
 def reassign(
-    claim_id: str,
+    claim_id: ClaimId,
     request: Request,
     stores: Stores,
     scorer: ScorerOrReason,
@@ -103,7 +104,7 @@ def _colleagues(request: Request, caller: Caller) -> list[str]:
 
 @router.post("/claims/{claim_id}/resolve")
 def resolve(
-    claim_id: str,
+    claim_id: ClaimId,
     request: Request,
     stores: Stores,
     scorer: ScorerOrReason,
@@ -127,7 +128,7 @@ def resolve(
 
 @router.post("/claims/{claim_id}/outcome")
 def outcome(
-    claim_id: str,
+    claim_id: ClaimId,
     request: Request,
     stores: Stores,
     scorer: ScorerOrReason,
@@ -155,7 +156,7 @@ def outcome(
 
 @router.post("/claims/{claim_id}/notes")
 def add_note(
-    claim_id: str,
+    claim_id: ClaimId,
     request: Request,
     stores: Stores,
     scorer: ScorerOrReason,
@@ -180,7 +181,7 @@ def _act(
     stores: Stores,
     scorer: TenantScorer | str,
     caller: Caller,
-    claim_id: str,
+    claim_id: ClaimId,
     work: Callable[[WorkQueue], object],
 ) -> Response:
     """Do `work` on the caller's tenant's queue, then back to the page (303); the page again
@@ -201,7 +202,7 @@ def _render(
     stores: TenantStores,
     scorer: TenantScorer | str,
     caller: Caller,
-    claim_id: str,
+    claim_id: ClaimId,
     refusal: str | None = None,
     status_code: int = 200,
 ) -> Response:

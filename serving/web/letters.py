@@ -26,7 +26,7 @@ from queues.letters import (
     letter_pdf,
 )
 from queues.store import InvalidValueError, UnknownItemError, WorkItem
-from serving.api.deps import Stores, TenantStores, Worker
+from serving.api.deps import ClaimId, Stores, TenantStores, Worker
 from serving.api.security import Caller
 from serving.web.render import HEADERS, page
 
@@ -38,7 +38,7 @@ _UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9_.-]")
 @router.get("/claims/{claim_id}/letter")
 def letter_page(
     request: Request,
-    claim_id: str,
+    claim_id: ClaimId,
     stores: Stores,
     caller: Worker,
     draft: bool = False,
@@ -58,7 +58,7 @@ def letter_page(
 @router.post("/claims/{claim_id}/letter")
 def save_letter(
     request: Request,
-    claim_id: str,
+    claim_id: ClaimId,
     stores: Stores,
     caller: Worker,
     body: Annotated[str, Form()] = "",
@@ -86,7 +86,7 @@ def save_letter(
 
 
 @router.get("/claims/{claim_id}/letter.pdf")
-def letter_download(claim_id: str, stores: Stores, caller: Worker) -> Response:
+def letter_download(claim_id: ClaimId, stores: Stores, caller: Worker) -> Response:
     """The latest saved letter as PDF (404 when none is saved: a draft is not sent)."""
     _item(stores, claim_id)
     latest = _store(stores).latest(claim_id)

@@ -131,3 +131,13 @@ def test_codes_outside_the_bundled_lists_say_so() -> None:
     assert explain_carcs(["CO-16"])[0].description != NO_DESCRIPTION
     assert explain_carcs(["CO-999"])[0].description == NO_DESCRIPTION
     assert explain_rarcs(["N9999"])[0].description == NO_DESCRIPTION
+
+
+@pytest.mark.parametrize("claim_id", ["A%00B", "C" * 65, "tab%09here"])
+@pytest.mark.parametrize("route", ["/v1/queue/items/{}", "/v1/queue/items/{}/detail", "/claims/{}"])
+def test_a_claim_id_no_item_could_have_is_a_422_naming_it(
+    detail_client, route: str, claim_id: str
+) -> None:
+    answer = detail_client.get(route.format(claim_id), headers=auth("biller"))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"] == ["path", "claim_id"]

@@ -200,6 +200,10 @@ def test_bulk_posts_refuse_what_they_cannot_do_and_change_nothing(page: Page, si
     assert gone.status == 409
     assert "1 item of the selection is not in the queue" in gone.text()
     assert "NO-SUCH-CLAIM" not in gone.text()
+    for odd in ("NUL\x00ID", "C" * 65):
+        strange = lead.post("/queue/bulk/write-off", reason="odd", claim_ids=[*claims, odd])
+        assert strange.status == 409
+        assert "the selection holds a claim id no queue item could have" in strange.text()
     unreasoned = lead.post("/queue/bulk/write-off", reason=" ", claim_ids=claims)
     assert "a write-off needs a reason" in unreasoned.text()
     assert [site.queue.item(claim) for claim in claims] == free
