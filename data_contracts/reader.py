@@ -453,7 +453,11 @@ def reference_problems(data: dict[str, pd.DataFrame]) -> list[Problem]:
             )
         problems += _charge_problems(claims, lines)
     remits = data.get("remits")
-    if remits is not None and {"claim_id", "received_date"} <= set(remits.columns):
+    if (
+        remits is not None
+        and {"claim_id", "received_date"} <= set(remits.columns)
+        and "submission_date" in claims.columns
+    ):
         first_submission = claims[["claim_id", "submission_date"]].drop_duplicates("claim_id")
         submitted = remits[["claim_id"]].merge(first_submission, on="claim_id", how="left")
         early = pd.Series(

@@ -260,7 +260,12 @@ def test_well_formed_icd10_codes_are_accepted(tmp_path: Path, tables) -> None:
 
 @pytest.mark.parametrize(
     ("table", "column"),
-    [("claims", "payer_id"), ("claim_lines", "units"), ("remits", "status")],
+    [
+        ("claims", "payer_id"),
+        ("claims", "submission_date"),  # the remits are checked against it
+        ("claim_lines", "units"),
+        ("remits", "status"),
+    ],
 )
 def test_missing_required_column(tmp_path: Path, tables, table: str, column: str) -> None:
     tables[table] = tables[table].drop(columns=column)
