@@ -20,9 +20,10 @@ from queues.store import (
     WorkQueue,
 )
 from serving import web
-from serving.api import claims, guard, health, metrics, policy, queue, session
+from serving.api import claims, guard, health, kpis, metrics, policy, queue, session
 from serving.api.deps import TenantScorerCache, TenantStoreCache
 from serving.keys import KeyRing, KeyStore
+from serving.kpis import KpiService
 from serving.loading import (
     ModelUnavailableError,
     TenantScorer,
@@ -58,6 +59,7 @@ def create_app(
             app.state.tenant_stores = TenantStoreCache(app.state.queue)
             app.state.tenant_scorers = TenantScorerCache(_tenant_loader(app))
             app.state.tenant_data = TenantData(database)
+            app.state.kpis = KpiService(app.state.tenant_data)
             # Opened once for the default tenant: imports a policy file of earlier versions.
             PolicyStore(database, legacy_file=settings.policy_path)
             app.state.people = UserStore.from_settings(database, settings, clock)
@@ -91,6 +93,7 @@ def create_app(
     app.include_router(claims.router)
     app.include_router(queue.router)
     app.include_router(policy.router)
+    app.include_router(kpis.router)
     app.include_router(session.router)
     web.install(app)
     app.add_exception_handler(QueueError, _queue_refusal)

@@ -85,6 +85,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/v1/policy"): Call(),
     ("PUT", "/v1/policy"): Call(body="policy"),
     ("POST", "/v1/policy/simulate"): Call(body={"budget_hours": 1}),
+    ("GET", "/v1/kpis"): Call(),
     ("POST", "/v1/session"): Call(body={"username": "al.alpha", "password": PASSWORD}),
     ("GET", "/v1/session"): Call(),
     ("POST", "/v1/session/end"): Call(),

@@ -127,5 +127,6 @@ def test_the_readme_examples_run_as_written(demo_service, tmp_path: Path) -> Non
     assert "denialops_queue_open_items" in done.stdout
     assert '"outcome":"upheld"' in done.stdout.replace(" ", "")
     assert '"strategies"' in done.stdout
+    assert '"denial_rate"' in done.stdout
     assert "audit rows verified" in done.stdout
     assert '"via":"session"' in done.stdout.replace(" ", "")

@@ -1,0 +1,63 @@
+"""The KPIs over HTTP, for RevOps' and billing leadership's own tools: the numbers of
+`denialops kpis` and of the dashboards."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, Field
+
+from analytics.kpis import DIMENSIONS, as_records
+from data_contracts.reader import ContractError
+from queues.policy import PolicyError
+from serving.api.deps import Stores, require
+from serving.api.security import Caller
+from serving.tenant_data import NoDataError
+
+router = APIRouter(prefix="/v1/kpis", tags=["kpis"])
+KPI_READERS = ("revops", "billing_lead")
+"""Who reads the KPIs: RevOps and billing leadership (and the tenant's admin)."""
+KpiReader = Annotated[Caller, Depends(require(*KPI_READERS))]
+Breakdown = Literal[tuple(DIMENSIONS)]  # type: ignore[valid-type]
+
+
+class KpisOut(BaseModel):
+    by: str | None = Field(description="What the rows are broken down by; null: one row.")
+    as_of: date | None = Field(description="What was known on this date; null: everything.")
+    biller_hour_cost: float = Field(description="The policy's cost of a biller hour.")
+    policy_version: int
+    rows: list[dict[str, str | int | float | None]] = Field(
+        description="One object per group (its key first, e.g. `payer_id`), each measure "
+        "as the README's KPI definitions give it; a rate of nothing is null."
+    )
+
+
+@router.get("", response_model=KpisOut)
+def read_kpis(
+    request: Request,
+    stores: Stores,
+    _caller: KpiReader,
+    by: Annotated[Breakdown | None, Query(description="Break the KPIs down by this.")] = None,
+    as_of: Annotated[date | None, Query(description="What was known on this date.")] = None,
+) -> KpisOut:
+    """The tenant's KPIs from its data directory, as `denialops kpis --format json` prints
+    them."""
+    try:
+        policy = stores.policies.current()
+    except PolicyError as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from error
+    try:
+        table = request.app.state.kpis.table(
+            stores.tenant, request.app.state.settings, by, as_of, policy.biller_hour_cost
+        )
+    except (NoDataError, ContractError) as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
+    return KpisOut(
+        by=by,
+        as_of=as_of,
+        biller_hour_cost=policy.biller_hour_cost,
+        policy_version=policy.version,
+        rows=as_records(table),
+    )
