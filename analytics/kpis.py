@@ -137,7 +137,8 @@ def kpis(ledger: pd.DataFrame, by: str | None = None, hour_cost: float = 0.0) ->
     if column is None:
         return table[list(MEASURES)]
     table.insert(0, column, labels)
-    return table.sort_values(column, kind="stable").reset_index(drop=True)[[column, *MEASURES]]
+    seen = table[table["claims"] > 0]  # a payer, program... with no claims in these rows
+    return seen.sort_values(column, kind="stable").reset_index(drop=True)[[column, *MEASURES]]
 
 
 def _grouping(ledger: pd.DataFrame, column: str | None) -> tuple[np.ndarray, np.ndarray, list]:
@@ -251,3 +252,21 @@ def _plain(value: object) -> object:
     if isinstance(value, float) and math.isnan(value):
         return None
     return value.item() if isinstance(value, np.generic) else value
+
+
+def format_measure(name: str, value: object) -> str:
+    """A measure as a person reads it, by its unit: fractions in percent, dollars with a
+    sign, counts whole; a dash for unknown."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    number = float(value)  # type: ignore[arg-type]
+    unit = UNITS.get(name, "count")
+    if unit == "fraction":
+        return f"{number:.1%}"
+    if unit == "dollars":
+        return f"-${-number:,.0f}" if number < 0 else f"${number:,.0f}"
+    if unit in ("days", "hours"):
+        return f"{number:,.1f}"
+    if unit == "hours per dollar":
+        return f"{number:.4f}"
+    return f"{number:,.0f}"

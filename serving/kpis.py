@@ -1,27 +1,29 @@
-"""The KPIs as the API and the pages read them: `analytics.kpis` over the tenant's data,
-kept while the data's files stand.
+"""The KPIs as the API and the pages read them: `analytics` over the tenant's data, kept
+while the data's files stand.
 
 A dashboard asks for several breakdowns of the same ledger on every view; building the
 ledger is most of the cost, so it is built once per tenant, date and data version (the
-`ContractData` object `TenantData` keeps until a table file changes) and each breakdown once
-per ledger and hour cost.
+`ContractData` object `TenantData` keeps until a table file changes), and each table once
+per ledger and question.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Hashable
 from datetime import date
 
 import pandas as pd
 
+from analytics.contracts import contract_review
 from analytics.kpis import kpis
-from analytics.ledger import claim_ledger
+from analytics.ledger import claim_ledger, data_as_of
 from data_contracts.reader import ContractData
 from serving.tenant_data import TenantData
 from settings import Settings
 
 MAX_KEPT = 64
-"""Breakdowns kept per tenant: a dashboard shows a dozen; dates and costs vary a little."""
+"""Tables kept per tenant: a dashboard shows a dozen; dates and costs vary a little."""
 
 
 class KpiService:
@@ -29,7 +31,7 @@ class KpiService:
 
     def __init__(self, tenant_data: TenantData) -> None:
         self._tenant_data = tenant_data
-        self._kept: dict[str, tuple[ContractData, dict[tuple, pd.DataFrame]]] = {}
+        self._kept: dict[str, tuple[ContractData, dict[Hashable, object]]] = {}
         self._lock = threading.Lock()
 
     def table(
@@ -42,23 +44,54 @@ class KpiService:
     ) -> pd.DataFrame:
         """`analytics.kpis.kpis` of the tenant's data as of `as_of` (default: its latest
         event); NoDataError or ContractError when the data cannot be had."""
-        data = self._tenant_data.get(tenant, settings)
+        return self._kept_or_made(
+            tenant,
+            settings,
+            ("kpis", by, as_of, hour_cost),
+            lambda data: kpis(self._ledger(tenant, settings, data, as_of), by, hour_cost),
+        )
+
+    def contract_review(
+        self, tenant: str, settings: Settings, months: int, hour_cost: float
+    ) -> tuple[date, pd.DataFrame]:
+        """The payer contract review of the `months` months up to the data's latest event,
+        beside the period before (`analytics.contracts.contract_review`), and that date."""
+
+        def review(data: ContractData) -> tuple[date, pd.DataFrame]:
+            end = data_as_of(data)
+            ledger = self._ledger(tenant, settings, data, None)
+            return end, contract_review(ledger, end, months, hour_cost)
+
+        return self._kept_or_made(tenant, settings, ("review", months, hour_cost), review)
+
+    def _ledger(
+        self, tenant: str, settings: Settings, data: ContractData, as_of: date | None
+    ) -> pd.DataFrame:
+        return self._kept_or_made(
+            tenant, settings, ("ledger", as_of), lambda _: claim_ledger(data, as_of), data
+        )
+
+    def _kept_or_made(
+        self,
+        tenant: str,
+        settings: Settings,
+        key: Hashable,
+        make: Callable[[ContractData], object],
+        data: ContractData | None = None,
+    ):
+        """What `make` makes of the tenant's current data, made once per data version."""
+        data = data if data is not None else self._tenant_data.get(tenant, settings)
         with self._lock:
             kept = self._kept.get(tenant)
             if kept is None or kept[0] is not data:
                 kept = self._kept[tenant] = (data, {})
             tables = kept[1]
-        ledger_key = ("ledger", as_of)
-        ledger = tables.get(ledger_key)
-        if ledger is None:
-            ledger = claim_ledger(data, as_of)
-        key = (by, as_of, hour_cost)
-        table = tables.get(key)
-        if table is None:
-            table = kpis(ledger, by, hour_cost)
+            found = tables.get(key)
+        if found is not None:
+            return found
+        made = make(data)
         with self._lock:
             if len(tables) >= MAX_KEPT:
                 tables.clear()
-            tables[ledger_key] = ledger
-            tables[key] = table
-        return table
+            tables[key] = made
+        return made

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from datetime import datetime
 from enum import StrEnum
@@ -109,33 +108,15 @@ def kpis_command(
 
 def _rich_table(table: pd.DataFrame, grouped: bool) -> Table:
     """One row per group with the main measures, or every measure of the whole book."""
+    from analytics.kpis import format_measure
+
     if not grouped:
         out = Table("measure", "value")
         for name, value in table.iloc[0].items():
-            out.add_row(str(name), _shown(str(name), value))
+            out.add_row(str(name), format_measure(str(name), value))
         return out
     key = table.columns[0]
     out = Table(key, *TABLE_COLUMNS)
     for row in table.to_dict(orient="records"):
-        out.add_row(str(row[key]), *(_shown(name, row[name]) for name in TABLE_COLUMNS))
+        out.add_row(str(row[key]), *(format_measure(name, row[name]) for name in TABLE_COLUMNS))
     return out
-
-
-def _shown(name: str, value: object) -> str:
-    """A measure as a person reads it, by its unit: fractions in percent, dollars with a
-    sign, counts whole."""
-    from analytics.kpis import UNITS
-
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    number = float(value)  # type: ignore[arg-type]
-    unit = UNITS.get(name, "count")
-    if unit == "fraction":
-        return f"{number:.1%}"
-    if unit == "dollars":
-        return f"${number:,.0f}"
-    if unit in ("days", "hours"):
-        return f"{number:,.1f}"
-    if unit == "hours per dollar":
-        return f"{number:.4f}"
-    return f"{number:,.0f}"

@@ -144,3 +144,8 @@ def test_records_are_plain_json(ledger: pd.DataFrame) -> None:
     assert rows[1]["days_to_pay_median"] is None  # PAY-B paid nothing: unknown, not 0
     assert type(rows[0]["claims"]) is int
     assert json.loads(json.dumps(rows)) == rows
+
+
+def test_a_group_without_claims_in_the_rows_is_left_out(ledger: pd.DataFrame) -> None:
+    only_a = ledger[ledger["payer_id"] == "PAY-A"]
+    assert list(kpis(only_a, "payer")["payer_id"]) == ["PAY-A"]

@@ -101,6 +101,8 @@ CALLS: dict[tuple[str, str], Call] = {
     ),
     ("POST", "/queue/bulk/write-off"): Call(form={"claim_ids": BETA_CLAIM, "reason": "isolation"}),
     ("GET", "/queue.csv"): Call(),
+    ("GET", "/dashboards/revops"): Call(),
+    ("GET", "/dashboards/revops/contracts.csv"): Call(),
     ("GET", "/check"): Call(),
     ("POST", "/check"): Call(form={}),
     ("GET", "/check/results.csv"): Call(),

@@ -1,0 +1,141 @@
+"""The RevOps / executive dashboard: the book's collection measures, program profitability
+and the payer contract review (each payer's period beside the period before), with the
+review's CSV.
+
+Every number is `serving.kpis.KpiService`'s (the figures of `denialops kpis` and
+`GET /v1/kpis`); the page only chooses, sorts and formats them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import Response
+
+from analytics.contracts import PREVIOUS, REVIEW_MEASURES
+from analytics.kpis import format_measure
+from data_contracts.reader import ContractError
+from queues.policy import PolicyError
+from serving.api.deps import Stores, require
+from serving.api.security import Caller
+from serving.tenant_data import NoDataError
+from serving.web.render import HEADERS, page, spreadsheet_safe
+
+router = APIRouter(include_in_schema=False)
+RevOps = Annotated[Caller, Depends(require("revops"))]
+PERIODS = {1: "Last month", 3: "Last 3 months", 6: "Last 6 months", 12: "Last 12 months"}
+"""The review periods offered, in months, each compared with the same length before it."""
+
+
+def review_months(
+    months: Annotated[int, Query(description="The review period in months.")] = 3,
+) -> int:
+    """The review period asked for: one of `PERIODS` (another is a 422 naming it)."""
+    if months not in PERIODS:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"months: the review period is one of {list(PERIODS)} months, not {months}",
+        )
+    return months
+
+
+Months = Annotated[int, Depends(review_months)]
+Sort = Annotated[Literal["payer_id", *REVIEW_MEASURES], Query()]  # type: ignore[valid-type]
+Order = Annotated[Literal["asc", "desc"], Query()]
+HEADLINE = ("net_collection_rate", "days_in_ar", "denial_rate", "collections", "ar_balance")
+PROGRAM_COLUMNS = (
+    "claims",
+    "collections",
+    "appeal_hours",
+    "contribution_margin",
+    "margin_rate",
+    "denial_rate",
+)
+LABELS = {
+    "payer_id": "Payer",
+    "program": "Program",
+    "claims": "Claims",
+    "charges": "Charges",
+    "denial_rate": "Denial rate",
+    "overturn_rate": "Overturn rate",
+    "days_to_pay_median": "Days to pay (median)",
+    "appeal_hours": "Appeal hours",
+    "net_collection_rate": "Net collection",
+    "collections": "Collections",
+    "contribution_margin": "Contribution margin",
+    "margin_rate": "Margin",
+    "days_in_ar": "Days in A/R",
+    "ar_balance": "A/R balance",
+}
+"""What the page calls each column."""
+
+
+@router.get("/dashboards/revops")
+def revops_page(
+    request: Request,
+    stores: Stores,
+    caller: RevOps,
+    months: Months,
+    sort: Sort = "charges",
+    order: Order = "desc",
+) -> Response:
+    """The dashboard for the review period `months`, the contract review sorted by `sort`."""
+    context: dict[str, object] = {
+        "months": months,
+        "periods": PERIODS,
+        "sort": sort,
+        "order": order,
+        "labels": LABELS,
+        "review_columns": REVIEW_MEASURES,
+        "program_columns": PROGRAM_COLUMNS,
+        "headline": HEADLINE,
+        "shown": format_measure,
+        "previous": PREVIOUS,
+    }
+    try:
+        hour_cost = stores.policies.current().biller_hour_cost
+        service, settings = request.app.state.kpis, request.app.state.settings
+        book = service.table(stores.tenant, settings, None, None, hour_cost).iloc[0]
+        programs = service.table(stores.tenant, settings, "program", None, hour_cost)
+        end, review = service.contract_review(stores.tenant, settings, months, hour_cost)
+    except (NoDataError, ContractError, PolicyError) as error:
+        context["unavailable"] = _why(error)
+        return page(request, "dashboards/revops.html", caller, context, status_code=409)
+    ascending = order == "asc"
+    context.update(
+        book=book,
+        programs=programs.to_dict(orient="records"),
+        end=end,
+        review=review.sort_values(sort, ascending=ascending, na_position="last").to_dict(
+            orient="records"
+        ),
+    )
+    return page(request, "dashboards/revops.html", caller, context)
+
+
+@router.get("/dashboards/revops/contracts.csv")
+def contracts_csv(
+    request: Request, stores: Stores, _caller: RevOps, months: Months = 3
+) -> Response:
+    """The payer contract review as CSV: a payer a row, each measure then its `_previous`."""
+    try:
+        hour_cost = stores.policies.current().biller_hour_cost
+        _, review = request.app.state.kpis.contract_review(
+            stores.tenant, request.app.state.settings, months, hour_cost
+        )
+    except (NoDataError, ContractError, PolicyError) as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=_why(error)) from error
+    headers = {
+        **HEADERS,
+        "Content-Disposition": f'attachment; filename="contract-review-{months}m.csv"',
+    }
+    return Response(spreadsheet_safe(review), media_type="text/csv", headers=headers)
+
+
+def _why(error: Exception) -> str:
+    """What the page says when the numbers cannot be had (a broken directory's error may
+    quote its values: the page names the problem, the log has the rest)."""
+    if isinstance(error, ContractError):
+        return "The practice's data directory breaks the contract: run `denialops validate`."
+    return str(error)
