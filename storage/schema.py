@@ -57,7 +57,10 @@ PEOPLE_EVENTS = (
     "session_expired",
 )
 """Audit events about people and their sign-ins (`accounts/people.py`; no `claim_id`)."""
-AUDIT_EVENTS = (*QUEUE_EVENTS, *SERVICE_EVENTS, *PEOPLE_EVENTS)
+DATA_EVENTS = ("exported",)
+"""Billing data leaving the service (no `claim_id`: who, the view's query string and the
+number of rows are in the event)."""
+AUDIT_EVENTS = (*QUEUE_EVENTS, *SERVICE_EVENTS, *PEOPLE_EVENTS, *DATA_EVENTS)
 VERSION_TABLE = "queue_alembic_version"
 """Alembic's version table for the queue, named so it shares a database with serving's tables."""
 
