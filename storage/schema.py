@@ -164,8 +164,9 @@ ITEMS = sa.Table(
     sa.Column("patient_id", sa.String(64), nullable=True),
     sa.Column("program", sa.String(16), nullable=True),
     sa.Column("clinician_id", sa.String(64), nullable=True),
-    sa.Column("carc_codes", sa.String(256), nullable=True),
-    sa.Column("rarc_codes", sa.String(256), nullable=True),
+    # Text since revision 0013: a remit with many adjustments lists more than 256 characters.
+    sa.Column("carc_codes", sa.Text, nullable=True),
+    sa.Column("rarc_codes", sa.Text, nullable=True),
     sa.Column("loaded_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     # The work: status, lease, what the biller did and how the payer answered.
