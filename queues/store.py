@@ -991,6 +991,24 @@ class WorkQueue:
             # Read back in the same transaction: after it, another note may already follow.
             return next(e for e in reversed(audit.events(connection, claim_id)) if e.id == written)
 
+    def record_export(self, view: QueueFilter, viewer: str, query: str) -> int:
+        """Audit that `viewer` exports the open items `view` selects (`stream` reads them):
+        an `exported` event with no claim, the view as `query` (its query string) and how
+        many rows it selects; returns that count.
+
+        Written before any row leaves, so a download cut short is in the trail too; the
+        count is the view's at that moment (a load while the file streams may change what
+        it holds)."""
+        viewer = _name(viewer, "viewer")
+        now = self._now()
+        count = sa.select(sa.func.count()).select_from(ITEMS)
+        with self._writing() as connection:
+            rows = connection.execute(count.where(*browse.conditions(view, viewer, now))).scalar()
+            detail = {"query": query, "rows": rows}
+            audit.append(connection, [_audit(now, viewer, None, "exported", detail)])
+        log.info("%s exported %d queue items (%s)", viewer, rows, query or "the whole queue")
+        return rows
+
     def export_appeals(self) -> pd.DataFrame:
         """Resolved items as the contract's `appeals` table, typed and checked.
 
@@ -1435,7 +1453,7 @@ def _jsonable_dict(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _audit(
-    at: datetime, actor: str, claim_id: str, event: str, detail: dict[str, Any]
+    at: datetime, actor: str, claim_id: str | None, event: str, detail: dict[str, Any]
 ) -> dict[str, Any]:
     return {"at": at, "actor": actor, "claim_id": claim_id, "event": event, "detail": detail}
 

@@ -57,7 +57,10 @@ PEOPLE_EVENTS = (
     "session_expired",
 )
 """Audit events about people and their sign-ins (`accounts/people.py`; no `claim_id`)."""
-AUDIT_EVENTS = (*QUEUE_EVENTS, *SERVICE_EVENTS, *PEOPLE_EVENTS)
+DATA_EVENTS = ("exported",)
+"""Billing data leaving the service (no `claim_id`: who, the view's query string and the
+number of rows are in the event)."""
+AUDIT_EVENTS = (*QUEUE_EVENTS, *SERVICE_EVENTS, *PEOPLE_EVENTS, *DATA_EVENTS)
 VERSION_TABLE = "queue_alembic_version"
 """Alembic's version table for the queue, named so it shares a database with serving's tables."""
 
@@ -161,8 +164,9 @@ ITEMS = sa.Table(
     sa.Column("patient_id", sa.String(64), nullable=True),
     sa.Column("program", sa.String(16), nullable=True),
     sa.Column("clinician_id", sa.String(64), nullable=True),
-    sa.Column("carc_codes", sa.String(256), nullable=True),
-    sa.Column("rarc_codes", sa.String(256), nullable=True),
+    # Text since revision 0013: a remit with many adjustments lists more than 256 characters.
+    sa.Column("carc_codes", sa.Text, nullable=True),
+    sa.Column("rarc_codes", sa.Text, nullable=True),
     sa.Column("loaded_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     # The work: status, lease, what the biller did and how the payer answered.

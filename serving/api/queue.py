@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from data_contracts import plausibility
@@ -33,7 +34,16 @@ from queues.store import (
     UnknownItemError,
     WorkQueue,
 )
-from serving.api.deps import LEADS, ClaimId, Lead, QueueReader, ScorerOrReason, Stores, Worker
+from serving.api.deps import (
+    LEADS,
+    ClaimId,
+    Lead,
+    QueueReader,
+    ScorerOrReason,
+    Stores,
+    Worker,
+    assignees,
+)
 from serving.claim_detail import Detail, load_detail
 
 router = APIRouter(prefix="/v1/queue", tags=["queue"])
@@ -174,7 +184,10 @@ class BulkIn(BaseModel):
 
 class AssignIn(BulkIn):
     biller: str | None = Field(
-        min_length=1, max_length=64, description="Whom to assign them to; null unassigns them."
+        min_length=1,
+        max_length=64,
+        description="Whom to assign them to: one of the practice's enabled billers and "
+        "leads (by username); null unassigns them.",
     )
 
 
@@ -386,12 +399,25 @@ def correction(claim_id: ClaimId, body: CorrectionIn, queue: QueueDep, caller: L
 
 
 @router.post("/assign", response_model=ItemsOut)
-def assign(body: AssignIn, queue: QueueDep, caller: Lead) -> ItemsOut:
+def assign(body: AssignIn, request: Request, queue: QueueDep, caller: Lead) -> ItemsOut:
     """A billing lead assigns open items to a biller (null: unassigns them), all or none:
     an unknown claim is a 404, a closed one or one under another biller's live lease a 409,
     and then nothing changes. Each change is audited with who had it before. The biller
-    may be a person or a key's id (scripts work the queue too), so the name is not checked
-    against the practice's people here; the web page offers its people only."""
+    must be one of the practice's enabled billers and leads, as the web page offers them
+    (a 422 naming the value otherwise): an item assigned to a name nobody signs in with,
+    or someone who may not work it, would be taken by no one."""
+    if body.biller is not None and body.biller not in assignees(request, caller):
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("body", "biller"),
+                    "msg": f"biller {body.biller!r} is not one of this practice's enabled "
+                    "billers and leads",
+                    "input": body.biller,
+                }
+            ]
+        )
     changed = queue.assign(body.claim_ids, body.biller, caller.name)
     return ItemsOut(items=[WorkItemOut.model_validate(item) for item in changed])
 

@@ -131,8 +131,12 @@ def write_off(
 
 @router.get("/queue.csv")
 def export_csv(request: Request, stores: Stores, caller: Exporter) -> Response:
-    """Every item of the view the query describes, as CSV, streamed a chunk at a time."""
+    """Every item of the view the query describes, as CSV, streamed a chunk at a time.
+
+    Billing data leaving the service: the export is audited (who, the view, how many rows)
+    before the first row is sent (`WorkQueue.record_export`)."""
     view = read_view(request.query_params)
+    stores.queue.record_export(view.filter, caller.name, view.query(page=1))
     name = f"queue-{stores.tenant}-{date.today().isoformat()}.csv"
     headers = {**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
     return StreamingResponse(

@@ -280,6 +280,17 @@ def test_what_a_biller_sees_of_a_denial_is_kept_and_refreshed(queue: WorkQueue) 
     assert (item.carc_codes, item.rarc_codes) == ("CO-197;PR-3", None)
 
 
+def test_a_long_list_of_remit_codes_is_kept_whole(queue: WorkQueue) -> None:
+    """A remit may carry many adjustments: 600 characters of CARC and RARC codes load on
+    PostgreSQL (which refused more than 256 in a VARCHAR) as on SQLite, and come back whole."""
+    carc = ";".join(f"CO-{code}" for code in range(100, 220))[:600].rsplit(";", 1)[0]
+    rarc = ";".join(f"N{code}" for code in range(100, 300))[:600].rsplit(";", 1)[0]
+    assert min(len(carc), len(rarc)) > 590  # far past the old 256
+    load(queue, {"A": 2.0, "B": 1.0}, carc_codes=carc, rarc_codes=rarc)
+    item = queue.item("A")
+    assert (item.carc_codes, item.rarc_codes, item.status) == (carc, rarc, "open")
+
+
 def test_a_bad_ranking_is_refused_whole(queue: WorkQueue) -> None:
     good = ranking({"C1": 1.0, "C2": 2.0})
     cases = {

@@ -68,7 +68,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/v1/queue/items/{claim_id}/take"): Call(object=True),
     ("POST", "/v1/queue/items/{claim_id}/notes"): Call(body={"text": "isolation"}, object=True),
     ("POST", "/v1/queue/assign"): Call(
-        body={"claim_ids": ["ALPHA-1", BETA_CLAIM], "biller": "al.alpha"}, named=True
+        body={"claim_ids": ["ALPHA-1", BETA_CLAIM], "biller": "ali.alpha"}, named=True
     ),
     ("POST", "/v1/queue/action"): Call(
         body={"claim_ids": ["ALPHA-1", BETA_CLAIM], "action": "write_off"}, named=True
@@ -181,6 +181,7 @@ def two_tenants(
         )
         alpha_key, _ = KeyStore(state.database, tenant="alpha").add("admin", by="al")
         state.people.add("alpha", "al.alpha", "admin", PASSWORD, by="al")
+        state.people.add("alpha", "ali.alpha", "biller", PASSWORD, by="al")  # assignable
         yield client, {"alpha_key": alpha_key, "beta_key": beta_key}
 
 

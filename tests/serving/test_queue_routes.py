@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from serving.api.app import create_app
 from serving.keys import digest
+from storage.tenants import add_tenant
 from tests.data_contracts.test_reader import text_tables, write_csv_dir
 from tests.serving.conftest import KEYS, auth, scorer_for
 
@@ -22,6 +23,7 @@ ME = digest(KEYS["biller"])[:12]
 """The name the `biller` key works under (a configured key's id)."""
 SECOND_BILLER_NAME = digest(SECOND_BILLER)[:12]
 LEAD_NAME = digest(LEAD)[:12]
+PASSWORD = "correct horse battery staple"
 
 
 def ranked_items(n: int = 5) -> pd.DataFrame:
@@ -54,6 +56,8 @@ def queue_client(settings, bundle, database_url):
     )
     with TestClient(create_app(settings, loader=lambda _s: scorer_for(bundle))) as client:
         client.app.state.queue.load(ranked_items(), actor="test", policy_version="1")
+        # Items are assigned to the practice's people: the biller key works for one of them.
+        client.app.state.people.add("default", ME, "biller", PASSWORD, by="test")
         yield client
 
 
@@ -151,8 +155,12 @@ def test_a_save_from_a_stale_version_is_a_409_naming_the_current(queue_client) -
     assert second.json()["current_version"] == first.json()["version"] == edited["version"] + 1
     assert "version 2 is in force" in second.json()["detail"]
     assert queue_client.get("/v1/policy", headers=auth("biller")).json()["min_expected_net"] == 61
-    trail = [event for event in queue_client.app.state.queue.audit() if event.claim_id is None]
-    assert [(event.event, event.detail["version"]) for event in trail] == [("policy_saved", 2)]
+    trail = [
+        (event.event, event.detail.get("version"))
+        for event in queue_client.app.state.queue.audit()
+        if event.claim_id is None and event.event != "user_added"  # the fixture's person
+    ]
+    assert trail == [("policy_saved", 2)]
 
 
 def test_a_bad_policy_is_a_422_naming_the_field(queue_client) -> None:
@@ -360,6 +368,32 @@ def test_the_list_shows_the_new_columns_and_refuses_bad_values(queue_client) -> 
     for query in ("sort=payer", "holder=everyone", "action=shred", "amount_min=-1", "limit=0"):
         refused = queue_client.get(f"/v1/queue/items?{query}", headers=auth("biller"))
         assert refused.status_code == 422, query
+
+
+def test_a_lead_assigns_only_to_the_practices_enabled_billers_and_leads(queue_client) -> None:
+    people = queue_client.app.state.people
+    people.add("default", "rita", "revops", PASSWORD, by="test")
+    people.add("default", "gone", "biller", PASSWORD, by="test")
+    people.disable("default", "gone", by="test")
+    people.add("default", "lee", "billing_lead", PASSWORD, by="test")
+    add_tenant(queue_client.app.state.database, "north", by="test")
+    people.add("north", "nora", "biller", PASSWORD, by="test")
+    for stranger in ("nobody", "rita", "gone", "nora", SECOND_BILLER_NAME):
+        refused = queue_client.post(
+            "/v1/queue/assign", json={"claim_ids": ["D1"], "biller": stranger}, headers=AS_LEAD
+        )
+        assert refused.status_code == 422, stranger
+        [problem] = refused.json()["detail"]
+        assert (problem["loc"], problem["input"]) == (["body", "biller"], repr(stranger))
+        assert stranger in problem["msg"]
+    queue = queue_client.app.state.queue
+    assert queue.item("D1").assigned_to is None
+    assert [event.event for event in queue.audit("D1")] == ["loaded"]
+    for person in ("lee", ME, None):
+        done = queue_client.post(
+            "/v1/queue/assign", json={"claim_ids": ["D1"], "biller": person}, headers=AS_LEAD
+        )
+        assert (done.status_code, done.json()["items"][0]["assigned_to"]) == (200, person)
 
 
 def test_whose_items_a_list_shows(queue_client) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import re
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import pandas as pd
 from playwright.sync_api import Page, expect
@@ -109,6 +109,7 @@ def test_a_biller_has_no_bulk_controls_and_a_forged_post_is_refused(page: Page, 
         assert "Not allowed" in answer.text()
     exported = page.request.get(f"{site.url}/queue.csv", headers={"Accept": "text/html"})
     assert exported.status == 403
+    assert [event for event in site.queue.audit() if event.event == "exported"] == []
     item = site.queue.item(claim)
     assert item.assigned_to is None
     assert item.status == "open"
@@ -129,6 +130,9 @@ def test_export_csv_downloads_every_item_of_the_view(page: Page, site: Site) -> 
     with open(download.value.path(), newline="", encoding="utf-8") as file:
         table = list(csv.DictReader(file))
     assert len(table) == total
+    [event] = [event for event in site.queue.audit() if event.event == "exported"]
+    assert (event.actor, event.claim_id, event.detail["rows"]) == ("lena", None, total)
+    assert parse_qs(event.detail["query"]) == {"payer_id": [payer], "sort": ["amount"]}
     assert {row["payer_id"] for row in table} == {payer}
     expected = [
         item.claim_id for chunk in site.queue.stream(view, "lena", sort="amount") for item in chunk
