@@ -114,7 +114,6 @@ CALLS: dict[tuple[str, str], Call] = {
         object=True,
     ),
     ("POST", "/claims/{claim_id}/notes"): Call(form={"note": "isolation"}, object=True),
-    ("POST", "/claims/{claim_id}/reassign"): Call(form={"to": "al.alpha"}, object=True),
     ("GET", "/claims/{claim_id}/letter"): Call(object=True),
     ("POST", "/claims/{claim_id}/letter"): Call(form={"body": "Dear payer"}, object=True),
     ("GET", "/claims/{claim_id}/letter.pdf"): Call(object=True),

@@ -89,18 +89,41 @@ def test_a_write_off_without_its_reason_is_refused(page: Page, site: Site) -> No
     assert site.queue.item(claim_id).status == "open"
 
 
-def test_the_holder_reassigns_a_claim_to_another_biller(page: Page, site: Site) -> None:
+def test_the_holder_reassigns_a_claim_from_the_resolve_form(page: Page, site: Site) -> None:
     claim_id = _free_claim(site, 45)
     sign_in(page, site, "ben", then=f"/claims/{claim_id}")
     page.get_by_role("button", name="Take", exact=True).click()
-    page.get_by_label("Reassign to").select_option("ana")
-    page.get_by_role("button", name="Reassign").click()
+    expect(page.get_by_role("form", name="Reassign")).to_have_count(0)  # one way to do it
+    resolving = page.get_by_role("form", name="Resolve")
+    resolving.get_by_label("Action taken").select_option(label="Reassigned")
+    resolving.get_by_role("button", name="Resolve").click()
+    expect(page.get_by_role("alert")).to_have_text("Reassign to: choose whom to hand it to.")
+    assert site.queue.item(claim_id).lease_holder == "ben", "nothing changed"
+
+    resolving.get_by_label("Action taken").select_option(label="Reassigned")
+    resolving.get_by_label("Reassign to").select_option("ana")
+    resolving.get_by_label("Note").fill("Ana knows this payer")
+    resolving.get_by_role("button", name="Resolve").click()  # no effort: none is asked
     page.wait_for_url(f"{site.url}/claims/{claim_id}")
     item = site.queue.item(claim_id)
-    assert (item.lease_holder, item.assigned_to) == (None, "ana")
+    assert (item.status, item.lease_holder, item.assigned_to) == ("open", None, "ana")
     expect(page.get_by_role("button", name="Take", exact=True)).to_have_count(0)  # ana's now
-    assert [e.event for e in site.queue.audit(claim_id)][-2:] == ["released", "assigned"]
+    events = site.queue.audit(claim_id)
+    assert [e.event for e in events][-3:] == ["released", "assigned", "note_added"]
+    assert events[-1].detail["text"] == "Ana knows this payer"
     site.queue.assign([claim_id], None, "lena")
+
+
+def test_an_action_without_its_effort_is_refused_by_the_server(page: Page, site: Site) -> None:
+    claim_id = _free_claim(site, 47)
+    sign_in(page, site, "ben", then=f"/claims/{claim_id}")
+    page.get_by_role("button", name="Take", exact=True).click()
+    resolving = page.get_by_role("form", name="Resolve")
+    resolving.get_by_label("Action taken").select_option(label="Rebilled")
+    resolving.get_by_role("button", name="Resolve").click()
+    expect(page.get_by_role("alert")).to_have_text("Effort (minutes): say how long the work took.")
+    assert site.queue.item(claim_id).status == "open"
+    site.queue.release(claim_id, "ben")
 
 
 def test_a_claim_outside_the_queue_is_not_found(page: Page, site: Site) -> None:
