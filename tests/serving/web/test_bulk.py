@@ -87,6 +87,21 @@ def test_a_write_off_without_a_reason_is_not_sent(page: Page, site: Site) -> Non
     assert site.queue.item(claim).status == "open"
 
 
+def test_enter_in_the_write_off_reason_starts_the_write_off_never_assign(
+    page: Page, site: Site
+) -> None:
+    sign_in(page, site, "lena", then="/queue?holder=unassigned")
+    (claim,) = free_claims(page, 1)
+    page.get_by_label(f"Select {claim}", exact=True).check()
+    page.get_by_label("Assign to").select_option("ben")  # Assign, the first button, could run
+    page.get_by_label("Write-off reason").fill("duplicate of a paid claim")
+    page.get_by_label("Write-off reason").press("Enter")
+    expect(page.get_by_role("heading", name="Confirm write-off")).to_be_visible()
+    expect(page.locator("#write-off-summary")).to_contain_text("duplicate of a paid claim")
+    item = site.queue.item(claim)
+    assert (item.assigned_to, item.status) == (None, "open")
+
+
 def test_a_biller_has_no_bulk_controls_and_a_forged_post_is_refused(page: Page, site: Site) -> None:
     sign_in(page, site, "ana", then="/queue?holder=unassigned")
     expect(page.locator("tbody tr")).to_have_count(50)
