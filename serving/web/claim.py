@@ -33,6 +33,7 @@ from serving.api.queue import refusal_status
 from serving.api.security import Caller
 from serving.claim_detail import load_detail
 from serving.loading import TenantScorer
+from serving.web.queue import inside_buffer
 from serving.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -211,8 +212,11 @@ def _render(
     live = item.lease_expires_at is not None and item.lease_expires_at > now
     worker = caller.role in ("biller", "billing_lead", "admin")
     mine = live and item.lease_holder == caller.name
+    buffer_days = stores.policies.current().deadline_buffer_days
     context = {
         "shown": shown,
+        "late": inside_buffer(shown.detail.estimate.days_left, buffer_days),
+        "buffer_days": buffer_days,
         "detail": shown.detail,
         "item": item,
         "refusal": refusal,

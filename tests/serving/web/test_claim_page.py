@@ -7,6 +7,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from queues.browse import QueueFilter
+from queues.policy import default_policy
 from tests.queue_views import open_items
 from tests.serving.web.conftest import TODAY, Site, screenshot, sign_in
 
@@ -124,6 +126,24 @@ def test_an_action_without_its_effort_is_refused_by_the_server(page: Page, site:
     expect(page.get_by_role("alert")).to_have_text("Effort (minutes): say how long the work took.")
     assert site.queue.item(claim_id).status == "open"
     site.queue.release(claim_id, "ben")
+
+
+def test_the_deadline_is_red_inside_the_policy_buffer_not_a_week(page: Page, site: Site) -> None:
+    buffer = default_policy().deadline_buffer_days  # the site's tenant saved no other
+    assert buffer < 7, "a deadline between the buffer and a week tells the two apart"
+    today = site.queue.now().date()
+    due, _ = site.queue.browse(QueueFilter(due_within_days=7), "ana", sort="deadline", limit=2000)
+    inside = next(i for i in due if 0 <= (i.deadline - today).days <= buffer)
+    outside = next(i for i in due if buffer < (i.deadline - today).days <= 7)
+    sign_in(page, site, "ana", then=f"/claims/{inside.claim_id}")
+    shown = page.get_by_role("definition").filter(has_text=inside.deadline.isoformat())
+    expect(shown).to_have_class(re.compile(r"\blate\b"))
+    expect(shown).to_contain_text(f"(inside the {buffer}-day buffer)")
+    page.goto(f"{site.url}/claims/{outside.claim_id}")
+    shown = page.get_by_role("definition").filter(has_text=outside.deadline.isoformat())
+    expect(shown).to_contain_text(f"{(outside.deadline - today).days} days left")
+    expect(shown).not_to_have_class(re.compile(r"\blate\b"))
+    expect(shown).not_to_contain_text("buffer")
 
 
 def test_a_claim_outside_the_queue_is_not_found(page: Page, site: Site) -> None:
