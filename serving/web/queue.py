@@ -71,7 +71,13 @@ def read_view(params: QueryParams) -> View:
             view.problems.append(f"{name.replace('_', ' ')} {value!r} is not one we know")
             continue
         values[name] = value[:64]
-    for name, kind in (("due_within_days", int), ("amount_min", float), ("amount_max", float)):
+    numbers = (
+        ("due_from_days", int),
+        ("due_within_days", int),
+        ("amount_min", float),
+        ("amount_max", float),
+    )
+    for name, kind in numbers:
         value = params.get(name, "").strip()
         if not value:
             continue

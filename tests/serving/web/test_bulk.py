@@ -176,6 +176,33 @@ def test_the_page_shows_deadline_and_authorization_alerts(page: Page, site: Site
     expect(page.get_by_text(re.compile(r"items? in this view"))).to_contain_text(f"{past:,} items")
 
 
+def test_the_due_within_buffer_link_lists_exactly_the_items_it_counts(
+    page: Page, site: Site
+) -> None:
+    sign_in(page, site, "lena")
+    due_soon = page.get_by_role("region", name="Alerts").get_by_role(
+        "link", name=re.compile(r"more due within the \d+-day buffer")
+    )
+    said = re.fullmatch(r"([\d,]+) more due within the (\d+)-day buffer", due_soon.inner_text())
+    assert said, due_soon.inner_text()
+    count, buffer = int(said.group(1).replace(",", "")), int(said.group(2))
+    assert count > 0
+    due_soon.click()
+    expect(page).to_have_url(
+        re.compile(rf"due_from_days=0&due_within_days={buffer}&sort=deadline$")
+    )
+    expect(page.get_by_label("Due from (days)")).to_have_value("0")
+    expect(page.get_by_label("Due within (days)")).to_have_value(str(buffer))
+    expect(page.get_by_text(re.compile(r"items? in this view"))).to_contain_text(
+        f"{count:,} item{'' if count == 1 else 's'} in this view"
+    )
+    left = page.get_by_role("cell", name=re.compile(r"^(\d+ days|\d+ days past|unknown)\b"))
+    expect(left).to_have_count(min(count, 50))
+    days = [int(text.split()[0]) for text in left.all_inner_texts()]
+    assert all(0 <= d <= buffer for d in days), "none past due, none beyond the buffer"
+    expect(page.get_by_role("cell", name=re.compile(r"days past"))).to_have_count(0)
+
+
 class Poster:
     """Form posts of the signed-in page's session (its cookie and CSRF token), as a forged
     or hand-made request would send them: repeated fields allowed."""

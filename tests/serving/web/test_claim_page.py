@@ -132,7 +132,8 @@ def test_the_deadline_is_red_inside_the_policy_buffer_not_a_week(page: Page, sit
     buffer = default_policy().deadline_buffer_days  # the site's tenant saved no other
     assert buffer < 7, "a deadline between the buffer and a week tells the two apart"
     today = site.queue.now().date()
-    due, _ = site.queue.browse(QueueFilter(due_within_days=7), "ana", sort="deadline", limit=2000)
+    week = QueueFilter(due_from_days=0, due_within_days=7)
+    due, _ = site.queue.browse(week, "ana", sort="deadline", limit=2000)
     inside = next(i for i in due if 0 <= (i.deadline - today).days <= buffer)
     outside = next(i for i in due if buffer < (i.deadline - today).days <= 7)
     sign_in(page, site, "ana", then=f"/claims/{inside.claim_id}")
