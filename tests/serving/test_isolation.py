@@ -102,6 +102,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/queue.csv"): Call(),
     ("GET", "/check"): Call(),
     ("POST", "/check"): Call(form={}),
+    ("GET", "/check/results"): Call(),
     ("GET", "/check/results.csv"): Call(),
     ("GET", "/claims/{claim_id}"): Call(object=True),
     ("POST", "/claims/{claim_id}/take"): Call(form={}, object=True),
