@@ -42,14 +42,16 @@ class QueueFilter:
     """A view of the open queue; every field None (or `anyone`) shows every open item.
 
     `due_within_days` keeps items whose deadline is at most that many days from today (a
-    negative value: past due by at least that many days); items with no known deadline
-    never match it. The amount range is on the recoverable amount, inclusive."""
+    negative value: past due by at least that many days), `due_from_days` those whose
+    deadline is at least that many days from today (0: not yet past); items with no known
+    deadline never match either. The amount range is on the recoverable amount, inclusive."""
 
     payer_id: str | None = None
     denial_category: str | None = None
     action: str | None = None
     program: str | None = None
     clinician_id: str | None = None
+    due_from_days: int | None = None
     due_within_days: int | None = None
     amount_min: float | None = None
     amount_max: float | None = None
@@ -99,6 +101,8 @@ def conditions(view: QueueFilter, viewer: str, now: datetime) -> list[sa.ColumnE
         value = getattr(view, name)
         if value is not None:
             terms.append(ITEMS.c[name] == value)
+    if view.due_from_days is not None:
+        terms.append(ITEMS.c.deadline >= now.date() + timedelta(days=view.due_from_days))
     if view.due_within_days is not None:
         terms.append(ITEMS.c.deadline <= now.date() + timedelta(days=view.due_within_days))
     if view.amount_min is not None:

@@ -229,6 +229,15 @@ def queue_filter(
     action: Annotated[Action | None, Query()] = None,
     program: Text = None,
     clinician_id: Text = None,
+    due_from_days: Annotated[
+        int | None,
+        Query(
+            ge=-3650,
+            le=3650,
+            description="Deadline at least this many days from today (UTC); 0: not yet past "
+            "due. Items with no known deadline never match.",
+        ),
+    ] = None,
     due_within_days: Annotated[
         int | None,
         Query(
@@ -258,6 +267,7 @@ def queue_filter(
         action=action,
         program=program,
         clinician_id=clinician_id,
+        due_from_days=due_from_days,
         due_within_days=due_within_days,
         amount_min=amount_min,
         amount_max=amount_max,

@@ -77,13 +77,13 @@ def page_alerts(
     view (the banner links to the items it counts)."""
     queue, policy = stores.queue, stores.policies.current()
     buffer = policy.deadline_buffer_days
-    _, inside = queue.browse(QueueFilter(due_within_days=buffer), caller.name, limit=0)
+    due_soon = QueueFilter(due_from_days=0, due_within_days=buffer)  # counted as linked
     banner = DeadlineBanner(
         past=counts.past_deadline,
-        due_soon=inside - counts.past_deadline,
+        due_soon=queue.browse(due_soon, caller.name, limit=0)[1],
         buffer_days=buffer,
         past_url=link(QueueFilter(due_within_days=-1)),
-        due_soon_url=link(QueueFilter(due_within_days=buffer)),
+        due_soon_url=link(due_soon),
     )
     state = request.app.state
     data, unavailable = state.tenant_data.get_or_unavailable(caller.tenant, state.settings)

@@ -33,6 +33,7 @@ from serving.api.queue import refusal_status
 from serving.api.security import Caller
 from serving.claim_detail import load_detail
 from serving.loading import TenantScorer
+from serving.web.queue import inside_buffer
 from serving.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -45,6 +46,9 @@ ACTION_LABELS = {
 }
 """What the "Action taken" select says for each of the contract's `APPEAL_ACTIONS`."""
 assert set(ACTION_LABELS) == set(APPEAL_ACTIONS), "a label for every appeal action"
+REASSIGNED = "reassigned"
+"""The "Action taken" that hands the item to a colleague ("Reassign to") instead of
+resolving it: the issue's one Resolve form for every way a biller finishes with an item."""
 Field = Annotated[str, Form(max_length=2000)]
 
 
@@ -78,25 +82,6 @@ def release(
     )
 
 
-@router.post("/claims/{claim_id}/reassign")
-def reassign(
-    claim_id: ClaimId,
-    request: Request,
-    stores: Stores,
-    scorer: ScorerOrReason,
-    caller: Worker,
-    to: Field = "",
-) -> Response:
-    """The lease holder hands the item to another biller of the practice."""
-
-    def work(queue: WorkQueue) -> object:
-        if to not in _colleagues(request, caller):
-            raise FormError("Choose whom to reassign it to.")
-        return queue.reassign(claim_id, caller.name, to)
-
-    return _act(request, stores, scorer, caller, claim_id, work)
-
-
 def _colleagues(request: Request, caller: Caller) -> list[str]:
     """The practice's other enabled billers and leads: whom an item may be handed to."""
     return [name for name in assignees(request, caller) if name != caller.name]
@@ -112,14 +97,26 @@ def resolve(
     action: Field = "",
     effort_minutes: Field = "",
     note: Field = "",
+    to: Field = "",
 ) -> Response:
-    """Record what the lease holder did; a write-off needs its reason in the note."""
+    """Record what the lease holder did; a write-off needs its reason in the note and every
+    action its effort. "Reassigned" hands the item to the colleague named in `to` instead
+    (`WorkQueue.reassign`: no effort, the note kept in the trail)."""
 
     def work(queue: WorkQueue) -> object:
+        if action == REASSIGNED:
+            if to not in _colleagues(request, caller):
+                raise FormError("Reassign to: choose whom to hand it to.")
+            item = queue.reassign(claim_id, caller.name, to)
+            if note.strip():
+                queue.add_note(claim_id, caller.name, note)
+            return item
         if action not in APPEAL_ACTIONS:
             raise FormError("Choose the action taken.")
         if action == "write_off" and not note.strip():
             raise FormError("A write-off needs its reason: say why in the note.")
+        if not effort_minutes.strip():
+            raise FormError("Effort (minutes): say how long the work took.")
         minutes = _number(effort_minutes, "Effort (minutes)", int)
         return queue.resolve(claim_id, caller.name, action, minutes, note.strip() or None)
 
@@ -215,8 +212,11 @@ def _render(
     live = item.lease_expires_at is not None and item.lease_expires_at > now
     worker = caller.role in ("biller", "billing_lead", "admin")
     mine = live and item.lease_holder == caller.name
+    buffer_days = stores.policies.current().deadline_buffer_days
     context = {
         "shown": shown,
+        "late": inside_buffer(shown.detail.estimate.days_left, buffer_days),
+        "buffer_days": buffer_days,
         "detail": shown.detail,
         "item": item,
         "refusal": refusal,
@@ -232,9 +232,8 @@ def _render(
         and (item.resolved_by == caller.name or caller.role in LEADS),
         "worker": worker,
         "actions": ACTION_LABELS,
-        "colleagues": _colleagues(request, caller)
-        if live and item.lease_holder == caller.name
-        else [],
+        "colleagues": _colleagues(request, caller) if mine else [],
+        "reassigned": REASSIGNED,
         "outcomes": FINAL_OUTCOMES,
     }
     return page(request, "claim/page.html", caller, context, status_code=status_code)

@@ -71,7 +71,13 @@ def read_view(params: QueryParams) -> View:
             view.problems.append(f"{name.replace('_', ' ')} {value!r} is not one we know")
             continue
         values[name] = value[:64]
-    for name, kind in (("due_within_days", int), ("amount_min", float), ("amount_max", float)):
+    numbers = (
+        ("due_from_days", int),
+        ("due_within_days", int),
+        ("amount_min", float),
+        ("amount_max", float),
+    )
+    for name, kind in numbers:
         value = params.get(name, "").strip()
         if not value:
             continue
@@ -113,6 +119,12 @@ class Row:
     """Who holds a live lease on it, else whom a lead assigned it to, else ''."""
 
 
+def inside_buffer(days_left: int | None, buffer_days: int) -> bool:
+    """A deadline inside the policy's buffer, or past: shown red (`late`) wherever a page
+    shows it, the queue's rows and the claim page alike."""
+    return days_left is not None and days_left <= buffer_days
+
+
 def rows(
     items: list[WorkItem], cost_per_minute: float, buffer_days: int, now: datetime
 ) -> list[Row]:
@@ -125,7 +137,7 @@ def rows(
         taken_by = item.lease_holder if leased else f"assigned: {item.assigned_to}"
         if not leased and item.assigned_to is None:
             taken_by = ""
-        out.append(Row(item, net, left, left is not None and left <= buffer_days, taken_by or ""))
+        out.append(Row(item, net, left, inside_buffer(left, buffer_days), taken_by or ""))
     return out
 
 

@@ -75,6 +75,9 @@ def shown(queue: WorkQueue, viewer: str = "ana", sort: str = "rank", **view: obj
         ({"due_within_days": -3}, "A"),
         ({"due_within_days": -4}, ""),
         ({"due_within_days": 10_000}, "ABDEF"),  # never C: its deadline is unknown
+        ({"due_from_days": 0, "due_within_days": 7}, "BEF"),  # due, not yet past
+        ({"due_from_days": 1}, "BDE"),
+        ({"due_from_days": -10_000}, "ABDEF"),  # never C either
         ({"amount_min": 250}, "BCDE"),
         ({"amount_max": 250}, "ACEF"),
         ({"amount_min": 100, "amount_max": 250}, "ACE"),

@@ -344,6 +344,7 @@ def _ids(answer) -> list[str]:
         ("due_within_days=0", ["D0", "D2"]),
         ("due_within_days=-2", ["D0"]),
         ("due_within_days=3", ["D0", "D1", "D2"]),
+        ("due_from_days=0&due_within_days=3", ["D1", "D2"]),
         ("amount_min=100&amount_max=700", ["D0", "D2", "D4"]),
         ("sort=amount", ["D1", "D4", "D2", "D0", "D3"]),
         ("sort=deadline", ["D0", "D2", "D1", "D4", "D3"]),

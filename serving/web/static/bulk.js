@@ -1,6 +1,9 @@
 // Bulk selection on the work queue page: "Select all on this page" ticks every row's box,
 // the bulk bar counts what is selected, and after a bulk post the address bar shows the
-// view again (so a reload does not post twice). Delegated, so it survives htmx swaps.
+// view again (so a reload does not post twice). Enter in a field marked
+// data-enter-submits="ID" submits with button ID: the browser would use the form's first
+// button, so Enter in the write-off reason would Assign. Delegated, so it survives htmx
+// swaps.
 (function () {
   "use strict";
   function boxes() {
@@ -23,6 +26,14 @@
       boxes().forEach(function (box) { box.checked = target.checked; });
     }
     if (target.matches && target.matches("input[data-select-all], input[data-select-row]")) update();
+  });
+  document.addEventListener("keydown", function (event) {
+    var field = event.target;
+    if (event.key !== "Enter" || event.isComposing) return;
+    if (!(field.matches && field.matches("input[data-enter-submits]"))) return;
+    event.preventDefault();
+    var button = document.getElementById(field.getAttribute("data-enter-submits"));
+    if (button && field.form && !button.disabled) field.form.requestSubmit(button);
   });
   document.addEventListener("htmx:afterSwap", update);
   document.addEventListener("DOMContentLoaded", function () {

@@ -87,6 +87,21 @@ def test_a_write_off_without_a_reason_is_not_sent(page: Page, site: Site) -> Non
     assert site.queue.item(claim).status == "open"
 
 
+def test_enter_in_the_write_off_reason_starts_the_write_off_never_assign(
+    page: Page, site: Site
+) -> None:
+    sign_in(page, site, "lena", then="/queue?holder=unassigned")
+    (claim,) = free_claims(page, 1)
+    page.get_by_label(f"Select {claim}", exact=True).check()
+    page.get_by_label("Assign to").select_option("ben")  # Assign, the first button, could run
+    page.get_by_label("Write-off reason").fill("duplicate of a paid claim")
+    page.get_by_label("Write-off reason").press("Enter")
+    expect(page.get_by_role("heading", name="Confirm write-off")).to_be_visible()
+    expect(page.locator("#write-off-summary")).to_contain_text("duplicate of a paid claim")
+    item = site.queue.item(claim)
+    assert (item.assigned_to, item.status) == (None, "open")
+
+
 def test_a_biller_has_no_bulk_controls_and_a_forged_post_is_refused(page: Page, site: Site) -> None:
     sign_in(page, site, "ana", then="/queue?holder=unassigned")
     expect(page.locator("tbody tr")).to_have_count(50)
@@ -163,6 +178,33 @@ def test_the_page_shows_deadline_and_authorization_alerts(page: Page, site: Site
     expect(page).to_have_url(re.compile(r"due_within_days=-1&sort=deadline"))
     expect(page.get_by_label("Sort by")).to_have_value("deadline")
     expect(page.get_by_text(re.compile(r"items? in this view"))).to_contain_text(f"{past:,} items")
+
+
+def test_the_due_within_buffer_link_lists_exactly_the_items_it_counts(
+    page: Page, site: Site
+) -> None:
+    sign_in(page, site, "lena")
+    due_soon = page.get_by_role("region", name="Alerts").get_by_role(
+        "link", name=re.compile(r"more due within the \d+-day buffer")
+    )
+    said = re.fullmatch(r"([\d,]+) more due within the (\d+)-day buffer", due_soon.inner_text())
+    assert said, due_soon.inner_text()
+    count, buffer = int(said.group(1).replace(",", "")), int(said.group(2))
+    assert count > 0
+    due_soon.click()
+    expect(page).to_have_url(
+        re.compile(rf"due_from_days=0&due_within_days={buffer}&sort=deadline$")
+    )
+    expect(page.get_by_label("Due from (days)")).to_have_value("0")
+    expect(page.get_by_label("Due within (days)")).to_have_value(str(buffer))
+    expect(page.get_by_text(re.compile(r"items? in this view"))).to_contain_text(
+        f"{count:,} item{'' if count == 1 else 's'} in this view"
+    )
+    left = page.get_by_role("cell", name=re.compile(r"^(\d+ days|\d+ days past|unknown)\b"))
+    expect(left).to_have_count(min(count, 50))
+    days = [int(text.split()[0]) for text in left.all_inner_texts()]
+    assert all(0 <= d <= buffer for d in days), "none past due, none beyond the buffer"
+    expect(page.get_by_role("cell", name=re.compile(r"days past"))).to_have_count(0)
 
 
 class Poster:

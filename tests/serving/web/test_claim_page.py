@@ -7,6 +7,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from queues.browse import QueueFilter
+from queues.policy import default_policy
 from tests.queue_views import open_items
 from tests.serving.web.conftest import TODAY, Site, screenshot, sign_in
 
@@ -89,18 +91,60 @@ def test_a_write_off_without_its_reason_is_refused(page: Page, site: Site) -> No
     assert site.queue.item(claim_id).status == "open"
 
 
-def test_the_holder_reassigns_a_claim_to_another_biller(page: Page, site: Site) -> None:
+def test_the_holder_reassigns_a_claim_from_the_resolve_form(page: Page, site: Site) -> None:
     claim_id = _free_claim(site, 45)
     sign_in(page, site, "ben", then=f"/claims/{claim_id}")
     page.get_by_role("button", name="Take", exact=True).click()
-    page.get_by_label("Reassign to").select_option("ana")
-    page.get_by_role("button", name="Reassign").click()
+    expect(page.get_by_role("form", name="Reassign")).to_have_count(0)  # one way to do it
+    resolving = page.get_by_role("form", name="Resolve")
+    resolving.get_by_label("Action taken").select_option(label="Reassigned")
+    resolving.get_by_role("button", name="Resolve").click()
+    expect(page.get_by_role("alert")).to_have_text("Reassign to: choose whom to hand it to.")
+    assert site.queue.item(claim_id).lease_holder == "ben", "nothing changed"
+
+    resolving.get_by_label("Action taken").select_option(label="Reassigned")
+    resolving.get_by_label("Reassign to").select_option("ana")
+    resolving.get_by_label("Note").fill("Ana knows this payer")
+    resolving.get_by_role("button", name="Resolve").click()  # no effort: none is asked
     page.wait_for_url(f"{site.url}/claims/{claim_id}")
     item = site.queue.item(claim_id)
-    assert (item.lease_holder, item.assigned_to) == (None, "ana")
+    assert (item.status, item.lease_holder, item.assigned_to) == ("open", None, "ana")
     expect(page.get_by_role("button", name="Take", exact=True)).to_have_count(0)  # ana's now
-    assert [e.event for e in site.queue.audit(claim_id)][-2:] == ["released", "assigned"]
+    events = site.queue.audit(claim_id)
+    assert [e.event for e in events][-3:] == ["released", "assigned", "note_added"]
+    assert events[-1].detail["text"] == "Ana knows this payer"
     site.queue.assign([claim_id], None, "lena")
+
+
+def test_an_action_without_its_effort_is_refused_by_the_server(page: Page, site: Site) -> None:
+    claim_id = _free_claim(site, 47)
+    sign_in(page, site, "ben", then=f"/claims/{claim_id}")
+    page.get_by_role("button", name="Take", exact=True).click()
+    resolving = page.get_by_role("form", name="Resolve")
+    resolving.get_by_label("Action taken").select_option(label="Rebilled")
+    resolving.get_by_role("button", name="Resolve").click()
+    expect(page.get_by_role("alert")).to_have_text("Effort (minutes): say how long the work took.")
+    assert site.queue.item(claim_id).status == "open"
+    site.queue.release(claim_id, "ben")
+
+
+def test_the_deadline_is_red_inside_the_policy_buffer_not_a_week(page: Page, site: Site) -> None:
+    buffer = default_policy().deadline_buffer_days  # the site's tenant saved no other
+    assert buffer < 7, "a deadline between the buffer and a week tells the two apart"
+    today = site.queue.now().date()
+    week = QueueFilter(due_from_days=0, due_within_days=7)
+    due, _ = site.queue.browse(week, "ana", sort="deadline", limit=2000)
+    inside = next(i for i in due if 0 <= (i.deadline - today).days <= buffer)
+    outside = next(i for i in due if buffer < (i.deadline - today).days <= 7)
+    sign_in(page, site, "ana", then=f"/claims/{inside.claim_id}")
+    shown = page.get_by_role("definition").filter(has_text=inside.deadline.isoformat())
+    expect(shown).to_have_class(re.compile(r"\blate\b"))
+    expect(shown).to_contain_text(f"(inside the {buffer}-day buffer)")
+    page.goto(f"{site.url}/claims/{outside.claim_id}")
+    shown = page.get_by_role("definition").filter(has_text=outside.deadline.isoformat())
+    expect(shown).to_contain_text(f"{(outside.deadline - today).days} days left")
+    expect(shown).not_to_have_class(re.compile(r"\blate\b"))
+    expect(shown).not_to_contain_text("buffer")
 
 
 def test_a_claim_outside_the_queue_is_not_found(page: Page, site: Site) -> None:
