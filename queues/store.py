@@ -56,7 +56,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Self
 
 import numpy as np
@@ -837,11 +837,12 @@ class WorkQueue:
             found = {name: connection.execute(s).scalar_one() for name, s in statements.items()}
         return QueueCounts(**found)
 
-    def throughput(self, since: datetime) -> list[BillerThroughput]:
-        """What each person resolved from `since` on (by `resolved_at`), whatever became of
+    def throughput(self, since: date) -> list[BillerThroughput]:
+        """What each person resolved from the day `since` on (UTC), whatever became of
         the item after: items, the minutes they recorded and the dollars recovered so far
         (pending outcomes count 0); by username. One GROUP BY over resolved items, for the
         leadership dashboard's throughput by biller."""
+        start = datetime.combine(since, datetime.min.time(), tzinfo=UTC)
         query = (
             sa.select(
                 ITEMS.c.resolved_by,
@@ -849,7 +850,7 @@ class WorkQueue:
                 sa.func.coalesce(sa.func.sum(ITEMS.c.resolved_effort_minutes), 0),
                 sa.func.coalesce(sa.func.sum(ITEMS.c.recovered_amount), 0.0),
             )
-            .where(ITEMS.c.resolved_by.is_not(None), ITEMS.c.resolved_at >= since)
+            .where(ITEMS.c.resolved_by.is_not(None), ITEMS.c.resolved_at >= start)
             .group_by(ITEMS.c.resolved_by)
             .order_by(ITEMS.c.resolved_by)
         )
