@@ -34,7 +34,7 @@ LEADERSHIP = "/dashboards/leadership"
 MONTHS = (6, 12, 24)
 """The periods the page offers, in months."""
 DEFAULT_MONTHS = 12
-TOP_CARCS = 8
+TOP_CARCS = 6
 """The denial reasons the CARC chart shows, most denied claims first."""
 BOOK = {
     "denial_rate": "Denial rate",
@@ -184,15 +184,14 @@ def top_carcs(by_carc: pd.DataFrame) -> Chart:
 
 def backlog_aging(book: pd.DataFrame) -> Chart:
     row = book.iloc[0]
-    labels = [f"{bucket} days" for bucket in AGING]
     values = [float(row[name]) for name in AGING.values()]
     return Chart(
         "backlog-aging",
         "Backlog aging (A/R)",
-        labels,
+        list(AGING),
         "Days since submission",
         [Series("Owed by payers", values, UNITS["ar_balance"])],
-        note="Pending claims and open denials, today.",
+        note="Pending claims and open denials today, by days since submission.",
     )
 
 

@@ -20,7 +20,11 @@
     var index = spec.horizontal ? "y" : "x";
     var value = spec.horizontal ? "x" : "y";
     var scales = {};
-    scales[index] = { grid: { display: false }, ticks: { autoSkip: true, maxRotation: 0 } };
+    // A few categories (CARCs, aging buckets) are all named; a run of months may skip some.
+    scales[index] = {
+      grid: { display: false },
+      ticks: { autoSkip: spec.labels.length > 6, maxRotation: 0, font: { size: 11 } }
+    };
     var units = {};
     var datasets = spec.series.map(function (series, i) {
       var axis = series.axis === "right" ? value + "2" : value;
@@ -35,7 +39,8 @@
         borderColor: colour,
         borderWidth: series.kind === "line" ? 2 : 0,
         pointRadius: series.kind === "line" ? 2 : 0,
-        order: series.kind === "line" ? 0 : 1
+        order: series.kind === "line" ? 0 : 1,
+        maxBarThickness: 36
       };
       set[value + "AxisID"] = axis;
       return set;
@@ -46,7 +51,11 @@
         position: spec.horizontal ? (right ? "top" : "bottom") : (right ? "right" : "left"),
         beginAtZero: true,
         grid: { display: !right },
-        ticks: { maxTicksLimit: 5, callback: function (v) { return format(units[axis], v, true); } }
+        ticks: {
+          maxTicksLimit: 5,
+          precision: units[axis] === "count" ? 0 : undefined,
+          callback: function (v) { return format(units[axis], v, true); }
+        }
       };
     });
     return {
