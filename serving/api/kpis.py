@@ -6,20 +6,29 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
 from analytics.kpis import DIMENSIONS, as_records
 from data_contracts.reader import ContractError
-from queues.policy import PolicyError
-from serving.api.deps import Stores, require
+from queues.policy import Policy, PolicyError
+from serving.api.deps import Stores, admits, require
 from serving.api.security import Caller
 from serving.tenant_data import NoDataError
 
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"])
 KPI_READERS = ("revops", "billing_lead")
-"""Who reads the KPIs: RevOps and billing leadership (and the tenant's admin)."""
+"""Who reads the KPIs, here and on the leadership dashboard: RevOps and billing leadership
+(and the tenant's admin)."""
 KpiReader = Annotated[Caller, Depends(require(*KPI_READERS))]
+
+
+def reads_kpis(caller: Caller) -> bool:
+    """Whether `caller` may read the KPIs: what the pages' navigation asks."""
+    return admits(caller.role, KPI_READERS)
+
+
 Breakdown = Literal[tuple(DIMENSIONS)]  # type: ignore[valid-type]
 
 
@@ -34,16 +43,12 @@ class KpisOut(BaseModel):
     )
 
 
-@router.get("", response_model=KpisOut)
-def read_kpis(
-    request: Request,
-    stores: Stores,
-    _caller: KpiReader,
-    by: Annotated[Breakdown | None, Query(description="Break the KPIs down by this.")] = None,
-    as_of: Annotated[date | None, Query(description="What was known on this date.")] = None,
-) -> KpisOut:
-    """The tenant's KPIs from its data directory, as `denialops kpis --format json` prints
-    them."""
+def kpi_table(
+    request: Request, stores: Stores, by: str | None = None, as_of: date | None = None
+) -> tuple[pd.DataFrame, Policy]:
+    """The tenant's KPI table (`app.state.kpis`) at the policy's biller hour cost, and that
+    policy: what this route and the dashboards show. 503 when the policy cannot be read,
+    409 when the tenant's data cannot be had."""
     try:
         policy = stores.policies.current()
     except PolicyError as error:
@@ -54,6 +59,20 @@ def read_kpis(
         )
     except (NoDataError, ContractError) as error:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
+    return table, policy
+
+
+@router.get("", response_model=KpisOut)
+def read_kpis(
+    request: Request,
+    stores: Stores,
+    _caller: KpiReader,
+    by: Annotated[Breakdown | None, Query(description="Break the KPIs down by this.")] = None,
+    as_of: Annotated[date | None, Query(description="What was known on this date.")] = None,
+) -> KpisOut:
+    """The tenant's KPIs from its data directory, as `denialops kpis --format json` prints
+    them."""
+    table, policy = kpi_table(request, stores, by, as_of)
     return KpisOut(
         by=by,
         as_of=as_of,

@@ -12,7 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from serving.web import auth, bulk, check, claim, letters, queue, revops
+from serving.web import auth, bulk, check, claim, dashboards, letters, queue, revops
 from serving.web.alerts import AuthAlertCache
 from serving.web.render import install_error_pages
 
@@ -30,5 +30,6 @@ def install(app: FastAPI) -> None:
     app.state.check_results = check.LastResults()
     app.include_router(claim.router)
     app.include_router(letters.router)
+    app.include_router(dashboards.router)
     app.include_router(revops.router)
     install_error_pages(app)

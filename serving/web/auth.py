@@ -13,23 +13,33 @@ from serving.api.deps import signed_in
 from serving.api.guard import PAGE_SIGN_IN, SESSION_COOKIE, clear_session_cookie
 from serving.api.security import Caller, Via
 from serving.api.session import SignInIn, start_session
+from serving.web.dashboards import LEADERSHIP
 from serving.web.render import page
+from serving.web.revops import REVOPS
 
 router = APIRouter(include_in_schema=False)
-HOME = "/queue"
+HOME = "/"
+"""Where signing in leads unless the person was on their way somewhere: `home` sends each
+to their own first page."""
+WORK_QUEUE = "/queue"
+LANDING = {"billing_lead": LEADERSHIP, "revops": REVOPS}
+"""First pages other than the work queue, by role: each reader of the KPIs their dashboard."""
 
 
 def safe_next(target: str | None) -> str:
     """Where to go after signing in: a path of this site only (never `//host` or a URL),
-    else the work queue."""
+    else home."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return HOME
     return target
 
 
 @router.get("/")
-def home() -> RedirectResponse:
-    return RedirectResponse(HOME, status_code=status.HTTP_303_SEE_OTHER)
+def home(caller: Annotated[Caller, Depends(signed_in)]) -> RedirectResponse:
+    """Each person's first page: the leadership dashboard for billing leads, the RevOps
+    dashboard for RevOps, the work queue for everyone else."""
+    target = LANDING.get(caller.role, WORK_QUEUE)
+    return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.get(PAGE_SIGN_IN)

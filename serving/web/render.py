@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from accounts.sessions import csrf_token
 from data_contracts.denials import split_list
 from serving.api.guard import API_PREFIX
+from serving.api.kpis import reads_kpis
 from serving.api.security import Caller, Via
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -75,6 +76,7 @@ def spreadsheet_safe(frame: pd.DataFrame) -> bytes:
 
 
 TEMPLATES.env.filters.update(money=money, percent=percent, codes=codes)
+TEMPLATES.env.globals.update(reads_kpis=reads_kpis)
 
 
 def page(

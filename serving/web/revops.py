@@ -23,6 +23,7 @@ from serving.tenant_data import NoDataError
 from serving.web.render import HEADERS, page, spreadsheet_safe
 
 router = APIRouter(include_in_schema=False)
+REVOPS = "/dashboards/revops"
 RevOps = Annotated[Caller, Depends(require("revops"))]
 PERIODS = {1: "Last month", 3: "Last 3 months", 6: "Last 6 months", 12: "Last 12 months"}
 """The review periods offered, in months, each compared with the same length before it."""
@@ -71,7 +72,7 @@ LABELS = {
 """What the page calls each column."""
 
 
-@router.get("/dashboards/revops")
+@router.get(REVOPS)
 def revops_page(
     request: Request,
     stores: Stores,
@@ -114,7 +115,7 @@ def revops_page(
     return page(request, "dashboards/revops.html", caller, context)
 
 
-@router.get("/dashboards/revops/contracts.csv")
+@router.get(f"{REVOPS}/contracts.csv")
 def contracts_csv(
     request: Request, stores: Stores, _caller: RevOps, months: Months = 3
 ) -> Response:

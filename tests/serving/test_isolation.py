@@ -121,6 +121,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/claims/{claim_id}/letter"): Call(object=True),
     ("POST", "/claims/{claim_id}/letter"): Call(form={"body": "Dear payer"}, object=True),
     ("GET", "/claims/{claim_id}/letter.pdf"): Call(object=True),
+    ("GET", "/dashboards/leadership"): Call(),
 }
 SIGN_OUTS = {"/v1/session/end", "/sign-out"}
 """Called last: they end the session the other calls use."""

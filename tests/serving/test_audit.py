@@ -1,0 +1,42 @@
+"""The scoring audit's weekly summary: claims checked before submission and how many the
+scrubber flagged, for the leadership dashboard.
+
+Runs on SQLite and, with DENIALOPS_TEST_POSTGRES_URL, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from serving.audit import AuditLog, WeekOfChecks
+from storage.tenants import add_tenant
+from tests.conftest import Clock
+
+
+def test_weekly_checks_count_decisions_and_flags_by_week(database, clock: Clock) -> None:
+    database.migrate()
+    log = AuditLog(database, clock=clock)  # Monday 23 November 2026, 14:00 UTC
+    log.record("k1", "7", [("A", 0.05, "pass"), ("B", 0.3, "review"), ("C", 0.7, "hold")])
+    clock.advance(6 * 86_400 + 9 * 3_600)  # Sunday 29th, 23:00: the same week
+    log.record("k1", "7", [("A", 0.04, "pass")])
+    clock.advance(3_600)  # Monday 30th, 00:00: the next
+    log.record("k1", "7", [("D", 0.6, "hold"), ("E", 0.1, "pass")])
+    add_tenant(database, "beta", by="test")
+    other = AuditLog(database, tenant="beta", clock=clock)
+    other.record("k2", "7", [("X", 0.9, "hold")])
+    weeks = log.weekly_checks(date(2026, 11, 1))
+    assert weeks == [
+        WeekOfChecks(date(2026, 11, 23), checked=4, review=1, hold=1),
+        WeekOfChecks(date(2026, 11, 30), checked=2, review=0, hold=1),
+    ]
+    assert [week.flagged for week in weeks] == [2, 1]
+
+
+def test_weekly_checks_start_on_the_day_asked(database, clock: Clock) -> None:
+    database.migrate()
+    log = AuditLog(database, clock=clock)
+    log.record("k1", "7", [("A", 0.3, "review")])
+    clock.advance(2 * 86_400)
+    log.record("k1", "7", [("B", 0.3, "pass")])
+    assert log.weekly_checks(clock.now.date()) == [WeekOfChecks(date(2026, 11, 23), 1, 0, 0)]
+    assert log.weekly_checks(clock.now.date() + timedelta(days=1)) == []
