@@ -31,7 +31,7 @@ from settings import Settings
 from synthetic import generate, write_synthetic
 
 PASSWORD = "correct horse battery staple"
-PAGES = {"RevOps": "/dashboards/revops"}
+PAGES = {"Billing leadership": "/dashboards/leadership", "RevOps": "/dashboards/revops"}
 
 
 def no_model(_settings: Settings):
