@@ -255,18 +255,23 @@ def _plain(value: object) -> object:
 
 
 def format_measure(name: str, value: object) -> str:
-    """A measure as a person reads it, by its unit: fractions in percent, dollars with a
-    sign, counts whole; a dash for unknown."""
+    """A measure as a person reads it, in its unit (`format_value`)."""
+    return format_value(value, UNITS.get(name, "count"))
+
+
+def format_value(value: object, unit: str) -> str:
+    """A number as the tables show it, by unit: fractions to a tenth of a percent, dollars
+    whole with a sign, counts whole, days and hours to a tenth; a dash when unknown (a rate
+    of nothing)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     number = float(value)  # type: ignore[arg-type]
-    unit = UNITS.get(name, "count")
     if unit == "fraction":
         return f"{number:.1%}"
     if unit == "dollars":
         return f"-${-number:,.0f}" if number < 0 else f"${number:,.0f}"
-    if unit in ("days", "hours"):
-        return f"{number:,.1f}"
+    if unit == "count":
+        return f"{number:,.0f}"
     if unit == "hours per dollar":
         return f"{number:.4f}"
-    return f"{number:,.0f}"
+    return f"{number:,.1f}"

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -15,9 +16,12 @@ from data_contracts.reader import ContractError
 from queues.policy import Policy, PolicyError
 from serving.api.deps import Stores, admits, require
 from serving.api.security import Caller
+from serving.kpis import KpiService
 from serving.tenant_data import NoDataError
+from settings import Settings
 
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"])
+T = TypeVar("T")
 KPI_READERS = ("revops", "billing_lead")
 """Who reads the KPIs, here and on the leadership dashboard: RevOps and billing leadership
 (and the tenant's admin)."""
@@ -49,17 +53,42 @@ def kpi_table(
     """The tenant's KPI table (`app.state.kpis`) at the policy's biller hour cost, and that
     policy: what this route and the dashboards show. 503 when the policy cannot be read,
     409 when the tenant's data cannot be had."""
+    policy = _policy(stores)
+    table = _answer(
+        lambda service, settings: service.table(
+            stores.tenant, settings, by, as_of, policy.biller_hour_cost
+        ),
+        request,
+    )
+    return table, policy
+
+
+def review_table(request: Request, stores: Stores, months: int) -> tuple[date, pd.DataFrame]:
+    """The payer contract review of the last `months` months beside the months before, at
+    the policy's biller hour cost, and the date it ends (`KpiService.contract_review`);
+    503 and 409 as `kpi_table`."""
+    hour_cost = _policy(stores).biller_hour_cost
+    return _answer(
+        lambda service, settings: service.contract_review(
+            stores.tenant, settings, months, hour_cost
+        ),
+        request,
+    )
+
+
+def _policy(stores: Stores) -> Policy:
     try:
-        policy = stores.policies.current()
+        return stores.policies.current()
     except PolicyError as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from error
+
+
+def _answer(ask: Callable[[KpiService, Settings], T], request: Request) -> T:
+    """What the KPI service answers; 409 naming why when the tenant's data cannot be had."""
     try:
-        table = request.app.state.kpis.table(
-            stores.tenant, request.app.state.settings, by, as_of, policy.biller_hour_cost
-        )
+        return ask(request.app.state.kpis, request.app.state.settings)
     except (NoDataError, ContractError) as error:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
-    return table, policy
 
 
 @router.get("", response_model=KpisOut)

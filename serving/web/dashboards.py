@@ -20,14 +20,14 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 from starlette.datastructures import QueryParams
 
-from analytics.kpis import AGING, UNITS
+from analytics.kpis import AGING, UNITS, format_value
 from queues.browse import QueueFilter
 from queues.store import BillerThroughput
 from serving.api.deps import Stores
 from serving.api.kpis import KpiReader, kpi_table
 from serving.audit import WeekOfChecks
 from serving.web.queue import View
-from serving.web.render import TEMPLATES, money, page
+from serving.web.render import TEMPLATES, page
 
 router = APIRouter(include_in_schema=False)
 LEADERSHIP = "/dashboards/leadership"
@@ -84,21 +84,7 @@ class Chart:
         object.__setattr__(self, "data", spec)
 
 
-def figure(value: float | None, unit: str) -> str:
-    """A number as the dashboard's tables show it: a rate to a tenth of a percent, dollars
-    to the cent, counts whole; an em dash when unknown (a rate of nothing)."""
-    if value is None or pd.isna(value):
-        return "—"
-    if unit == "fraction":
-        return f"{value:.1%}"
-    if unit == "dollars":
-        return money(float(value))
-    if unit == "count":
-        return f"{int(value):,}"
-    return f"{value:,.1f}"
-
-
-TEMPLATES.env.filters["figure"] = figure
+TEMPLATES.env.filters["figure"] = format_value
 
 
 def read_months(params: QueryParams) -> tuple[int, str | None]:
@@ -125,7 +111,7 @@ def last_months(table: pd.DataFrame, months: int) -> pd.DataFrame:
     return table[table["month"] >= start]
 
 
-def _series(table: pd.DataFrame, measure: str, label: str, **how: Any) -> Series:
+def series(table: pd.DataFrame, measure: str, label: str, **how: Any) -> Series:
     """A KPI column as a series, in the unit `analytics.kpis.UNITS` gives it."""
     values = [None if pd.isna(v) else v for v in table[measure].tolist()]
     return Series(label, values, UNITS[measure], **how)
@@ -143,9 +129,9 @@ def denial_trend(by_month: pd.DataFrame) -> Chart:
         by_month["month"].tolist(),
         "Service month",
         [
-            _series(by_month, "denial_rate", "Denial rate", kind="line"),
-            _series(by_month, "denied_dollars", "Denied dollars", axis="right"),
-            _series(by_month, "denied_claims", "Denied claims", drawn=False),
+            series(by_month, "denial_rate", "Denial rate", kind="line"),
+            series(by_month, "denied_dollars", "Denied dollars", axis="right"),
+            series(by_month, "denied_claims", "Denied claims", drawn=False),
         ],
         note=_months_note(by_month),
     )
@@ -158,8 +144,8 @@ def first_pass_trend(by_month: pd.DataFrame) -> Chart:
         by_month["month"].tolist(),
         "Service month",
         [
-            _series(by_month, "first_pass_yield", "First-pass yield", kind="line"),
-            _series(by_month, "adjudicated_claims", "Adjudicated claims", drawn=False),
+            series(by_month, "first_pass_yield", "First-pass yield", kind="line"),
+            series(by_month, "adjudicated_claims", "Adjudicated claims", drawn=False),
         ],
         note=_months_note(by_month),
     )
@@ -174,8 +160,8 @@ def top_carcs(by_carc: pd.DataFrame) -> Chart:
         top["carc"].tolist(),
         "CARC",
         [
-            _series(top, "denied_claims", "Denied claims"),
-            _series(top, "denied_dollars", "Denied dollars", axis="right"),
+            series(top, "denied_claims", "Denied claims"),
+            series(top, "denied_dollars", "Denied dollars", axis="right"),
         ],
         note="All denied claims in the data, not only the months shown.",
         horizontal=True,

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
 
 from analytics.contracts import PREVIOUS, REVIEW_MEASURES
 from analytics.kpis import format_measure
-from data_contracts.reader import ContractError
-from queues.policy import PolicyError
 from serving.api.deps import Stores, require
+from serving.api.kpis import kpi_table, review_table
 from serving.api.security import Caller
-from serving.tenant_data import NoDataError
+from serving.web.dashboards import Chart, last_months, series
 from serving.web.render import HEADERS, page, spreadsheet_safe
 
 router = APIRouter(include_in_schema=False)
@@ -44,6 +44,8 @@ def review_months(
 Months = Annotated[int, Depends(review_months)]
 Sort = Annotated[Literal["payer_id", *REVIEW_MEASURES], Query()]  # type: ignore[valid-type]
 Order = Annotated[Literal["asc", "desc"], Query()]
+TREND_MONTHS = 12
+"""Service months the collection trend shows."""
 HEADLINE = ("net_collection_rate", "days_in_ar", "denial_rate", "collections", "ar_balance")
 PROGRAM_COLUMNS = (
     "claims",
@@ -95,14 +97,16 @@ def revops_page(
         "previous": PREVIOUS,
     }
     try:
-        hour_cost = stores.policies.current().biller_hour_cost
-        service, settings = request.app.state.kpis, request.app.state.settings
-        book = service.table(stores.tenant, settings, None, None, hour_cost).iloc[0]
-        programs = service.table(stores.tenant, settings, "program", None, hour_cost)
-        end, review = service.contract_review(stores.tenant, settings, months, hour_cost)
-    except (NoDataError, ContractError, PolicyError) as error:
-        context["unavailable"] = _why(error)
+        book = kpi_table(request, stores)[0].iloc[0]
+        programs = kpi_table(request, stores, "program")[0]
+        by_month = last_months(kpi_table(request, stores, "month")[0], TREND_MONTHS)
+        end, review = review_table(request, stores, months)
+    except HTTPException as error:
+        if error.status_code != status.HTTP_409_CONFLICT:
+            raise
+        context["unavailable"] = str(error.detail)
         return page(request, "dashboards/revops.html", caller, context, status_code=409)
+    context["charts"] = [collection_trend(by_month), program_margins(programs)]
     ascending = order == "asc"
     context.update(
         book=book,
@@ -120,13 +124,7 @@ def contracts_csv(
     request: Request, stores: Stores, _caller: RevOps, months: Months = 3
 ) -> Response:
     """The payer contract review as CSV: a payer a row, each measure then its `_previous`."""
-    try:
-        hour_cost = stores.policies.current().biller_hour_cost
-        _, review = request.app.state.kpis.contract_review(
-            stores.tenant, request.app.state.settings, months, hour_cost
-        )
-    except (NoDataError, ContractError, PolicyError) as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=_why(error)) from error
+    _, review = review_table(request, stores, months)
     headers = {
         **HEADERS,
         "Content-Disposition": f'attachment; filename="contract-review-{months}m.csv"',
@@ -134,9 +132,32 @@ def contracts_csv(
     return Response(spreadsheet_safe(review), media_type="text/csv", headers=headers)
 
 
-def _why(error: Exception) -> str:
-    """What the page says when the numbers cannot be had (a broken directory's error may
-    quote its values: the page names the problem, the log has the rest)."""
-    if isinstance(error, ContractError):
-        return "The practice's data directory breaks the contract: run `denialops validate`."
-    return str(error)
+def collection_trend(by_month: pd.DataFrame) -> Chart:
+    """Collections by service month (bars) and the net collection rate (line)."""
+    return Chart(
+        "collection",
+        "Net collection by month",
+        by_month["month"].tolist(),
+        "Service month",
+        [
+            series(by_month, "collections", "Collections"),
+            series(by_month, "net_collection_rate", "Net collection", kind="line", axis="right"),
+        ],
+        note="Claims of each service month, collected so far: recent months are still being paid.",
+    )
+
+
+def program_margins(programs: pd.DataFrame) -> Chart:
+    """Contribution margin by program (bars) and the margin rate (line)."""
+    return Chart(
+        "programs",
+        "Program profitability",
+        programs["program"].tolist(),
+        "Program",
+        [
+            series(programs, "contribution_margin", "Contribution margin"),
+            series(programs, "margin_rate", "Margin", kind="line", axis="right"),
+            series(programs, "collections", "Collections", drawn=False),
+            series(programs, "appeal_hours", "Appeal hours", drawn=False),
+        ],
+    )

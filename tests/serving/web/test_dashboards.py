@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from analytics.kpis import format_value as figure
 from serving.api.app import create_app
-from serving.web.dashboards import figure, first_day, last_months
+from serving.web.dashboards import first_day, last_months
 from settings import Settings
 from tests.analytics.book import write_book
 from tests.serving.conftest import KEYS
@@ -109,7 +110,7 @@ def test_the_kpis_are_the_services_and_the_apis(book_site: TestClient) -> None:
     for row in api["rows"]:
         assert shown[row["month"]][0] == figure(row["denial_rate"], "fraction")
         assert shown[row["month"]][1] == figure(row["denied_dollars"], "dollars")
-    assert shown["2026-06"][:3] == ["50.0%", "$200.00", "2"]
+    assert shown["2026-06"][:3] == ["50.0%", "$200", "2"]
     carcs = table("carc").set_index("carc")
     top = chart_data(html, "top-carcs")
     assert top["series"][0]["values"] == carcs.loc[top["labels"], "denied_claims"].tolist()

@@ -9,7 +9,7 @@ import time
 
 from playwright.sync_api import Page, expect
 
-from serving.web.dashboards import figure
+from analytics.kpis import format_value as figure
 from tests.serving.web.conftest import Site, screenshot, sign_in
 
 CHARTS = (
