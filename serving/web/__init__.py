@@ -12,7 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from serving.web import auth, bulk, check, claim, letters, queue
+from serving.web import auth, bulk, check, claim, letters, policy, queue
 from serving.web.alerts import AuthAlertCache
 from serving.web.render import install_error_pages
 
@@ -30,4 +30,5 @@ def install(app: FastAPI) -> None:
     app.state.check_results = check.LastResults()
     app.include_router(claim.router)
     app.include_router(letters.router)
+    app.include_router(policy.router)
     install_error_pages(app)
