@@ -20,6 +20,7 @@ PAGES = (
     "appeal-letter",
     "bulk-confirm",
     "pre-submission-check",
+    "policy-simulated",
 )
 VIEWPORT = (1280, 800)
 
