@@ -332,9 +332,10 @@ def restore(
     try:
         saved = stores.policies.save(restored, caller.name)
     except PolicyConflictError as error:
+        code = status.HTTP_409_CONFLICT
         draft = Draft.of(current_policy(stores))
         return _render(
-            request, stores, caller, draft, conflict=error, status_code=status.HTTP_409_CONFLICT
+            request, stores, caller, draft, conflict=error, restoring=version, status_code=code
         )
     return RedirectResponse(f"/policy?saved={saved.version}", status.HTTP_303_SEE_OTHER)
 

@@ -191,7 +191,8 @@ def test_restoring_saves_the_old_content_as_the_next_version(client: TestClient)
     assert notes == ["pay", "restored from version 1"]
     stale = post(client, "/policy/restore", {"version": "2", "base_version": "2"})
     assert stale.status_code == 409
-    assert "version 3 was saved since" in stale.text
+    assert "Not restored:</strong> the page showed version 2 in force, but version 3" in stale.text
+    assert 'value="42"' in field(stale.text, "biller_hour_cost")  # the form shows version 3
     assert post(client, "/policy/restore", {"version": "9", "base_version": "3"}).status_code == 404
     assert store(client).current().version == 3
 
