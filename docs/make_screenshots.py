@@ -21,6 +21,8 @@ PAGES = (
     "bulk-confirm",
     "pre-submission-check",
     "leadership-dashboard",
+    "policy-simulated",
+    "revops",
 )
 VIEWPORT = (1280, 800)
 

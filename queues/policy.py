@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 import yaml
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 Action = Literal.__getitem__(APPEAL_ACTIONS)
 RETIRED_WINDOW = "appeal_window_days"
 """The blanket appeal window of policies before deadlines were learned; dropped on load."""
+BOOKKEEPING = ("version", "updated_by", "updated_at", "note")
+"""Fields that say which version a policy is, not how it ranks: left out of a diff."""
 
 
 class PolicyError(ValueError):
@@ -129,6 +132,54 @@ class Policy(_Strict):
         return self.biller_hour_cost / 60.0
 
 
+@dataclass(frozen=True)
+class PolicyVersion:
+    """One saved version as the list of versions shows it (`saved_at` None: the shipped
+    default, never saved)."""
+
+    version: int
+    saved_by: str
+    saved_at: datetime | None
+    note: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """A field that differs between two policies (None: not set in that one)."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+def flatten(policy: Policy) -> dict[str, Any]:
+    """The policy's ranking fields by dotted name (`payers.PY-1.filing_limit_days`); the
+    bookkeeping fields are left out, and so is an override left unset."""
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif value is not None:
+            flat[prefix] = value
+
+    walk("", policy.model_dump(mode="json", exclude=set(BOOKKEEPING)))
+    return flat
+
+
+def diff_policies(old: Policy, new: Policy) -> list[Change]:
+    """What changed from `old` to `new`, field by dotted field, in the policy's field order:
+    what RevOps reads to see what a version did to the ranking."""
+    before, after = flatten(old), flatten(new)
+    names = list(before) + [name for name in after if name not in before]
+    return [
+        Change(name, before.get(name), after.get(name))
+        for name in names
+        if before.get(name) != after.get(name)
+    ]
+
+
 def parse_policy(text: str, source: str) -> Policy:
     """A policy from YAML text; errors name `source` and each bad field."""
     try:
@@ -208,6 +259,18 @@ class PolicyStore:
         if version == default_policy().version:
             return default_policy()
         raise PolicyError(f"there is no policy version {version}")
+
+    def versions(self) -> list[PolicyVersion]:
+        """Every version, oldest first: the saved ones, after the shipped default while no
+        version 1 is saved (it is the version the first save was edited from)."""
+        columns = [POLICY_VERSIONS.c[name] for name in ("version", "saved_by", "saved_at", "note")]
+        with self._database.engine.connect() as connection:
+            rows = connection.execute(sa.select(*columns).order_by(POLICY_VERSIONS.c.version))
+            saved = [PolicyVersion(**row._mapping) for row in rows]
+        shipped = default_policy()
+        if any(row.version == shipped.version for row in saved):
+            return saved
+        return [PolicyVersion(shipped.version, shipped.updated_by, None, shipped.note), *saved]
 
     def save(self, policy: Policy, actor: str) -> Policy:
         """Save `policy`, edited from version `policy.version`, as the next version, stamped

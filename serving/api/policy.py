@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from data_contracts.reader import ContractError
 from model_bundle.registered import ModelUnavailableError
-from queues.build import build_queue
+from queues.build import RankedQueue, build_queue
 from queues.policy import Policy, PolicyConflictError, PolicyError
 from queues.simulate import simulate
 from serving.api.deps import Stores, TenantStores, require
@@ -49,7 +49,8 @@ class SimulationOut(BaseModel):
     strategies: list[StrategyOut]
 
 
-def _policy(stores: TenantStores) -> Policy:
+def current_policy(stores: TenantStores) -> Policy:
+    """The tenant's policy in force; 503 when the stored version cannot be read."""
     try:
         return stores.policies.current()
     except PolicyError as error:
@@ -59,7 +60,7 @@ def _policy(stores: TenantStores) -> Policy:
 @router.get("", response_model=Policy)
 def read(stores: Stores, _caller: Annotated[Caller, Depends(require("revops", "biller"))]):
     """The policy in force (the latest saved version, or the shipped default)."""
-    return _policy(stores)
+    return current_policy(stores)
 
 
 @router.put(
@@ -91,6 +92,16 @@ def update(body: Policy, stores: Stores, caller: RevOps) -> Policy | JSONRespons
         )
 
 
+def rank_tenant_data(request: Request, tenant: str, policy: Policy) -> RankedQueue:
+    """The tenant's open denials ranked under `policy`, as the simulations see them.
+
+    Raises NoDataError or ContractError when the tenant's data cannot be had, and
+    ModelUnavailableError without a recovery model."""
+    settings = request.app.state.settings
+    data = request.app.state.tenant_data.get(tenant, settings)
+    return build_queue(data, settings, policy=policy)
+
+
 @router.post("/simulate", response_model=SimulationOut)
 def simulate_policy(
     body: SimulateIn, request: Request, stores: Stores, _caller: RevOps
@@ -99,10 +110,8 @@ def simulate_policy(
     on the tenant's data directory (`default`'s: `DENIALOPS_QUEUE_DATA_DIR`; its bad rows
     set aside up to `DENIALOPS_QUARANTINE_CEILING` as `denialops policy simulate` does),
     valued with the models' estimates."""
-    settings = request.app.state.settings
     try:
-        data = request.app.state.tenant_data.get(stores.tenant, settings)
-        queue = build_queue(data, settings, policy=body.policy or _policy(stores))
+        queue = rank_tenant_data(request, stores.tenant, body.policy or current_policy(stores))
     except (NoDataError, ContractError) as error:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
     except ModelUnavailableError as error:

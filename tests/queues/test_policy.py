@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
 import yaml
 
 from queues.policy import (
+    Change,
     Policy,
     PolicyConflictError,
     PolicyError,
     PolicyStore,
+    PolicyVersion,
     default_policy,
+    diff_policies,
     parse_policy,
 )
 from storage.audit import verify
@@ -175,3 +179,51 @@ def test_only_the_default_tenant_imports_the_old_policy_file(database: Database,
     assert PolicyStore(database, tenant="acme", legacy_file=legacy).current().version == 1
     assert PolicyStore(database, legacy_file=legacy).current().version == 7
     assert PolicyStore(database, tenant="acme", legacy_file=legacy).current().version == 1
+
+
+def test_the_versions_list_the_shipped_default_then_each_save(database: Database) -> None:
+    at = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
+    store = PolicyStore(database, clock=lambda: at)
+    shipped = default_policy()
+    assert store.versions() == [PolicyVersion(1, shipped.updated_by, None, shipped.note)]
+    first = store.save(shipped.model_copy(update={"note": "cheaper hour"}), "ana")
+    store.save(first.model_copy(update={"note": "stricter"}), "raj")
+    listed = store.versions()
+    assert [(v.version, v.saved_by, v.note) for v in listed] == [
+        (1, shipped.updated_by, shipped.note),
+        (2, "ana", "cheaper hour"),
+        (3, "raj", "stricter"),
+    ]
+    assert [v.saved_at for v in listed[1:]] == [at, at]
+    assert PolicyStore(database, tenant="acme").versions()[-1].version == 1
+
+
+def test_a_stored_version_one_is_listed_once(database: Database, tmp_path) -> None:
+    legacy = tmp_path / "policy.yaml"
+    legacy.write_text(_yaml(version=1, note="from the file", updated_by="old-cli"))
+    listed = PolicyStore(database, legacy_file=legacy).versions()
+    assert [(v.version, v.saved_by, v.note) for v in listed] == [(1, "old-cli", "from the file")]
+    assert listed[0].saved_at is not None
+
+
+def test_the_diff_names_each_changed_field_by_its_dotted_name() -> None:
+    old = default_policy()
+    new = old.model_copy(
+        update={
+            "version": 5,
+            "note": "bookkeeping is not a change",
+            "biller_hour_cost": 55.0,
+            "patient_liable": ["visit_limit", "duplicate"],
+            "actions": {**old.actions, "bundling": "appeal"},
+            "payers": {"PY-A": {"filing_limit_days": 90}},
+        }
+    )
+    new = Policy.model_validate(new.model_dump())
+    assert diff_policies(old, new) == [
+        Change("biller_hour_cost", 42.0, 55.0),
+        Change("actions.bundling", "corrected_claim", "appeal"),
+        Change("patient_liable", ["visit_limit"], ["visit_limit", "duplicate"]),
+        Change("payers.PY-A.filing_limit_days", None, 90),
+    ]
+    assert diff_policies(new, old)[-1] == Change("payers.PY-A.filing_limit_days", 90, None)
+    assert diff_policies(old, old.model_copy(update={"version": 9})) == []

@@ -122,6 +122,12 @@ CALLS: dict[tuple[str, str], Call] = {
     ("POST", "/claims/{claim_id}/letter"): Call(form={"body": "Dear payer"}, object=True),
     ("GET", "/claims/{claim_id}/letter.pdf"): Call(object=True),
     ("GET", "/dashboards/leadership"): Call(),
+    ("GET", "/policy"): Call(),
+    ("POST", "/policy"): Call(form={"version": "1", "comment": "isolation"}),
+    ("POST", "/policy/simulate"): Call(form={"version": "1", "budget_hours": "1"}),
+    # Beta saved a version 2; alpha has none: restoring it names an object of beta.
+    ("POST", "/policy/restore"): Call(form={"version": "2", "base_version": "1"}, named=True),
+    ("GET", "/policy/diff"): Call(),
 }
 SIGN_OUTS = {"/v1/session/end", "/sign-out"}
 """Called last: they end the session the other calls use."""
@@ -255,6 +261,7 @@ def test_a_caller_of_tenant_a_never_reaches_tenant_b(two_tenants, via: str, pend
     assert answered["GET", "/v1/queue/items"] == 200
     assert answered["GET", "/queue"] == 200
     assert answered["GET", "/queue.csv"] == 200
+    assert answered["GET", "/policy"] == 200
     assert answered["POST", "/queue/bulk/write-off"] == 409  # beta's claim is not in alpha's queue
     assert answered["PUT", "/v1/policy"] == 200
     assert answered["POST", "/v1/claims/score"] == 200
