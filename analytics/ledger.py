@@ -3,8 +3,10 @@
 The measures of `analytics.kpis` are sums and ratios over these rows, so each fact about a
 claim (was it denied, what was collected, what is still owed) is derived here once. The
 ledger is point in time: with `as_of`, claims submitted later are left out, remits received
-later leave their claim pending, and appeal rows dated later are not known yet, so a
-period can be compared with the one before it on what was known then.
+later leave their claim pending, appeal rows dated later are not known yet, and an appeal
+closed later was still pending then (no outcome, nothing recovered), so a period can be
+compared with the one before it on what was known then, and a forecast made at a past date
+can be checked against what came after it.
 
 Money is the payer's side of the claim: what the patient owes (patient responsibility) is
 not collected by the payer and the contract's tables do not say whether the patient paid.
@@ -62,7 +64,7 @@ def claim_ledger(data: ContractData, as_of: date | None = None) -> pd.DataFrame:
     cutoff = pd.Timestamp(as_of)
     claims = data.claims[pd.to_datetime(data.claims["submission_date"]) <= cutoff]
     remits = data.remits[pd.to_datetime(data.remits["received_date"]) <= cutoff]
-    appeals = data.appeals[pd.to_datetime(data.appeals["action_date"]) <= cutoff]
+    appeals = _appeals_known_on(data.appeals, cutoff)
 
     frequency = claims["frequency_code"].astype("string")
     corrected = claims.loc[frequency.isin(["7", VOID]), "original_claim_id"].dropna()
@@ -153,19 +155,36 @@ def expected_allowed(ledger: pd.DataFrame) -> pd.Series:
     return ledger["allowed_amount"].where(paid, estimate).astype(float)
 
 
+def _appeals_known_on(appeals: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """The appeal rows as they stood on `cutoff`: rows acted on later left out, and a row
+    closed later still pending (the table holds each row's latest state, so its outcome and
+    recovered amount were not known before its closed date)."""
+    known = appeals[pd.to_datetime(appeals["action_date"]) <= cutoff]
+    later = pd.to_datetime(known["closed_date"]) > cutoff
+    if not later.any():
+        return known
+    known = known.copy()
+    known.loc[later, "outcome"] = "pending"
+    known.loc[later, "recovered_amount"] = 0.0
+    known.loc[later, "closed_date"] = pd.NaT
+    return known
+
+
 def _appeal_totals(appeals: pd.DataFrame) -> pd.DataFrame:
-    """Per claim: dollars recovered, minutes worked, appeals closed and overturned, and
-    whether the denial is closed (a final outcome, or written off or billed to the patient)."""
+    """Per claim: dollars recovered and the day the last of them came in (its closed date,
+    else its action date), minutes worked, appeals closed and overturned, and whether the
+    denial is closed (a final outcome, or written off or billed to the patient)."""
     if appeals.empty:
         return pd.DataFrame(
-            columns=[
-                "recovered",
-                "appeal_minutes",
-                "appeals_closed",
-                "appeals_overturned",
-                "closed",
-                "written_off_flag",
-            ],
+            {
+                "recovered": pd.Series(dtype=float),
+                "recovered_date": pd.Series(dtype="datetime64[us]"),
+                "appeal_minutes": pd.Series(dtype=float),
+                "appeals_closed": pd.Series(dtype=int),
+                "appeals_overturned": pd.Series(dtype=int),
+                "closed": pd.Series(dtype=bool),
+                "written_off_flag": pd.Series(dtype=bool),
+            },
             index=pd.Index([], name="claim_id", dtype="string"),
         )
     action = appeals["action"].astype("string")
@@ -183,6 +202,10 @@ def _appeal_totals(appeals: pd.DataFrame) -> pd.DataFrame:
         }
     )
     totals = rows.groupby("claim_id").sum()
+    came_in = pd.to_datetime(appeals["closed_date"]).fillna(pd.to_datetime(appeals["action_date"]))
+    totals["recovered_date"] = (
+        came_in.where(rows["recovered"].to_numpy() > 0).groupby(rows["claim_id"].to_numpy()).max()
+    )
     totals["closed"] = totals["closed"] > 0
     totals["written_off_flag"] = totals["written_off_flag"] > 0
     return totals
