@@ -16,9 +16,11 @@ thousands of claims it averages out, while the real errors are systematic (a pay
 this month, a denial rate drifting). So the intervals are calibrated on the forecast's own
 errors at earlier cut-offs whose weeks have all been seen by the as-of date (split
 conformal): each cell's error is scaled by sqrt(chance variance + (tau x forecast)^2), tau
-the relative systematic spread those cut-offs showed, and the interval is the forecast plus
-the scaled errors' quantiles. Without calibration cut-offs the interval is chance alone,
-and says so.
+the relative systematic spread those cut-offs showed for that week ahead (the first weeks'
+cash is most of the open claims and errs by a few percent; the last weeks' is what is left
+of the payers' slow tail and of appeals, and errs by far more), and the interval is the
+forecast plus the scaled errors' quantiles. Without calibration cut-offs the interval is
+chance alone, and says so.
 """
 
 from __future__ import annotations
@@ -56,11 +58,11 @@ class Calibration:
     """The forecast's errors at earlier cut-offs, which set the intervals' width.
 
     Per level (`payer`: payer-weeks, `total`: weeks), `tau` is the relative systematic
-    spread and `scores` the errors divided by their scale, so a new cell's interval is its
-    forecast plus the scores' quantiles times its own scale."""
+    spread of each week ahead (0 first) and `scores` the errors divided by their scale, so a
+    new cell's interval is its forecast plus the scores' quantiles times its own scale."""
 
     cutoffs: tuple[date, ...]
-    tau: dict[str, float]
+    tau: dict[str, np.ndarray]
     scores: dict[str, np.ndarray] = field(repr=False)
 
     def bounds(self, level: str, coverage: float) -> tuple[float, float]:
@@ -70,8 +72,8 @@ class Calibration:
         scores = np.sort(self.scores[level])
         n = len(scores)
         tail = (1 - coverage) / 2
-        upper = math.ceil((n + 1) * (1 - tail))
-        lower = math.floor((n + 1) * tail)
+        upper = math.ceil(round((n + 1) * (1 - tail), 9))  # round: 20 x 0.9 is 18, not 18.0...1
+        lower = math.floor(round((n + 1) * tail, 9))
         high = scores[upper - 1] if 1 <= upper <= n else math.inf
         low = scores[lower - 1] if 1 <= lower <= n else -math.inf
         return float(low), float(high)
@@ -308,12 +310,11 @@ def _with_intervals(
         said = "chance alone (no earlier cut-off to calibrate on): too narrow"
     else:
         for name, rows in (("total", total), ("payer", ~total)):
-            scale = np.sqrt(
-                out.loc[rows, "variance"] + (calibration.tau[name] * out.loc[rows, "expected"]) ** 2
-            )
-            low, high = calibration.bounds(name, level)
-            out.loc[rows, "low"] = out.loc[rows, "expected"] + low * scale
-            out.loc[rows, "high"] = out.loc[rows, "expected"] + high * scale
+            scale = _scale(out[rows], calibration.tau[name])
+            expected = out.loc[rows, "expected"]
+            for column, bound in zip(("low", "high"), calibration.bounds(name, level), strict=True):
+                # No spread, no interval, even when the calibration's bound is infinite.
+                out.loc[rows, column] = expected.where(scale == 0, expected + bound * scale)
         said = f"calibrated on {len(calibration.cutoffs)} earlier cut-offs"
     out["low"] = out["low"].clip(lower=0.0)
     out = out.assign(total=total).sort_values(["week", "total", "payer_id"], ignore_index=True)
@@ -413,12 +414,24 @@ def calibrate(
     tau, scores = {}, {}
     for name, rows in (("total", cells[total]), ("payer", cells[~total])):
         error = rows["actual"] - rows["expected"]
-        squares = float((rows["expected"] ** 2).sum())
-        excess = float((error**2 - rows["variance"]).sum())
-        tau[name] = math.sqrt(max(excess, 0.0) / squares) if squares > 0 else 0.0
-        scale = np.sqrt(rows["variance"] + (tau[name] * rows["expected"]) ** 2)
+        # Moments: E[error^2] = chance variance + (tau x forecast)^2, week by week ahead.
+        weekly = (
+            pd.DataFrame({"excess": error**2 - rows["variance"], "square": rows["expected"] ** 2})
+            .groupby(rows["week"])
+            .sum()
+            .reindex(range(weeks), fill_value=0.0)
+        )
+        ratio = weekly["excess"].clip(lower=0.0) / weekly["square"].where(weekly["square"] > 0)
+        tau[name] = np.sqrt(ratio.fillna(0.0).to_numpy(float))
+        scale = _scale(rows, tau[name])
         scores[name] = (error / scale.where(scale > 0)).dropna().to_numpy(float)
     return Calibration(tuple(cutoffs), tau, scores)
+
+
+def _scale(cells: pd.DataFrame, tau: np.ndarray) -> pd.Series:
+    """Each cell's error scale: sqrt(chance variance + (its week's tau x forecast)^2)."""
+    spread = tau[cells["week"].to_numpy(int)] * cells["expected"].to_numpy(float)
+    return np.sqrt(cells["variance"] + spread**2)
 
 
 def backtest(
