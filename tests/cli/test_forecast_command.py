@@ -18,8 +18,11 @@ from analytics.forecast import ALL_PAYERS, calibrate, cash_forecast
 from analytics.ledger import claim_ledger, data_as_of
 from data_contracts.reader import read_data_dir
 from denialops.cli import app
+from settings import Settings
 from synthetic import generate, write_synthetic
 from tests.analytics.book import write_book
+from training import tracking
+from training.recovery import train_recovery_model
 
 runner = CliRunner()
 
@@ -117,3 +120,26 @@ def test_backtest_table_shows_week_totals(history: Path, env: dict[str, str]) ->
     assert result.exit_code == 0, result.output
     assert "actual" in result.stdout
     assert "PY-" not in result.stdout  # the table: week totals only
+
+
+def test_a_registered_recovery_model_gives_the_open_denials_p_paid(
+    history: Path, env: dict[str, str]
+) -> None:
+    """With a recovery model and no denial model, open denials take the model's P(recover)
+    and pending claims the payers' rates; the output says so."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        settings = Settings(max_boost_rounds=50)
+        tracking.configure(settings)  # an earlier in-process command pointed MLflow elsewhere
+        train_recovery_model(read_data_dir(history), settings, force=True)
+    args = ["forecast", "--data", str(history), "--weeks", "2", "--calibration-cutoffs", "0"]
+    result = runner.invoke(app, [*args, "--format", "csv"], env=env)
+    assert result.exit_code == 0, result.output
+    notes = " ".join(result.stderr.split())
+    assert "no denial model" in notes
+    assert "no recovery model" not in notes
+    assert "P(paid) from model (ledger rates for" in notes
+    assert "claims it did not score)" in notes
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert {row["week"] for row in rows} == {"0", "1"}
