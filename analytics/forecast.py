@@ -160,7 +160,8 @@ def _expected_cells(
                 default = _pending_rate(history, payers)[payer[rows]]
                 p = np.where(np.isfinite(model), model, default)
                 weights = p / gone  # P(T in week | T > waited), times P(paid)
-            else:  # a model's P(recover) is times timing among recoveries; else the hazard
+            else:  # a model's P(recover) x when recoveries still to come land; else the
+                # payer's recovery rate and delays, given the wait, in one (`_recovery_delays`)
                 weights = np.where(np.isfinite(model), model / left, 1 / gone)
         in_week[rows] = np.nan_to_num(mass * np.where(left > 0, weights, 0.0)[:, None])
         amount[rows] = owed[open_rows][rows] * share[kind][payer[rows]]
