@@ -87,6 +87,7 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_rank.py
 	cd benchmarks && ../$(BIN)/python bench_kpis.py
 	cd benchmarks && ../$(BIN)/python eval_queue.py
+	cd benchmarks && ../$(BIN)/python bench_forecast.py
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache .ruff_cache mlflow.db mlruns optuna

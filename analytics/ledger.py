@@ -3,8 +3,10 @@
 The measures of `analytics.kpis` are sums and ratios over these rows, so each fact about a
 claim (was it denied, what was collected, what is still owed) is derived here once. The
 ledger is point in time: with `as_of`, claims submitted later are left out, remits received
-later leave their claim pending, and appeal rows dated later are not known yet, so a
-period can be compared with the one before it on what was known then.
+later leave their claim pending, appeal rows dated later are not known yet, and an appeal
+closed later was still pending then (no outcome, nothing recovered), so a period can be
+compared with the one before it on what was known then, and a forecast made at a past date
+can be checked against what came after it.
 
 Money is the payer's side of the claim: what the patient owes (patient responsibility) is
 not collected by the payer and the contract's tables do not say whether the patient paid.
@@ -68,7 +70,7 @@ def claim_ledger(data: ContractData, as_of: date | None = None) -> pd.DataFrame:
     cutoff = pd.Timestamp(as_of)
     claims = data.claims[_dates(data.claims["submission_date"]) <= cutoff]
     remits = data.remits[_dates(data.remits["received_date"]) <= cutoff]
-    appeals = data.appeals[_dates(data.appeals["action_date"]) <= cutoff]
+    appeals = _appeals_known_on(data.appeals, cutoff)
 
     frequency = claims["frequency_code"].astype("string").to_numpy(dtype=object, na_value="")
     named = claims.loc[np.isin(frequency, ["7", VOID]), "original_claim_id"].dropna()
@@ -211,10 +213,26 @@ def _scatter_text(values: pd.Series, where: np.ndarray, n: int) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(taken))
 
 
+def _appeals_known_on(appeals: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """The appeal rows as they stood on `cutoff`: rows acted on later left out, and a row
+    closed later still pending (the table holds each row's latest state, so its outcome and
+    recovered amount were not known before its closed date)."""
+    known = appeals[_dates(appeals["action_date"]) <= cutoff]
+    later = _dates(known["closed_date"]) > cutoff
+    if not later.any():
+        return known
+    known = known.copy()
+    known.loc[later, "outcome"] = "pending"
+    known.loc[later, "recovered_amount"] = 0.0
+    known.loc[later, "closed_date"] = pd.NaT
+    return known
+
+
 def _place_appeals(out: pd.DataFrame, appeals: pd.DataFrame, where: np.ndarray) -> None:
-    """Per claim: dollars recovered, minutes worked, appeals closed and overturned, whether
-    the denial is closed (a final outcome, or written off or billed to the patient) and
-    whether it was written off (`where`: each appeal row's claim row)."""
+    """Per claim: dollars recovered and the day the last of them came in (its closed date,
+    else its action date), minutes worked, appeals closed and overturned, whether the denial
+    is closed (a final outcome, or written off or billed to the patient) and whether it was
+    written off (`where`: each appeal row's claim row)."""
     appeals, where = appeals[where >= 0], where[where >= 0]
     action = appeals["action"].astype("string").to_numpy(dtype=object, na_value="")
     outcome = appeals["outcome"].astype("string").to_numpy(dtype=object, na_value="")
@@ -225,7 +243,11 @@ def _place_appeals(out: pd.DataFrame, appeals: pd.DataFrame, where: np.ndarray) 
     def total(weights: np.ndarray) -> np.ndarray:
         return np.bincount(where, weights=weights.astype(float), minlength=n)
 
-    out["recovered"] = total(appeals["recovered_amount"].astype(float).fillna(0.0).to_numpy())
+    recovered = appeals["recovered_amount"].astype(float).fillna(0.0).to_numpy()
+    out["recovered"] = total(recovered)
+    came_in = _dates(appeals["closed_date"]).fillna(_dates(appeals["action_date"]))
+    latest = pd.Series(came_in.to_numpy()).where(recovered > 0).groupby(where).max()
+    out["recovered_date"] = latest.reindex(range(n)).to_numpy()
     out["appeal_minutes"] = total(appeals["effort_minutes"].astype(float).fillna(0.0).to_numpy())
     out["appeals_closed"] = total(is_appeal & final).astype(int)
     out["appeals_overturned"] = total(is_appeal & (outcome == "overturned")).astype(int)

@@ -124,6 +124,19 @@ def test_what_was_known_then(tmp_path: Path) -> None:
     assert then["ar_balance"] == pytest.approx(75.0 + 75.0 + 75.0)  # C2, C4 pending; C6
 
 
+def test_an_appeal_closed_later_was_pending_then(tmp_path: Path) -> None:
+    """C2's appeal was sent on 2026-06-25 and overturned on 06-28: on 06-26 its denial was
+    still open and nothing was recovered; by AS_OF the 80 came in on 06-28."""
+    then = claim_ledger(read_book(tmp_path / "then"), AS_OF.replace(day=26)).set_index("claim_id")
+    assert not then.loc["C2", "closed"]
+    assert then.loc["C2", "recovered"] == 0.0
+    assert then.loc["C2", "ar_balance"] == pytest.approx(75.0)
+    assert pd.isna(then.loc["C2", "recovered_date"])
+    now = claim_ledger(read_book(tmp_path / "now"), AS_OF).set_index("claim_id")
+    assert now.loc["C2", "recovered"] == 80.0
+    assert now.loc["C2", "recovered_date"] == pd.Timestamp("2026-06-28")
+
+
 def test_an_unknown_breakdown_is_refused(ledger: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match=r"'zip'.*payer"):
         kpis(ledger, "zip")
