@@ -16,6 +16,7 @@ from datetime import date
 import pandas as pd
 
 from analytics.contracts import contract_review
+from analytics.forecast import calibrate, cash_forecast
 from analytics.kpis import kpis
 from analytics.ledger import claim_ledger, data_as_of
 from data_contracts.reader import ContractData
@@ -63,6 +64,19 @@ class KpiService:
             return end, contract_review(ledger, end, months, hour_cost)
 
         return self._kept_or_made(tenant, settings, ("review", months, hour_cost), review)
+
+    def forecast(self, tenant: str, settings: Settings, weeks: int) -> pd.DataFrame:
+        """The cash forecast of the `weeks` weeks after the data's latest event, on the
+        ledger's own rates, its 80% intervals calibrated on earlier cut-offs
+        (`analytics.forecast`): the slowest table, so the page asks for it on its own."""
+
+        def forecast(data: ContractData) -> pd.DataFrame:
+            end = data_as_of(data)
+            ledger = self._ledger(tenant, settings, data, None)
+            calibration = calibrate(data, end, weeks)
+            return cash_forecast(ledger, None, weeks, 0.8, end, calibration)
+
+        return self._kept_or_made(tenant, settings, ("forecast", weeks), forecast)
 
     def _ledger(
         self, tenant: str, settings: Settings, data: ContractData, as_of: date | None

@@ -76,6 +76,13 @@ def review_table(request: Request, stores: Stores, months: int) -> tuple[date, p
     )
 
 
+def forecast_table(request: Request, stores: Stores, weeks: int) -> pd.DataFrame:
+    """The tenant's cash forecast (`KpiService.forecast`); 409 as `kpi_table`."""
+    return _answer(
+        lambda service, settings: service.forecast(stores.tenant, settings, weeks), request
+    )
+
+
 def _policy(stores: Stores) -> Policy:
     try:
         return stores.policies.current()

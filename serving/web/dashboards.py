@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
@@ -111,10 +112,13 @@ def last_months(table: pd.DataFrame, months: int) -> pd.DataFrame:
     return table[table["month"] >= start]
 
 
-def series(table: pd.DataFrame, measure: str, label: str, **how: Any) -> Series:
-    """A KPI column as a series, in the unit `analytics.kpis.UNITS` gives it."""
-    values = [None if pd.isna(v) else v for v in table[measure].tolist()]
-    return Series(label, values, UNITS[measure], **how)
+def series(
+    table: pd.DataFrame, measure: str, label: str, unit: str | None = None, **how: Any
+) -> Series:
+    """A column as a series, in `unit` (default: the unit `analytics.kpis.UNITS` gives a
+    KPI); an infinite or missing value is unknown (null)."""
+    values = [None if pd.isna(v) or v in (np.inf, -np.inf) else v for v in table[measure].tolist()]
+    return Series(label, values, unit or UNITS[measure], **how)
 
 
 def _months_note(by_month: pd.DataFrame) -> str:

@@ -15,9 +15,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
 
 from analytics.contracts import PREVIOUS, REVIEW_MEASURES
+from analytics.forecast import ALL_PAYERS
 from analytics.kpis import format_measure
 from serving.api.deps import Stores, require
-from serving.api.kpis import kpi_table, review_table
+from serving.api.kpis import forecast_table, kpi_table, review_table
 from serving.api.security import Caller
 from serving.web.dashboards import Chart, last_months, series
 from serving.web.render import HEADERS, page, spreadsheet_safe
@@ -44,6 +45,7 @@ def review_months(
 Months = Annotated[int, Depends(review_months)]
 Sort = Annotated[Literal["payer_id", *REVIEW_MEASURES], Query()]  # type: ignore[valid-type]
 Order = Annotated[Literal["asc", "desc"], Query()]
+FORECAST_WEEKS = 8
 TREND_MONTHS = 12
 """Service months the collection trend shows."""
 HEADLINE = ("net_collection_rate", "days_in_ar", "denial_rate", "collections", "ar_balance")
@@ -119,6 +121,22 @@ def revops_page(
     return page(request, "dashboards/revops.html", caller, context)
 
 
+@router.get(f"{REVOPS}/forecast")
+def forecast_card(request: Request, stores: Stores, caller: RevOps) -> Response:
+    """The cash forecast's card, which the dashboard asks for once it is shown (the
+    forecast is the slowest of its tables the first time the data is read)."""
+    context: dict[str, object] = {}
+    try:
+        cells = forecast_table(request, stores, FORECAST_WEEKS)
+        context["chart"] = cash_chart(cells)
+        context["source"] = cells["p_paid_from"].iat[0] if len(cells) else ""
+    except HTTPException as error:
+        if error.status_code != status.HTTP_409_CONFLICT:
+            raise
+        context["unavailable"] = str(error.detail)
+    return page(request, "dashboards/forecast.html", caller, context)
+
+
 @router.get(f"{REVOPS}/contracts.csv")
 def contracts_csv(
     request: Request, stores: Stores, _caller: RevOps, months: Months = 3
@@ -144,6 +162,24 @@ def collection_trend(by_month: pd.DataFrame) -> Chart:
             series(by_month, "net_collection_rate", "Net collection", kind="line", axis="right"),
         ],
         note="Claims of each service month, collected so far: recent months are still being paid.",
+    )
+
+
+def cash_chart(cells: pd.DataFrame) -> Chart:
+    """Cash expected each coming week from every payer (bars), between its 80% interval's
+    low and high (lines)."""
+    total = cells[cells["payer_id"] == ALL_PAYERS].sort_values("week")
+    return Chart(
+        "forecast",
+        f"Cash forecast, next {FORECAST_WEEKS} weeks",
+        total["week_start"].astype(str).tolist(),
+        "Week from",
+        [
+            series(total, "expected", "Expected", unit="dollars"),
+            series(total, "low", "Low (80%)", kind="line", unit="dollars"),
+            series(total, "high", "High (80%)", kind="line", unit="dollars"),
+            series(total, "claims", "Claims that may pay", unit="count", drawn=False),
+        ],
     )
 
 

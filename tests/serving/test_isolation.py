@@ -103,6 +103,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/queue.csv"): Call(),
     ("GET", "/dashboards/revops"): Call(),
     ("GET", "/dashboards/revops/contracts.csv"): Call(),
+    ("GET", "/dashboards/revops/forecast"): Call(),
     ("GET", "/check"): Call(),
     ("POST", "/check"): Call(form={}),
     ("GET", "/check/results"): Call(),

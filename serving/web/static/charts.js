@@ -1,4 +1,4 @@
-// The leadership dashboard's charts: each <canvas data-chart="ID"> is drawn with Chart.js
+// The dashboards' charts: each <canvas data-chart="ID"> is drawn with Chart.js
 // from the JSON in <script type="application/json" id="ID"> beside it (the page computes
 // nothing; the same numbers are in the card's table). The period selector shows its choice
 // as soon as it changes. No inline script or style: the pages' CSP allows neither.
@@ -82,11 +82,14 @@
     };
   }
 
-  function draw() {
+  function draw(root) {
     if (!window.Chart) return;
-    Array.prototype.forEach.call(document.querySelectorAll("canvas[data-chart]"), function (canvas) {
+    var canvases = root.querySelectorAll("canvas[data-chart]:not([data-drawn])");
+    Array.prototype.forEach.call(canvases, function (canvas) {
       var source = document.getElementById(canvas.getAttribute("data-chart"));
-      if (source) new window.Chart(canvas, config(JSON.parse(source.textContent)));
+      if (!source) return;
+      canvas.setAttribute("data-drawn", "");
+      new window.Chart(canvas, config(JSON.parse(source.textContent)));
     });
   }
 
@@ -96,5 +99,7 @@
       target.form.requestSubmit();
     }
   });
-  document.addEventListener("DOMContentLoaded", draw);
+  document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  // A card htmx brings in later (the cash forecast) is drawn when it arrives.
+  document.addEventListener("htmx:load", function (event) { draw(event.target); });
 })();

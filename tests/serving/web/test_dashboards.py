@@ -137,9 +137,7 @@ def test_queue_deadlines_throughput_and_the_scrubber_are_the_stores(book_site: T
     assert "<dt>Open items</dt><dd>2</dd>" in html
     since = first_day(stores.queue.now().date(), 6)
     (ana,) = stores.queue.throughput(since)
-    assert table_rows(html, "Biller throughput") == {
-        "ana": ["2.0", "$150", "2", "1.0", "$150"]
-    }
+    assert table_rows(html, "Biller throughput") == {"ana": ["2.0", "$150", "2", "1.0", "$150"]}
     assert (ana.resolved_per_hour, ana.recovered_per_hour) == (2.0, 150.0)
     (week,) = stores.audit.weekly_checks(since)
     assert table_rows(html, "What the scrubber caught") == {

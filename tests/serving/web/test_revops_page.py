@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
-from analytics.kpis import format_measure
+from analytics.kpis import format_measure, format_value
 from serving.api.app import create_app
 from settings import Settings
 from tests.analytics.book import write_book
@@ -72,8 +72,24 @@ def test_the_csv_holds_both_periods(book_site) -> None:
     assert "attachment" in answer.headers["content-disposition"]
 
 
+def test_the_forecast_card_shows_the_services_forecast(book_site) -> None:
+    answer = book_site.get("/dashboards/revops/forecast", headers={**PAGE, **auth("revops")})
+    assert answer.status_code == 200, answer.text
+    app = book_site.app
+    cells = app.state.kpis.forecast("default", app.state.settings, 8)
+    total = cells[cells["payer_id"] == "(all)"].sort_values("week")
+    assert len(total) > 0
+    for value in total["expected"]:
+        assert format_value(value, "dollars") in answer.text
+    assert "P(paid) from" in answer.text
+
+
 def test_a_biller_may_not_see_it(book_site) -> None:
-    for path in ("/dashboards/revops", "/dashboards/revops/contracts.csv"):
+    for path in (
+        "/dashboards/revops",
+        "/dashboards/revops/contracts.csv",
+        "/dashboards/revops/forecast",
+    ):
         assert book_site.get(path, headers={**PAGE, **auth("biller")}).status_code == 403
 
 
@@ -99,6 +115,10 @@ def test_revops_sorts_the_review_and_exports_it(page: Page, site: Site) -> None:
     shown = [float(row.get_by_role("cell").nth(2).inner_text().split("%")[0]) for row in rows]
     assert shown == sorted(shown, reverse=True)
     assert "months=6" in page.url
+    forecast = page.get_by_role("heading", name="Cash forecast, next 8 weeks")
+    expect(forecast).to_be_visible(timeout=60_000)
+    chart = page.get_by_role("img", name="Cash forecast, next 8 weeks: chart")
+    expect(chart).to_have_attribute("data-drawn", "")  # drawn when htmx brought it in
     screenshot(page, "revops")
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
