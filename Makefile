@@ -86,6 +86,7 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_web.py
 	cd benchmarks && ../$(BIN)/python bench_rank.py
 	cd benchmarks && ../$(BIN)/python bench_kpis.py
+	cd benchmarks && ../$(BIN)/python bench_dashboards.py
 	cd benchmarks && ../$(BIN)/python eval_queue.py
 	cd benchmarks && ../$(BIN)/python bench_forecast.py
 
