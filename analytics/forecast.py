@@ -403,8 +403,10 @@ def calibrate(
     outcomes: _Outcomes | None = None,
 ) -> Calibration | None:
     """The forecast's errors at `calibration_cutoffs` (ledger rates, as those cut-offs
-    knew them), for `cash_forecast`'s intervals; None when `count` is 0 or the data
-    starts too late for any."""
+    knew them), for `cash_forecast`'s intervals; None when `count` is 0, the data has no
+    claims or starts too late for any."""
+    if data.claims.empty:
+        return None
     outcomes = outcomes or _Outcomes(data, weeks)
     start = pd.Timestamp(data.claims["submission_date"].min()).date()
     cutoffs = [c for c in calibration_cutoffs(as_of, weeks, count, step_days) if c > start]

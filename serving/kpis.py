@@ -10,8 +10,10 @@ per ledger and question.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import date
+from typing import TypeVar
 
 import pandas as pd
 
@@ -24,15 +26,22 @@ from serving.tenant_data import TenantData
 from settings import Settings
 
 MAX_KEPT = 64
-"""Tables kept per tenant: a dashboard shows a dozen; dates and costs vary a little."""
+"""Tables (ledgers included) kept per tenant: a dashboard shows a dozen."""
+T = TypeVar("T")
 
 
 class KpiService:
-    """`app.state.kpis`: each tenant's KPI tables, computed once per version of its data."""
+    """`app.state.kpis`: each tenant's KPI tables, computed once per version of its data.
+
+    Requests that want the same table at once wait for the first to make it (a cold
+    forecast takes most of a minute on a million claims); the least recently used tables
+    go first once a tenant has `MAX_KEPT`, and a date that is the data's own latest event
+    shares the ledger of no date."""
 
     def __init__(self, tenant_data: TenantData) -> None:
         self._tenant_data = tenant_data
-        self._kept: dict[str, tuple[ContractData, dict[Hashable, object]]] = {}
+        self._kept: dict[str, tuple[ContractData, OrderedDict[Hashable, object]]] = {}
+        self._making: dict[tuple[str, Hashable], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def table(
@@ -45,11 +54,13 @@ class KpiService:
     ) -> pd.DataFrame:
         """`analytics.kpis.kpis` of the tenant's data as of `as_of` (default: its latest
         event); NoDataError or ContractError when the data cannot be had."""
+        data = self._tenant_data.get(tenant, settings)
+        as_of = None if as_of == data_as_of(data) else as_of
         return self._kept_or_made(
             tenant,
-            settings,
             ("kpis", by, as_of, hour_cost),
-            lambda data: kpis(self._ledger(tenant, settings, data, as_of), by, hour_cost),
+            lambda: kpis(self._ledger(tenant, data, as_of), by, hour_cost),
+            data,
         )
 
     def contract_review(
@@ -57,55 +68,66 @@ class KpiService:
     ) -> tuple[date, pd.DataFrame]:
         """The payer contract review of the `months` months up to the data's latest event,
         beside the period before (`analytics.contracts.contract_review`), and that date."""
+        data = self._tenant_data.get(tenant, settings)
 
-        def review(data: ContractData) -> tuple[date, pd.DataFrame]:
+        def review() -> tuple[date, pd.DataFrame]:
             end = data_as_of(data)
-            ledger = self._ledger(tenant, settings, data, None)
-            return end, contract_review(ledger, end, months, hour_cost)
+            return end, contract_review(self._ledger(tenant, data, None), end, months, hour_cost)
 
-        return self._kept_or_made(tenant, settings, ("review", months, hour_cost), review)
+        return self._kept_or_made(tenant, ("review", months, hour_cost), review, data)
 
     def forecast(self, tenant: str, settings: Settings, weeks: int) -> pd.DataFrame:
         """The cash forecast of the `weeks` weeks after the data's latest event, on the
         ledger's own rates, its 80% intervals calibrated on earlier cut-offs
         (`analytics.forecast`): the slowest table, so the page asks for it on its own."""
+        data = self._tenant_data.get(tenant, settings)
 
-        def forecast(data: ContractData) -> pd.DataFrame:
+        def forecast() -> pd.DataFrame:
             end = data_as_of(data)
-            ledger = self._ledger(tenant, settings, data, None)
             calibration = calibrate(data, end, weeks)
-            return cash_forecast(ledger, None, weeks, 0.8, end, calibration)
+            return cash_forecast(
+                self._ledger(tenant, data, None), None, weeks, 0.8, end, calibration
+            )
 
-        return self._kept_or_made(tenant, settings, ("forecast", weeks), forecast)
+        return self._kept_or_made(tenant, ("forecast", weeks), forecast, data)
 
-    def _ledger(
-        self, tenant: str, settings: Settings, data: ContractData, as_of: date | None
-    ) -> pd.DataFrame:
+    def _ledger(self, tenant: str, data: ContractData, as_of: date | None) -> pd.DataFrame:
         return self._kept_or_made(
-            tenant, settings, ("ledger", as_of), lambda _: claim_ledger(data, as_of), data
+            tenant, ("ledger", as_of), lambda: claim_ledger(data, as_of), data
         )
 
     def _kept_or_made(
-        self,
-        tenant: str,
-        settings: Settings,
-        key: Hashable,
-        make: Callable[[ContractData], object],
-        data: ContractData | None = None,
-    ):
-        """What `make` makes of the tenant's current data, made once per data version."""
-        data = data if data is not None else self._tenant_data.get(tenant, settings)
+        self, tenant: str, key: Hashable, make: Callable[[], T], data: ContractData
+    ) -> T:
+        """What `make` makes of `data` (the tenant's current data), made once per version
+        of it: a second request for it meanwhile waits for the first."""
+        found = self._found(tenant, key, data)
+        if found is not None:
+            return found
+        with self._lock:
+            making = self._making.setdefault((tenant, key), threading.Lock())
+        with making:
+            found = self._found(tenant, key, data)
+            if found is not None:
+                return found
+            made = make()
+            with self._lock:
+                kept = self._kept.get(tenant)
+                if kept is not None and kept[0] is data:
+                    kept[1][key] = made
+                    while len(kept[1]) > MAX_KEPT:
+                        kept[1].popitem(last=False)
+                self._making.pop((tenant, key), None)
+            return made
+
+    def _found(self, tenant: str, key: Hashable, data: ContractData):
+        """The kept answer to `key` for this version of the data (None: none yet); a new
+        version of the data forgets the tenant's tables."""
         with self._lock:
             kept = self._kept.get(tenant)
             if kept is None or kept[0] is not data:
-                kept = self._kept[tenant] = (data, {})
-            tables = kept[1]
-            found = tables.get(key)
-        if found is not None:
+                kept = self._kept[tenant] = (data, OrderedDict())
+            found = kept[1].get(key)
+            if found is not None:
+                kept[1].move_to_end(key)
             return found
-        made = make(data)
-        with self._lock:
-            if len(tables) >= MAX_KEPT:
-                tables.clear()
-            tables[key] = made
-        return made

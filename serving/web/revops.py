@@ -138,9 +138,7 @@ def forecast_card(request: Request, stores: Stores, caller: RevOps) -> Response:
 
 
 @router.get(f"{REVOPS}/contracts.csv")
-def contracts_csv(
-    request: Request, stores: Stores, _caller: RevOps, months: Months = 3
-) -> Response:
+def contracts_csv(request: Request, stores: Stores, _caller: RevOps, months: Months) -> Response:
     """The payer contract review as CSV: a payer a row, each measure then its `_previous`."""
     _, review = review_table(request, stores, months)
     headers = {
