@@ -35,8 +35,9 @@ class KpiService:
 
     Requests that want the same table at once wait for the first to make it (a cold
     forecast takes most of a minute on a million claims); the least recently used tables
-    go first once a tenant has `MAX_KEPT`, and a date that is the data's own latest event
-    shares the ledger of no date."""
+    go first once a tenant has `MAX_KEPT`. Only the ledger of the data's latest event is kept
+    (a date that is that event shares it); a table of an earlier date is kept, its ledger
+    is not."""
 
     def __init__(self, tenant_data: TenantData) -> None:
         self._tenant_data = tenant_data
@@ -55,13 +56,16 @@ class KpiService:
         """`analytics.kpis.kpis` of the tenant's data as of `as_of` (default: its latest
         event); NoDataError or ContractError when the data cannot be had."""
         data = self._tenant_data.get(tenant, settings)
-        as_of = None if as_of == data_as_of(data) else as_of
-        return self._kept_or_made(
-            tenant,
-            ("kpis", by, as_of, hour_cost),
-            lambda: kpis(self._ledger(tenant, data, as_of), by, hour_cost),
-            data,
-        )
+        if as_of is not None and as_of == data_as_of(data):
+            as_of = None
+
+        def table() -> pd.DataFrame:
+            # Only the undated ledger is kept: a ledger is the size of the data, and a caller
+            # naming many past dates would otherwise pin one each.
+            ledger = self._ledger(tenant, data) if as_of is None else claim_ledger(data, as_of)
+            return kpis(ledger, by, hour_cost)
+
+        return self._kept_or_made(tenant, ("kpis", by, as_of, hour_cost), table, data)
 
     def contract_review(
         self, tenant: str, settings: Settings, months: int, hour_cost: float
@@ -72,7 +76,7 @@ class KpiService:
 
         def review() -> tuple[date, pd.DataFrame]:
             end = data_as_of(data)
-            return end, contract_review(self._ledger(tenant, data, None), end, months, hour_cost)
+            return end, contract_review(self._ledger(tenant, data), end, months, hour_cost)
 
         return self._kept_or_made(tenant, ("review", months, hour_cost), review, data)
 
@@ -85,16 +89,13 @@ class KpiService:
         def forecast() -> pd.DataFrame:
             end = data_as_of(data)
             calibration = calibrate(data, end, weeks)
-            return cash_forecast(
-                self._ledger(tenant, data, None), None, weeks, 0.8, end, calibration
-            )
+            return cash_forecast(self._ledger(tenant, data), None, weeks, 0.8, end, calibration)
 
         return self._kept_or_made(tenant, ("forecast", weeks), forecast, data)
 
-    def _ledger(self, tenant: str, data: ContractData, as_of: date | None) -> pd.DataFrame:
-        return self._kept_or_made(
-            tenant, ("ledger", as_of), lambda: claim_ledger(data, as_of), data
-        )
+    def _ledger(self, tenant: str, data: ContractData) -> pd.DataFrame:
+        """The ledger as of the data's latest event, kept with the tables made of it."""
+        return self._kept_or_made(tenant, ("ledger",), lambda: claim_ledger(data), data)
 
     def _kept_or_made(
         self, tenant: str, key: Hashable, make: Callable[[], T], data: ContractData

@@ -195,19 +195,23 @@ def forecast_command(
 def forecast_backtest_command(
     data: DataOption = None,
     cutoffs: Annotated[
-        int, typer.Option("--cutoffs", min=1, help="Cut-offs, 4 weeks apart, forecast from.")
-    ] = 6,
+        int | None,
+        typer.Option(
+            "--cutoffs", min=1, help="Cut-offs, 2 weeks apart, forecast from [default: 26]."
+        ),
+    ] = None,
     weeks: Weeks = 8,
     output: Output = Format.table,
     calibration_cutoffs: Calibrations = None,
     on_bad_rows: BadRows = OnBadRows.quarantine,
     tenant: TenantOption = "default",
 ) -> None:
-    """Forecast from past cut-offs (4 weeks apart, the last one WEEKS before the data's
+    """Forecast from past cut-offs (2 weeks apart, the last one WEEKS before the data's
     latest event) as each was known then, against the cash that came in after it: WAPE,
     bias and 80% interval coverage (on standard error), then each cut-off's weeks."""
     from analytics.forecast import (
         ALL_PAYERS,
+        BACKTEST_CUTOFFS,
         CALIBRATION_CUTOFFS,
         backtest,
         evenly_spaced_cutoffs,
@@ -217,9 +221,9 @@ def forecast_backtest_command(
     folder = tenant_data(tenant, data)[1]
     loaded = read_or_exit(folder, on_bad_rows, show_progress=False)
     last = data_as_of(loaded) - timedelta(weeks=weeks)
-    dates = evenly_spaced_cutoffs(last, cutoffs)
+    dates = evenly_spaced_cutoffs(last, BACKTEST_CUTOFFS if cutoffs is None else cutoffs)
     with progress_bar() as progress:
-        progress.add_task(f"forecasting from {cutoffs} cut-offs", total=None)
+        progress.add_task(f"forecasting from {len(dates)} cut-offs", total=None)
         count = CALIBRATION_CUTOFFS if calibration_cutoffs is None else calibration_cutoffs
         result = backtest(loaded, dates, weeks, 0.8, count)
     summary = result.summary

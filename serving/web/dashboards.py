@@ -214,12 +214,15 @@ def scrubber(weeks: list[WeekOfChecks], since: date) -> Chart:
         [f"{w.week:%Y-%m-%d}" for w in weeks],
         "Week of",
         [
-            Series("Claims checked", [w.checked for w in weeks], "count"),
+            Series("Checks", [w.checked for w in weeks], "count"),
             Series("Flagged", [w.flagged for w in weeks], "count"),
             Series("Review", [w.review for w in weeks], "count", drawn=False),
             Series("Hold", [w.hold for w in weeks], "count", drawn=False),
         ],
-        note=f"Checked before submission since {since:%-d %b %Y}; flagged: review or hold.",
+        note=(
+            f"Scoring decisions before submission since {since:%-d %b %Y} (a claim checked "
+            "twice counts twice); flagged: review or hold."
+        ),
     )
 
 

@@ -106,7 +106,7 @@ def test_backtest_prints_the_summary_and_each_week(history: Path, env: dict[str,
     assert "80% interval coverage" in notes
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     last = data_as_of(read_data_dir(history)) - timedelta(weeks=8)
-    assert {row["cutoff"] for row in rows} == {str(last - timedelta(weeks=4)), str(last)}
+    assert {row["cutoff"] for row in rows} == {str(last - timedelta(weeks=2)), str(last)}
     totals = [row for row in rows if row["payer_id"] == ALL_PAYERS]
     assert len(totals) == 16
     for row in totals:

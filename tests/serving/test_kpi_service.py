@@ -1,10 +1,12 @@
 """The KPI service's cache: one computation per table and version of the data, however many
-requests ask at once, and a date that is the data's own latest event is no new ledger."""
+requests ask at once, and a date that is the data's own latest event is no new ledger; a
+past date's table is kept, its ledger is not."""
 
 from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -32,7 +34,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     built: list[int] = []
     real = service_module.claim_ledger
 
-    def slow(data, as_of):
+    def slow(data, as_of=None):
         built.append(1)
         time.sleep(0.2)
         return real(data, as_of)
@@ -62,6 +64,19 @@ def test_the_datas_own_date_shares_the_ledger(tmp_path: Path, counted: list[int]
     service.table("t", Settings())
     service.table("t", Settings(), "month", as_of=data_as_of(data.data))
     assert len(counted) == 1
+
+
+def test_a_past_dates_tables_are_kept_but_not_its_ledger(
+    tmp_path: Path, counted: list[int]
+) -> None:
+    data = Data(tmp_path)
+    service = KpiService(data)
+    earlier = data_as_of(data.data) - timedelta(days=30)
+    first = service.table("t", Settings(), "payer", as_of=earlier)
+    assert service.table("t", Settings(), "payer", as_of=earlier) is first
+    assert len(counted) == 1
+    service.table("t", Settings(), "month", as_of=earlier)
+    assert len(counted) == 2
 
 
 def test_a_tenant_without_claims_has_no_forecast_rather_than_a_crash(tmp_path: Path) -> None:
