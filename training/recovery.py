@@ -33,7 +33,7 @@ from settings import Settings
 from training import registry, tracking
 from training.dataset import TrainingDataError, time_split
 from training.fit import fit_booster, lightgbm_params
-from training.metrics import binary_metrics
+from model_bundle.metrics import binary_metrics
 
 log = logging.getLogger(__name__)
 MIN_CLOSED = 300

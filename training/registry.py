@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
-from training.metrics import binary_metrics
+from model_bundle.metrics import binary_metrics
 
 log = logging.getLogger(__name__)
 CHAMPION = "champion"

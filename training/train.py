@@ -32,7 +32,7 @@ from settings import Settings
 from training import registry, report, tracking
 from training.dataset import TrainingDataError, TrainingSet, build_training_set
 from training.fit import fit_logistic, fit_on_periods, lightgbm_params
-from training.metrics import binary_metrics, category_metrics, group_metrics
+from model_bundle.metrics import binary_metrics, category_metrics, group_metrics
 from training.recovery import train_recovery_model
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.metrics import expected_calibration_error, recall_at_precision, top_decile_lift
+from model_bundle.metrics import expected_calibration_error, recall_at_precision, top_decile_lift
 
 
 def test_ece_is_small_for_calibrated_and_large_for_shifted_scores() -> None:

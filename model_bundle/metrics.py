@@ -5,6 +5,9 @@ calibration error), and operating points billing teams use: recall at 80% and
 90% precision (how many denials a reviewer catches when four in five, or nine
 in ten, of the flagged claims really would be denied) and the lift of the
 riskiest decile.
+
+Here, beside the bundle, because training judges a candidate with them and monitoring
+judges the champion with the same ones after promotion.
 """
 
 from __future__ import annotations
