@@ -18,8 +18,8 @@ from _machine import describe_machine, peak_rss_mib
 from _synthetic import synthetic_store
 from sklearn.metrics import roc_auc_score
 
+from data_contracts.denials import denial_outcomes
 from settings import Settings
-from training.dataset import denial_outcomes
 from training.train import train_denial_model
 
 

@@ -18,11 +18,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from data_contracts.codes import timed_psychotherapy_codes
 from data_contracts.enums import DENIAL_CATEGORIES
+
+if TYPE_CHECKING:
+    from data_contracts.reader import ContractData
 
 NON_DENIAL_ADJUSTMENTS = frozenset({"PR-1", "PR-2", "PR-3", "CO-45"})
 """Deductible, coinsurance, copay and the contractual write-down: adjustments, not denials."""
@@ -160,3 +164,16 @@ def timed_psychotherapy_claims(claim_lines: pd.DataFrame) -> pd.Index:
     """Claim ids with at least one timed psychotherapy line."""
     timed = claim_lines["procedure_code"].isin(timed_psychotherapy_codes())
     return pd.Index(claim_lines.loc[timed, "claim_id"].unique())
+
+
+def denial_outcomes(data: ContractData) -> pd.DataFrame:
+    """Per adjudicated claim: denied (0/1) and the denial category from its CARC/RARC codes.
+
+    The label training learns and monitoring judges the champion against, defined once."""
+    remits = data.remits
+    timed = remits["claim_id"].isin(timed_psychotherapy_claims(data.claim_lines))
+    category = remit_denial_categories(remits, timed)
+    return pd.DataFrame(
+        {"denied": category.notna().astype(int).to_numpy(), "category": category.to_numpy()},
+        index=pd.Index(remits["claim_id"], name="claim_id"),
+    )

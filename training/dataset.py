@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from data_contracts.denials import remit_denial_categories, timed_psychotherapy_claims
+from data_contracts.denials import denial_outcomes
 from data_contracts.reader import ContractData
 from features.pipeline import build_features_and_state
 from features.state import FeatureState
@@ -47,17 +47,6 @@ class TrainingSet:
 
     def rows(self, part: str) -> pd.Index:
         return self.part.index[self.part.to_numpy() == part]
-
-
-def denial_outcomes(data: ContractData) -> pd.DataFrame:
-    """Per adjudicated claim: denied (0/1) and the denial category from its CARC/RARC codes."""
-    remits = data.remits
-    timed = remits["claim_id"].isin(timed_psychotherapy_claims(data.claim_lines))
-    category = remit_denial_categories(remits, timed)
-    return pd.DataFrame(
-        {"denied": category.notna().astype(int).to_numpy(), "category": category.to_numpy()},
-        index=pd.Index(remits["claim_id"], name="claim_id"),
-    )
 
 
 def data_fingerprint(data: ContractData) -> str:
