@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from data_contracts.codes import timed_psychotherapy_codes
 from data_contracts.denials import remit_denial_categories
+from data_contracts.known_on import appeals_known_on
 from data_contracts.reader import ContractData
 
 SCRUBBER_CATEGORIES = frozenset(
@@ -70,7 +71,7 @@ def claim_ledger(data: ContractData, as_of: date | None = None) -> pd.DataFrame:
     cutoff = pd.Timestamp(as_of)
     claims = data.claims[_dates(data.claims["submission_date"]) <= cutoff]
     remits = data.remits[_dates(data.remits["received_date"]) <= cutoff]
-    appeals = _appeals_known_on(data.appeals, cutoff)
+    appeals = appeals_known_on(data.appeals, cutoff)
 
     frequency = claims["frequency_code"].astype("string").to_numpy(dtype=object, na_value="")
     named = claims.loc[np.isin(frequency, ["7", VOID]), "original_claim_id"].dropna()
@@ -211,21 +212,6 @@ def _scatter_text(values: pd.Series, where: np.ndarray, n: int) -> pd.Series:
     source[where] = np.arange(len(where))
     taken = _arrow_text(values).take(pa.array(source, mask=source < 0))
     return pd.Series(pd.arrays.ArrowStringArray(taken))
-
-
-def _appeals_known_on(appeals: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
-    """The appeal rows as they stood on `cutoff`: rows acted on later left out, and a row
-    closed later still pending (the table holds each row's latest state, so its outcome and
-    recovered amount were not known before its closed date)."""
-    known = appeals[_dates(appeals["action_date"]) <= cutoff]
-    later = _dates(known["closed_date"]) > cutoff
-    if not later.any():
-        return known
-    known = known.copy()
-    known.loc[later, "outcome"] = "pending"
-    known.loc[later, "recovered_amount"] = 0.0
-    known.loc[later, "closed_date"] = pd.NaT
-    return known
 
 
 def _place_appeals(out: pd.DataFrame, appeals: pd.DataFrame, where: np.ndarray) -> None:

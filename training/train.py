@@ -26,13 +26,13 @@ from features.catalog import CATEGORICAL, CLAIM_ONLY, FEATURES
 from features.state import STATE_VERSION
 from model_bundle.calibration import Calibrator, choose_calibrator
 from model_bundle.denial import DenialRiskBundle, DenialRiskModel
+from model_bundle.metrics import binary_metrics, category_metrics, group_metrics
 from model_bundle.rows import to_rows
 from reports import write_report
 from settings import Settings
 from training import registry, report, tracking
 from training.dataset import TrainingDataError, TrainingSet, build_training_set
 from training.fit import fit_logistic, fit_on_periods, lightgbm_params
-from model_bundle.metrics import binary_metrics, category_metrics, group_metrics
 from training.recovery import train_recovery_model
 
 log = logging.getLogger(__name__)
@@ -143,8 +143,11 @@ def train_denial_model(
     params: dict[str, Any] | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    trigger: str = "train",
 ) -> TrainResult:
-    """Train, evaluate, track and register the denial model; see the module docstring."""
+    """Train, evaluate, track and register the denial model; see the module docstring.
+    `trigger` (`train`, `retrain`) is tagged on the run, so the runs a schedule started can
+    be told from a person's."""
     progress = progress or (lambda step: log.info("train: %s", step))
     tracking.configure(settings)
     progress("features and labels")
@@ -152,7 +155,7 @@ def train_denial_model(
     lgb_params = lightgbm_params(settings, params)
     test = ts.rows("test")
     label = ts.label.loc[test]
-    with mlflow.start_run(run_name="denial-risk") as run:
+    with mlflow.start_run(run_name="denial-risk", tags={"trigger": trigger}) as run:
         mlflow.log_params({f"lgb_{k}": v for k, v in lgb_params.items() if k != "metric"})
         mlflow.log_params(
             {
@@ -207,6 +210,7 @@ def train_denial_model(
             STATE_VERSION,  # the same model with a state an older release wrote is not the same
         )
         mlflow.set_tag(registry.FINGERPRINT_TAG, fingerprint)
+        champion: dict[str, float] | None = None
         same = registry.identical_champion(settings.denial_model_name, fingerprint, force)
         if same is not None:
             version, alias, reason = same.version, same.alias, same.reason
@@ -222,6 +226,18 @@ def train_denial_model(
             if champion is not None:
                 mlflow.log_metrics(tracking.prefixed("champion_test", champion))
         mlflow.set_tags({"promotion": alias, "promotion_reason": reason})
+        tracking.log_json(
+            "promotion.json",
+            {
+                "trigger": trigger,
+                "alias": alias,
+                "version": version,
+                "reason": reason,
+                "test_start": ts.cutoffs[1].date(),
+                "candidate_test": test_metrics,
+                "champion_test": champion,
+            },
+        )
 
         progress("evaluation report")
         sample = ts.features.loc[test].sample(
@@ -260,10 +276,11 @@ def train_all(
     params: dict[str, Any] | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    trigger: str = "train",
 ) -> TrainResult:
     """The denial model, then the recovery model where the appeals history allows one."""
     progress = progress or (lambda step: log.info("train: %s", step))
-    result = train_denial_model(data, settings, params, force, progress)
+    result = train_denial_model(data, settings, params, force, progress, trigger)
     if "appeals" not in data.present:
         result.recovery_note = "no appeals table in the data"
         return result

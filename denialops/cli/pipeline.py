@@ -149,12 +149,24 @@ def train(
 ) -> None:
     """Train the denial model (and the recovery model where appeals exist) and register it,
     under the tenant's model names (`default`: the installation's)."""
+    overrides = json.loads(params.read_text()) if params else None
+    train_and_say(tenant, data, overrides, force, on_bad_rows, "train")
+
+
+def train_and_say(
+    tenant: str,
+    data: Path | None,
+    overrides: dict | None,
+    force: bool,
+    on_bad_rows: OnBadRows,
+    trigger: str,
+) -> None:
+    """`train` and `retrain`: train, register through the gate, say what became of it."""
     from training.dataset import TrainingDataError
     from training.train import train_all
 
     known, data = tenant_data(tenant, data)
     settings = known.models(get_settings())
-    overrides = json.loads(params.read_text()) if params else None
     loaded = read_or_exit(data, on_bad_rows)
     with progress_bar() as progress:
         task = progress.add_task("training", total=None)
@@ -165,6 +177,7 @@ def train(
                 overrides,
                 force,
                 progress=lambda step: progress.update(task, description=step),
+                trigger=trigger,
             )
         except TrainingDataError as error:
             console.print(f"[red]cannot train:[/] {error}")
