@@ -10,9 +10,9 @@ seed gives without a scenario, and a model trained on it is the same either way.
 - `auth_rule`: `AUTH_RULE_PAYER` starts requiring prior authorization for
   `AUTH_RULE_CODE`. Clinics catch up slowly (`AUTH_RULE_UPTAKE`), so most such
   claims go out without one and are denied `missing_auth` (CO-197 mostly).
-- `new_payer`: `world.ENTRANT` enters the market and enrolls new patients, about
-  `NEW_PAYER_SHARE` of the claims served after the change; its rules are
-  stricter and the clinic bills it the way it bills the plans it knew.
+- `new_payer`: `world.ENTRANT` enters the market and takes over patients from
+  the change day, about `NEW_PAYER_SHARE` of the claims served after it; its
+  rules are stricter and the clinic bills it the way it bills the plans it knew.
 - `code_mix`: sessions grow longer: much of 90832 moves to 90834 and 90837, and
   much of 90834 to 90837 (minutes documented to match, so not upcoding).
 """
@@ -52,9 +52,6 @@ class Drift:
     scenario: str
     change_day: int
     seed: int
-
-    def __post_init__(self) -> None:
-        check_scenario(self.scenario)
 
     def rng(self) -> np.random.Generator:
         return np.random.default_rng([self.seed, STREAM])
