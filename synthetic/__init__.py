@@ -6,5 +6,6 @@ in `features/` or `training/` may import this package (import-linter enforces it
 
 from synthetic.generator import SyntheticData, generate
 from synthetic.output import write_synthetic
+from synthetic.scenarios import SCENARIOS
 
-__all__ = ["SyntheticData", "generate", "write_synthetic"]
+__all__ = ["SCENARIOS", "SyntheticData", "generate", "write_synthetic"]

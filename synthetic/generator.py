@@ -17,7 +17,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from synthetic import adjudication, history, population, sessions, world
+from synthetic import adjudication, history, population, scenarios, sessions, world
 from synthetic.appeals import appeals_for
 from synthetic.population import START
 
@@ -42,6 +42,9 @@ class SyntheticData:
     seed: int
     ends_on: date | None = None
     """The `ends_on` asked for (then equal to `as_of`), for the manifest that reproduces it."""
+    scenario: str | None = None
+    """The drift scenario (`synthetic.scenarios`), if any, and the date it starts on."""
+    change_on: date | None = None
 
 
 def _dates(days: np.ndarray) -> np.ndarray:
@@ -61,18 +64,10 @@ def _claim_flags(
     payer = coded["payer"].to_numpy()
     facility = coded["facility"].to_numpy()
     patient = coded["patient"].to_numpy()
-    excluded_credentials = payers["excluded_credentials"].to_numpy()
-    credential = coded["credential"].to_numpy()
-    credential_excluded = np.fromiter(
-        (c in excluded_credentials[p] for c, p in zip(credential, payer, strict=True)), bool, n
-    )
     primary_dx = patients["primary_dx"].to_numpy()[patient]
-    dx_excluded = np.zeros(n, dtype=bool)
-    for p, spec in payers.iterrows():
-        if spec["excluded_dx"]:
-            dx_excluded |= (payer == p) & pd.Series(primary_dx).str.startswith(
-                tuple(spec["excluded_dx"])
-            ).to_numpy()
+    credential_excluded, dx_excluded = world.payer_exclusions(
+        payer, coded["credential"].to_numpy(), primary_dx, payers
+    )
     out_pairs = (
         rng.random((len(facilities), len(payers))) < payers["network_out_share"].to_numpy()[None, :]
     )
@@ -165,9 +160,18 @@ class Simulation:
 
 
 def _simulate(
-    n_claims: int, seed: int, headroom: float, progress: Progress, origin: np.datetime64
+    n_claims: int,
+    seed: int,
+    headroom: float,
+    progress: Progress,
+    origin: np.datetime64,
+    drift: scenarios.Drift | None = None,
 ) -> Simulation:
-    """The world, its patients and every claim, with the calendar's day 0 on `origin`."""
+    """The world, its patients and every claim, with the calendar's day 0 on `origin`.
+
+    A `drift` rewrites sessions from its change day on with its own random numbers, so
+    every draw from `rng` is the same as without it until adjudication; the remits after
+    that are drawn again (`_splice` keeps the earlier claims' from the run without it)."""
     rng = np.random.default_rng(seed)
     payers = world.payer_frame()
     facilities = world.facility_frame(rng, n_claims)
@@ -179,11 +183,18 @@ def _simulate(
     progress("sessions and coding")
     expanded = sessions.expand_sessions(rng, episodes, patients, facilities, providers, payers)
     coded = sessions.code_sessions(rng, expanded, facilities, providers, payers)
+    if drift:
+        coded = scenarios.recode(drift, coded)
     coded = coded.join(payers[["timely_filing_days"]], on="payer")
     claims = _claim_flags(rng, coded, patients, facilities, providers, payers)
     progress("history: caps and authorizations")
     claims["over_visit_cap"] = history.visits_over_cap(claims, payers, origin)
-    auth_records, auth_flags = history.authorizations(rng, claims, facilities, payers)
+    auth = history.authorizations(rng, claims, facilities, payers)
+    if drift:
+        claims, patients, payers, auth = scenarios.rebill(
+            drift, claims, patients, payers, facilities, auth, origin
+        )
+    auth_records, auth_flags = auth
     claims = claims.join(auth_flags)
     lines = sessions.build_lines(claims, facilities)
     claims["total_charge"] = (
@@ -211,7 +222,12 @@ def _simulate(
 
 
 def generate(
-    n_claims: int, seed: int, progress: Progress | None = None, ends_on: date | None = None
+    n_claims: int,
+    seed: int,
+    progress: Progress | None = None,
+    ends_on: date | None = None,
+    scenario: str | None = None,
+    change_on: date | None = None,
 ) -> SyntheticData:
     """A synthetic behavioral-health data directory of exactly `n_claims` claims.
 
@@ -219,9 +235,19 @@ def generate(
     extract date is `ends_on` (a demo made today has deadlines still ahead of it), and
     the calendar moves with it, so visit caps still reset on 1 January. Same seed and
     `ends_on`, same data.
+
+    A `scenario` (one of `scenarios.SCENARIOS`) changes the world for sessions served
+    on or after `change_on` (default: `scenarios.WEEKS_AFTER_CHANGE` weeks before the
+    extract date); every row of the data about sessions before it is the same as
+    without the scenario, and so are the claims' ids, submission dates and the extract
+    date.
     """
     if n_claims < 1:
         raise ValueError("n_claims must be at least 1")
+    if scenario is None and change_on is not None:
+        raise ValueError("change_on needs a scenario")
+    if scenario is not None:
+        scenarios.check_scenario(scenario)
     progress = progress or (lambda step: log.info("synth: %s", step))
     headroom = 1.1
     sim = _simulate(n_claims, seed, headroom, progress, START)
@@ -241,11 +267,22 @@ def generate(
         origin = np.datetime64(ends_on, "D") - np.timedelta64(_extract_day(sim, n_claims), "D")
         if origin != START:
             sim = _simulate(n_claims, seed, headroom, progress, origin)
+    as_of_day = _extract_day(sim, n_claims)
+    drift = None
+    if scenario is not None:
+        change_day = as_of_day - 7 * scenarios.WEEKS_AFTER_CHANGE
+        if change_on is not None:
+            change_day = int((np.datetime64(change_on, "D") - origin).astype(int))
+        if not 0 < change_day <= as_of_day:
+            first, last = (origin + np.timedelta64(d, "D") for d in (1, as_of_day))
+            raise ValueError(f"change_on must fall between {first} and {last}")
+        progress(f"scenario {scenario}")
+        drift = scenarios.Drift(scenario, change_day, seed)
+        sim = _splice(sim, _simulate(n_claims, seed, headroom, progress, origin, drift), drift)
 
     progress("cut at the extract date")
     order = np.lexsort((sim.claims.index.to_numpy(), sim.claims["submission_day"].to_numpy()))
     claims = sim.claims.iloc[order[:n_claims]]
-    as_of_day = _extract_day(sim, n_claims)
     outcome = sim.outcome.loc[claims.index]
     remits = sim.remits.loc[claims.index]
     recovery = appeals_for(
@@ -266,6 +303,10 @@ def generate(
         ),
         "appeals": _appeals_table(recovery.appeals, ids),
     }
+    if drift:
+        tables["eligibility"] = scenarios.restate_eligibility(
+            drift, tables["eligibility"], sim.patients, _dates(np.array([drift.change_day]))[0]
+        )
     payer = claims["payer"].to_numpy()
     truth = pd.DataFrame(
         {
@@ -282,7 +323,43 @@ def generate(
     )
     _move_dates(tables, origin - START)
     as_of = (origin + np.timedelta64(as_of_day, "D")).astype(date)
-    return SyntheticData(tables, truth, as_of, seed, ends_on)
+    change = (origin + np.timedelta64(drift.change_day, "D")).astype(date) if drift else None
+    return SyntheticData(tables, truth, as_of, seed, ends_on, scenario, change)
+
+
+def _splice(base: Simulation, changed: Simulation, drift: scenarios.Drift) -> Simulation:
+    """`changed` for sessions on or after the change day, `base` for those before it.
+
+    Both runs must have the same claims sent on the same days: then the extract date,
+    the claims' order and their ids are the same with or without the scenario."""
+    same_claims = base.claims.index.equals(changed.claims.index) and np.array_equal(
+        base.claims["submission_day"].to_numpy(), changed.claims["submission_day"].to_numpy()
+    )
+    if not same_claims:
+        raise RuntimeError(f"scenario {drift.scenario} changed which claims are sent when")
+    after = changed.claims["day"].to_numpy() >= drift.change_day
+
+    def spliced(before: pd.DataFrame, later: pd.DataFrame) -> pd.DataFrame:
+        return pd.concat([before[~after], later[after]]).loc[before.index]
+
+    later_sessions = changed.claims.index[after]
+    lines = pd.concat(
+        [
+            base.lines[~base.lines["session"].isin(later_sessions)],
+            changed.lines[changed.lines["session"].isin(later_sessions)],
+        ]
+    ).sort_values(["session", "slot"], kind="stable", ignore_index=True)
+    return Simulation(
+        payers=changed.payers,
+        facilities=base.facilities,
+        providers=base.providers,
+        patients=changed.patients,
+        claims=spliced(base.claims, changed.claims),
+        lines=lines,
+        outcome=spliced(base.outcome, changed.outcome),
+        remits=spliced(base.remits, changed.remits),
+        authorizations=changed.authorizations,
+    )
 
 
 def _extract_day(sim: Simulation, n_claims: int) -> int:

@@ -13,10 +13,31 @@ from synthetic.population import EPISODE, START
 
 CLERICAL_AUTH_OMISSION = 0.02
 REUSE_STALE_AUTH = 0.7
+AUTH_LEAD_DAYS = 5
+"""Most days an authorization starts before the first session it covers."""
+
+
+def authorization_required(coded: pd.DataFrame, payers: pd.DataFrame) -> np.ndarray:
+    """Sessions whose payer wants a prior authorization: every program but outpatient, and
+    outpatient after the first visit where the payer says so; never traditional Medicare."""
+    program = coded["program"].to_numpy()
+    payer_plan = payers["plan_type"].to_numpy()[coded["payer"].to_numpy()]
+    op_auth = payers["op_auth"].to_numpy()[coded["payer"].to_numpy()]
+    requires = (program != "OP") | (op_auth & (coded["k"].to_numpy() > 0))
+    return requires & (payer_plan != "medicare")
 
 
 def authorizations(
-    rng: np.random.Generator, coded: pd.DataFrame, facilities: pd.DataFrame, payers: pd.DataFrame
+    rng: np.random.Generator,
+    coded: pd.DataFrame,
+    facilities: pd.DataFrame,
+    payers: pd.DataFrame,
+    requires: np.ndarray | None = None,
+    *,
+    first_number: int = 1,
+    obtain_rate: float | None = None,
+    procedure_codes: str = "",
+    start_floor: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Authorization records, and per session the auth number sent and the auth problem.
 
@@ -24,12 +45,16 @@ def authorizations(
     authorization (an extension) is needed. A facility obtains the first with
     its `auth_discipline` and extensions with its `auth_extension_rate`; where
     none was obtained the claim goes out with the last, used-up number or none.
+
+    The keywords serve a rule that starts mid-history (`synthetic.scenarios`):
+    `requires` names the sessions it covers (default `authorization_required`),
+    numbers start at `first_number` so they never repeat the usual ones, clinics
+    that have not caught up obtain one at `obtain_rate` instead of their habit,
+    the records cover only `procedure_codes` ("" = the whole program), and none
+    starts before day `start_floor`.
     """
-    program = coded["program"].to_numpy()
-    payer_plan = payers["plan_type"].to_numpy()[coded["payer"].to_numpy()]
-    op_auth = payers["op_auth"].to_numpy()[coded["payer"].to_numpy()]
-    requires = (program != "OP") | (op_auth & (coded["k"].to_numpy() > 0))
-    requires &= payer_plan != "medicare"
+    if requires is None:
+        requires = authorization_required(coded, payers)
     sessions = coded.loc[
         requires,
         ["episode", "payer", "day", "billed_units", "facility", "patient", "program"],
@@ -65,13 +90,19 @@ def authorizations(
         facilities["auth_discipline"].to_numpy()[segments["facility"].to_numpy()],
         facilities["auth_extension_rate"].to_numpy()[segments["facility"].to_numpy()],
     )
+    if obtain_rate is not None:
+        odds = np.full(len(segments), obtain_rate)
     segments["obtained"] = rng.random(len(segments)) < odds
-    segments["start_day"] = segments["first_day"] - rng.integers(0, 6, len(segments))
+    segments["start_day"] = segments["first_day"] - rng.integers(
+        0, AUTH_LEAD_DAYS + 1, len(segments)
+    )
+    if start_floor is not None:
+        segments["start_day"] = np.maximum(segments["start_day"], start_floor)
     segments["end_day"] = segments["start_day"] + segments["window"]
     segments = segments.sort_values(["episode", "payer", "segment"]).reset_index(drop=True)
     segments["auth_number"] = np.where(
         segments["obtained"],
-        pd.Series(np.arange(1, len(segments) + 1)).map("AUTH{:08d}".format),
+        pd.Series(np.arange(first_number, first_number + len(segments))).map("AUTH{:08d}".format),
         None,
     )
     segments["last_obtained"] = segments.groupby(["episode", "payer"])["auth_number"].ffill()
@@ -121,7 +152,7 @@ def authorizations(
             "auth_id": granted["auth_number"].to_numpy(),
             "patient": granted["patient"].to_numpy(),
             "payer": granted["payer"].to_numpy(),
-            "procedure_codes": "",  # the whole program: units of every line count
+            "procedure_codes": procedure_codes,
             "program": granted["program"].to_numpy(),
             "start_day": granted["start_day"].to_numpy(),
             "end_day": granted["end_day"].to_numpy(),

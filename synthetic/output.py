@@ -45,6 +45,8 @@ def write_synthetic(data: SyntheticData, out: str | Path, fmt: OutputFormat = "c
                 "claims": len(data.tables["claims"]),
                 "as_of": data.as_of.isoformat(),
                 "ends_on": data.ends_on.isoformat() if data.ends_on else None,
+                "scenario": data.scenario,
+                "change_on": data.change_on.isoformat() if data.change_on else None,
                 "format": fmt,
                 "rows": {name: len(frame) for name, frame in data.tables.items()},
             },

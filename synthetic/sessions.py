@@ -178,11 +178,7 @@ def code_sessions(
     timed_main = np.isin(main, list(TIME_BANDS))
     timed_addon = addon != ""
     for codes, mask in ((main, timed_main), (addon, timed_addon)):
-        band_low = np.array([TIME_BANDS.get(c, (0, 0))[0] for c in codes[mask]], dtype=float)
-        band_high = np.array(
-            [min(TIME_BANDS.get(c, (0, 0))[1], 66) for c in codes[mask]], dtype=float
-        )
-        true_minutes[mask] = np.floor(rng.uniform(band_low, band_high + 1))
+        true_minutes[mask] = session_minutes(rng, codes[mask])
     true_minutes[main == "H0004"] = 60
 
     # Upcoding: the billed code is one level above what the documented minutes support.
@@ -274,6 +270,14 @@ def code_sessions(
         minutes_missing=minutes_missing,
         institutional=np.isin(program, INSTITUTIONAL),
     )
+
+
+def session_minutes(rng: np.random.Generator, codes: np.ndarray) -> np.ndarray:
+    """Minutes a session billed with each timed code lasted: anywhere in the code's band (the
+    open-ended bands end at 66 minutes, where sessions end in practice)."""
+    band_low = np.array([TIME_BANDS.get(c, (0, 0))[0] for c in codes], dtype=float)
+    band_high = np.array([min(TIME_BANDS.get(c, (0, 0))[1], 66) for c in codes], dtype=float)
+    return np.floor(rng.uniform(band_low, band_high + 1))
 
 
 def _append(modifiers: np.ndarray, mask: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -323,10 +323,57 @@ PAYERS: tuple[PayerSpec, ...] = (
 )
 
 
+ENTRANT = PayerSpec(
+    "PY-MCO3",
+    "medicaid_mco",
+    0.0,
+    90,
+    0,
+    True,
+    "95",
+    True,
+    True,
+    ("LCADC", "other"),
+    ("Z63", "F52"),
+    0.15,
+    "2024-01-01",
+    18,
+    0.045,
+    28,
+    0.40,
+    60,
+    0.6,
+    0.15,
+)
+"""A Medicaid managed-care plan that enters the market in the `new_payer` drift scenario
+(`synthetic.scenarios`): strict (outpatient authorization, credential modifiers, 90837
+scrutiny, more noise) and unknown to the clinic's billing habits, so it denies more."""
+
+
 def payer_frame() -> pd.DataFrame:
     frame = pd.DataFrame([spec.__dict__ for spec in PAYERS])
     frame["share"] = frame["share"] / frame["share"].sum()
     return frame
+
+
+def payer_exclusions(
+    payer: np.ndarray, credential: np.ndarray, primary_dx: np.ndarray, payers: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per claim: is the rendering credential, and is the primary diagnosis, one the payer
+    will not pay for (by `payers` row index)."""
+    excluded_credentials = payers["excluded_credentials"].to_numpy()
+    credential_excluded = np.fromiter(
+        (c in excluded_credentials[p] for c, p in zip(credential, payer, strict=True)),
+        bool,
+        len(payer),
+    )
+    dx_excluded = np.zeros(len(payer), dtype=bool)
+    for p, spec in payers.iterrows():
+        if spec["excluded_dx"]:
+            dx_excluded |= (payer == p) & pd.Series(primary_dx).str.startswith(
+                tuple(spec["excluded_dx"])
+            ).to_numpy()
+    return credential_excluded, dx_excluded
 
 
 @dataclass(frozen=True)

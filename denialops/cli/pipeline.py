@@ -53,14 +53,34 @@ def synth(
             "whose deadlines are still ahead); default: the data starts on 2024-01-01.",
         ),
     ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario",
+            help="Drift scenario for testing a model monitor: auth_rule, new_payer or "
+            "code_mix. Sessions before the change date are the same as without it.",
+        ),
+    ] = None,
+    change_on: Annotated[
+        datetime | None,
+        typer.Option(
+            "--change-on",
+            formats=["%Y-%m-%d"],
+            help="Date the scenario starts on; default: 8 weeks before the extract date.",
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic behavioral-health data directory plus truth.csv (evaluation only)."""
-    from synthetic import generate, write_synthetic
+    from synthetic import SCENARIOS, generate, write_synthetic
     from synthetic.output import X12_FOLDER
 
     fmt = fmt.lower()
     if fmt not in ("csv", "parquet", "x12"):
         raise typer.BadParameter("use csv, parquet or x12", param_hint="--format")
+    if scenario is not None and scenario not in SCENARIOS:
+        raise typer.BadParameter(f"use one of {', '.join(SCENARIOS)}", param_hint="--scenario")
+    if change_on is not None and scenario is None:
+        raise typer.BadParameter("needs --scenario", param_hint="--change-on")
     started = time.perf_counter()
     with progress_bar() as progress:
         task = progress.add_task("generating", total=None)
@@ -69,6 +89,8 @@ def synth(
             seed,
             progress=lambda step: progress.update(task, description=step),
             ends_on=ends_on.date() if ends_on else None,
+            scenario=scenario,
+            change_on=change_on.date() if change_on else None,
         )
         progress.update(task, description=f"writing {fmt}")
         write_synthetic(data, out, fmt)  # type: ignore[arg-type]
@@ -77,6 +99,8 @@ def synth(
         f"[green]wrote[/] {claims:,} claims to {out} (as of {data.as_of}, "
         f"{denied:.1%} denied) in {time.perf_counter() - started:.1f} s"
     )
+    if data.scenario:
+        console.print(f"scenario {data.scenario} from {data.change_on}")
     if fmt == "x12":
         console.print(
             f"claims and remits are X12 files in {out / X12_FOLDER}; bring them in with: "

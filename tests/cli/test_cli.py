@@ -44,6 +44,29 @@ def test_unknown_format_is_refused(tmp_path) -> None:
     assert "csv, parquet or x12" in result.output
 
 
+def test_synth_scenario_is_in_the_manifest(tmp_path) -> None:
+    out = tmp_path / "data"
+    result = runner.invoke(
+        app,
+        [
+            *("synth", "--claims", "2000", "--seed", "3", "--out", str(out)),
+            *("--scenario", "new_payer", "--change-on", "2024-03-01"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "synth_manifest.json").read_text())
+    assert manifest["scenario"] == "new_payer"
+    assert manifest["change_on"] == "2024-03-01"
+
+
+def test_synth_refuses_an_unknown_scenario(tmp_path) -> None:
+    result = runner.invoke(
+        app, ["synth", "--claims", "10", "--out", str(tmp_path), "--scenario", "weather"]
+    )
+    assert result.exit_code == 2
+    assert "auth_rule, new_payer, code_mix" in result.output
+
+
 def test_validate_lists_problems_and_exits_non_zero(tmp_path) -> None:
     out = tmp_path / "data"
     runner.invoke(app, ["synth", "--claims", "300", "--out", str(out)])
