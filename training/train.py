@@ -26,13 +26,14 @@ from features.catalog import CATEGORICAL, CLAIM_ONLY, FEATURES
 from features.state import STATE_VERSION
 from model_bundle.calibration import Calibrator, choose_calibrator
 from model_bundle.denial import DenialRiskBundle, DenialRiskModel
+from model_bundle.metrics import binary_metrics, category_metrics, group_metrics
+from model_bundle.profile import FeatureProfile
 from model_bundle.rows import to_rows
 from reports import write_report
 from settings import Settings
 from training import registry, report, tracking
 from training.dataset import TrainingDataError, TrainingSet, build_training_set
 from training.fit import fit_logistic, fit_on_periods, lightgbm_params
-from model_bundle.metrics import binary_metrics, category_metrics, group_metrics
 from training.recovery import train_recovery_model
 
 log = logging.getLogger(__name__)
@@ -197,6 +198,10 @@ def train_denial_model(
             fitted.levels,
             ts.state,
             meta={"run_id": run.info.run_id, "data_fingerprint": ts.fingerprint},
+            # what the model looked like at promotion: its latest out-of-sample rows
+            profile=FeatureProfile.from_frame(
+                ts.features.loc[test, fitted.columns], fitted.levels, test_p.to_numpy()
+            ),
         )
         fingerprint = registry.content_fingerprint(
             fitted.booster.model_to_string(),
