@@ -99,7 +99,7 @@ class CategoricalBins:
 
     def index(self, values: pd.Series | np.ndarray) -> np.ndarray:
         text = _text(values)
-        codes = pd.Categorical(text, categories=list(self.levels)).codes.astype(np.int64)
+        codes = pd.Index(self.levels, dtype="string").get_indexer(text)  # -1: unseen or missing
         other, missing = len(self.levels), len(self.levels) + 1
         return np.where(codes >= 0, codes, np.where(text.isna().to_numpy(), missing, other))
 
