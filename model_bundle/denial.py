@@ -1,4 +1,5 @@
-"""The denial-risk bundle: booster, calibrator, category levels and feature state in one folder.
+"""The denial-risk bundle: booster, calibrator, category levels, feature state and the reference
+profile monitoring compares the champion's inputs with, in one folder.
 
 `DenialRiskBundle` is what serving holds in memory; `DenialRiskModel` wraps it
 as an MLflow pyfunc so `mlflow.pyfunc.load_model("models:/denial-risk@champion")`
@@ -22,12 +23,15 @@ from features.pipeline import features_for_claims
 from features.state import FeatureState
 from model_bundle.calibration import Calibrator
 from model_bundle.matrix import level_codes, records_to_array, to_array
+from model_bundle.profile import FeatureProfile
 from model_bundle.rows import from_rows
 
 BUNDLE_FORMAT = 1
 BOOSTER_FILE = "booster.txt"
 META_FILE = "bundle.json"
 STATE_DIR = "feature_state"
+PROFILE_FILE = "profile.json"
+"""Optional: bundles saved before it existed load with `profile` None, so the format stands."""
 
 
 @dataclass
@@ -38,6 +42,8 @@ class DenialRiskBundle:
     levels: dict[str, list[str]]
     state: FeatureState
     meta: dict[str, Any] = field(default_factory=dict)
+    profile: FeatureProfile | None = None
+    """The test period's inputs and predictions (`model_bundle.profile`), for drift."""
 
     codes: dict[str, dict[str, float]] = field(init=False, repr=False)
 
@@ -91,6 +97,11 @@ class DenialRiskBundle:
             "meta": self.meta,
         }
         (directory / META_FILE).write_text(json.dumps(meta, indent=1) + "\n")
+        profile = directory / PROFILE_FILE
+        if self.profile is None:
+            profile.unlink(missing_ok=True)  # a folder saved over must not keep another's
+        else:
+            profile.write_text(json.dumps(self.profile.to_dict(), indent=1, allow_nan=False) + "\n")
         return directory
 
     @classmethod
@@ -109,6 +120,11 @@ class DenialRiskBundle:
             levels=meta["levels"],
             state=FeatureState.load(directory / STATE_DIR),
             meta=meta["meta"],
+            profile=(
+                FeatureProfile.from_dict(json.loads((directory / PROFILE_FILE).read_text()))
+                if (directory / PROFILE_FILE).exists()
+                else None
+            ),
         )
 
 

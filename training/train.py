@@ -27,6 +27,7 @@ from features.state import STATE_VERSION
 from model_bundle.calibration import Calibrator, choose_calibrator
 from model_bundle.denial import DenialRiskBundle, DenialRiskModel
 from model_bundle.metrics import binary_metrics, category_metrics, group_metrics
+from model_bundle.profile import FeatureProfile
 from model_bundle.rows import to_rows
 from reports import write_report
 from settings import Settings
@@ -200,6 +201,10 @@ def train_denial_model(
             fitted.levels,
             ts.state,
             meta={"run_id": run.info.run_id, "data_fingerprint": ts.fingerprint},
+            # what the model looked like at promotion: its latest out-of-sample rows
+            profile=FeatureProfile.from_frame(
+                ts.features.loc[test, fitted.columns], fitted.levels, test_p.to_numpy()
+            ),
         )
         fingerprint = registry.content_fingerprint(
             fitted.booster.model_to_string(),

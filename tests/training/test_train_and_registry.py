@@ -11,6 +11,7 @@ import mlflow
 import pandas as pd
 import pytest
 
+from model_bundle.profile import PREDICTION
 from model_bundle.rows import to_rows
 from training.registry import CHALLENGER, CHAMPION, FINGERPRINT_TAG, decide
 from training.train import train_all, train_denial_model
@@ -147,7 +148,7 @@ def test_an_incompatible_champion_needs_force() -> None:
 def test_registered_pyfunc_scores_raw_rows_in_a_fresh_process(
     train_data, settings, mlflow_store, tmp_path
 ) -> None:
-    train_denial_model(train_data, settings)
+    result = train_denial_model(train_data, settings)
     claims = train_data.claims.tail(30)
     lines = train_data.claim_lines[train_data.claim_lines["claim_id"].isin(claims["claim_id"])]
     rows_path = tmp_path / "rows.parquet"
@@ -170,6 +171,10 @@ def test_registered_pyfunc_scores_raw_rows_in_a_fresh_process(
     assert sorted(scored["claim_id"]) == sorted(claims["claim_id"])
     assert scored["p_denial"].between(0, 1).all()
     in_process = mlflow.pyfunc.load_model("models:/denial-risk@champion").unwrap_python_model()
+    profile = in_process.bundle.profile  # drift's reference: the test period, every feature
+    assert profile.rows == len(result.test_claims)
+    assert profile.features == tuple(in_process.bundle.columns)
+    assert profile.reference(PREDICTION).sum() == pytest.approx(1.0)
     expected = in_process.bundle.score_claims(claims, lines).set_index("claim_id")["p_denial"]
     assert scored.set_index("claim_id")["p_denial"].to_numpy() == pytest.approx(
         expected.loc[scored["claim_id"]].to_numpy(), abs=1e-9
