@@ -20,7 +20,7 @@ from serving.api.deps import ScorerDep, Stores, require
 from serving.api.metrics import ServiceMetrics
 from serving.api.schemas import MAX_CLAIMS, ClaimIn, ScoreRequest, ScoreResponse
 from serving.api.security import Caller
-from serving.audit import AuditLog
+from serving.audit import AuditLog, Decision
 from serving.loading import TenantScorer
 from serving.scorer import ROW_PATH_MAX_CLAIMS
 
@@ -179,7 +179,7 @@ def _answer(
                 for p in error.problems
             ],
         ) from error
-    audit.record(caller.name, scorer.version, [(r.claim_id, r.p_denial, r.band) for r in results])
+    audit.record(caller.name, scorer.version, [Decision.of(r) for r in results])
     log.info(
         "scored %d claims with model %s for key %s: %s",
         len(results),

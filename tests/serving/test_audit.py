@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from serving.audit import AuditLog, WeekOfChecks
+from serving.audit import AuditLog, Decision, WeekOfChecks
 from storage.tenants import add_tenant
 from tests.conftest import Clock
 
@@ -16,14 +16,18 @@ from tests.conftest import Clock
 def test_weekly_checks_count_decisions_and_flags_by_week(database, clock: Clock) -> None:
     database.migrate()
     log = AuditLog(database, clock=clock)  # Monday 23 November 2026, 14:00 UTC
-    log.record("k1", "7", [("A", 0.05, "pass"), ("B", 0.3, "review"), ("C", 0.7, "hold")])
+    log.record(
+        "k1",
+        "7",
+        [Decision("A", 0.05, "pass"), Decision("B", 0.3, "review"), Decision("C", 0.7, "hold")],
+    )
     clock.advance(6 * 86_400 + 9 * 3_600)  # Sunday 29th, 23:00: the same week
-    log.record("k1", "7", [("A", 0.04, "pass")])
+    log.record("k1", "7", [Decision("A", 0.04, "pass")])
     clock.advance(3_600)  # Monday 30th, 00:00: the next
-    log.record("k1", "7", [("D", 0.6, "hold"), ("E", 0.1, "pass")])
+    log.record("k1", "7", [Decision("D", 0.6, "hold"), Decision("E", 0.1, "pass")])
     add_tenant(database, "beta", by="test")
     other = AuditLog(database, tenant="beta", clock=clock)
-    other.record("k2", "7", [("X", 0.9, "hold")])
+    other.record("k2", "7", [Decision("X", 0.9, "hold")])
     weeks = log.weekly_checks(date(2026, 11, 1))
     assert weeks == [
         WeekOfChecks(date(2026, 11, 23), checked=4, review=1, hold=1),
@@ -35,8 +39,8 @@ def test_weekly_checks_count_decisions_and_flags_by_week(database, clock: Clock)
 def test_weekly_checks_start_on_the_day_asked(database, clock: Clock) -> None:
     database.migrate()
     log = AuditLog(database, clock=clock)
-    log.record("k1", "7", [("A", 0.3, "review")])
+    log.record("k1", "7", [Decision("A", 0.3, "review")])
     clock.advance(2 * 86_400)
-    log.record("k1", "7", [("B", 0.3, "pass")])
+    log.record("k1", "7", [Decision("B", 0.3, "pass")])
     assert log.weekly_checks(clock.now.date()) == [WeekOfChecks(date(2026, 11, 23), 1, 0, 0)]
     assert log.weekly_checks(clock.now.date() + timedelta(days=1)) == []
