@@ -134,6 +134,7 @@ class ShadowScorer:
 
     @property
     def on(self) -> bool:
+        """Whether any request is sampled (no worker thread otherwise)."""
         return self._sample > 0
 
     def start(self) -> None:
