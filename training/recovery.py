@@ -22,7 +22,6 @@ from mlflow.models import infer_signature
 from data_contracts.enums import PAYER_ACTIONS
 from data_contracts.reader import ContractData
 from model_bundle.calibration import choose_calibrator
-from model_bundle.metrics import binary_metrics
 from model_bundle.recovery import (
     CATEGORICAL,
     COLUMNS,
@@ -34,6 +33,7 @@ from settings import Settings
 from training import registry, tracking
 from training.dataset import TrainingDataError, time_split
 from training.fit import fit_booster, lightgbm_params
+from model_bundle.metrics import binary_metrics
 
 log = logging.getLogger(__name__)
 MIN_CLOSED = 300

@@ -26,13 +26,13 @@ from features.catalog import CATEGORICAL, CLAIM_ONLY, FEATURES
 from features.state import STATE_VERSION
 from model_bundle.calibration import Calibrator, choose_calibrator
 from model_bundle.denial import DenialRiskBundle, DenialRiskModel
-from model_bundle.metrics import binary_metrics, category_metrics, group_metrics
 from model_bundle.rows import to_rows
 from reports import write_report
 from settings import Settings
 from training import registry, report, tracking
 from training.dataset import TrainingDataError, TrainingSet, build_training_set
 from training.fit import fit_logistic, fit_on_periods, lightgbm_params
+from model_bundle.metrics import binary_metrics, category_metrics, group_metrics
 from training.recovery import train_recovery_model
 
 log = logging.getLogger(__name__)
