@@ -3,7 +3,9 @@
 Run: `.venv/bin/python benchmarks/bench_serve.py [--claims 50000] [--requests 300]`.
 Trains a model on synthetic data into a throwaway MLflow store, starts
 `denialops serve` on 127.0.0.1 in a subprocess, sends `--requests` one-claim
-requests one after another (bounded in count and time) and reports p50/p99; then
+requests one after another (bounded in count and time) and reports p50/p99; serves
+again with the champion registered as its own challenger too and every request shadow
+scored (DENIALOPS_SHADOW_SAMPLE=1), to show what shadow scoring costs the answers; then
 times `Scorer.bundle.score_features` on every test-period claim (no explanations).
 """
 
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import sqlalchemy as sa
 from _machine import describe_machine
 
 from data_contracts.reader import read_data_dir
@@ -140,6 +143,26 @@ def time_server(
     return timings, answers
 
 
+def register_challenger(name: str) -> str:
+    """The champion's model registered again as a new version under the `challenger` alias:
+    the same work as a real challenger, so the shadow run measures what shadowing costs."""
+    client = mlflow.MlflowClient()
+    champion = client.get_model_version_by_alias(name, "champion")
+    version = client.create_model_version(name, champion.source, champion.run_id).version
+    client.set_registered_model_alias(name, "challenger", version)
+    return str(version)
+
+
+def shadow_scores(database_url: str) -> int:
+    """Shadow scores kept in the service's scoring audit."""
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        query = "SELECT count(*) FROM scoring_audit WHERE role = 'shadow'"
+        found = connection.exec_driver_sql(query).scalar()
+    engine.dispose()
+    return int(found or 0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--claims", type=int, default=50_000)
@@ -176,6 +199,16 @@ def main() -> None:
         folder,
         headers={"Authorization": f"Bearer {KEY}"},
     )
+    register_challenger("denial-risk")
+    shadowed, _ = time_server(
+        [sys.executable, "-m", "denialops.cli", "serve", "--port", "{port}"],
+        "/readyz",
+        [("/v1/claims/score", {"claims": [body]}) for body in bodies],
+        {**env, "DENIALOPS_SHADOW_SAMPLE": "1.0"},
+        folder,
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
+    kept = shadow_scores(env["DENIALOPS_DATABASE_URL"])
     rows = [mlflow_rows(claims, body) for body in bodies]
     theirs, _ = time_server(
         [
@@ -210,6 +243,13 @@ def main() -> None:
     print(
         f"    of which explained (review or hold: drivers from TreeSHAP): {len(explained)} "
         f"of {len(ours)}, p50 {pct(explained, 50):.1f} ms, p99 {pct(explained, 99):.1f} ms"
+    )
+    print(
+        f"  the same with every request shadow scored by a challenger: p50 "
+        f"{pct(shadowed, 50):.1f} ms, p99 {pct(shadowed, 99):.1f} ms "
+        f"(difference p50 {pct(shadowed, 50) - pct(ours, 50):+.1f} ms, "
+        f"p99 {pct(shadowed, 99) - pct(ours, 99):+.1f} ms; "
+        f"{kept} shadow scores kept of {len(shadowed)} requests)"
     )
     print(
         f"  mlflow models serve, P(denial) only:     p50 {pct(theirs, 50):.1f} ms, "

@@ -68,6 +68,20 @@ class Settings(BaseSettings):
     recovery_model_uri: str = Field(
         "models:/denial-recovery@champion", description="The model the work queue ranks with."
     )
+    shadow_sample: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of score requests also scored by the challenger (the registered "
+        "model's `challenger` alias, when it has one), off the request path, and kept in the "
+        "scoring audit as `shadow`; the answer is always the champion's. 0: no shadow scoring.",
+    )
+    shadow_queue_size: int = Field(
+        16,
+        ge=1,
+        description="Sampled requests waiting for the challenger at most; more are dropped (and "
+        "counted in /metrics) rather than held: a slow challenger must not grow the service.",
+    )
     policy_path: Path = Field(
         Path("denialops_policy.yaml"),
         description="The policy file of earlier versions: imported once as the starting version "

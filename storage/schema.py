@@ -61,6 +61,11 @@ DATA_EVENTS = ("exported",)
 """Billing data leaving the service (no `claim_id`: who, the view's query string and the
 number of rows are in the event)."""
 AUDIT_EVENTS = (*QUEUE_EVENTS, *SERVICE_EVENTS, *PEOPLE_EVENTS, *DATA_EVENTS)
+CHAMPION = "champion"
+SHADOW = "shadow"
+SCORING_ROLES = (CHAMPION, SHADOW)
+"""Whose score a scoring decision is: the answer's (`champion`) or a challenger's, scored
+beside it and never answered (`shadow`)."""
 VERSION_TABLE = "queue_alembic_version"
 """Alembic's version table for the queue, named so it shares a database with serving's tables."""
 
@@ -295,6 +300,13 @@ SCORING_AUDIT = sa.Table(
     sa.Column("model_version", sa.String(64), nullable=False),
     sa.Column("p_denial", sa.Float, nullable=False),
     sa.Column("band", sa.String(8), nullable=False),
+    # The decision's first fix (its fix code); NULL when it had none, or before revision 0014.
+    sa.Column("top_fix", sa.String(64), nullable=True),
+    # `champion`: the answer given; `shadow`: a challenger's score of the same claims, kept
+    # for comparison and never answered (revision 0014; earlier rows are answers).
+    sa.Column("role", sa.String(16), nullable=False, server_default=sa.text("'champion'")),
+    sa.CheckConstraint(_one_of("role", SCORING_ROLES), name="scoring_audit_role"),
+    sa.Index("scoring_audit_tenant_claim", "tenant", "claim_id"),
 )
 """The scoring decisions (serving/audit.py): who asked, which model, what it said."""
 

@@ -95,8 +95,9 @@ def tenant_data(name: str, data: Path | None, option: str = "--data") -> tuple[T
     """The tenant `name` and the data directory to use: `data` when given, else the
     tenant's own; neither exits 2, saying how to give one.
 
-    `default` with `data` given opens no database, so `train`, `score`, `tune` and
-    `request` on a directory run as they did before tenants (no denialops.db made)."""
+    `default` with `data` given opens no database, so `train`, `tune` and `request` on a
+    directory run as they did before tenants (no denialops.db made); `score` opens it
+    afterwards, to keep its scores in the scoring audit."""
     from storage.tenants import SEEDED
 
     if name == SEEDED.name and data is not None:

@@ -333,21 +333,28 @@ def score(
     tenant: TenantOption = "default",
 ) -> None:
     """Score every pending claim of DIR (no remit yet) with the tenant's registered champion,
-    or the shared (`default`) one while the tenant has none; says which answered."""
+    or the shared (`default`) one while the tenant has none; says which answered. Every
+    score is kept in the tenant's scoring audit (key `batch`), for monitoring."""
+    from serving.audit import AuditLog
     from serving.batch import score_pending
     from serving.loading import ModelUnavailableError, load_tenant_scorer
+    from storage.database import Database
 
     known, data = tenant_data(tenant, data)
     loaded = read_or_exit(data, on_bad_rows)
+    settings = get_settings()
     try:
-        answer = load_tenant_scorer(get_settings(), known)
+        answer = load_tenant_scorer(settings, known)
     except ModelUnavailableError as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(code=1) from error
-    with progress_bar() as progress:
+    with Database.from_settings(settings) as database, progress_bar() as progress:
         task = progress.add_task("scoring pending claims", total=None)
         frame = score_pending(
-            loaded, answer.scorer, progress=lambda step: progress.update(task, description=step)
+            loaded,
+            answer.scorer,
+            progress=lambda step: progress.update(task, description=step),
+            audit=AuditLog(database, tenant=known.name),
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.assign(model_name=answer.model_name).to_csv(out, index=False)

@@ -32,6 +32,7 @@ from serving.loading import (
     step,
 )
 from serving.scorer import Scorer
+from serving.shadow import Challengers, ShadowScorer
 from serving.tenant_data import TenantData
 from settings import Settings, get_settings
 from storage.database import Database
@@ -71,6 +72,10 @@ def create_app(
                 last_used_seconds=settings.key_last_used_seconds,
             )
             _check_bootstrap_tenants(app.state.keys, database)
+        app.state.shadow = ShadowScorer(
+            Challengers(settings, loader), settings.shadow_sample, settings.shadow_queue_size
+        )
+        app.state.shadow.start()
         app.state.scorer, app.state.load_error = None, ""
         try:
             app.state.scorer = loader(settings)
@@ -80,6 +85,7 @@ def create_app(
         purging = asyncio.create_task(_purge_throttle(app.state.people, settings))
         yield
         purging.cancel()
+        app.state.shadow.stop()
         app.state.keys.close()
         app.state.queue.close()
 

@@ -14,15 +14,17 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Respons
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from data_contracts.reader import ContractError
 from serving.api.deps import ScorerDep, Stores, require
 from serving.api.metrics import ServiceMetrics
 from serving.api.schemas import MAX_CLAIMS, ClaimIn, ScoreRequest, ScoreResponse
 from serving.api.security import Caller
-from serving.audit import AuditLog
+from serving.audit import AuditLog, Decision
 from serving.loading import TenantScorer
 from serving.scorer import ROW_PATH_MAX_CLAIMS
+from serving.shadow import ShadowScorer
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
@@ -67,15 +69,13 @@ async def score(
         body = _score_request(raw)
         if len(body.claims) <= ROW_PATH_MAX_CLAIMS:
             # A few milliseconds of work: cheaper on the event loop than thread-pool hops.
-            answer = _answer(scorer, body, stores.audit, state.metrics, caller)
+            answer = _answer(scorer, body, stores.audit, state, caller)
         else:
-            answer = await run_in_threadpool(
-                _answer, scorer, body, stores.audit, state.metrics, caller
-            )
+            answer = await run_in_threadpool(_answer, scorer, body, stores.audit, state, caller)
         return Response(answer, media_type="application/json")
     with _collector_paused():  # everything, down to the answer's JSON, off the loop
         body = await run_in_threadpool(_validate_in_steps, raw)
-        answer = await run_in_threadpool(_answer, scorer, body, stores.audit, state.metrics, caller)
+        answer = await run_in_threadpool(_answer, scorer, body, stores.audit, state, caller)
     return Response(answer, media_type="application/json")
 
 
@@ -162,11 +162,12 @@ def _answer(
     answering: TenantScorer,
     body: ScoreRequest,
     audit: AuditLog,
-    metrics: ServiceMetrics,
+    state: State,
     caller: Caller,
 ) -> str:
     """The answer's JSON: built and checked by ScoreResponse, so sent as is; it says which
-    model answered (the tenant's own, or the shared one)."""
+    model answered (the tenant's own, or the shared one). Once the answer is kept, the
+    claims may go to the challenger (`state.shadow`), which never changes it."""
     scorer = answering.scorer
     claims = [claim.model_dump() for claim in body.claims]
     try:
@@ -179,7 +180,7 @@ def _answer(
                 for p in error.problems
             ],
         ) from error
-    audit.record(caller.name, scorer.version, [(r.claim_id, r.p_denial, r.band) for r in results])
+    audit.record(caller.name, scorer.version, [Decision.of(r) for r in results])
     log.info(
         "scored %d claims with model %s for key %s: %s",
         len(results),
@@ -187,7 +188,10 @@ def _answer(
         caller.name,
         ",".join(r.claim_id for r in results[:20]),
     )
+    metrics: ServiceMetrics = state.metrics
     metrics.count_bands(r.band for r in results)
+    shadow: ShadowScorer = state.shadow
+    shadow.offer(audit, caller.name, answering.model_name, claims)
     return ScoreResponse(
         model_version=scorer.version,
         model_name=answering.model_name,

@@ -42,7 +42,7 @@ def reload(
 ) -> dict[str, str]:
     """Load the current champion and swap it in; requests in flight finish on the old one.
     The tenants' scorers are forgotten: each loads its champion (or takes the new shared
-    model) on its next request.
+    model) on its next request; so are the challengers shadow scoring uses.
 
     The model serves every tenant, so only an operator of the installation (an admin key
     of the `default` tenant, `security.Caller.operator`) reloads it: a tenant's admin
@@ -80,8 +80,10 @@ def reload(
         ) from error
     request.app.state.scorer = scorer
     request.app.state.load_error = ""
-    # Every tenant looks for its champion again, and the shared ones take the new model.
+    # Every tenant looks for its champion again, and the shared ones take the new model;
+    # the challengers are looked up again too (a promotion moves both aliases).
     request.app.state.tenant_scorers.clear()
+    request.app.state.shadow.forget_challengers()
     log.info(
         "key %s reloaded the model: %s -> %s",
         caller.name,

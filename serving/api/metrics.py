@@ -1,6 +1,6 @@
 """/metrics in Prometheus' format: requests and latency by route template (never a raw path,
 so no claim id becomes a label value), the model being served, results by band and the
-queue's depth.
+queue's depth, and shadow scoring's counts (`serving/shadow.py`).
 
 Each app has its own registry, so several apps in one process (the tests) do not collide.
 """
@@ -12,7 +12,12 @@ from collections.abc import Iterable, Iterator
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 from prometheus_fastapi_instrumentator import Instrumentator
 
@@ -46,6 +51,22 @@ class _StateCollector(Collector):
         model = InfoMetricFamily("denialops_model", "The denial model being served.")
         model.add_metric([], {"version": scorer.version if scorer else "none"})
         yield model
+        shadow = getattr(state, "shadow", None)
+        if shadow is not None:
+            for name, help_text, value in (
+                (
+                    "scored_claims",
+                    "Claims scored by a challenger beside the answer.",
+                    shadow.scored,
+                ),
+                (
+                    "dropped_requests",
+                    "Sampled requests dropped: the queue was full.",
+                    shadow.dropped,
+                ),
+                ("failed_requests", "Sampled requests the challenger failed.", shadow.failed),
+            ):
+                yield CounterMetricFamily(f"denialops_shadow_{name}", help_text, value)
         queue = getattr(state, "queue", None)
         if queue is not None:
             yield GaugeMetricFamily(

@@ -24,6 +24,7 @@ from fastapi.responses import Response
 
 from serving.api.deps import ScorerDep, Stores, Worker
 from serving.api.security import Caller
+from serving.audit import Decision
 from serving.presubmit import (
     FILES,
     CheckResult,
@@ -116,7 +117,7 @@ def check(
         stores.audit.record(
             caller.name,
             scorer.scorer.version,
-            [(r.claim_id, r.p_denial, r.band) for r in result.results],
+            [Decision.of(r) for r in result.results],
         )
     kept = KeptCheck(
         result,

@@ -19,7 +19,9 @@ from typer.testing import CliRunner
 
 from denialops.cli import app
 from queues.store import WorkQueue
+from serving.audit import AuditLog
 from settings import Settings
+from storage.database import Database
 from tests.cli import commands, training_env
 from tests.queue_views import open_items
 
@@ -129,13 +131,18 @@ def test_train_registers_the_tenants_own_models(tenants) -> None:
 
 def test_score_uses_the_tenants_model_else_the_shared_one_and_says_which(tenants, tmp_path) -> None:
     answered = {}
+    settings = Settings(database_url=tenants["env"]["DENIALOPS_DATABASE_URL"])
     for tenant in ("acme", "beta"):
         out = tmp_path / f"{tenant}.csv"
         result = run(tenants, "score", "--tenant", tenant, "--out", str(out))
         assert result.exit_code == 0, result.output
-        frame = pd.read_csv(out)
+        frame = pd.read_csv(out, dtype={"claim_id": str})
         assert list(frame.columns[:4]) == ["claim_id", "p_denial", "fix_code", "fix_text"]
         answered[tenant] = (set(frame["model_name"]), said(result))
+        with Database.from_settings(settings) as database:
+            kept = AuditLog(database, tenant=tenant).scores()
+        assert sorted(kept["claim_id"]) == sorted(frame["claim_id"]), "each tenant keeps its own"
+        assert set(kept["model_version"]) == {"1"}
     assert answered["acme"][0] == {"denial-risk-acme"}
     assert "model denial-risk-acme version 1;" in answered["acme"][1]
     assert answered["beta"][0] == {"denial-risk"}

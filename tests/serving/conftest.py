@@ -1,7 +1,11 @@
-"""Serving tests: a small bundle trained in-process, served without a registry."""
+"""Serving tests: a small bundle trained in-process, served without a registry or under the
+versions a temporary one names."""
 
 from __future__ import annotations
 
+from collections import Counter
+
+import mlflow
 import pytest
 from fastapi.testclient import TestClient
 
@@ -95,3 +99,38 @@ def claim_json(data, claim_id: str) -> dict:
     return records_from_tables(claims, data.claim_lines[data.claim_lines["claim_id"] == claim_id])[
         0
     ]
+
+
+class Registry:
+    """Models registered by name in a temporary MLflow store (versions only, no artifacts:
+    a test's loader serves the test bundle under the version the registry names), and the
+    loads the service made."""
+
+    def __init__(self, tracking_uri: str, source: str) -> None:
+        self.client = mlflow.MlflowClient(tracking_uri)
+        self.source = source
+        self.loads: Counter[str] = Counter()
+        self.broken: set[str] = set()
+
+    def champion(self, name: str) -> str:
+        """Register a new version of `name` and make it the champion; its version."""
+        return self.register(name, "champion")
+
+    def challenger(self, name: str) -> str:
+        """Register a new version of `name` and make it the challenger; its version."""
+        return self.register(name, "challenger")
+
+    def register(self, name: str, alias: str) -> str:
+        if not self.client.search_registered_models(filter_string=f"name = '{name}'"):
+            self.client.create_registered_model(name)
+        version = self.client.create_model_version(name, self.source).version
+        self.client.set_registered_model_alias(name, alias, version)
+        return str(version)
+
+
+@pytest.fixture
+def registry(tmp_path, monkeypatch) -> Registry:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    (tmp_path / "artifacts").mkdir()
+    return Registry(uri, str(tmp_path / "artifacts"))

@@ -6,12 +6,15 @@ import dataclasses
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from data_contracts.enums import DENIAL_CATEGORIES
 from features.pipeline import build_features
-from serving.batch import COLUMNS, score_pending
+from serving.audit import AuditLog
+from serving.batch import BATCH_KEY, COLUMNS, score_pending
 from serving.fixes import FEATURE_NAMES, FixRule, corrected, fix_rules, holds, render, rule_hits
 from serving.scorer import Scorer, feature_records
+from storage.schema import SCORING_AUDIT
 from tests.serving.conftest import scorer_for
 
 
@@ -77,14 +80,24 @@ def test_texts_fill_in_the_claim_and_say_unknown_for_gaps() -> None:
     assert render(rule, {"code": "90833", "day": float("nan")}) == "90833 on unknown"
 
 
-def test_batch_scores_every_pending_claim_and_only_those(serve_data, bundle) -> None:
-    frame = score_pending(serve_data, scorer_for(bundle))
+def test_batch_scores_every_pending_claim_and_only_those_and_keeps_them(
+    serve_data, bundle, database
+) -> None:
+    audit = AuditLog(database)
+    frame = score_pending(serve_data, scorer_for(bundle, "5"), audit=audit)
     pending = set(serve_data.claims["claim_id"]) - set(serve_data.remits["claim_id"])
     assert list(frame.columns) == COLUMNS
     assert set(frame["claim_id"]) == pending
     assert frame["p_denial"].between(0, 1).all()
     assert set(frame["fix_code"]) <= set(DENIAL_CATEGORIES) | {""}
     assert (frame.loc[frame["fix_code"] != "", "fix_text"] != "").all()
+    kept = audit.scores().set_index("claim_id").loc[frame["claim_id"]]
+    assert (kept["model_version"] == "5").all()
+    assert kept["p_denial"].round(6).tolist() == frame["p_denial"].tolist()
+    assert kept["top_fix"].fillna("").tolist() == frame["fix_code"].tolist()
+    with database.scope().engine.connect() as connection:
+        keys = connection.execute(sa.select(SCORING_AUDIT.c.key_id).distinct()).scalars()
+        assert keys.all() == [BATCH_KEY]
 
 
 def test_batch_with_nothing_pending_writes_an_empty_table(serve_data, bundle) -> None:

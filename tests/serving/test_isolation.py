@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from serving.api.app import create_app
+from serving.audit import Decision
 from serving.keys import KeyStore
 from storage import audit
 from storage.schema import SCORING_AUDIT
@@ -179,7 +180,7 @@ def two_tenants(
         )
         beta.queue.next(BETA_ACTOR)
         beta.policies.save(beta.policies.current(), BETA_ACTOR)
-        beta.audit.record(BETA_ACTOR, "7", [(BETA_SCORED, 0.9, "hold")])
+        beta.audit.record(BETA_ACTOR, "7", [Decision(BETA_SCORED, 0.9, "hold")])
         beta_key, _ = KeyStore(state.database, tenant="beta").add("admin", by=BETA_ACTOR)
         state.people.add("beta", "bea.beta", "admin", PASSWORD, by=BETA_ACTOR)
         state.tenant_stores("alpha").queue.load(

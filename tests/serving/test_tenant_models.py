@@ -7,11 +7,9 @@ the registry names, so a test sees which champion was picked without loading a m
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import mlflow
 import pytest
 from fastapi.testclient import TestClient
 
@@ -23,35 +21,9 @@ from serving.loading import ModelUnavailableError, TenantScorer
 from serving.scorer import Scorer
 from settings import Settings
 from storage.tenants import add_tenant
-from tests.serving.conftest import auth, scorer_for
+from tests.serving.conftest import Registry, auth, scorer_for
 
 SCORE = "/v1/claims/score"
-
-
-class Registry:
-    """Champions registered by name in the temporary store, and the loads the service made."""
-
-    def __init__(self, tracking_uri: str, source: str) -> None:
-        self.client = mlflow.MlflowClient(tracking_uri)
-        self.source = source
-        self.loads: Counter[str] = Counter()
-        self.broken: set[str] = set()
-
-    def champion(self, name: str) -> str:
-        """Register a new version of `name` and make it the champion; its version."""
-        if not self.client.search_registered_models(filter_string=f"name = '{name}'"):
-            self.client.create_registered_model(name)
-        version = self.client.create_model_version(name, self.source).version
-        self.client.set_registered_model_alias(name, "champion", version)
-        return str(version)
-
-
-@pytest.fixture
-def registry(tmp_path, monkeypatch) -> Registry:
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    (tmp_path / "artifacts").mkdir()
-    return Registry(uri, str(tmp_path / "artifacts"))
 
 
 @dataclass

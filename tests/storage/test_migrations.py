@@ -43,7 +43,7 @@ def test_the_migrations_build_the_tables_the_store_queries(database_url: str) ->
             connection, opts={"version_table": VERSION_TABLE, "compare_type": True}
         )
         assert compare_metadata(context, METADATA) == []
-        assert context.get_current_revision() == "0013_wide_code_lists"
+        assert context.get_current_revision() == "0014_kept_scores"
 
 
 def test_the_queue_shares_a_database_with_the_scoring_audit(database_url: str) -> None:

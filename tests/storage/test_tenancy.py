@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from queues.policy import PolicyStore, default_policy
 from queues.store import UnknownItemError, WorkQueue
-from serving.audit import AuditLog
+from serving.audit import AuditLog, Decision
 from serving.keys import KeyStore, KeyStoreError
 from settings import Settings
 from storage.audit import verify
@@ -106,7 +106,7 @@ def test_keys_belong_to_their_tenant(queues: dict[str, WorkQueue]) -> None:
 
 def test_scoring_decisions_are_recorded_under_their_tenant(queues: dict[str, WorkQueue]) -> None:
     database = queues[NORTH].database
-    AuditLog(database, tenant=NORTH).record("k1", "3", [("SHARED", 0.4, "review")])
+    AuditLog(database, tenant=NORTH).record("k1", "3", [Decision("SHARED", 0.4, "review")])
     query = sa.select(SCORING_AUDIT.c.claim_id)
     with database.scope(NORTH).engine.connect() as connection:
         assert connection.execute(query).scalars().all() == ["SHARED"]

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from analytics.kpis import format_value as figure
 from serving.api.app import create_app
+from serving.audit import Decision
 from serving.web.dashboards import first_day, last_months
 from settings import Settings
 from tests.analytics.book import write_book
@@ -131,7 +132,11 @@ def test_queue_deadlines_throughput_and_the_scrubber_are_the_stores(book_site: T
         if recovered is not None:
             today = stores.queue.now().date()
             stores.queue.record_outcome(item.claim_id, "ana", "overturned", recovered, today)
-    stores.audit.record("k1", "7", [("A", 0.1, "pass"), ("B", 0.3, "review"), ("C", 0.8, "hold")])
+    stores.audit.record(
+        "k1",
+        "7",
+        [Decision("A", 0.1, "pass"), Decision("B", 0.3, "review"), Decision("C", 0.8, "hold")],
+    )
     html = book_site.get(PAGE, params={"months": "6"}, headers=as_page("revops")).text
     assert "<dt>Past deadline</dt><dd>2</dd>" in html
     assert "<dt>Open items</dt><dd>2</dd>" in html

@@ -10,6 +10,7 @@ import time
 from playwright.sync_api import Page, expect
 
 from analytics.kpis import format_value as figure
+from serving.audit import Decision
 from tests.serving.web.conftest import Site, screenshot, sign_in
 
 CHARTS = (
@@ -28,7 +29,7 @@ def some_work(site: Site) -> None:
     stores = site.app.state.tenant_stores("default")
     item = stores.queue.next("ben")
     stores.queue.resolve(item.claim_id, "ben", "appeal", 30)
-    stores.audit.record("lena", "7", [("N1", 0.1, "pass"), ("N2", 0.4, "review")])
+    stores.audit.record("lena", "7", [Decision("N1", 0.1, "pass"), Decision("N2", 0.4, "review")])
 
 
 def test_a_lead_reads_the_dashboard_and_changes_the_period(page: Page, site: Site) -> None:

@@ -1,0 +1,196 @@
+"""Shadow scoring: with a challenger registered, sampled requests are scored again by it off
+the request path and kept as `shadow`; the answer is the champion's whatever the challenger
+does (`serving/shadow.py`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from model_bundle.registered import ModelUnavailableError, resolve_version
+from serving.api.app import create_app
+from serving.api.schemas import ClaimIn
+from serving.audit import AuditLog
+from serving.scorer import Scorer
+from serving.shadow import ShadowScorer
+from settings import Settings
+from storage.schema import SCORING_AUDIT
+from tests.serving.conftest import Registry, auth
+
+SCORE = "/v1/claims/score"
+SECRET = "PATIENT-DOE-JANE"
+"""What a failing challenger's error says: it must not reach the log."""
+
+
+class _Failing(Scorer):
+    def score_records(self, claims):  # noqa: ARG002 (Scorer's signature)
+        raise RuntimeError(f"cannot score {SECRET}")
+
+
+@contextmanager
+def _service(
+    settings: Settings, bundle, registry: Registry, challenger: str | None
+) -> Iterator[TestClient]:
+    """The service, every request sampled, over `registry`: the champion scores with the test
+    thresholds, a `challenger` that is `ok` with lower ones (other bands, same risks), or
+    that fails to `load` or to `score`."""
+
+    def loader(chosen: Settings) -> Scorer:
+        _, version = resolve_version(chosen.model_uri, chosen.resolved_tracking_uri())
+        registry.loads[chosen.model_uri] += 1
+        if not chosen.model_uri.endswith("@challenger"):
+            return Scorer(bundle, version, 0.15, 0.5)
+        if challenger == "load":
+            raise ModelUnavailableError(f"cannot load {chosen.model_uri}: artifact missing")
+        return (_Failing if challenger == "score" else Scorer)(bundle, version, 0.01, 0.02)
+
+    if not registry.client.search_registered_models(filter_string="name = 'denial-risk'"):
+        registry.champion("denial-risk")
+    if challenger is not None:
+        registry.challenger("denial-risk")
+    shadowed = settings.model_copy(update={"shadow_sample": 1.0})
+    with TestClient(create_app(shadowed, loader=loader)) as client:
+        yield client
+
+
+def _kept(client: TestClient, role: str) -> list[tuple]:
+    client.app.state.shadow.wait()
+    audit = client.app.state.database.scope()
+    query = sa.select(
+        SCORING_AUDIT.c.key_id,
+        SCORING_AUDIT.c.claim_id,
+        SCORING_AUDIT.c.model_version,
+        SCORING_AUDIT.c.band,
+    ).where(SCORING_AUDIT.c.role == role)
+    with audit.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(query.order_by(SCORING_AUDIT.c.id))]
+
+
+def _shadow_metrics(client: TestClient) -> dict[str, float]:
+    text = client.get("/metrics").text
+    return {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith("denialops_shadow_")
+    }
+
+
+def test_a_sampled_request_is_answered_by_the_champion_and_kept_scored_by_the_challenger(
+    settings: Settings, bundle, registry: Registry, pending
+) -> None:
+    with _service(settings, bundle, registry, "ok") as client:
+        answer = client.post(SCORE, json={"claims": pending[:3]}, headers=auth("scrubber"))
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["model_version"] == "1"
+        claims = [result["claim_id"] for result in body["results"]]
+        bands = [result["band"] for result in body["results"]]
+        champion = _kept(client, "champion")
+        key = champion[0][0]  # the scrubber key's id
+        assert champion == [
+            (key, claim, "1", band) for claim, band in zip(claims, bands, strict=True)
+        ]
+        shadow = _kept(client, "shadow")
+        assert [row[:3] for row in shadow] == [(key, claim, "2") for claim in claims]
+        risks = [result["p_denial"] for result in body["results"]]
+        assert [band for *_, band in shadow] == [
+            "pass" if p < 0.01 else "review" if p < 0.02 else "hold" for p in risks
+        ], "the challenger's own thresholds: its scores, not the champion's copied"
+        client.post(SCORE, json={"claims": pending[3:5]}, headers=auth("scrubber"))
+        assert len(_kept(client, "shadow")) == 5
+        assert _shadow_metrics(client) == {
+            "denialops_shadow_scored_claims_total": 5.0,
+            "denialops_shadow_dropped_requests_total": 0.0,
+            "denialops_shadow_failed_requests_total": 0.0,
+        }
+        # Loaded once, kept by version, looked up again only after a while.
+        assert registry.loads["models:/denial-risk@challenger"] == 1
+        kept = AuditLog(client.app.state.database).scores(role="shadow")
+        assert set(kept["model_version"]) == {"2"}
+
+
+@pytest.mark.parametrize("failing", ["load", "score"])
+def test_a_failing_challenger_changes_no_answer_and_keeps_nothing(
+    settings: Settings, bundle, registry: Registry, pending, failing: str, caplog
+) -> None:
+    with _service(settings, bundle, registry, None) as client:
+        alone = client.post(SCORE, json={"claims": pending[:3]}, headers=auth("scrubber"))
+    with (
+        _service(settings, bundle, registry, failing) as client,
+        caplog.at_level(logging.WARNING, logger="serving.shadow"),
+    ):
+        answer = client.post(SCORE, json={"claims": pending[:3]}, headers=auth("scrubber"))
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == alone.json()
+        assert _kept(client, "shadow") == []
+        assert len(_kept(client, "champion")) == 6  # the three answers of each service
+        failed = _shadow_metrics(client)["denialops_shadow_failed_requests_total"]
+    assert failed == (1.0 if failing == "score" else 0.0)
+    assert "challenger" in caplog.text
+    assert SECRET not in caplog.text
+    assert not any(claim["claim_id"] in caplog.text for claim in pending[:3])
+
+
+def test_without_a_challenger_nothing_is_shadowed_and_nothing_loaded(
+    settings: Settings, bundle, registry: Registry, pending
+) -> None:
+    with _service(settings, bundle, registry, None) as client:
+        answer = client.post(SCORE, json={"claims": pending[:2]}, headers=auth("scrubber"))
+        assert answer.status_code == 200
+        assert _kept(client, "shadow") == []
+    assert registry.loads == {"models:/denial-risk@champion": 1}
+
+
+class _Held:
+    """A challenger lookup that waits until the test lets it go."""
+
+    def __init__(self, scorer: Scorer) -> None:
+        self.scorer = scorer
+        self.go = threading.Event()
+
+    def get(self, _model_name: str) -> Scorer:
+        self.go.wait(10)
+        return self.scorer
+
+    def forget(self) -> None:
+        pass
+
+
+def test_a_full_queue_drops_and_counts_and_the_offer_never_waits(bundle, pending, database) -> None:
+    claims = [ClaimIn.model_validate(claim).model_dump() for claim in pending[:4]]
+    held = _Held(Scorer(bundle, "9", 0.15, 0.5))
+    shadow = ShadowScorer(held, 1.0, capacity=2)  # type: ignore[arg-type]
+    audit = AuditLog(database)
+    for start in range(4):  # no worker yet: two wait, two are dropped
+        shadow.offer(audit, "k", "denial-risk", claims[start : start + 1])
+    assert (shadow.dropped, shadow.scored) == (2, 0)
+    shadow.start()
+    held.go.set()
+    shadow.wait()
+    shadow.stop()
+    assert shadow.scored == 2
+    assert sorted(audit.scores(role="shadow")["claim_id"]) == sorted(
+        claim["claim_id"] for claim in claims[:2]
+    )
+
+
+def test_a_sample_takes_its_share_of_requests(bundle, pending, database) -> None:
+    claims = [ClaimIn.model_validate(claim).model_dump() for claim in pending[:5]]
+    tosses = iter([0.1, 0.5, 0.29, 0.3, 0.9])
+    held = _Held(Scorer(bundle, "9", 0.15, 0.5))
+    held.go.set()
+    shadow = ShadowScorer(held, 0.3, 8, toss=tosses.__next__)  # type: ignore[arg-type]
+    audit = AuditLog(database)
+    for claim in claims:
+        shadow.offer(audit, "k", "denial-risk", [claim])
+    shadow.start()
+    shadow.wait()
+    shadow.stop()
+    shadowed = audit.scores(role="shadow")["claim_id"]
+    assert sorted(shadowed) == sorted(claims[i]["claim_id"] for i in (0, 2))  # tosses under 0.3
