@@ -200,3 +200,10 @@ FEATURES: tuple[Feature, ...] = (
 
 CATEGORICAL: frozenset[str] = frozenset(f.name for f in FEATURES if f.categorical)
 CLAIM_ONLY: tuple[str, ...] = tuple(f.name for f in FEATURES if f.source == "claim")
+MOVES_WITH_TIME: frozenset[str] = frozenset(
+    {"service_month", "visit_number_this_year"} | {f.name for f in FEATURES if f.source == "remits"}
+)
+"""Features that move with the calendar by construction: the month, the visits counted since
+New Year, and the running denial rates learned from remits. Against a reference of a few
+weeks their PSI is large a month later with nothing wrong, so drift alerts leave them out
+(monitoring shows them; what they would signal shows in the realized performance)."""

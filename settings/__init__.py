@@ -240,6 +240,48 @@ class Settings(BaseSettings):
         description="Log-odds a model fix rule's features must add to a claim's risk to be "
         "suggested (edits are suggested whenever they apply).",
     )
+    monitor_weeks: int = Field(
+        12, ge=1, description="Weeks of submissions `denialops monitor` reports on by default."
+    )
+    monitor_alert_weeks: int = Field(
+        4,
+        ge=1,
+        description="The latest weeks of submissions the alerts judge: short enough that a "
+        "change shows within a month, long enough to hold a few hundred claims.",
+    )
+    monitor_min_claims: int = Field(
+        200,
+        ge=1,
+        description="Fewest claims the latest weeks need before drift or whole-book "
+        "performance alerts may fire.",
+    )
+    monitor_min_payer_claims: int = Field(
+        30,
+        ge=1,
+        description="Fewest adjudicated claims a payer needs in the latest weeks before its "
+        "denial-rate gap may alert (the gap must also pass `monitor_rate_z`).",
+    )
+    monitor_psi: float = Field(
+        0.25, gt=0, description="Feature or prediction PSI from which drift alerts (large shift)."
+    )
+    monitor_rate_gap: float = Field(
+        0.05,
+        gt=0,
+        description="Observed minus predicted denial rate of a payer (or of all claims) from "
+        "which an alert fires, when also `monitor_rate_z` standard errors from zero.",
+    )
+    monitor_rate_z: float = Field(
+        4.0,
+        gt=0,
+        description="Standard errors the denial-rate gap must reach: with a dozen payers "
+        "judged every run, 4 keeps chance alone from firing.",
+    )
+    monitor_min_roc_auc: float = Field(
+        0.70, gt=0, lt=1, description="Realized or estimated ROC-AUC under which an alert fires."
+    )
+    monitor_max_ece: float = Field(
+        0.05, gt=0, lt=1, description="Expected calibration error over which an alert fires."
+    )
 
     def resolved_tracking_uri(self) -> str:
         return os.environ.get("MLFLOW_TRACKING_URI") or self.tracking_uri

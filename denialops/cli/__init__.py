@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from denialops.cli import analytics, audit, ingest, people, pipeline, queue
+from denialops.cli import analytics, audit, ingest, model_health, people, pipeline, queue
 from settings import get_settings
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.add_typer(pipeline.features_app, name="features")
 app.add_typer(queue.queue_app, name="queue")
 app.add_typer(queue.policy_app, name="policy")
 app.add_typer(analytics.commands)
+app.add_typer(model_health.commands)
 app.add_typer(ingest.ingest_app, name="ingest")
 app.add_typer(people.keys_app, name="keys")
 app.add_typer(people.tenants_app, name="tenants")

@@ -11,16 +11,12 @@ from fastapi.testclient import TestClient
 
 from data_contracts.reader import ContractData, read_data_dir
 from data_contracts.records import records_from_tables
-from features.catalog import CATEGORICAL, FEATURES
-from features.pipeline import build_state
-from model_bundle.calibration import choose_calibrator
 from model_bundle.denial import DenialRiskBundle
 from serving.api.app import create_app
 from serving.scorer import Scorer
 from settings import Settings
 from synthetic import generate, write_synthetic
-from training.dataset import build_training_set
-from training.fit import fit_booster, lightgbm_params
+from tests.small_bundle import small_bundle
 
 KEYS = {
     "scrubber": "scrub-key",
@@ -39,26 +35,7 @@ def serve_data(tmp_path_factory: pytest.TempPathFactory) -> ContractData:
 
 @pytest.fixture(scope="package")
 def bundle(serve_data: ContractData) -> DenialRiskBundle:
-    settings = Settings(max_boost_rounds=150, early_stopping_rounds=20)
-    ts = build_training_set(serve_data, 0.15, 0.15)
-    train, valid = ts.rows("train"), ts.rows("validation")
-    columns = [f.name for f in FEATURES]
-    fitted = fit_booster(
-        ts.features.loc[train],
-        ts.label.loc[train],
-        ts.features.loc[valid],
-        ts.label.loc[valid],
-        columns,
-        sorted(CATEGORICAL),
-        lightgbm_params(settings),
-        settings,
-    )
-    calibrator, _ = choose_calibrator(
-        fitted.predict(ts.features.loc[valid]), ts.label.loc[valid].to_numpy(), 1000
-    )
-    return DenialRiskBundle(
-        fitted.booster, calibrator, fitted.columns, fitted.levels, build_state(serve_data)
-    )
+    return small_bundle(serve_data)
 
 
 @pytest.fixture
