@@ -29,26 +29,27 @@ class Alert:
         return asdict(self)
 
 
-def rate_gap_alerts(table: pd.DataFrame, key: str, settings: Settings) -> list[Alert]:
-    """Segments of a `performance.realized` table (`key`: its group column) whose observed
-    denial rate is off the predicted one by `monitor_rate_gap` and by `monitor_rate_z`
-    standard errors at once: a big gap on a few claims, or a tiny one on many, is noise."""
+def rate_gap_alerts(segments: pd.DataFrame, settings: Settings) -> list[Alert]:
+    """Segments (a `performance.realized` table with a `segment` name per row) whose
+    observed denial rate is off the predicted one by `monitor_rate_gap`, at a chance below
+    `monitor_alpha` over the number of segments judged (so a run's chance of any false
+    alarm stays under `monitor_alpha`, however many payers and codes it looks at). A
+    segment with fewer than `monitor_min_segment_claims` claims is not judged."""
+    judged = segments[segments["claims"] >= settings.monitor_min_segment_claims]
+    if judged.empty:
+        return []
+    bar = settings.monitor_alpha / len(judged)
     alerts = []
-    for row in table.itertuples(index=False):
-        row = row._asdict()
-        gap, z = row["gap"], row["z"]
-        if row["claims"] < settings.monitor_min_payer_claims or not math.isfinite(z):
-            continue
-        if abs(gap) >= settings.monitor_rate_gap and abs(z) >= settings.monitor_rate_z:
-            segment = "all" if key == "segment" else f"{key.removesuffix('_id')}={row[key]}"
+    for row in judged.to_dict("records"):
+        if abs(row["gap"]) >= settings.monitor_rate_gap and row["p_value"] < bar:
             alerts.append(
                 Alert(
                     "denial_rate_gap",
-                    segment,
-                    round(float(gap), 4),
+                    row["segment"],
+                    round(float(row["gap"]), 4),
                     settings.monitor_rate_gap,
-                    f"{segment}: {row['denial_rate']:.1%} of {row['claims']:,} claims denied, "
-                    f"{row['mean_prediction']:.1%} predicted ({z:+.1f} standard errors)",
+                    f"{row['segment']}: {row['denial_rate']:.1%} of {row['claims']:,} claims "
+                    f"denied, {row['mean_prediction']:.1%} predicted (chance {row['p_value']:.1e})",
                 )
             )
     return alerts

@@ -18,9 +18,10 @@ from model_bundle.profile import PREDICTION, FeatureProfile
 log = logging.getLogger(__name__)
 
 PSI_STABLE_BELOW = 0.1
-"""The conventional reading: below 0.1 the population is stable."""
-PSI_LARGE_ABOVE = 0.25
-"""Above 0.25 the shift is large (investigate, consider retraining); between the two, moderate."""
+"""The credit-scoring reading: below 0.1 the population is stable."""
+PSI_LARGE_ABOVE = 0.2
+"""From 0.2 the shift is significant (investigate, consider retraining; the default of
+`monitor_psi`); between the two, moderate."""
 
 
 def psi(reference: np.ndarray, current: np.ndarray, floor: float = 1e-4) -> float:

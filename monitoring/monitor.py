@@ -1,8 +1,10 @@
 """One monitoring run: the champion judged on a data directory, as tables and alerts.
 
 The report covers the claims submitted from `since` (default: the last `monitor_weeks`
-weeks); the alerts judge only the latest `monitor_alert_weeks` of them, so a change shows
-within a month instead of being averaged away by the quiet weeks before it.
+weeks), the day each was scored; the alerts judge only the latest `monitor_alert_weeks` of
+them, so a change shows within a month instead of being averaged away by the quiet weeks
+before it. Weeks are of submission, not of service: among services of the latest weeks,
+those already submitted are the ones sent quickly, so lag features would seem to drift.
 """
 
 from __future__ import annotations
@@ -123,10 +125,7 @@ def monitor(
     )
     recent_pending = scored.pending[recent.loc[scored.pending.index]]
     result.alerts = [
-        *rate_gap_alerts(performance.realized(recent_adjudicated), "segment", settings),
-        *rate_gap_alerts(
-            performance.realized(recent_adjudicated, "payer_id"), "payer_id", settings
-        ),
+        *rate_gap_alerts(gap_segments(recent_adjudicated), settings),
         *performance_alerts(
             performance.realized(recent_adjudicated).iloc[0],
             performance.estimated(recent_pending).iloc[0],
@@ -135,6 +134,21 @@ def monitor(
         *drift_alerts(drift, float(prediction_psi), int(recent.sum()), settings),
     ]
     return result
+
+
+def gap_segments(adjudicated: pd.DataFrame) -> pd.DataFrame:
+    """The segments a denial-rate gap is judged on, named as alerts name them: all claims,
+    each payer (`payer=P07`), and each payer and first procedure code
+    (`payer=P07,code=90837`), since payers change rules code by code (an authorization
+    now required for 90837) and a rule on one code is diluted in the payer's whole mix."""
+    whole = performance.realized(adjudicated)
+    payers = performance.realized(adjudicated, "payer_id")
+    payers["segment"] = "payer=" + payers["payer_id"].astype(str)
+    codes = performance.realized(adjudicated, ["payer_id", "code"])
+    codes["segment"] = (
+        "payer=" + codes["payer_id"].astype(str) + ",code=" + codes["code"].astype(str)
+    )
+    return pd.concat([whole, payers, codes], ignore_index=True).drop(columns=["payer_id", "code"])
 
 
 def _by_week(scored: ScoredClaims) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binom
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from model_bundle.metrics import expected_calibration_error
@@ -23,29 +24,43 @@ JUDGED = (
     "denial_rate",
     "mean_prediction",
     "gap",
-    "z",
+    "p_value",
     "roc_auc",
     "brier",
     "ece",
 )
 
 
-def realized(adjudicated: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
-    """Per group of `by` (or one row, `all`): claims, denied, denial_rate (observed),
-    mean_prediction, gap (observed - predicted), z (the gap over its standard error if the
-    scores were right: sqrt(sum p(1-p)) / n), roc_auc, brier, ece."""
-    groups = adjudicated.groupby(by, observed=True, sort=True) if by else [("all", adjudicated)]
+def realized(adjudicated: pd.DataFrame, by: str | list[str] | None = None) -> pd.DataFrame:
+    """Per group of `by` (a column or columns; none: one row, segment `all`): claims,
+    denied, denial_rate (observed), mean_prediction, gap (observed - predicted), p_value
+    (`chance_of_gap`), roc_auc, brier, ece."""
+    keys = [by] if isinstance(by, str) else list(by or ["segment"])
+    groups = adjudicated.groupby(keys, observed=True, sort=True) if by else [("all", adjudicated)]
     rows = []
     for name, part in groups:
         y = part["denied"].to_numpy(float)
         p = part["p_denial"].to_numpy(float)
-        rows.append({by or "segment": name, **_judged(y, p)})
-    return pd.DataFrame(rows, columns=[by or "segment", *JUDGED])
+        named = name if isinstance(name, tuple) else (name,)
+        rows.append({**dict(zip(keys, named, strict=True)), **_judged(y, p)})
+    return pd.DataFrame(rows, columns=[*keys, *JUDGED])
+
+
+def chance_of_gap(denied: int, claims: int, predicted: float) -> float:
+    """How likely a count of denials at least as far from the predicted `predicted x claims`
+    as `denied` is (two-sided), if the scores are right. The count of a claim mix is a sum
+    of unequal Bernoullis, whose tails are thinner than the binomial's at their mean rate
+    (Hoeffding, 1956), so the binomial errs towards calling a gap chance: an alert on it is
+    not a false alarm more often than it says."""
+    if claims == 0:
+        return np.nan
+    upper = binom.sf(denied - 1, claims, predicted)
+    lower = binom.cdf(denied, claims, predicted)
+    return float(min(1.0, 2 * min(upper, lower)))
 
 
 def _judged(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     both = 0 < y.sum() < len(y)
-    expected_spread = float(np.sqrt(np.sum(p * (1 - p))))
     gap = float(y.mean() - p.mean()) if len(y) else np.nan
     return {
         "claims": len(y),
@@ -53,7 +68,7 @@ def _judged(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
         "denial_rate": float(y.mean()) if len(y) else np.nan,
         "mean_prediction": float(p.mean()) if len(y) else np.nan,
         "gap": gap,
-        "z": gap * len(y) / expected_spread if expected_spread > 0 else np.nan,
+        "p_value": chance_of_gap(int(y.sum()), len(y), float(p.mean())) if len(y) else np.nan,
         "roc_auc": float(roc_auc_score(y, p)) if both else np.nan,
         "brier": float(brier_score_loss(y, p)) if len(y) else np.nan,
         "ece": expected_calibration_error(y, p) if len(y) else np.nan,

@@ -33,9 +33,10 @@ KEPT_COLUMNS = ["claim_id", "model_version", "p_denial", "top_fix"]
 @dataclass(frozen=True)
 class ScoredClaims:
     """The claims submitted in the monitored period, one row each (indexed by claim_id):
-    payer_id, program, submission_date, week (its Monday), p_denial, source (`kept` or
-    `scored now`), model_version, top_fix (kept scores only), denied (1/0, missing while
-    pending) and category (the realized denial category); and their features."""
+    payer_id, program, code (the first line's procedure code), submission_date, week (its
+    Monday), p_denial, source (`kept` or `scored now`), model_version, top_fix (kept scores
+    only), denied (1/0, missing while pending) and category (the realized denial category);
+    and their features."""
 
     claims: pd.DataFrame
     features: pd.DataFrame
@@ -72,6 +73,7 @@ def scored_claims(
         {
             "payer_id": claims.loc[window, "payer_id"].astype("string"),
             "program": claims.loc[window, "program"].astype("string"),
+            "code": features["code_1"].astype("string"),
             "submission_date": submitted.loc[window],
         },
         index=window,

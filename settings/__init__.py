@@ -255,26 +255,30 @@ class Settings(BaseSettings):
         description="Fewest claims the latest weeks need before drift or whole-book "
         "performance alerts may fire.",
     )
-    monitor_min_payer_claims: int = Field(
-        30,
+    monitor_min_segment_claims: int = Field(
+        20,
         ge=1,
-        description="Fewest adjudicated claims a payer needs in the latest weeks before its "
-        "denial-rate gap may alert (the gap must also pass `monitor_rate_z`).",
+        description="Fewest adjudicated claims a payer (or payer and code) needs in the latest "
+        "weeks before its denial-rate gap may alert.",
     )
     monitor_psi: float = Field(
-        0.25, gt=0, description="Feature or prediction PSI from which drift alerts (large shift)."
+        0.2,
+        gt=0,
+        description="Feature or prediction PSI from which drift alerts: the credit-scoring "
+        "reading, under 0.1 stable, 0.1 to 0.2 a moderate shift, 0.2 and over a significant one.",
     )
     monitor_rate_gap: float = Field(
         0.05,
         gt=0,
-        description="Observed minus predicted denial rate of a payer (or of all claims) from "
-        "which an alert fires, when also `monitor_rate_z` standard errors from zero.",
+        description="Observed minus predicted denial rate of a segment from which an alert "
+        "fires, when the gap is also unlikely by chance (`monitor_alpha`).",
     )
-    monitor_rate_z: float = Field(
-        4.0,
+    monitor_alpha: float = Field(
+        0.01,
         gt=0,
-        description="Standard errors the denial-rate gap must reach: with a dozen payers "
-        "judged every run, 4 keeps chance alone from firing.",
+        lt=1,
+        description="Chance of any denial-rate alert firing on a run where every score is "
+        "right: each segment is tested at this over the number of segments judged.",
     )
     monitor_min_roc_auc: float = Field(
         0.70, gt=0, lt=1, description="Realized or estimated ROC-AUC under which an alert fires."

@@ -13,8 +13,10 @@ seed gives without a scenario, and a model trained on it is the same either way.
 - `new_payer`: `world.ENTRANT` enters the market and takes over patients from
   the change day, about `NEW_PAYER_SHARE` of the claims served after it; its
   rules are stricter and the clinic bills it the way it bills the plans it knew.
-- `code_mix`: sessions grow longer: much of 90832 moves to 90834 and 90837, and
-  much of 90834 to 90837 (minutes documented to match, so not upcoding).
+- `code_mix`: the practice changes how it sees patients: sessions grow longer (most
+  of 90832 moves to 90834 and 90837, most of 90834 to 90837, minutes documented to
+  match, so not upcoding) and `TELEHEALTH_SHIFT` of in-person outpatient sessions move to
+  telehealth (POS 02, billed right with the payer's modifier).
 """
 
 from __future__ import annotations
@@ -38,9 +40,11 @@ AUTH_RULE_UPTAKE = 0.2
 NEW_PAYER_SHARE = 0.12
 CODE_SHIFT: dict[str, tuple[tuple[str, float], ...]] = {
     # billed code: (code the session becomes, chance), ...
-    "90832": (("90834", 0.45), ("90837", 0.25)),
-    "90834": (("90837", 0.45),),
+    "90832": (("90834", 0.3), ("90837", 0.6)),
+    "90834": (("90837", 0.7),),
 }
+TELEHEALTH_SHIFT = 0.4
+"""Share of in-person outpatient sessions that move to telehealth under `code_mix`."""
 STREAM = 3
 """`np.random.default_rng([seed, STREAM])` draws the scenario's numbers (1 and 2 are taken)."""
 
@@ -83,7 +87,27 @@ def recode(drift: Drift, coded: pd.DataFrame) -> pd.DataFrame:
     minutes = coded["main_minutes"].to_numpy().copy()
     documented = shifted & ~np.isnan(minutes)
     minutes[documented] = sessions.session_minutes(rng, main[documented])
-    return coded.assign(main_code=main, main_minutes=minutes)
+    return _to_telehealth(
+        coded.assign(main_code=main, main_minutes=minutes),
+        eligible & (coded["program"].to_numpy() == "OP") & ~coded["telehealth"].to_numpy(),
+        rng,
+    )
+
+
+def _to_telehealth(
+    coded: pd.DataFrame, candidates: np.ndarray, rng: np.random.Generator
+) -> pd.DataFrame:
+    """`TELEHEALTH_SHIFT` of the `candidates` seen by video instead: POS 02, which every
+    payer takes, and the payer's telehealth modifier on the main line."""
+    moved = candidates & (rng.random(len(coded)) < TELEHEALTH_SHIFT)
+    modifier = world.payer_frame()["telehealth_modifier"].to_numpy()[coded["payer"].to_numpy()]
+    modifiers = coded["main_modifiers"].to_numpy()
+    joined = np.where(modifiers == "", modifier, modifier + ";" + modifiers)
+    return coded.assign(
+        place_of_service=np.where(moved, "02", coded["place_of_service"].to_numpy()),
+        main_modifiers=np.where(moved, joined, modifiers),
+        telehealth=coded["telehealth"].to_numpy() | moved,
+    )
 
 
 def rebill(

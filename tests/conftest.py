@@ -21,6 +21,7 @@ from queues.store import WorkQueue
 from settings import Settings
 from storage.database import Database
 from synthetic import SyntheticData, generate, write_synthetic
+from tests.drift_worlds import DriftWorlds, drift_worlds
 
 SMALL_CLAIMS = 60_000
 POSTGRES_URL = os.environ.get("DENIALOPS_TEST_POSTGRES_URL", "")
@@ -36,6 +37,12 @@ def synthetic_dir(synthetic_data: SyntheticData, tmp_path_factory: pytest.TempPa
     out = tmp_path_factory.mktemp("synthetic")
     write_synthetic(synthetic_data, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def worlds(tmp_path_factory: pytest.TempPathFactory) -> DriftWorlds:
+    """The drift scenarios' data and a champion from before the change (tests/drift_worlds.py)."""
+    return drift_worlds(tmp_path_factory.mktemp("drift-worlds"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -20,6 +20,7 @@ from denialops.cli.options import (
     model_said,
     progress_bar,
     read_or_exit,
+    scorer_or_exit,
     tenant_data,
 )
 from denialops.cli.pipeline import train_and_say
@@ -67,16 +68,11 @@ def monitor(
     from monitoring.monitor import monitor as run_monitor
     from monitoring.report import write_monitor_report
     from monitoring.tracking import log_to_champion_run
-    from serving.loading import ModelUnavailableError, load_tenant_scorer
 
     known, folder = tenant_data(tenant, data)
     loaded = read_or_exit(folder, on_bad_rows)
     settings = get_settings()
-    try:
-        answer = load_tenant_scorer(settings, known)
-    except ModelUnavailableError as error:
-        console.print(f"[red]{error}[/]")
-        raise typer.Exit(code=1) from error
+    answer = scorer_or_exit(known)
     scorer = answer.scorer
     with progress_bar() as progress:
         task = progress.add_task("monitoring", total=None)

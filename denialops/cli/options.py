@@ -20,6 +20,7 @@ from settings import get_settings
 
 if TYPE_CHECKING:
     from data_contracts.quarantine import QuarantineSummary
+    from serving.loading import TenantScorer
     from storage.database import Database
     from storage.tenants import Tenant
 
@@ -58,6 +59,17 @@ DataOption = Annotated[
 
 By = Annotated[str, typer.Option("--by", help="Who makes the change (audit trail).")]
 Username = Annotated[str, typer.Option("--username", help="The person's username.")]
+
+
+def scorer_or_exit(tenant: Tenant) -> TenantScorer:
+    """The tenant's champion (or the shared one), or the reason none loads and exit 1."""
+    from serving.loading import ModelUnavailableError, load_tenant_scorer
+
+    try:
+        return load_tenant_scorer(get_settings(), tenant)
+    except ModelUnavailableError as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(code=1) from error
 
 
 def model_said(name: str, version: str, shared: bool, tenant: str) -> str:

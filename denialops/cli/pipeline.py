@@ -23,6 +23,7 @@ from denialops.cli.options import (
     model_said,
     progress_bar,
     read_or_exit,
+    scorer_or_exit,
     tenant_data,
 )
 from settings import get_settings
@@ -337,17 +338,12 @@ def score(
     score is kept in the tenant's scoring audit (key `batch`), for monitoring."""
     from serving.audit import AuditLog
     from serving.batch import score_pending
-    from serving.loading import ModelUnavailableError, load_tenant_scorer
     from storage.database import Database
 
     known, data = tenant_data(tenant, data)
     loaded = read_or_exit(data, on_bad_rows)
     settings = get_settings()
-    try:
-        answer = load_tenant_scorer(settings, known)
-    except ModelUnavailableError as error:
-        console.print(f"[red]{error}[/]")
-        raise typer.Exit(code=1) from error
+    answer = scorer_or_exit(known)
     with Database.from_settings(settings) as database, progress_bar() as progress:
         task = progress.add_task("scoring pending claims", total=None)
         frame = score_pending(

@@ -9,43 +9,47 @@ from monitoring.alerts import drift_alerts, performance_alerts, rate_gap_alerts
 from settings import Settings
 
 SETTINGS = Settings(
-    monitor_rate_gap=0.05, monitor_rate_z=4.0, monitor_min_payer_claims=30, monitor_min_claims=200
+    monitor_rate_gap=0.05,
+    monitor_alpha=0.01,
+    monitor_min_segment_claims=20,
+    monitor_min_claims=200,
 )
 
 
-def payer_rows(*rows: tuple[str, int, float, float]) -> pd.DataFrame:
-    """payer, claims, gap, z."""
+def segments(*rows: tuple[str, int, float, float]) -> pd.DataFrame:
+    """segment, claims, gap, p_value."""
     return pd.DataFrame(
         [
             {
-                "payer_id": p,
+                "segment": name,
                 "claims": n,
-                "gap": g,
-                "z": z,
-                "denial_rate": 0.3 + g,
+                "gap": gap,
+                "p_value": chance,
+                "denial_rate": 0.3 + gap,
                 "mean_prediction": 0.3,
             }
-            for p, n, g, z in rows
+            for name, n, gap, chance in rows
         ]
     )
 
 
-def test_a_payers_gap_alerts_only_when_large_and_certain() -> None:
-    table = payer_rows(
-        ("P07", 400, 0.20, 9.0),  # fires
-        ("P01", 400, 0.03, 6.0),  # certain but small
-        ("P02", 400, 0.10, 2.0),  # large but could be chance
-        ("P03", 20, 0.40, 5.0),  # too few claims
-        ("P04", 400, -0.08, -5.0),  # fewer denials than predicted: fires too
+def test_a_gap_alerts_when_large_and_unlikely_among_all_the_segments_judged() -> None:
+    table = segments(
+        ("payer=P07", 400, 0.20, 1e-9),  # fires
+        ("payer=P01", 400, 0.03, 1e-9),  # certain but small
+        ("payer=P02", 400, 0.10, 0.004),  # 0.01 alone, but not 0.01 over 4 segments judged
+        ("payer=P03", 19, 0.40, 1e-9),  # too few claims to judge
+        ("payer=P04,code=90837", 400, -0.08, 1e-5),  # fewer denials than predicted: fires
     )
-    alerts = rate_gap_alerts(table, "payer_id", SETTINGS)
+    alerts = rate_gap_alerts(table, SETTINGS)
     assert [(a.metric, a.segment) for a in alerts] == [
         ("denial_rate_gap", "payer=P07"),
-        ("denial_rate_gap", "payer=P04"),
+        ("denial_rate_gap", "payer=P04,code=90837"),
     ]
     assert alerts[0].value == 0.2
     assert alerts[0].threshold == 0.05
     assert "P07" in alerts[0].message
+    assert [a.segment for a in rate_gap_alerts(table.iloc[[2]], SETTINGS)] == ["payer=P02"]
 
 
 def test_feature_drift_names_the_feature_and_needs_enough_claims() -> None:
