@@ -44,6 +44,8 @@ class MonitorResult:
     """CBPE for pending claims, by week of submission."""
     drift: pd.DataFrame
     """Feature PSI of the latest weeks against the bundle's reference profile."""
+    versus: pd.DataFrame
+    """The champion beside the shadow challenger on the claims both scored."""
     prediction_psi: float
     alerts: list[Alert] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -63,8 +65,10 @@ class MonitorResult:
             "monitor_max_feature_psi": self.drift["psi"].max() if len(self.drift) else np.nan,
             "monitor_alerts": len(self.alerts),
         }
-        pending = self.scored.pending["p_denial"].to_numpy(float)
-        if len(pending):
+        for row in self.versus.to_dict("records"):
+            found[f"monitor_{row['model']}_shadow_roc_auc"] = row["roc_auc"]
+            found[f"monitor_{row['model']}_shadow_brier"] = row["brier"]
+        if len(self.scored.pending):
             found["monitor_estimated_roc_auc"] = performance.estimated(self.scored.pending).iloc[0][
                 "estimated_roc_auc"
             ]
@@ -85,11 +89,13 @@ def monitor(
     since: date | None = None,
     kept: pd.DataFrame | None = None,
     progress: Callable[[str], None] | None = None,
+    shadow: pd.DataFrame | None = None,
 ) -> MonitorResult:
-    """Judge the champion (`bundle`, registry `version`) on `data`; see the module docstring."""
+    """Judge the champion (`bundle`, registry `version`) on `data`, and the challenger beside
+    it where it scored in the shadow; see the module docstring."""
     progress = progress or (lambda step: log.info("monitor: %s", step))
     since = since or default_since(data, settings.monitor_weeks)
-    scored = scored_claims(data, bundle, version, since, kept, progress)
+    scored = scored_claims(data, bundle, version, since, kept, progress, shadow)
     progress("metrics")
     adjudicated = scored.adjudicated
     alert_since = max(since, default_since(data, settings.monitor_alert_weeks))
@@ -120,6 +126,7 @@ def monitor(
         top_fix=performance.top_fix_precision(adjudicated),
         estimated=performance.estimated(scored.pending, "week"),
         drift=drift,
+        versus=performance.champion_versus_challenger(adjudicated),
         prediction_psi=float(prediction_psi),
         notes=notes,
     )

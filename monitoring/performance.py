@@ -18,6 +18,8 @@ from model_bundle.metrics import expected_calibration_error
 from monitoring.cbpe import estimated_brier, estimated_denial_rate, estimated_roc_auc
 
 RELIABILITY_BINS = 10
+CHALLENGE = ("claims", "roc_auc", "brier", "ece", "mean_prediction", "mean_abs_difference")
+"""What `champion_versus_challenger` says of each model."""
 JUDGED = (
     "claims",
     "denied",
@@ -139,3 +141,29 @@ def estimated(pending: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
         )
     columns = [by or "segment", "claims", "estimated_denial_rate", "estimated_roc_auc"]
     return pd.DataFrame(rows, columns=[*columns, "estimated_brier"])
+
+
+def champion_versus_challenger(adjudicated: pd.DataFrame) -> pd.DataFrame:
+    """The champion and the shadow challenger on the adjudicated claims both scored: per
+    model (its version), claims, ROC-AUC, Brier, ECE and mean prediction, and how far apart
+    their scores were (mean |difference|). Empty when no claim had a shadow score."""
+    both = adjudicated[adjudicated["shadow_p_denial"].notna()]
+    if both.empty:
+        return pd.DataFrame(columns=["model", "version", *CHALLENGE])
+    y = both["denied"].to_numpy(float)
+    apart = float(np.abs(both["p_denial"] - both["shadow_p_denial"]).mean())
+    rows = []
+    for model, score, version in (
+        ("champion", "p_denial", "model_version"),
+        ("challenger", "shadow_p_denial", "shadow_version"),
+    ):
+        judged = _judged(y, both[score].to_numpy(float))
+        rows.append(
+            {
+                "model": model,
+                "version": ", ".join(sorted(both[version].dropna().astype(str).unique())),
+                **{name: judged[name] for name in CHALLENGE if name in judged},
+                "mean_abs_difference": apart,
+            }
+        )
+    return pd.DataFrame(rows, columns=["model", "version", *CHALLENGE])

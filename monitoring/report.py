@@ -87,6 +87,7 @@ def write_monitor_report(result: MonitorResult, path: Path) -> Path:
         "Reliability": result.reliability,
         "Top fix precision (kept scores that named a fix)": result.top_fix,
         "Input drift (latest weeks)": result.drift,
+        "Champion and shadow challenger, on the claims both scored": result.versus,
         "All adjudicated claims": result.overall,
     }
     plots = [by_week_plot(result), reliability_plot(result), payer_plot(result)]

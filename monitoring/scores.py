@@ -59,9 +59,12 @@ def scored_claims(
     since: date,
     kept: pd.DataFrame | None = None,
     progress: Callable[[str], None] | None = None,
+    shadow: pd.DataFrame | None = None,
 ) -> ScoredClaims:
     """The claims of `data` submitted from `since` on, scored (see the module docstring);
-    `kept` holds the kept scores (`KEPT_COLUMNS`), `version` is the champion's."""
+    `kept` holds the kept scores (`KEPT_COLUMNS`), `version` is the champion's; `shadow` the
+    challenger's shadow scores (the same columns), kept beside as `shadow_p_denial` and
+    `shadow_version` where there is one."""
     progress = progress or (lambda step: log.info("monitor: %s", step))
     progress("point-in-time features")
     features = build_features(data, progress)
@@ -81,12 +84,29 @@ def scored_claims(
     frame["week"] = frame["submission_date"].dt.to_period("W-SUN").dt.start_time
     progress("scores")
     frame = _with_scores(frame, features, bundle, version, kept)
+    frame = _with_shadow(frame, shadow)
     outcomes = denial_outcomes(data)
     outcomes = outcomes[~outcomes.index.duplicated(keep="first")]
     frame["denied"] = outcomes["denied"].reindex(window).astype("Float64")
     frame["category"] = outcomes["category"].reindex(window).astype("string")
     until = (submitted.max() if len(submitted) else pd.Timestamp(since)).date()
     return ScoredClaims(frame, features, since, until)
+
+
+def _latest(scores: pd.DataFrame, claims: pd.Index) -> pd.DataFrame:
+    """Each claim's latest kept score (`KEPT_COLUMNS` but the id), missing where none."""
+    latest = scores[KEPT_COLUMNS].drop_duplicates("claim_id", keep="last")
+    return latest.set_index("claim_id").reindex(claims)
+
+
+def _with_shadow(frame: pd.DataFrame, shadow: pd.DataFrame | None) -> pd.DataFrame:
+    if shadow is None or shadow.empty:
+        return frame.assign(shadow_p_denial=np.nan, shadow_version=pd.NA)
+    found = _latest(shadow, frame.index)
+    return frame.assign(
+        shadow_p_denial=found["p_denial"].astype(float),
+        shadow_version=found["model_version"].astype("string"),
+    )
 
 
 def _with_scores(
@@ -99,8 +119,7 @@ def _with_scores(
     """`frame` with each claim's kept score, else the champion's score of its features."""
     out = frame.assign(p_denial=np.nan, source=SCORED_NOW, model_version=version, top_fix=pd.NA)
     if kept is not None and len(kept):
-        known = kept[KEPT_COLUMNS].drop_duplicates("claim_id", keep="last").set_index("claim_id")
-        known = known.reindex(out.index)
+        known = _latest(kept, out.index)
         found = known["p_denial"].notna().to_numpy()
         out.loc[found, "p_denial"] = known.loc[found, "p_denial"].astype(float)
         out.loc[found, "source"] = KEPT

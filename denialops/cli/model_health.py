@@ -74,6 +74,7 @@ def monitor(
     settings = get_settings()
     answer = scorer_or_exit(known)
     scorer = answer.scorer
+    kept, shadow = _kept_scores(known)
     with progress_bar() as progress:
         task = progress.add_task("monitoring", total=None)
         result = run_monitor(
@@ -82,8 +83,9 @@ def monitor(
             scorer.version,
             settings,
             since.date() if since else None,
-            _kept_scores(known),
+            kept,
             progress=lambda step: progress.update(task, description=step),
+            shadow=shadow,
         )
     report.parent.mkdir(parents=True, exist_ok=True)
     write_monitor_report(result, report)
@@ -116,21 +118,23 @@ def monitor(
     console.print("[green]no alert[/]")
 
 
-def _kept_scores(tenant: Tenant) -> pd.DataFrame | None:
-    """The tenant's kept scores (the scoring audit's latest per claim), or None when the
-    service's database does not exist yet (a SQLite file nobody made: none to give, and
-    monitoring must not make one)."""
+def _kept_scores(tenant: Tenant) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The tenant's kept scores, the champion's and the shadow challenger's (the scoring
+    audit's latest per claim), or None when the service's database does not exist yet (a
+    SQLite file nobody made: none to give, and monitoring must not make one)."""
     from sqlalchemy.engine import make_url
 
     from serving.audit import AuditLog
     from storage.database import Database
+    from storage.schema import SHADOW
 
     settings = get_settings()
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
-        return None
+        return None, None
     with Database.from_settings(settings) as database:
-        return AuditLog(database, tenant=tenant.name).scores()
+        audit = AuditLog(database, tenant=tenant.name)
+        return audit.scores(), audit.scores(role=SHADOW)
 
 
 @commands.command()
