@@ -89,6 +89,7 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_dashboards.py
 	cd benchmarks && ../$(BIN)/python eval_queue.py
 	cd benchmarks && ../$(BIN)/python bench_forecast.py
+	cd benchmarks && ../$(BIN)/python bench_monitor.py
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache .ruff_cache mlflow.db mlruns optuna
