@@ -4,6 +4,7 @@ is judged on the very claims the champion is."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -98,3 +99,13 @@ def test_the_report_and_the_metrics(world, tmp_path: Path) -> None:
     assert metrics["monitor_adjudicated_claims"] == len(result.scored.adjudicated)
     assert metrics["monitor_alerts"] == len(result.alerts)
     assert 0 < metrics["monitor_estimated_roc_auc"] < 1
+
+
+def test_a_directory_with_no_outcome_yet_is_judged_by_the_estimate_alone(world) -> None:
+    data, bundle = world
+    fresh = replace(data, remits=data.remits.head(0), appeals=data.appeals.head(0))
+    result = monitor(fresh, bundle, "7", Settings())
+    assert result.scored.adjudicated.empty
+    assert result.overall.iloc[0]["claims"] == 0
+    assert result.estimated["claims"].sum() == len(result.scored.claims)
+    assert {a.metric for a in result.alerts} <= {"feature_psi", "prediction_psi"}
