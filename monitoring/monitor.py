@@ -99,23 +99,9 @@ def monitor(
     progress("metrics")
     adjudicated = scored.adjudicated
     alert_since = max(since, default_since(data, settings.monitor_alert_weeks))
-    recent = scored.claims["submission_date"] >= pd.Timestamp(alert_since)
-    recent_adjudicated = adjudicated[recent.loc[adjudicated.index]]
-    notes = []
-    if bundle.profile is None:
-        notes.append(
-            notes.append(
-                "the champion's bundle has no reference profile (trained before one was kept): "
-                "retrain it to see drift"
-            )
-        )
-        drift, prediction_psi = pd.DataFrame(columns=["feature", "psi", "rows"]), np.nan
-    else:
-        drift = feature_drift(bundle.profile, scored.features[recent.to_numpy()])
-        prediction_psi = prediction_drift(
-            bundle.profile, scored.claims.loc[recent, "p_denial"].to_numpy(float)
-        )
-    result = MonitorResult(
+    recent = (scored.claims["submission_date"] >= pd.Timestamp(alert_since)).to_numpy()
+    drift, prediction_psi, notes = _drift(bundle, scored, recent)
+    return MonitorResult(
         scored=scored,
         alert_since=alert_since,
         overall=performance.realized(adjudicated),
@@ -127,20 +113,49 @@ def monitor(
         estimated=performance.estimated(scored.pending, "week"),
         drift=drift,
         versus=performance.champion_versus_challenger(adjudicated),
-        prediction_psi=float(prediction_psi),
+        prediction_psi=prediction_psi,
+        alerts=_alerts(scored.claims[recent], drift, prediction_psi, settings),
         notes=notes,
     )
-    recent_pending = scored.pending[recent.loc[scored.pending.index]]
-    result.alerts = [
-        *rate_gap_alerts(gap_segments(recent_adjudicated), settings),
+
+
+def _drift(
+    bundle: DenialRiskBundle, scored: ScoredClaims, recent: np.ndarray
+) -> tuple[pd.DataFrame, float, list[str]]:
+    """Feature PSI and prediction PSI of the `recent` claims against the bundle's reference
+    profile, and a note when there is nothing to compare."""
+    none = pd.DataFrame(columns=["feature", "psi", "rows"])
+    if bundle.profile is None:
+        note = (
+            "the champion's bundle has no reference profile (trained before one was kept): "
+            "retrain it to see drift"
+        )
+        return none, np.nan, [note]
+    if not recent.any():
+        return none, np.nan, ["no claim was submitted in the latest weeks: no drift to judge"]
+    scores = scored.claims.loc[recent, "p_denial"].to_numpy(float)
+    return (
+        feature_drift(bundle.profile, scored.features[recent]),
+        prediction_drift(bundle.profile, scores),
+        [],
+    )
+
+
+def _alerts(
+    recent: pd.DataFrame, drift: pd.DataFrame, prediction_psi: float, settings: Settings
+) -> list[Alert]:
+    """The alerts on the claims of the latest weeks (`recent`)."""
+    adjudicated = recent[recent["denied"].notna()]
+    pending = recent[recent["denied"].isna()]
+    return [
+        *rate_gap_alerts(gap_segments(adjudicated), settings),
         *performance_alerts(
-            performance.realized(recent_adjudicated).iloc[0],
-            performance.estimated(recent_pending).iloc[0],
+            performance.realized(adjudicated).iloc[0],
+            performance.estimated(pending).iloc[0],
             settings,
         ),
-        *drift_alerts(drift, float(prediction_psi), int(recent.sum()), settings),
+        *drift_alerts(drift, prediction_psi, len(recent), settings),
     ]
-    return result
 
 
 def gap_segments(adjudicated: pd.DataFrame) -> pd.DataFrame:

@@ -109,3 +109,12 @@ def test_a_directory_with_no_outcome_yet_is_judged_by_the_estimate_alone(world) 
     assert result.overall.iloc[0]["claims"] == 0
     assert result.estimated["claims"].sum() == len(result.scored.claims)
     assert {a.metric for a in result.alerts} <= {"feature_psi", "prediction_psi"}
+
+
+def test_a_bundle_without_a_profile_is_monitored_and_says_why_drift_is_missing(world) -> None:
+    data, bundle = world
+    result = monitor(data, replace(bundle, profile=None), "7", Settings())
+    assert result.drift.empty
+    assert "no reference profile" in " ".join(result.notes)
+    assert not {a.metric for a in result.alerts} & {"feature_psi", "prediction_psi"}
+    assert result.overall.iloc[0]["claims"] > 0
