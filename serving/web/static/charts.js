@@ -13,6 +13,7 @@
     if (value === null || value === undefined) return "—";
     if (unit === "fraction") return (value * 100).toFixed(short ? 0 : 1) + "%";
     if (unit === "dollars") return (short ? moneyShort : money).format(value);
+    if (unit === "decimal") return value.toFixed(short ? 2 : 3);
     return count.format(value);
   }
 
