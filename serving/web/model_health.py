@@ -32,7 +32,7 @@ WATCHERS = ("data_scientist",)
 Watcher = Annotated[Caller, Depends(require(*WATCHERS))]
 TOP_DRIFTING = 10
 CALENDAR = "moves with the calendar, never alerts"
-"""How the drift chart marks a feature of `MOVES_WITH_TIME`."""
+"""How the drift chart names the PSI of a feature of `MOVES_WITH_TIME`."""
 SOURCES = {KEPT: "Scores kept", SCORED_NOW: "Scored now"}
 """Where the claims' scores came from, as the page says it."""
 
@@ -101,21 +101,24 @@ def by_week(result: MonitorResult) -> Chart:
 
 def drifting(result: MonitorResult, alert_from: float) -> Chart:
     """The features that moved most from the bundle's reference profile (PSI), those that
-    move with the calendar marked: they never alert."""
+    move with the calendar in a series of their own: they never alert."""
     top = result.drift.head(TOP_DRIFTING)
-    labels = [f"{f} ({CALENDAR})" if f in MOVES_WITH_TIME else f for f in top["feature"]]
+    calendar = top["feature"].isin(MOVES_WITH_TIME)
+    top = top.assign(alerting=top["psi"].where(~calendar), calendar=top["psi"].where(calendar))
     return Chart(
         "drift",
         f"Top {TOP_DRIFTING} drifting features",
-        labels,
+        top["feature"].tolist(),
         "Feature",
         [
-            series(top, "psi", "PSI", "decimal"),
+            series(top, "alerting", "PSI", "decimal"),
+            series(top, "calendar", f"PSI, {CALENDAR}", "decimal"),
             series(top, "rows", "Claims compared", "count", drawn=False),
         ],
         note=f"Claims submitted from {result.alert_since} against the reference profile; "
         f"a feature alerts from PSI {alert_from:g}.",
         horizontal=True,
+        stacked=True,
     )
 
 

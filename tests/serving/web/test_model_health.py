@@ -136,12 +136,17 @@ def test_the_numbers_are_the_monitors(health_site: TestClient, bundle, practice:
         ]
     drift = chart_data(page, "drift")
     top = expected.drift.head(10)
-    assert drift["series"][0]["values"] == top["psi"].tolist()
+    assert drift["labels"] == top["feature"].tolist()
     assert drift["horizontal"]
-    for label, feature in zip(drift["labels"], top["feature"], strict=True):
-        marked = f"{feature} (moves with the calendar, never alerts)"
-        assert label == (marked if feature in MOVES_WITH_TIME else feature)
-    assert any(f in MOVES_WITH_TIME for f in top["feature"])  # the mark is shown
+    assert drift["stacked"]
+    alerting, calendar = drift["series"]
+    assert calendar["label"] == "PSI, moves with the calendar, never alerts"
+    for feature, psi, one, other in zip(
+        top["feature"], top["psi"], alerting["values"], calendar["values"], strict=True
+    ):
+        assert (one, other) == ((None, psi) if feature in MOVES_WITH_TIME else (psi, None))
+    assert any(f in MOVES_WITH_TIME for f in top["feature"])  # both series are shown
+    assert not all(f in MOVES_WITH_TIME for f in top["feature"])
     payers = chart_data(page, "by-payer")
     assert payers["labels"] == expected.by_payer["payer_id"].tolist()
     assert payers["series"][0]["values"] == known(expected.by_payer["mean_prediction"])
