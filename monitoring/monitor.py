@@ -104,10 +104,8 @@ def monitor(
     notes = []
     if bundle.profile is None:
         notes.append(
-            notes.append(
-                "the champion's bundle has no reference profile (trained before one was kept): "
-                "retrain it to see drift"
-            )
+            "the champion's bundle has no reference profile (trained before one was kept): "
+            "retrain it to see drift"
         )
         drift, prediction_psi = pd.DataFrame(columns=["feature", "psi", "rows"]), np.nan
     else:

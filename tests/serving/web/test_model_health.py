@@ -4,6 +4,7 @@ kept scores), and that the monitor runs once per version of the data and of the 
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import os
 import re
@@ -184,6 +185,28 @@ def test_a_new_model_or_new_data_runs_it_again(
     os.utime(claims, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     state.monitor.result("default", state.settings, champion("8"), audit)
     assert runs == ["7", "8", "8"]
+
+
+def test_a_champion_without_a_profile_is_judged_without_drift(
+    settings: Settings, bundle, practice: Path
+) -> None:
+    served = settings.model_copy(
+        update={
+            "api_keys": f"{settings.api_keys},{DS_KEY}:data_scientist",
+            "queue_data_dir": practice,
+        }
+    )
+    unprofiled = dataclasses.replace(bundle, profile=None)
+    with TestClient(create_app(served, loader=lambda _s: scorer_for(unprofiled))) as client:
+        answer = client.get(CARDS, headers=as_page("data_scientist"))
+    assert answer.status_code == 200
+    notes = re.findall(r'<p class="warning">(.*?)</p>', answer.text)
+    assert notes == [
+        "the champion&#39;s bundle has no reference profile (trained before one was kept): "
+        "retrain it to see drift"
+    ]
+    assert 'id="data-drift"' not in answer.text  # no chart of nothing
+    assert 'id="data-by-week"' in answer.text
 
 
 def test_without_data_the_cards_say_why(settings: Settings, bundle) -> None:
