@@ -1,6 +1,7 @@
 """The champion's health as the Model health page reads it: `monitoring.monitor` over the
 tenant's data directory, with the tenant's loaded champion and the scores the service kept
-(the scoring audit), kept per version of the data and of the model.
+(the scoring audit: the champion's, and the shadow challenger's beside them), kept per
+version of the data and of the model.
 
 A run scores the claims without a kept score and builds their point-in-time features: tens
 of seconds on a large tenant, so it is made once per tenant, data version (`TenantData`'s
@@ -17,6 +18,7 @@ from serving.kept import KeptPerData
 from serving.loading import TenantScorer
 from serving.tenant_data import TenantData
 from settings import Settings
+from storage.schema import SHADOW
 
 MAX_KEPT = 2
 """Runs kept per tenant: the champion's, and the one before a reload replaced it."""
@@ -33,13 +35,15 @@ class MonitorService:
         self, tenant: str, settings: Settings, champion: TenantScorer, audit: AuditLog
     ) -> MonitorResult:
         """`monitoring.monitor.monitor` of the tenant's data (its default period) with
-        `champion` and the tenant's kept scores (`audit`, the tenant's scoring audit);
+        `champion` and the tenant's kept scores, the champion's and the shadow
+        challenger's (`audit`, the tenant's scoring audit), as `denialops monitor` runs it;
         NoDataError or ContractError when the data cannot be had."""
         data = self._tenant_data.get(tenant, settings)
         scorer = champion.scorer
         key = ("monitor", champion.model_tenant, champion.model_name, scorer.version)
 
         def run() -> MonitorResult:
-            return monitor(data, scorer.bundle, scorer.version, settings, kept=audit.scores())
+            kept, shadow = audit.scores(), audit.scores(role=SHADOW)
+            return monitor(data, scorer.bundle, scorer.version, settings, kept=kept, shadow=shadow)
 
         return self._kept.kept_or_made(tenant, key, run, data)

@@ -33,6 +33,16 @@ Watcher = Annotated[Caller, Depends(require(*WATCHERS))]
 TOP_DRIFTING = 10
 CALENDAR = "moves with the calendar, never alerts"
 """How the drift chart names the PSI of a feature of `MOVES_WITH_TIME`."""
+VERSUS = {
+    "version": ("Version", None),
+    "claims": ("Claims", "count"),
+    "roc_auc": ("ROC-AUC", "decimal"),
+    "brier": ("Brier", "decimal"),
+    "ece": ("ECE", "decimal"),
+    "mean_prediction": ("Mean P(denial)", "fraction"),
+    "mean_abs_difference": ("Mean |difference|", "decimal"),
+}
+"""The columns of the champion beside the shadow challenger, their headings and units."""
 SOURCES = {KEPT: "Scores kept", SCORED_NOW: "Scored now"}
 """Where the claims' scores came from, as the page says it."""
 
@@ -72,6 +82,8 @@ def model_health_cards(
         model=champion_said(champion),
         sources={label: sources.get(s, 0) for s, label in SOURCES.items()},
         charts=[by_week(result), drifting(result, state.settings.monitor_psi), by_payer(result)],
+        versus=result.versus.to_dict(orient="records"),
+        versus_columns=VERSUS,
     )
     return page(request, "model_health/cards.html", caller, context)
 

@@ -23,6 +23,7 @@ from serving.api.app import create_app
 from serving.audit import Decision
 from serving.loading import ModelUnavailableError, TenantScorer
 from settings import Settings
+from storage.schema import SHADOW
 from synthetic import generate, write_synthetic
 from tests.serving.conftest import KEYS, scorer_for
 from tests.serving.web.test_dashboards import chart_data, table_rows
@@ -111,9 +112,13 @@ def test_the_numbers_are_the_monitors(health_site: TestClient, bundle, practice:
     data = read_data_dir(practice)
     audit = state.tenant_stores("default").audit
     latest = data.claims.sort_values("submission_date")["claim_id"].tail(KEPT).tolist()
+    adjudicated = data.claims["claim_id"].isin(data.remits["claim_id"])
+    judged = data.claims[adjudicated].sort_values("submission_date")["claim_id"].tail(60)
     audit.record("test", "7", [Decision(c, 0.9, "hold", "AUTH") for c in latest])
+    audit.record("test", "9", [Decision(c, 0.2, "pass") for c in judged], role=SHADOW)
     page = health_site.get(CARDS, headers=as_page("data_scientist")).text
-    expected = monitor(data, bundle, "7", state.settings, kept=audit.scores())
+    kept, shadow = audit.scores(), audit.scores(role=SHADOW)
+    expected = monitor(data, bundle, "7", state.settings, kept=kept, shadow=shadow)
 
     assert expected.alerts, "the settings make alerts fire: the table must show them"
     assert alert_rows(page) == [
@@ -152,6 +157,17 @@ def test_the_numbers_are_the_monitors(health_site: TestClient, bundle, practice:
     assert payers["labels"] == expected.by_payer["payer_id"].tolist()
     assert payers["series"][0]["values"] == known(expected.by_payer["mean_prediction"])
     assert payers["series"][1]["values"] == known(expected.by_payer["denial_rate"])
+    versus = re.search(
+        r'<table aria-label="Champion beside the shadow challenger">(.*?)</table>', page, re.S
+    )
+    assert versus, "no champion beside the challenger"
+    shown = dict(
+        re.findall(r'<tr><th scope="row">(\w+)</th><td>[^<]*</td>(.*?)</tr>', versus.group(1))
+    )
+    assert set(shown) == {"champion", "challenger"}
+    for row in expected.versus.itertuples():
+        assert f'<td class="num">{figure(row.roc_auc, "decimal")}</td>' in shown[row.model]
+        assert f'<td class="num">{row.claims}</td>' in shown[row.model]
     scored = expected.scored
     assert f"{scored.since} to {scored.until}" in page
     assert f"<dt>Scores kept</dt><dd>{KEPT}</dd>" in page
