@@ -8,7 +8,9 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from serving.audit import Decision
 from serving.loading import TenantScorer
+from storage.schema import SHADOW
 from tests.serving.web.conftest import PASSWORD, Site, screenshot, sign_in
 
 CHARTS = (
@@ -18,7 +20,13 @@ CHARTS = (
 )
 
 
-def test_a_data_scientist_reads_the_models_health(page: Page, site: Site) -> None:
+def test_a_data_scientist_reads_the_models_health(page: Page, site: Site, web_data) -> None:
+    _, data = web_data
+    paid = data.claims[data.claims["claim_id"].isin(data.remits["claim_id"])]
+    shadowed = paid.sort_values("submission_date")["claim_id"].tail(300)
+    site.app.state.tenant_stores("default").audit.record(
+        "test", "8", [Decision(c, 0.2, "pass") for c in shadowed], role=SHADOW
+    )
     if "dana" not in {user.username for user in site.app.state.people.list_users("default")}:
         site.app.state.people.add("default", "dana", "data_scientist", PASSWORD, by="test")
     problems: list[str] = []
@@ -49,6 +57,8 @@ def test_a_data_scientist_reads_the_models_health(page: Page, site: Site) -> Non
     )
     assert drawn == [True] * len(CHARTS)
     expect(page.get_by_text("Scores kept")).to_be_visible()
+    versus = page.get_by_role("table", name="Champion beside the shadow challenger")
+    expect(versus.get_by_role("row")).to_have_count(3)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 1280
     screenshot(page, "model-health")
