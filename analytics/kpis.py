@@ -261,8 +261,8 @@ def format_measure(name: str, value: object) -> str:
 
 def format_value(value: object, unit: str) -> str:
     """A number as the tables show it, by unit: fractions to a tenth of a percent, dollars
-    whole with a sign, counts whole, days and hours to a tenth; a dash when unknown (a rate
-    of nothing)."""
+    whole with a sign, counts whole, days and hours to a tenth, decimals (ROC-AUC, ECE, PSI)
+    to a thousandth; a dash when unknown (a rate of nothing)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     number = float(value)  # type: ignore[arg-type]
@@ -274,4 +274,6 @@ def format_value(value: object, unit: str) -> str:
         return f"{number:,.0f}"
     if unit == "hours per dollar":
         return f"{number:.4f}"
+    if unit == "decimal":  # a score of 0 to 1 read to the third place (ROC-AUC, PSI)
+        return f"{number:.3f}"
     return f"{number:,.1f}"

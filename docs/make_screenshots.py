@@ -23,6 +23,7 @@ PAGES = (
     "leadership-dashboard",
     "policy-simulated",
     "revops",
+    "model-health",
 )
 VIEWPORT = (1280, 800)
 

@@ -9,11 +9,7 @@ per ledger and question.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from datetime import date
-from typing import TypeVar
 
 import pandas as pd
 
@@ -22,12 +18,12 @@ from analytics.forecast import calibrate, cash_forecast
 from analytics.kpis import kpis
 from analytics.ledger import claim_ledger, data_as_of
 from data_contracts.reader import ContractData
+from serving.kept import KeptPerData
 from serving.tenant_data import TenantData
 from settings import Settings
 
 MAX_KEPT = 64
 """Tables (ledgers included) kept per tenant: a dashboard shows a dozen."""
-T = TypeVar("T")
 
 
 class KpiService:
@@ -41,9 +37,7 @@ class KpiService:
 
     def __init__(self, tenant_data: TenantData) -> None:
         self._tenant_data = tenant_data
-        self._kept: dict[str, tuple[ContractData, OrderedDict[Hashable, object]]] = {}
-        self._making: dict[tuple[str, Hashable], threading.Lock] = {}
-        self._lock = threading.Lock()
+        self._kept = KeptPerData(MAX_KEPT)
 
     def table(
         self,
@@ -65,7 +59,7 @@ class KpiService:
             ledger = self._ledger(tenant, data) if as_of is None else claim_ledger(data, as_of)
             return kpis(ledger, by, hour_cost)
 
-        return self._kept_or_made(tenant, ("kpis", by, as_of, hour_cost), table, data)
+        return self._kept.kept_or_made(tenant, ("kpis", by, as_of, hour_cost), table, data)
 
     def contract_review(
         self, tenant: str, settings: Settings, months: int, hour_cost: float
@@ -78,7 +72,7 @@ class KpiService:
             end = data_as_of(data)
             return end, contract_review(self._ledger(tenant, data), end, months, hour_cost)
 
-        return self._kept_or_made(tenant, ("review", months, hour_cost), review, data)
+        return self._kept.kept_or_made(tenant, ("review", months, hour_cost), review, data)
 
     def forecast(self, tenant: str, settings: Settings, weeks: int) -> pd.DataFrame:
         """The cash forecast of the `weeks` weeks after the data's latest event, on the
@@ -91,44 +85,8 @@ class KpiService:
             calibration = calibrate(data, end, weeks)
             return cash_forecast(self._ledger(tenant, data), None, weeks, 0.8, end, calibration)
 
-        return self._kept_or_made(tenant, ("forecast", weeks), forecast, data)
+        return self._kept.kept_or_made(tenant, ("forecast", weeks), forecast, data)
 
     def _ledger(self, tenant: str, data: ContractData) -> pd.DataFrame:
         """The ledger as of the data's latest event, kept with the tables made of it."""
-        return self._kept_or_made(tenant, ("ledger",), lambda: claim_ledger(data), data)
-
-    def _kept_or_made(
-        self, tenant: str, key: Hashable, make: Callable[[], T], data: ContractData
-    ) -> T:
-        """What `make` makes of `data` (the tenant's current data), made once per version
-        of it: a second request for it meanwhile waits for the first."""
-        found = self._found(tenant, key, data)
-        if found is not None:
-            return found
-        with self._lock:
-            making = self._making.setdefault((tenant, key), threading.Lock())
-        with making:
-            found = self._found(tenant, key, data)
-            if found is not None:
-                return found
-            made = make()
-            with self._lock:
-                kept = self._kept.get(tenant)
-                if kept is not None and kept[0] is data:
-                    kept[1][key] = made
-                    while len(kept[1]) > MAX_KEPT:
-                        kept[1].popitem(last=False)
-                self._making.pop((tenant, key), None)
-            return made
-
-    def _found(self, tenant: str, key: Hashable, data: ContractData):
-        """The kept answer to `key` for this version of the data (None: none yet); a new
-        version of the data forgets the tenant's tables."""
-        with self._lock:
-            kept = self._kept.get(tenant)
-            if kept is None or kept[0] is not data:
-                kept = self._kept[tenant] = (data, OrderedDict())
-            found = kept[1].get(key)
-            if found is not None:
-                kept[1].move_to_end(key)
-            return found
+        return self._kept.kept_or_made(tenant, ("ledger",), lambda: claim_ledger(data), data)

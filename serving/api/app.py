@@ -31,6 +31,7 @@ from serving.loading import (
     load_tenant_scorer,
     step,
 )
+from serving.model_health import MonitorService
 from serving.scorer import Scorer
 from serving.shadow import Challengers, ShadowScorer
 from serving.tenant_data import TenantData
@@ -61,6 +62,7 @@ def create_app(
             app.state.tenant_scorers = TenantScorerCache(_tenant_loader(app))
             app.state.tenant_data = TenantData(database)
             app.state.kpis = KpiService(app.state.tenant_data)
+            app.state.monitor = MonitorService(app.state.tenant_data)
             # Opened once for the default tenant: imports a policy file of earlier versions.
             PolicyStore(database, legacy_file=settings.policy_path)
             app.state.people = UserStore.from_settings(database, settings, clock)

@@ -205,7 +205,8 @@ Worker = Annotated[Caller, Depends(require(*ASSIGNABLE))]
 """Who works queue items (and drafts letters, checks batches): a biller or billing lead."""
 Lead = Annotated[Caller, Depends(require("billing_lead"))]
 """A billing lead: changes many items at once, corrects outcomes."""
-QueueReader = Annotated[Caller, Depends(require(*ASSIGNABLE, "revops"))]
+QUEUE_READERS = (*ASSIGNABLE, "revops")
+QueueReader = Annotated[Caller, Depends(require(*QUEUE_READERS))]
 """Who reads the queue: its workers and RevOps."""
 
 

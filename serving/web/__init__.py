@@ -12,7 +12,18 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from serving.web import auth, bulk, check, claim, dashboards, letters, policy, queue, revops
+from serving.web import (
+    auth,
+    bulk,
+    check,
+    claim,
+    dashboards,
+    letters,
+    model_health,
+    policy,
+    queue,
+    revops,
+)
 from serving.web.alerts import AuthAlertCache
 from serving.web.render import install_error_pages
 
@@ -33,4 +44,5 @@ def install(app: FastAPI) -> None:
     app.include_router(dashboards.router)
     app.include_router(revops.router)
     app.include_router(policy.router)
+    app.include_router(model_health.router)
     install_error_pages(app)

@@ -14,6 +14,7 @@ from serving.api.guard import PAGE_SIGN_IN, SESSION_COOKIE, clear_session_cookie
 from serving.api.security import Caller, Via
 from serving.api.session import SignInIn, start_session
 from serving.web.dashboards import LEADERSHIP
+from serving.web.model_health import MODEL_HEALTH
 from serving.web.render import page
 from serving.web.revops import REVOPS
 
@@ -22,8 +23,9 @@ HOME = "/"
 """Where signing in leads unless the person was on their way somewhere: `home` sends each
 to their own first page."""
 WORK_QUEUE = "/queue"
-LANDING = {"billing_lead": LEADERSHIP, "revops": REVOPS}
-"""First pages other than the work queue, by role: each reader of the KPIs their dashboard."""
+LANDING = {"billing_lead": LEADERSHIP, "revops": REVOPS, "data_scientist": MODEL_HEALTH}
+"""First pages other than the work queue, by role: each reader of the KPIs their dashboard,
+a data scientist the champion's health."""
 
 
 def safe_next(target: str | None) -> str:
@@ -37,7 +39,8 @@ def safe_next(target: str | None) -> str:
 @router.get("/")
 def home(caller: Annotated[Caller, Depends(signed_in)]) -> RedirectResponse:
     """Each person's first page: the leadership dashboard for billing leads, the RevOps
-    dashboard for RevOps, the work queue for everyone else."""
+    dashboard for RevOps, Model health for data scientists, the work queue for everyone
+    else."""
     target = LANDING.get(caller.role, WORK_QUEUE)
     return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
 

@@ -76,12 +76,20 @@ class Chart:
     series: list[Series]
     note: str = ""
     horizontal: bool = False
+    stacked: bool = False
+    """Bars of one label stacked: series that split the labels between them (each label's
+    value in one series, none in the others) draw one bar a label, coloured by series."""
     data: dict[str, Any] = field(init=False)
     """What static/charts.js draws (the series it draws), as JSON."""
 
     def __post_init__(self) -> None:
         drawn = [asdict(s) for s in self.series if s.drawn]
-        spec = {"labels": self.labels, "series": drawn, "horizontal": self.horizontal}
+        spec = {
+            "labels": self.labels,
+            "series": drawn,
+            "horizontal": self.horizontal,
+            "stacked": self.stacked,
+        }
         object.__setattr__(self, "data", spec)
 
 

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from accounts.sessions import csrf_token
 from data_contracts.denials import split_list
+from serving.api.deps import ASSIGNABLE, QUEUE_READERS, admits
 from serving.api.guard import API_PREFIX
 from serving.api.kpis import reads_kpis
 from serving.api.security import Caller, Via
@@ -76,7 +77,12 @@ def spreadsheet_safe(frame: pd.DataFrame) -> bytes:
 
 
 TEMPLATES.env.filters.update(money=money, percent=percent, codes=codes)
-TEMPLATES.env.globals.update(reads_kpis=reads_kpis)
+TEMPLATES.env.globals.update(
+    reads_kpis=reads_kpis,
+    # The navigation's links, to the pages the caller may open only.
+    reads_queue=lambda caller: admits(caller.role, QUEUE_READERS),
+    works_claims=lambda caller: admits(caller.role, ASSIGNABLE),
+)
 
 
 def page(

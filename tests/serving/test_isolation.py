@@ -130,6 +130,8 @@ CALLS: dict[tuple[str, str], Call] = {
     # Beta saved a version 2; alpha has none: restoring it names an object of beta.
     ("POST", "/policy/restore"): Call(form={"version": "2", "base_version": "1"}, named=True),
     ("GET", "/policy/diff"): Call(),
+    ("GET", "/model-health"): Call(),
+    ("GET", "/model-health/cards"): Call(),
 }
 SIGN_OUTS = {"/v1/session/end", "/sign-out"}
 """Called last: they end the session the other calls use."""

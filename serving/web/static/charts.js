@@ -13,6 +13,7 @@
     if (value === null || value === undefined) return "—";
     if (unit === "fraction") return (value * 100).toFixed(short ? 0 : 1) + "%";
     if (unit === "dollars") return (short ? moneyShort : money).format(value);
+    if (unit === "decimal") return value.toFixed(short ? 2 : 3);
     return count.format(value);
   }
 
@@ -21,9 +22,11 @@
     var value = spec.horizontal ? "x" : "y";
     var scales = {};
     // A few categories (CARCs, aging buckets) are all named; a run of months may skip some.
+    // Horizontal bars (features, CARCs) name every bar.
     scales[index] = {
+      stacked: !!spec.stacked,
       grid: { display: false },
-      ticks: { autoSkip: spec.labels.length > 6, maxRotation: 0, font: { size: 11 } }
+      ticks: { autoSkip: !spec.horizontal && spec.labels.length > 6, maxRotation: 0, font: { size: 11 } }
     };
     var units = {};
     var datasets = spec.series.map(function (series, i) {
@@ -49,6 +52,7 @@
       var right = axis.slice(-1) === "2";
       scales[axis] = {
         position: spec.horizontal ? (right ? "top" : "bottom") : (right ? "right" : "left"),
+        stacked: !!spec.stacked,
         beginAtZero: true,
         grid: { display: !right },
         ticks: {
