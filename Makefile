@@ -27,6 +27,8 @@ demo: $(STAMP)
 	$(BIN)/denialops features build --data $(DEMO_DIR) --out $(DEMO_DIR)/features.parquet --state $(DEMO_DIR)/feature_state
 	$(BIN)/denialops train --data $(DEMO_DIR)
 	$(BIN)/denialops score --data $(DEMO_DIR) --out $(DEMO_DIR)/scored.csv
+	@# The champion's health on the same data (exit 3 means an alert fired: shown, not a failure).
+	$(BIN)/denialops monitor --data $(DEMO_DIR) --json $(DEMO_DIR)/alerts.json --report $(DEMO_DIR)/model-health.html || test $$? -eq 3
 	$(BIN)/denialops queue rank --data $(DEMO_DIR) --out $(DEMO_DIR)/queue.csv
 	$(BIN)/denialops policy simulate --data $(DEMO_DIR) --budget-hours 100 --out $(DEMO_DIR)/policy_simulation.html
 	# The service reads the same settings: the queue goes to its database (./denialops.db).
