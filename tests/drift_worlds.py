@@ -59,6 +59,8 @@ def register_champion(bundle: DenialRiskBundle, tracking_uri: str, name: str) ->
     """Log `bundle` as the pyfunc training logs and register it as `name`'s champion, with
     the run's id in its meta (where monitoring logs); the run's id."""
     mlflow.set_tracking_uri(tracking_uri)
+    # An earlier test may have left another store's experiment active in this process.
+    mlflow.set_experiment("denialops")
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as folder:
         logged = replace(bundle, meta={**bundle.meta, "run_id": run.info.run_id})
         logged.save(Path(folder) / "bundle")
