@@ -248,16 +248,10 @@ class ChallengerProcess:
             self._pipe.send((model_name, claims, forget))
             while not self._pipe.poll(CHILD_POLL_SECONDS):
                 if not self._process.is_alive():
-                    break
+                    break  # what it sent before it ended is still read; then EOFError
             reply = self._pipe.recv()
         except (OSError, EOFError):
-            self._deaths += 1
             self._process.join(1)
-            log.warning(
-                "the shadow scoring process ended (exit code %s); started again for the next "
-                "sampled request",
-                self._process.exitcode,
-            )
             raise ChallengerError("unknown", "ChildProcessEnded") from None
         self._deaths = 0
         if isinstance(reply, ChallengerError):
@@ -268,13 +262,13 @@ class ChallengerProcess:
         self._forget = True  # sent with the next request
 
     def stop(self, timeout: float) -> None:
-        if self._process is None:
+        if self._process is None or self._pipe is None:
             return
         with contextlib.suppress(OSError):
-            self._pipe.send(None)  # type: ignore[union-attr]
+            self._pipe.send(None)
         self._process.join(timeout)
         self.kill()
-        self._pipe.close()  # type: ignore[union-attr]
+        self._pipe.close()
 
     def kill(self) -> None:
         if self._process is not None and self._process.is_alive():
@@ -282,10 +276,18 @@ class ChallengerProcess:
             self._process.join(1)
 
     def _start_again(self) -> None:
-        if self._deaths >= self._restarts:
-            raise RunnerGaveUpError(f"its process died {self._deaths} times in a row")
-        if self._pipe is not None:
+        """A new child for the one that ended (counted and logged), unless too many did."""
+        if self._process is not None and self._pipe is not None:
+            self._deaths += 1
+            log.warning(
+                "the shadow scoring process ended (exit code %s): %s",
+                self._process.exitcode,
+                "starting it again" if self._deaths < self._restarts else "not started again",
+            )
             self._pipe.close()
+            self._process = self._pipe = None
+        if self._deaths >= self._restarts:
+            raise RunnerGaveUpError(f"its process ended {self._deaths} times in a row")
         self.start()
 
 

@@ -21,7 +21,7 @@ from serving.api.app import create_app
 from serving.api.schemas import ClaimIn
 from serving.audit import AuditLog
 from serving.scorer import Scorer
-from serving.shadow import InProcess, ShadowScorer
+from serving.shadow import InProcess, RunnerGaveUpError, ShadowScorer
 from settings import Settings
 from storage.schema import SCORING_AUDIT
 from tests.drift_worlds import register_champion
@@ -242,14 +242,48 @@ def test_a_service_never_idle_still_gets_its_shadow_scores_written(
     shadow.stop()
 
 
-def _shadow_process() -> multiprocessing.process.BaseProcess:
-    (found,) = [p for p in multiprocessing.active_children() if p.name == "denialops-shadow"]
-    return found
+class _GivingUp(InProcess):
+    """A runner whose process keeps ending."""
+
+    def score(self, model_name, claims):  # noqa: ARG002 (the runner's signature)
+        raise RunnerGaveUpError("its process ended 3 times in a row")
+
+
+def test_shadow_scoring_turns_itself_off_when_its_runner_gives_up(
+    bundle, pending, database, caplog
+) -> None:
+    claim = ClaimIn.model_validate(pending[0]).model_dump()
+    held = _Held(Scorer(bundle, "9", 0.15, 0.5))
+    shadow = ShadowScorer(_GivingUp(held), 1.0, 8)  # type: ignore[arg-type]
+    audit = AuditLog(database)
+    shadow.start()
+    with caplog.at_level(logging.WARNING, logger="serving.shadow"):
+        shadow.offer(audit, "k", "denial-risk", [claim])
+        shadow.wait()
+    assert (shadow.on, shadow.failed) == (False, 1)
+    assert "shadow scoring is off" in caplog.text
+    shadow.offer(audit, "k", "denial-risk", [claim])  # no longer sampled
+    shadow.wait()
+    shadow.stop()
+    assert (shadow.failed, shadow.dropped) == (1, 0)
+    assert audit.scores(role="shadow").empty
+
+
+def _shadow_process(other_than: int | None = None) -> multiprocessing.process.BaseProcess:
+    """The service's shadow scoring process (a new one, when `other_than` is the last's pid)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = [p for p in multiprocessing.active_children() if p.name == "denialops-shadow"]
+        if found and found[0].pid != other_than:
+            (process,) = found
+            return process
+        time.sleep(0.01)
+    raise AssertionError("no shadow scoring process")
 
 
 @pytest.mark.usefixtures("registry")  # the registry's MLflow store, in MLFLOW_TRACKING_URI
-def test_the_challenger_scores_in_a_child_process_that_is_started_again_when_it_dies(
-    settings: Settings, bundle, pending, tmp_path, monkeypatch
+def test_the_challenger_scores_in_a_child_process_that_is_started_again_when_it_ends(
+    settings: Settings, bundle, pending, tmp_path, monkeypatch, caplog
 ) -> None:
     """The service as deployed: champion and challenger (the same bundle, two versions)
     logged and loaded from the registry, the challenger in the child process."""
@@ -258,7 +292,10 @@ def test_the_challenger_scores_in_a_child_process_that_is_started_again_when_it_
     register_champion(bundle, tracking_uri, "denial-risk")
     register_champion(bundle, tracking_uri, "denial-risk", alias="challenger")
     shadowed = settings.model_copy(update={"shadow_sample": 1.0})
-    with TestClient(create_app(shadowed)) as client:
+    with (
+        TestClient(create_app(shadowed)) as client,
+        caplog.at_level(logging.WARNING, logger="serving.shadow"),
+    ):
         answer = client.post(SCORE, json={"claims": pending[:3]}, headers=auth("scrubber"))
         assert answer.status_code == 200, answer.text
         assert answer.json()["model_version"] == "1"
@@ -266,18 +303,24 @@ def test_the_challenger_scores_in_a_child_process_that_is_started_again_when_it_
         shadow = _kept(client, "shadow")
         assert [row[:3] for row in shadow] == [(key, claim, "2") for key, claim, *_ in champion]
         assert [row[3] for row in shadow] == [row[3] for row in champion], "the same model"
-        child = _shadow_process()
-        assert child.pid != multiprocessing.current_process().pid
-        child.kill()
-        child.join(10)
-        again = client.post(SCORE, json={"claims": pending[3:4]}, headers=auth("scrubber"))
-        assert (again.status_code, again.json()["model_version"]) == (200, "1")
-        assert len(_kept(client, "shadow")) == 3
-        assert _shadow_metrics(client)["denialops_shadow_failed_requests_total"] == 1.0
+        # Ended between two requests: started again for the next one; ended at that one
+        # (the new process still loading the challenger): that request is not scored.
+        first = _shadow_process()
+        first.kill()
+        first.join(10)
+        ending = client.post(SCORE, json={"claims": pending[3:4]}, headers=auth("scrubber"))
+        assert (ending.status_code, ending.json()["model_version"]) == (200, "1")
+        _shadow_process(other_than=first.pid).kill()
         client.post(SCORE, json={"claims": pending[4:6]}, headers=auth("scrubber"))
-        assert [row[2] for row in _kept(client, "shadow")] == ["2"] * 5
-        assert _shadow_process().pid != child.pid
-        assert _shadow_metrics(client)["denialops_shadow_scored_claims_total"] == 5.0
+        scored = [claim for _, claim, *_ in _kept(client, "shadow")]
+        assert scored[3:] == [claim["claim_id"] for claim in pending[4:6]]
+        assert "ended (exit code -9): starting it again" in caplog.text
+        metrics = _shadow_metrics(client)
         started = time.monotonic()
-    assert time.monotonic() - started < 10, "the child ended at the service's end"
+    assert metrics == {
+        "denialops_shadow_scored_claims_total": 5.0,
+        "denialops_shadow_dropped_requests_total": 0.0,
+        "denialops_shadow_failed_requests_total": 1.0,
+    }
+    assert time.monotonic() - started < 10, "the process ended with the service"
     assert not [p for p in multiprocessing.active_children() if p.name == "denialops-shadow"]
