@@ -191,13 +191,16 @@ def shadow_scores(database_url: str) -> int:
     return int(found or 0)
 
 
-def kept_all(database_url: str, expected: int, patience: float = 60.0) -> int:
-    """Shadow scores kept, once `expected` are (or `patience` seconds passed): the shadowed
-    service is done with a round before the other one is timed."""
+def settled(port: int, requests: int, patience: float = 60.0) -> dict[str, int]:
+    """The shadowed service's counts once all `requests` (of one claim each) are scored,
+    dropped or failed, or `patience` seconds passed: it is done with a round before the
+    other service is timed."""
     deadline = time.monotonic() + patience
-    while (found := shadow_scores(database_url)) < expected and time.monotonic() < deadline:
+    counts = shadow_counts(port)
+    while sum(counts.values()) < requests and time.monotonic() < deadline:
         time.sleep(0.2)
-    return found
+        counts = shadow_counts(port)
+    return counts
 
 
 def compare_shadow(
@@ -216,8 +219,9 @@ def compare_shadow(
     ):
         time_requests(plain, warm_up, headers)
         time_requests(shadowed, warm_up, headers)
-        kept = kept_all(shadow_url, len(warm_up), patience=300)  # the challenger is loaded
-        print(f"  both services up and warmed up ({kept} shadow scores kept), {load()}")
+        counts = settled(shadowed, len(warm_up), patience=300)  # the challenger is loaded
+        print(f"  both services up and warmed up (shadow counts {counts}), {load()}")
+        sent = len(warm_up)
         ours, answers, differences = [], [], []
         for round_ in range(rounds):
             order = [("plain", plain), ("shadow", shadowed)]
@@ -229,23 +233,24 @@ def compare_shadow(
                     ours += timed[name]
                     answers += answered
                 else:
-                    kept = kept_all(shadow_url, kept + len(timed[name]))
+                    sent += len(timed[name])
+                    counts = settled(shadowed, sent)
                 print(
                     f"  round {round_ + 1} {name:>6}: p50 {pct(timed[name], 50):.1f} ms, "
                     f"p99 {pct(timed[name], 99):.1f} ms ({len(timed[name])} requests; "
-                    f"{before} before, {load()} after)"
+                    f"{before} before, {load()} after"
+                    + (f"; shadow counts so far {counts})" if name == "shadow" else ")")
                 )
             p50 = pct(timed["shadow"], 50) - pct(timed["plain"], 50)
             p99 = pct(timed["shadow"], 99) - pct(timed["plain"], 99)
             differences.append((p50, p99))
             print(f"  round {round_ + 1} difference: p50 {p50:+.1f} ms, p99 {p99:+.1f} ms")
-        counts = shadow_counts(shadowed)
     print(
         "  every request shadow scored, median of the rounds' differences: p50 "
         f"{float(np.median([d[0] for d in differences])):+.1f} ms, p99 "
-        f"{float(np.median([d[1] for d in differences])):+.1f} ms; {kept} shadow scores kept "
-        f"of {len(warm_up) + rounds * len(requests)} requests (scored {counts['scored']}, "
-        f"dropped {counts['dropped']}, failed {counts['failed']}); {load()}"
+        f"{float(np.median([d[1] for d in differences])):+.1f} ms; "
+        f"{shadow_scores(shadow_url)} shadow scores kept of {sent} requests (scored "
+        f"{counts['scored']}, dropped {counts['dropped']}, failed {counts['failed']}); {load()}"
     )
     return ours, answers
 

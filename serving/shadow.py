@@ -386,9 +386,11 @@ class ShadowScorer:
             return
         while True:
             try:
-                self._jobs.get_nowait()
+                item = self._jobs.get_nowait()
             except queue.Empty:
                 break
+            if isinstance(item, threading.Event):
+                item.set()  # a `wait`: nothing more will be scored
         self._jobs.put(None)
         self._worker.join(timeout)
         if self._worker.is_alive():  # the challenger is still at a request: not waited for
