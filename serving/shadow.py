@@ -21,11 +21,12 @@ has had the champion's answer already.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import enum
 import logging
 import multiprocessing
 import os
-import queue
 import random
 import threading
 import time
@@ -293,7 +294,11 @@ class ChallengerProcess:
 
 def _serve_challengers(pipe: Connection, settings: Settings, log_level: int) -> None:
     """The child process: scores what comes through `pipe` until None or the service ends."""
-    os.nice(19)  # first, so every thread it starts (LightGBM's) is as low
+    # First, so every thread it starts (LightGBM's) is as low: nice 19, and on Linux the
+    # idle class, which runs only on a core no normal-priority thread wants.
+    os.nice(19)
+    if hasattr(os, "SCHED_IDLE"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     logging.basicConfig(
         level=log_level, format="%(levelname)s %(name)s (shadow process): %(message)s"
     )
@@ -318,6 +323,13 @@ def _serve_challengers(pipe: Connection, settings: Settings, log_level: int) -> 
         pipe.send(reply)
 
 
+class _WriteDue(enum.Enum):
+    WRITE_DUE = "the scores waiting are to be written"
+
+
+WRITE_DUE = _WriteDue.WRITE_DUE
+
+
 @dataclass(frozen=True, slots=True)
 class _Job:
     audit: AuditLog
@@ -338,8 +350,12 @@ class _Kept:
 class ShadowScorer:
     """Scores a `sample` of the offered requests with their model's challenger (`runner`),
     keeping at most `capacity` requests waiting; one forwarding thread (`start`, `stop`)
-    gives them to the runner and writes the scores, each write waiting up to `idle_patience`
-    seconds for no answer to be in the making.
+    gives them to the runner and writes the scores.
+
+    The forwarding thread does its work when no answer is being made (`answering`): it is
+    woken when the last answer ends, not by the offer, so it takes the interpreter lock
+    between answers rather than in the middle of one; `idle_patience` is how long it waits
+    for such a moment before going ahead anyway.
 
     `scored` (claims kept), `dropped` and `failed` (requests) are read by /metrics."""
 
@@ -353,15 +369,19 @@ class ShadowScorer:
         idle_patience: float = IDLE_PATIENCE_SECONDS,
     ) -> None:
         self._runner = runner
-        self._idle_patience = idle_patience
         self._sample = sample
+        self._capacity = capacity
         self._toss = toss
-        # A job, a `wait` (set once all before it is written) or None (stop).
-        self._jobs: queue.Queue[_Job | threading.Event | None] = queue.Queue(maxsize=capacity)
-        self._worker: threading.Thread | None = None
-        self._counts = threading.Lock()
+        self._idle_patience = idle_patience
+        # `_idle` guards the answers being made and what waits for the forwarding thread:
+        # requests (`_Job`), a `wait` (an Event, set once all before it is written) and
+        # None (stop).
         self._idle = threading.Condition()
         self._answering = 0
+        self._waiting: collections.deque[_Job | threading.Event | None] = collections.deque()
+        self._jobs_waiting = 0
+        self._worker: threading.Thread | None = None
+        self._counts = threading.Lock()
         self.scored = 0
         self.dropped = 0
         self.failed = 0
@@ -384,14 +404,14 @@ class ShadowScorer:
         not scored (they were a sample, and the service is stopping)."""
         if self._worker is None:
             return
-        while True:
-            try:
-                item = self._jobs.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(item, threading.Event):
-                item.set()  # a `wait`: nothing more will be scored
-        self._jobs.put(None)
+        with self._idle:
+            for item in self._waiting:
+                if isinstance(item, threading.Event):
+                    item.set()  # a `wait`: nothing more will be scored
+            self._waiting.clear()
+            self._jobs_waiting = 0
+            self._waiting.append(None)
+            self._idle.notify_all()
         self._worker.join(timeout)
         if self._worker.is_alive():  # the challenger is still at a request: not waited for
             self._runner.kill()
@@ -400,7 +420,7 @@ class ShadowScorer:
 
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:
-        """Around the making of an answer: shadow scores are written only when none is."""
+        """Around the making of an answer: the forwarding thread waits for none to be."""
         counted = self.on
         if counted:
             with self._idle:
@@ -411,7 +431,7 @@ class ShadowScorer:
             if counted:
                 with self._idle:
                     self._answering -= 1
-                    if self._answering == 0:
+                    if self._answering == 0 and self._waiting:
                         self._idle.notify_all()
 
     def offer(
@@ -421,11 +441,14 @@ class ShadowScorer:
         challenger of `model_name`, to be kept in `audit` under `key_id`. Never blocks."""
         if not self.on or self._toss() >= self._sample:
             return
-        try:
-            self._jobs.put_nowait(_Job(audit, key_id, model_name, claims))
-        except queue.Full:
-            with self._counts:
+        with self._idle:
+            if self._jobs_waiting >= self._capacity:
                 self.dropped += 1
+                return
+            self._jobs_waiting += 1
+            self._waiting.append(_Job(audit, key_id, model_name, claims))
+            if self._answering == 0:  # else woken when the answers end
+                self._idle.notify_all()
 
     def wait(self) -> None:
         """Until every request queued so far is scored (or given up) and its scores are
@@ -433,7 +456,9 @@ class ShadowScorer:
         if self._worker is None:
             return
         done = threading.Event()
-        self._jobs.put(done)
+        with self._idle:
+            self._waiting.append(done)
+            self._idle.notify_all()
         done.wait()
 
     def forget_challengers(self) -> None:
@@ -448,32 +473,39 @@ class ShadowScorer:
         except Exception:  # the service goes on without shadow scoring
             log.exception("shadow scoring could not start and is off")
             self._sample = 0.0
-        waiting: list[_Kept] = []
+        kept: list[_Kept] = []
         claims, due = 0, 0.0
         while True:
-            try:
-                timeout = max(0.0, due - time.monotonic()) if waiting else None
-                item = self._jobs.get(timeout=timeout)
-            except queue.Empty:  # time to write
-                self._write(waiting)
-                waiting, claims = [], 0
-                continue
+            item = self._next(due if kept else None)
             if isinstance(item, _Job):
-                kept = self._score(item)
-                if kept is not None:
-                    if not waiting:
+                scored = self._score(item)
+                if scored is not None:
+                    if not kept:
                         due = time.monotonic() + WRITE_EVERY_SECONDS
-                    waiting.append(kept)
-                    claims += len(kept.scored.decisions)
-                if claims < WRITE_AT_CLAIMS and (not waiting or time.monotonic() < due):
+                    kept.append(scored)
+                    claims += len(scored.scored.decisions)
+                if claims < WRITE_AT_CLAIMS and (not kept or time.monotonic() < due):
                     continue
-            self._write(waiting)
-            waiting, claims = [], 0
+            self._write(kept)
+            kept, claims = [], 0
             if item is None:
                 self._runner.stop(timeout=5.0)
                 return
             if isinstance(item, threading.Event):
                 item.set()
+
+    def _next(self, due: float | None) -> _Job | threading.Event | _WriteDue | None:
+        """What waits next, taken when no answer is being made (or `idle_patience` seconds
+        after it could have been); `WRITE_DUE` when `due` (a monotonic time) comes first."""
+        with self._idle:
+            timeout = None if due is None else max(0.0, due - time.monotonic())
+            if not self._idle.wait_for(lambda: self._waiting, timeout):
+                return WRITE_DUE
+            self._idle.wait_for(lambda: self._answering == 0, self._idle_patience)
+            item = self._waiting.popleft()
+            if isinstance(item, _Job):
+                self._jobs_waiting -= 1
+            return item
 
     def _score(self, job: _Job) -> _Kept | None:
         try:
