@@ -3,14 +3,15 @@ challenger and kept beside the answers (`role` shadow in the scoring audit), so 
 is judged on the claims the service really sees before it is promoted.
 
 The challenger is the registered model's `challenger` alias. Nothing of it is on the
-request path: the route only offers the claims (`ShadowScorer.offer`, a coin toss and a
-put on a bounded queue). One forwarding thread hands them to a runner, which scores them
+request path: the route only offers the claims (`ShadowScorer.offer`, a coin toss and an
+append to a bounded queue). One forwarding thread hands them to a runner, which scores them
 with the challenger: in the service a child process of its own (`ChallengerProcess`) at the
 lowest CPU priority, which loads the challenger itself (once per version), so its features
 and model take neither the interpreter lock nor a core from the answers. The scores come
-back as `Decision`s and the forwarding thread keeps them in the audit, in batches, when no
-answer is being made (`ShadowScorer.answering`): that write does not compete with the
-answers either.
+back as `Decision`s and the forwarding thread keeps them in the audit, in batches. It works
+between answers (`ShadowScorer.answering`, counted by the `AnswersInFlight` middleware):
+woken when the last answer ends rather than by the offer, and writing when none is being
+made, so neither its share of the interpreter lock nor its writes land in an answer.
 
 A full queue drops the request and counts it; a challenger that fails to load or to score
 is logged (its model and the error's kind, never claim contents) and counted, and so is a
