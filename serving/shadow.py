@@ -168,14 +168,33 @@ def score_with_challenger(
     return Scored(challenger.version, [Decision.of(r) for r in results])
 
 
+Request = tuple[str, list[dict[str, Any]]]
+"""A request to score again: the name of the model that answered it, and its claims."""
+Outcome = Scored | ChallengerError | None
+"""What came of one request: its scores, the challenger's failure, or None (no challenger)."""
+
+
+def score_each(challengers: Challengers, requests: list[Request]) -> list[Outcome]:
+    """Each request scored on its own (as the champion scored it), in order."""
+    outcomes: list[Outcome] = []
+    for model_name, claims in requests:
+        try:
+            outcomes.append(score_with_challenger(challengers, model_name, claims))
+        except ChallengerError as failure:
+            outcomes.append(failure)
+    return outcomes
+
+
 class ChallengerRunner(Protocol):
     """Where the challengers score: used by the forwarding thread only (`kill` excepted)."""
 
     def start(self) -> None:
         """Get ready (before the first request)."""
 
-    def score(self, model_name: str, claims: list[dict[str, Any]]) -> Scored | None:
-        """As `score_with_challenger`; `RunnerGaveUpError` when the runner cannot go on."""
+    def score(self, requests: list[Request]) -> list[Outcome]:
+        """As `score_each`: all the requests waiting at once, so one hand-off for them all.
+        `ChallengerError` when none could be scored, `RunnerGaveUpError` when the runner
+        cannot go on."""
 
     def forget(self) -> None:
         """Look every challenger up again on next need (may be called from any thread)."""
@@ -197,8 +216,8 @@ class InProcess:
     def start(self) -> None:
         pass
 
-    def score(self, model_name: str, claims: list[dict[str, Any]]) -> Scored | None:
-        return score_with_challenger(self._challengers, model_name, claims)
+    def score(self, requests: list[Request]) -> list[Outcome]:
+        return score_each(self._challengers, requests)
 
     def forget(self) -> None:
         self._challengers.forget()
@@ -214,8 +233,8 @@ class ChallengerProcess:
     """Challengers scored in one long-lived child process (`spawn`: a fresh interpreter, no
     copy of the service's threads or locks) at the lowest CPU priority, which loads them from
     the registry with `load_scorer` as the service loads its champion. One request at a time
-    goes through a pipe: the claims as plain dicts, back a `Scored`, None, or a
-    `ChallengerError`. The child needs no database: the service keeps the scores."""
+    goes through a pipe at a time, with the requests waiting: their claims as plain dicts,
+    back an `Outcome` each. The child needs no database: the service keeps the scores."""
 
     def __init__(self, settings: Settings, *, restarts: int = CHILD_RESTARTS) -> None:
         self._settings = settings
@@ -240,14 +259,14 @@ class ChallengerProcess:
         theirs.close()  # the child's end is the child's: its death then ends our reads
         self._pipe = ours
 
-    def score(self, model_name: str, claims: list[dict[str, Any]]) -> Scored | None:
+    def score(self, requests: list[Request]) -> list[Outcome]:
         if self._process is None or not self._process.is_alive():
             self._start_again()
         assert self._pipe is not None
         assert self._process is not None
         forget, self._forget = self._forget, False
         try:
-            self._pipe.send((model_name, claims, forget))
+            self._pipe.send((requests, forget))
             while not self._pipe.poll(CHILD_POLL_SECONDS):
                 if not self._process.is_alive():
                     break  # what it sent before it ended is still read; then EOFError
@@ -256,8 +275,6 @@ class ChallengerProcess:
             self._process.join(1)
             raise ChallengerError("unknown", "ChildProcessEnded") from None
         self._deaths = 0
-        if isinstance(reply, ChallengerError):
-            raise reply
         return reply
 
     def forget(self) -> None:
@@ -312,16 +329,10 @@ def _serve_challengers(pipe: Connection, settings: Settings, log_level: int) -> 
             return
         if message is None:
             return
-        model_name, claims, forget = message
+        requests, forget = message
         if forget:
             challengers.forget()
-        try:
-            reply: Scored | ChallengerError | None = score_with_challenger(
-                challengers, model_name, claims
-            )
-        except ChallengerError as failure:
-            reply = failure
-        pipe.send(reply)
+        pipe.send(score_each(challengers, requests))
 
 
 class _WriteDue(enum.Enum):
@@ -478,9 +489,8 @@ class ShadowScorer:
         claims, due = 0, 0.0
         while True:
             item = self._next(due if kept else None)
-            if isinstance(item, _Job):
-                scored = self._score(item)
-                if scored is not None:
+            if isinstance(item, list):
+                for scored in self._score(item):
                     if not kept:
                         due = time.monotonic() + WRITE_EVERY_SECONDS
                     kept.append(scored)
@@ -495,43 +505,50 @@ class ShadowScorer:
             if isinstance(item, threading.Event):
                 item.set()
 
-    def _next(self, due: float | None) -> _Job | threading.Event | _WriteDue | None:
-        """What waits next, taken when no answer is being made (or `idle_patience` seconds
-        after it could have been); `WRITE_DUE` when `due` (a monotonic time) comes first."""
+    def _next(self, due: float | None) -> list[_Job] | threading.Event | _WriteDue | None:
+        """What waits next (all the requests waiting in a row, or a `wait` or a stop), taken
+        when no answer is being made (or `idle_patience` seconds after it could have been);
+        `WRITE_DUE` when `due` (a monotonic time) comes first."""
         with self._idle:
             timeout = None if due is None else max(0.0, due - time.monotonic())
             if not self._idle.wait_for(lambda: self._waiting, timeout):
                 return WRITE_DUE
             self._idle.wait_for(lambda: self._answering == 0, self._idle_patience)
-            item = self._waiting.popleft()
-            if isinstance(item, _Job):
-                self._jobs_waiting -= 1
-            return item
+            if not isinstance(self._waiting[0], _Job):
+                return self._waiting.popleft()
+            jobs: list[_Job] = []
+            while self._waiting and isinstance(self._waiting[0], _Job):
+                jobs.append(self._waiting.popleft())  # type: ignore[arg-type]
+            self._jobs_waiting -= len(jobs)
+            return jobs
 
-    def _score(self, job: _Job) -> _Kept | None:
+    def _score(self, jobs: list[_Job]) -> list[_Kept]:
         try:
-            scored = self._runner.score(job.model_name, job.claims)
+            outcomes = self._runner.score([(job.model_name, job.claims) for job in jobs])
         except RunnerGaveUpError as reason:
-            self._count_failed(1)
+            self._count_failed(len(jobs))
             if self.on:
                 self._sample = 0.0
                 log.warning("shadow scoring is off until the service restarts: %s", reason)
-            return None
+            return []
         except ChallengerError as failure:
-            version, kind = failure.version, failure.kind
-        except Exception as error:  # the answer went out already; this is only a comparison
-            version, kind = "unknown", type(error).__name__
-        else:
-            return None if scored is None else _Kept(job.audit, job.key_id, scored)
-        self._count_failed(1)
-        log.warning(
-            "shadow scoring of %d claim(s) with challenger %s version %s failed: %s",
-            len(job.claims),
-            job.model_name,
-            version,
-            kind,
-        )
-        return None
+            outcomes = [failure] * len(jobs)
+        except Exception as error:  # the answers went out already; these are comparisons
+            outcomes = [ChallengerError("unknown", type(error).__name__)] * len(jobs)
+        kept: list[_Kept] = []
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if isinstance(outcome, Scored):
+                kept.append(_Kept(job.audit, job.key_id, outcome))
+            elif isinstance(outcome, ChallengerError):
+                self._count_failed(1)
+                log.warning(
+                    "shadow scoring of %d claim(s) with challenger %s version %s failed: %s",
+                    len(job.claims),
+                    job.model_name,
+                    outcome.version,
+                    outcome.kind,
+                )
+        return kept
 
     def _write(self, waiting: list[_Kept]) -> None:
         """The scores in the audit, one write per tenant, key and version, each made when no

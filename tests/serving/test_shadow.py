@@ -200,13 +200,26 @@ def test_a_sample_takes_its_share_of_requests(bundle, pending, database) -> None
     assert sorted(shadowed) == sorted(claims[i]["claim_id"] for i in (0, 2))  # tosses under 0.3
 
 
-def test_scores_are_written_together_and_only_when_no_answer_is_being_made(
+class _Counting(InProcess):
+    """A runner noting how many requests each hand-off carried."""
+
+    def __init__(self, challengers) -> None:
+        super().__init__(challengers)
+        self.handed: list[int] = []
+
+    def score(self, requests):
+        self.handed.append(len(requests))
+        return super().score(requests)
+
+
+def test_scores_are_made_and_written_together_and_only_when_no_answer_is_being_made(
     bundle, pending, database
 ) -> None:
     claims = [ClaimIn.model_validate(claim).model_dump() for claim in pending[:3]]
     held = _Held(Scorer(bundle, "9", 0.15, 0.5))
     held.go.set()
-    shadow = ShadowScorer(InProcess(held), 1.0, 8, idle_patience=30.0)  # type: ignore[arg-type]
+    runner = _Counting(held)
+    shadow = ShadowScorer(runner, 1.0, 8, idle_patience=30.0)
     audit = AuditLog(database)
     shadow.start()
     with shadow.answering():
@@ -223,6 +236,7 @@ def test_scores_are_written_together_and_only_when_no_answer_is_being_made(
     kept = audit.scores(role="shadow")
     assert sorted(kept["claim_id"]) == sorted(claim["claim_id"] for claim in claims)
     assert kept["at"].nunique() == 1, "one write for the three requests"
+    assert runner.handed == [3], "the three requests handed to the challenger at once"
     assert shadow.scored == 3
 
 
@@ -245,7 +259,7 @@ def test_a_service_never_idle_still_gets_its_shadow_scores_written(
 class _GivingUp(InProcess):
     """A runner whose process keeps ending."""
 
-    def score(self, model_name, claims):  # noqa: ARG002 (the runner's signature)
+    def score(self, requests):  # noqa: ARG002 (the runner's signature)
         raise RunnerGaveUpError("its process ended 3 times in a row")
 
 
