@@ -50,6 +50,11 @@ CHALLENGER_RECHECK_SECONDS = 60.0
 """How long the scoring side trusts what it found of a model's challenger (a version, none,
 or a failed load) before asking the registry again: a lookup per sampled request would be a
 registry query each, and a promotion or a new challenger is seen within this time."""
+HAND_OFF_EVERY_SECONDS = 0.02
+"""Requests go to the challenger at most this often, those waiting together: each hand-off
+wakes the forwarding thread twice (to send, and for the scores), and each wake-up can cost
+the answer then being made a context switch and a turn of the interpreter lock. At a few
+hundred requests a second, one hand-off in several requests rather than one each."""
 WRITE_EVERY_SECONDS = 1.0
 """Shadow scores wait at most about this long to be written: one write a second, rather
 than one a request, is what the answers share the database and the interpreter with."""
@@ -490,11 +495,13 @@ class ShadowScorer:
         while True:
             item = self._next(due if kept else None)
             if isinstance(item, list):
+                handed = time.monotonic()
                 for scored in self._score(item):
                     if not kept:
                         due = time.monotonic() + WRITE_EVERY_SECONDS
                     kept.append(scored)
                     claims += len(scored.scored.decisions)
+                time.sleep(max(0.0, handed + HAND_OFF_EVERY_SECONDS - time.monotonic()))
                 if claims < WRITE_AT_CLAIMS and (not kept or time.monotonic() < due):
                     continue
             self._write(kept)
