@@ -60,10 +60,6 @@ WRITE_EVERY_SECONDS = 1.0
 than one a request, is what the answers share the database and the interpreter with."""
 WRITE_AT_CLAIMS = 256
 """...or until this many claims' scores wait, whichever comes first."""
-WRITE_STEP_CLAIMS = 32
-"""Claims' scores written in one statement: an insert holds the interpreter lock while it
-runs, and an answer that arrives meanwhile waits for it, so the steps are kept short and
-each waits for a moment with no answer being made."""
 IDLE_PATIENCE_SECONDS = 1.0
 """How long a write waits for a moment with no answer being made: a service that is never
 idle still keeps its shadow scores, a write a second at most."""
@@ -562,29 +558,28 @@ class ShadowScorer:
         return kept
 
     def _write(self, waiting: list[_Kept]) -> None:
-        """The scores in the audit, per tenant, key and version, `WRITE_STEP_CLAIMS` at a time,
-        each step made when no answer is being made (or after `idle_patience` seconds)."""
-        together: dict[tuple[AuditLog, str, str], list[Decision]] = {}
+        """The scores in the audit, one write per tenant, key and version, each made when no
+        answer is being made (or after `idle_patience` seconds)."""
+        together: dict[tuple[AuditLog, str, str], list[_Kept]] = {}
         for kept in waiting:
-            key = (kept.audit, kept.key_id, kept.scored.version)
-            together.setdefault(key, []).extend(kept.scored.decisions)
-        for (audit, key_id, version), decisions in together.items():
-            for start in range(0, len(decisions), WRITE_STEP_CLAIMS):
-                step = decisions[start : start + WRITE_STEP_CLAIMS]
-                with self._idle:
-                    self._idle.wait_for(lambda: self._answering == 0, self._idle_patience)
-                try:
-                    audit.record(key_id, version, step, role=SHADOW)
-                except Exception as error:  # the service goes on; these were comparisons
-                    log.warning(
-                        "keeping %d shadow score(s) of version %s failed: %s",
-                        len(step),
-                        version,
-                        type(error).__name__,
-                    )
-                    continue
-                with self._counts:
-                    self.scored += len(step)
+            together.setdefault((kept.audit, kept.key_id, kept.scored.version), []).append(kept)
+        for (audit, key_id, version), requests in together.items():
+            decisions = [d for kept in requests for d in kept.scored.decisions]
+            with self._idle:
+                self._idle.wait_for(lambda: self._answering == 0, self._idle_patience)
+            try:
+                audit.record(key_id, version, decisions, role=SHADOW)
+            except Exception as error:  # the service goes on; these were comparisons
+                self._count_failed(len(requests))
+                log.warning(
+                    "keeping %d shadow score(s) of version %s failed: %s",
+                    len(decisions),
+                    version,
+                    type(error).__name__,
+                )
+                continue
+            with self._counts:
+                self.scored += len(decisions)
 
     def _count_failed(self, requests: int) -> None:
         with self._counts:
