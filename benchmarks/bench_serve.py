@@ -2,16 +2,22 @@
 
 Run: `.venv/bin/python benchmarks/bench_serve.py [--claims 50000] [--requests 300]`.
 Trains a model on synthetic data into a throwaway MLflow store, starts
-`denialops serve` on 127.0.0.1 in a subprocess, sends `--requests` one-claim
-requests one after another (bounded in count and time) and reports p50/p99; serves
-again with the champion registered as its own challenger too and every request shadow
-scored (DENIALOPS_SHADOW_SAMPLE=1), to show what shadow scoring costs the answers; then
-times `Scorer.bundle.score_features` on every test-period claim (no explanations).
+`denialops serve` twice on 127.0.0.1, each with its own audit database: one plain, one
+with the champion registered as its own challenger too and every request shadow scored
+(DENIALOPS_SHADOW_SAMPLE=1). Both are up at once but only one is asked at a time: in each
+of `--rounds` rounds, each is sent the `--requests` one-claim requests one after another
+(bounded in count and time), the first to go alternating, so a machine shared with other
+work slows both alike; the shadowed one is then given time to keep its shadow scores before
+the other is timed. Reports each round's p50/p99 and the median of the rounds' differences
+(what shadow scoring costs the answers), with the machine's load average; then
+`mlflow models serve` on the same claims, and `Scorer.bundle.score_features` on every
+test-period claim (no explanations).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -20,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -89,16 +96,9 @@ def mlflow_rows(tables: dict, body: dict) -> dict:
     return {"columns": list(rows.columns), "data": rows.to_numpy().tolist()}
 
 
-def time_server(
-    command: list[str],
-    ready: str,
-    requests: list[tuple[str, dict]],
-    env: dict,
-    folder: Path,
-    headers: dict | None = None,
-) -> tuple[list[float], list[bytes]]:
-    """Start a server on a free loopback port, wait until ready, time each request in turn;
-    the timings and the answers."""
+@contextlib.contextmanager
+def serving(command: list[str], ready: str, env: dict, folder: Path) -> Iterator[int]:
+    """A server on a free loopback port, once `ready` answers 200; its port."""
     port = free_port()
     server = subprocess.Popen(
         [part.replace("{port}", str(port)) for part in command],
@@ -107,10 +107,7 @@ def time_server(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    timings, answers = [], []
     try:
-        # The standard library's keep-alive client: what is timed is the server, not a
-        # heavier client's own overhead (httpx2 adds about a millisecond a request).
         client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         started = time.monotonic()
         while time.monotonic() - started < 120:
@@ -123,24 +120,55 @@ def time_server(
             except (ConnectionError, http.client.HTTPException):
                 client.close()
             time.sleep(0.5)
-        stop = time.monotonic() + DEADLINE_SECONDS
-        sent = {"Content-Type": "application/json", **(headers or {})}
-        for path, payload in requests:
-            if time.monotonic() > stop:
-                break
-            body = json.dumps(payload)
-            t0 = time.perf_counter()
-            client.request("POST", path, body=body, headers=sent)
-            response = client.getresponse()
-            answers.append(response.read())
-            timings.append(time.perf_counter() - t0)
-            if response.status != 200:
-                raise RuntimeError(f"{path} answered {response.status}")
         client.close()
+        yield port
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def time_requests(
+    port: int, requests: list[tuple[str, dict]], headers: dict | None = None
+) -> tuple[list[float], list[bytes]]:
+    """Each request in turn, timed; the timings and the answers."""
+    # The standard library's keep-alive client: what is timed is the server, not a
+    # heavier client's own overhead (httpx2 adds about a millisecond a request).
+    client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    timings, answers = [], []
+    stop = time.monotonic() + DEADLINE_SECONDS
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    for path, payload in requests:
+        if time.monotonic() > stop:
+            break
+        body = json.dumps(payload)
+        t0 = time.perf_counter()
+        client.request("POST", path, body=body, headers=sent)
+        response = client.getresponse()
+        answers.append(response.read())
+        timings.append(time.perf_counter() - t0)
+        if response.status != 200:
+            raise RuntimeError(f"{path} answered {response.status}")
+    client.close()
     return timings, answers
+
+
+def shadow_counts(port: int) -> dict[str, int]:
+    """The service's shadow counters (/metrics): scored claims, dropped and failed requests."""
+    client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    client.request("GET", "/metrics")
+    text = client.getresponse().read().decode()
+    client.close()
+    prefix = "denialops_shadow_"
+    return {
+        line.split()[0].removeprefix(prefix).split("_")[0]: int(float(line.split()[1]))
+        for line in text.splitlines()
+        if line.startswith(prefix)
+    }
+
+
+def load() -> str:
+    """The machine's load average (1, 5, 15 minutes): how shared it was."""
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def register_challenger(name: str) -> str:
@@ -154,7 +182,7 @@ def register_challenger(name: str) -> str:
 
 
 def shadow_scores(database_url: str) -> int:
-    """Shadow scores kept in the service's scoring audit."""
+    """Shadow scores kept in a service's scoring audit."""
     engine = sa.create_engine(database_url)
     with engine.connect() as connection:
         query = "SELECT count(*) FROM scoring_audit WHERE role = 'shadow'"
@@ -163,10 +191,80 @@ def shadow_scores(database_url: str) -> int:
     return int(found or 0)
 
 
+def settled(port: int, requests: int, patience: float = 60.0) -> dict[str, int]:
+    """The shadowed service's counts once all `requests` (of one claim each) are scored,
+    dropped or failed, or `patience` seconds passed: it is done with a round before the
+    other service is timed."""
+    deadline = time.monotonic() + patience
+    counts = shadow_counts(port)
+    while sum(counts.values()) < requests and time.monotonic() < deadline:
+        time.sleep(0.2)
+        counts = shadow_counts(port)
+    return counts
+
+
+def compare_shadow(
+    command: list[str], requests: list[tuple[str, dict]], env: dict, folder: Path, rounds: int
+) -> tuple[list[float], list[bytes]]:
+    """Both services up, timed in turn for `rounds` rounds (see the module's docstring);
+    prints each round and the median differences; the plain service's timings and answers."""
+    plain_env = {**env, "DENIALOPS_DATABASE_URL": f"sqlite:///{folder / 'audit-plain.db'}"}
+    shadow_url = f"sqlite:///{folder / 'audit-shadow.db'}"
+    shadow_env = {**env, "DENIALOPS_DATABASE_URL": shadow_url, "DENIALOPS_SHADOW_SAMPLE": "1.0"}
+    headers = {"Authorization": f"Bearer {KEY}"}
+    warm_up = requests[:20]
+    with (
+        serving(command, "/readyz", plain_env, folder) as plain,
+        serving(command, "/readyz", shadow_env, folder) as shadowed,
+    ):
+        time_requests(plain, warm_up, headers)
+        time_requests(shadowed, warm_up, headers)
+        counts = settled(shadowed, len(warm_up), patience=300)  # the challenger is loaded
+        print(f"  both services up and warmed up (shadow counts {counts}), {load()}")
+        sent = len(warm_up)
+        ours, answers, differences = [], [], []
+        for round_ in range(rounds):
+            order = [("plain", plain), ("shadow", shadowed)]
+            timed: dict[str, list[float]] = {}
+            for name, port in order if round_ % 2 == 0 else order[::-1]:
+                before = load()
+                timed[name], answered = time_requests(port, requests, headers)
+                if name == "plain":
+                    ours += timed[name]
+                    answers += answered
+                else:
+                    sent += len(timed[name])
+                    counts = settled(shadowed, sent)
+                print(
+                    f"  round {round_ + 1} {name:>6}: p50 {pct(timed[name], 50):.1f} ms, "
+                    f"p99 {pct(timed[name], 99):.1f} ms ({len(timed[name])} requests; "
+                    f"{before} before, {load()} after"
+                    + (f"; shadow counts so far {counts})" if name == "shadow" else ")")
+                )
+            p50 = pct(timed["shadow"], 50) - pct(timed["plain"], 50)
+            p99 = pct(timed["shadow"], 99) - pct(timed["plain"], 99)
+            differences.append((p50, p99))
+            print(f"  round {round_ + 1} difference: p50 {p50:+.1f} ms, p99 {p99:+.1f} ms")
+    print(
+        "  every request shadow scored, median of the rounds' differences: p50 "
+        f"{float(np.median([d[0] for d in differences])):+.1f} ms, p99 "
+        f"{float(np.median([d[1] for d in differences])):+.1f} ms; "
+        f"{shadow_scores(shadow_url)} shadow scores kept of {sent} requests (scored "
+        f"{counts['scored']}, dropped {counts['dropped']}, failed {counts['failed']}); {load()}"
+    )
+    return ours, answers
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--claims", type=int, default=50_000)
-    parser.add_argument("--requests", type=int, default=600)
+    parser.add_argument("--requests", type=int, default=600, help="a round's, to each service")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--shadow-only",
+        action="store_true",
+        help="stop after the plain and shadowed services (MLflow's takes minutes)",
+    )
     args = parser.parse_args()
     print(describe_machine())
     folder = Path(tempfile.mkdtemp(prefix="bench-serve-"))
@@ -191,49 +289,26 @@ def main() -> None:
     # earlier is featured as of its own date, a slower path the hook does not take).
     for body in bodies:
         body["submission_date"] = (history.as_of + timedelta(days=1)).isoformat()
-    ours, answers = time_server(
-        [sys.executable, "-m", "denialops.cli", "serve", "--port", "{port}"],
-        "/readyz",
-        [("/v1/claims/score", {"claims": [body]}) for body in bodies],
-        env,
-        folder,
-        headers={"Authorization": f"Bearer {KEY}"},
-    )
     register_challenger("denial-risk")
-    shadowed, _ = time_server(
+    print(f"one claim per request over HTTP, sequential on loopback, {args.rounds} rounds:")
+    ours, answers = compare_shadow(
         [sys.executable, "-m", "denialops.cli", "serve", "--port", "{port}"],
-        "/readyz",
         [("/v1/claims/score", {"claims": [body]}) for body in bodies],
-        {**env, "DENIALOPS_SHADOW_SAMPLE": "1.0"},
-        folder,
-        headers={"Authorization": f"Bearer {KEY}"},
-    )
-    kept = shadow_scores(env["DENIALOPS_DATABASE_URL"])
-    rows = [mlflow_rows(claims, body) for body in bodies]
-    theirs, _ = time_server(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "models",
-            "serve",
-            "-m",
-            "models:/denial-risk@champion",
-            "--env-manager",
-            "local",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            "{port}",
-            "--workers",
-            "1",
-        ],
-        "/ping",
-        [("/invocations", {"dataframe_split": r}) for r in rows],
         env,
         folder,
+        args.rounds,
     )
-    print(f"one claim per request over HTTP, {len(ours)} requests each, sequential on loopback:")
+    if args.shadow_only:
+        return
+    rows = [mlflow_rows(claims, body) for body in bodies]
+    mlflow_serve = [
+        *(sys.executable, "-m", "mlflow", "models", "serve"),
+        *("-m", "models:/denial-risk@champion", "--env-manager", "local"),
+        *("-h", "127.0.0.1", "-p", "{port}", "--workers", "1"),
+    ]
+    with serving(mlflow_serve, "/ping", env, folder) as port:
+        theirs, _ = time_requests(port, [("/invocations", {"dataframe_split": r}) for r in rows])
+    print(f"the plain service's requests of all rounds ({len(ours)}), {load()}:")
     print(
         f"  denialops serve, with drivers and fixes: p50 {pct(ours, 50):.1f} ms, "
         f"p99 {pct(ours, 99):.1f} ms"
@@ -245,15 +320,8 @@ def main() -> None:
         f"of {len(ours)}, p50 {pct(explained, 50):.1f} ms, p99 {pct(explained, 99):.1f} ms"
     )
     print(
-        f"  the same with every request shadow scored by a challenger: p50 "
-        f"{pct(shadowed, 50):.1f} ms, p99 {pct(shadowed, 99):.1f} ms "
-        f"(difference p50 {pct(shadowed, 50) - pct(ours, 50):+.1f} ms, "
-        f"p99 {pct(shadowed, 99) - pct(ours, 99):+.1f} ms; "
-        f"{kept} shadow scores kept of {len(shadowed)} requests)"
-    )
-    print(
         f"  mlflow models serve, P(denial) only:     p50 {pct(theirs, 50):.1f} ms, "
-        f"p99 {pct(theirs, 99):.1f} ms"
+        f"p99 {pct(theirs, 99):.1f} ms ({len(theirs)} requests)"
     )
     print(f"  ratio of p50s (denialops / mlflow): {pct(ours, 50) / pct(theirs, 50):.2f}")
     model = mlflow.pyfunc.load_model("models:/denial-risk@champion").unwrap_python_model()

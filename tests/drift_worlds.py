@@ -55,9 +55,11 @@ def drift_worlds(root: Path) -> DriftWorlds:
     return DriftWorlds(folders, change_on, small_bundle(before))
 
 
-def register_champion(bundle: DenialRiskBundle, tracking_uri: str, name: str) -> str:
-    """Log `bundle` as the pyfunc training logs and register it as `name`'s champion, with
-    the run's id in its meta (where monitoring logs); the run's id."""
+def register_champion(
+    bundle: DenialRiskBundle, tracking_uri: str, name: str, alias: str = "champion"
+) -> str:
+    """Log `bundle` as the pyfunc training logs and register it as `name`'s champion (or
+    other `alias`), with the run's id in its meta (where monitoring logs); the run's id."""
     mlflow.set_tracking_uri(tracking_uri)
     # An earlier test may have left another store's experiment active in this process.
     mlflow.set_experiment("denialops")
@@ -71,5 +73,5 @@ def register_champion(bundle: DenialRiskBundle, tracking_uri: str, name: str) ->
             pip_requirements=[],
         )
     version = mlflow.register_model(info.model_uri, name).version
-    mlflow.MlflowClient().set_registered_model_alias(name, "champion", version)
+    mlflow.MlflowClient().set_registered_model_alias(name, alias, version)
     return run.info.run_id

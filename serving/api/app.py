@@ -33,7 +33,13 @@ from serving.loading import (
 )
 from serving.model_health import MonitorService
 from serving.scorer import Scorer
-from serving.shadow import Challengers, ShadowScorer
+from serving.shadow import (
+    ChallengerProcess,
+    ChallengerRunner,
+    Challengers,
+    InProcess,
+    ShadowScorer,
+)
 from serving.tenant_data import TenantData
 from settings import Settings, get_settings
 from storage.database import Database
@@ -75,7 +81,9 @@ def create_app(
             )
             _check_bootstrap_tenants(app.state.keys, database)
         app.state.shadow = ShadowScorer(
-            Challengers(settings, loader), settings.shadow_sample, settings.shadow_queue_size
+            _challenger_runner(settings, loader),
+            settings.shadow_sample,
+            settings.shadow_queue_size,
         )
         app.state.shadow.start()
         app.state.scorer, app.state.load_error = None, ""
@@ -107,8 +115,21 @@ def create_app(
     app.add_exception_handler(QueueError, _queue_refusal)
     claims.document_request(app)
     guard.install(app, settings)
-    metrics.install(app)  # outermost: refusals by the guard are counted too
+    metrics.install(app)  # refusals by the guard are counted too
+    app.add_middleware(claims.AnswersInFlight)  # outermost: all of an answer's time counts
     return app
+
+
+def _challenger_runner(
+    settings: Settings, loader: Callable[[Settings], Scorer]
+) -> ChallengerRunner:
+    """Where shadow scoring's challengers score: a child process of their own, loading them
+    as the service loads its champion (`load_scorer`), so their work takes neither the
+    interpreter lock nor a core from the answers; with a test's own `loader` (a function of
+    the test, which cannot be sent to another process), in the service's process."""
+    if loader is load_scorer:
+        return ChallengerProcess(settings)
+    return InProcess(Challengers(settings, loader))
 
 
 def _tenant_loader(app: FastAPI) -> Callable[[str], TenantScorer]:

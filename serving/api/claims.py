@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from data_contracts.reader import ContractError
 from serving.api.deps import ScorerDep, Stores, require
@@ -38,6 +39,8 @@ SCORE_REQUEST_REF = "#/components/schemas/ScoreRequest"
 """The request body's schema in OpenAPI, added to the components by `document_request`."""
 VALIDATION_ERROR_REF = "#/components/schemas/HTTPValidationError"
 """FastAPI's own 422 schema, in the components since the other routes declare parameters."""
+SCORE_PATH = f"{router.prefix}/score"
+"""The score route's path (`AnswersInFlight` counts the requests to it)."""
 
 
 @router.post(
@@ -215,6 +218,24 @@ def _answer(
             for r in results
         ],
     ).model_dump_json()
+
+
+class AnswersInFlight:
+    """Middleware: the score requests being answered (`ShadowScorer.answering`), from their
+    arrival in the app to the last byte of their answer, so shadow scores are written when
+    none is. Here rather than in the route: the checks before it (key, body limit,
+    dependencies) and the sending of the answer are part of what a caller waits for."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != SCORE_PATH:
+            await self.app(scope, receive, send)
+            return
+        shadow: ShadowScorer = scope["app"].state.shadow
+        with shadow.answering():
+            await self.app(scope, receive, send)
 
 
 def document_request(app: FastAPI) -> None:

@@ -1,11 +1,14 @@
 """Shadow scoring: with a challenger registered, sampled requests are scored again by it off
-the request path and kept as `shadow`; the answer is the champion's whatever the challenger
-does (`serving/shadow.py`)."""
+the request path (in a child process of its own in the service) and kept as `shadow`, written
+when no answer is being made; the answer is the champion's whatever the challenger does
+(`serving/shadow.py`)."""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,9 +21,10 @@ from serving.api.app import create_app
 from serving.api.schemas import ClaimIn
 from serving.audit import AuditLog
 from serving.scorer import Scorer
-from serving.shadow import ShadowScorer
+from serving.shadow import InProcess, RunnerGaveUpError, ShadowScorer
 from settings import Settings
 from storage.schema import SCORING_AUDIT
+from tests.drift_worlds import register_champion
 from tests.serving.conftest import Registry, auth
 
 SCORE = "/v1/claims/score"
@@ -165,7 +169,7 @@ class _Held:
 def test_a_full_queue_drops_and_counts_and_the_offer_never_waits(bundle, pending, database) -> None:
     claims = [ClaimIn.model_validate(claim).model_dump() for claim in pending[:4]]
     held = _Held(Scorer(bundle, "9", 0.15, 0.5))
-    shadow = ShadowScorer(held, 1.0, capacity=2)  # type: ignore[arg-type]
+    shadow = ShadowScorer(InProcess(held), 1.0, capacity=2)  # type: ignore[arg-type]
     audit = AuditLog(database)
     for start in range(4):  # no worker yet: two wait, two are dropped
         shadow.offer(audit, "k", "denial-risk", claims[start : start + 1])
@@ -185,7 +189,7 @@ def test_a_sample_takes_its_share_of_requests(bundle, pending, database) -> None
     tosses = iter([0.1, 0.5, 0.29, 0.3, 0.9])
     held = _Held(Scorer(bundle, "9", 0.15, 0.5))
     held.go.set()
-    shadow = ShadowScorer(held, 0.3, 8, toss=tosses.__next__)  # type: ignore[arg-type]
+    shadow = ShadowScorer(InProcess(held), 0.3, 8, toss=tosses.__next__)  # type: ignore[arg-type]
     audit = AuditLog(database)
     for claim in claims:
         shadow.offer(audit, "k", "denial-risk", [claim])
@@ -194,3 +198,143 @@ def test_a_sample_takes_its_share_of_requests(bundle, pending, database) -> None
     shadow.stop()
     shadowed = audit.scores(role="shadow")["claim_id"]
     assert sorted(shadowed) == sorted(claims[i]["claim_id"] for i in (0, 2))  # tosses under 0.3
+
+
+class _Counting(InProcess):
+    """A runner noting how many requests each hand-off carried."""
+
+    def __init__(self, challengers) -> None:
+        super().__init__(challengers)
+        self.handed: list[int] = []
+
+    def score(self, requests):
+        self.handed.append(len(requests))
+        return super().score(requests)
+
+
+def test_scores_are_made_and_written_together_and_only_when_no_answer_is_being_made(
+    bundle, pending, database
+) -> None:
+    claims = [ClaimIn.model_validate(claim).model_dump() for claim in pending[:3]]
+    held = _Held(Scorer(bundle, "9", 0.15, 0.5))
+    held.go.set()
+    runner = _Counting(held)
+    shadow = ShadowScorer(runner, 1.0, 8, idle_patience=30.0)
+    audit = AuditLog(database)
+    shadow.start()
+    with shadow.answering():
+        for claim in claims:
+            shadow.offer(audit, "k", "denial-risk", [claim])
+        waiting = threading.Thread(target=shadow.wait)
+        waiting.start()
+        waiting.join(0.3)
+        assert waiting.is_alive(), "written while an answer was being made"
+        assert audit.scores(role="shadow").empty
+    waiting.join(10)
+    assert not waiting.is_alive()
+    shadow.stop()
+    kept = audit.scores(role="shadow")
+    assert sorted(kept["claim_id"]) == sorted(claim["claim_id"] for claim in claims)
+    assert kept["at"].nunique() == 1, "one write for the three requests"
+    assert runner.handed == [3], "the three requests handed to the challenger at once"
+    assert shadow.scored == 3
+
+
+def test_a_service_never_idle_still_gets_its_shadow_scores_written(
+    bundle, pending, database
+) -> None:
+    claim = ClaimIn.model_validate(pending[0]).model_dump()
+    held = _Held(Scorer(bundle, "9", 0.15, 0.5))
+    held.go.set()
+    shadow = ShadowScorer(InProcess(held), 1.0, 8, idle_patience=0.1)  # type: ignore[arg-type]
+    audit = AuditLog(database)
+    shadow.start()
+    with shadow.answering():
+        shadow.offer(audit, "k", "denial-risk", [claim])
+        shadow.wait()
+        assert list(audit.scores(role="shadow")["claim_id"]) == [claim["claim_id"]]
+    shadow.stop()
+
+
+class _GivingUp(InProcess):
+    """A runner whose process keeps ending."""
+
+    def score(self, requests):  # noqa: ARG002 (the runner's signature)
+        raise RunnerGaveUpError("its process ended 3 times in a row")
+
+
+def test_shadow_scoring_turns_itself_off_when_its_runner_gives_up(
+    bundle, pending, database, caplog
+) -> None:
+    claim = ClaimIn.model_validate(pending[0]).model_dump()
+    held = _Held(Scorer(bundle, "9", 0.15, 0.5))
+    shadow = ShadowScorer(_GivingUp(held), 1.0, 8)  # type: ignore[arg-type]
+    audit = AuditLog(database)
+    shadow.start()
+    with caplog.at_level(logging.WARNING, logger="serving.shadow"):
+        shadow.offer(audit, "k", "denial-risk", [claim])
+        shadow.wait()
+    assert (shadow.on, shadow.failed) == (False, 1)
+    assert "shadow scoring is off" in caplog.text
+    shadow.offer(audit, "k", "denial-risk", [claim])  # no longer sampled
+    shadow.wait()
+    shadow.stop()
+    assert (shadow.failed, shadow.dropped) == (1, 0)
+    assert audit.scores(role="shadow").empty
+
+
+def _shadow_process(other_than: int | None = None) -> multiprocessing.process.BaseProcess:
+    """The service's shadow scoring process (a new one, when `other_than` is the last's pid)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = [p for p in multiprocessing.active_children() if p.name == "denialops-shadow"]
+        if found and found[0].pid != other_than:
+            (process,) = found
+            return process
+        time.sleep(0.01)
+    raise AssertionError("no shadow scoring process")
+
+
+@pytest.mark.usefixtures("registry")  # the registry's MLflow store, in MLFLOW_TRACKING_URI
+def test_the_challenger_scores_in_a_child_process_that_is_started_again_when_it_ends(
+    settings: Settings, bundle, pending, tmp_path, monkeypatch, caplog
+) -> None:
+    """The service as deployed: champion and challenger (the same bundle, two versions)
+    logged and loaded from the registry, the challenger in the child process."""
+    monkeypatch.chdir(tmp_path)  # MLflow's artifacts
+    tracking_uri = settings.resolved_tracking_uri()
+    register_champion(bundle, tracking_uri, "denial-risk")
+    register_champion(bundle, tracking_uri, "denial-risk", alias="challenger")
+    shadowed = settings.model_copy(update={"shadow_sample": 1.0})
+    with (
+        TestClient(create_app(shadowed)) as client,
+        caplog.at_level(logging.WARNING, logger="serving.shadow"),
+    ):
+        answer = client.post(SCORE, json={"claims": pending[:3]}, headers=auth("scrubber"))
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model_version"] == "1"
+        champion = _kept(client, "champion")
+        shadow = _kept(client, "shadow")
+        assert [row[:3] for row in shadow] == [(key, claim, "2") for key, claim, *_ in champion]
+        assert [row[3] for row in shadow] == [row[3] for row in champion], "the same model"
+        # Ended between two requests: started again for the next one; ended at that one
+        # (the new process still loading the challenger): that request is not scored.
+        first = _shadow_process()
+        first.kill()
+        first.join(10)
+        ending = client.post(SCORE, json={"claims": pending[3:4]}, headers=auth("scrubber"))
+        assert (ending.status_code, ending.json()["model_version"]) == (200, "1")
+        _shadow_process(other_than=first.pid).kill()
+        client.post(SCORE, json={"claims": pending[4:6]}, headers=auth("scrubber"))
+        scored = [claim for _, claim, *_ in _kept(client, "shadow")]
+        assert scored[3:] == [claim["claim_id"] for claim in pending[4:6]]
+        assert "ended (exit code -9): starting it again" in caplog.text
+        metrics = _shadow_metrics(client)
+        started = time.monotonic()
+    assert metrics == {
+        "denialops_shadow_scored_claims_total": 5.0,
+        "denialops_shadow_dropped_requests_total": 0.0,
+        "denialops_shadow_failed_requests_total": 1.0,
+    }
+    assert time.monotonic() - started < 10, "the process ended with the service"
+    assert not [p for p in multiprocessing.active_children() if p.name == "denialops-shadow"]
