@@ -62,6 +62,23 @@ class Settings(BaseSettings):
     shap_sample_rows: int = 2000
     seed: int = 7
 
+    dask_scheduler: str | None = Field(
+        None,
+        description="The Dask scheduler `--engine dask` runs on (tcp://host:8786, or any address "
+        "a dask.distributed Client takes). Unset: a LocalCluster on this machine, one "
+        "single-threaded worker per core sharing the memory (`dask_workers` to change).",
+    )
+    dask_workers: int | None = Field(
+        None, ge=1, description="Workers of the LocalCluster (unset: one per core)."
+    )
+    dask_partitions: int | None = Field(
+        None,
+        ge=1,
+        description="Partitions the Dask engine splits claims into by patient (unset: one per "
+        "250,000 claims, and at least two per worker), so one task's working set stays a "
+        "fraction of a worker's memory.",
+    )
+
     model_uri: str = Field(
         "models:/denial-risk@champion", description="The registered model the service scores with."
     )
