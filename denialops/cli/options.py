@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
+from cluster import Engine
 from data_contracts.reader import ContractData, ContractError, read_data_dir
 from settings import get_settings
 
@@ -46,6 +47,16 @@ BadRows = Annotated[
 ]
 
 
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        case_sensitive=False,
+        help="pandas: in this process (the default). dask: on the Dask cluster at "
+        "DENIALOPS_DASK_SCHEDULER, or a LocalCluster of this machine (see the README's "
+        "'Scale-out on Dask').",
+    ),
+]
 TenantOption = Annotated[
     str, typer.Option("--tenant", help="The tenant acted on (see `tenants list`).")
 ]
