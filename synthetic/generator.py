@@ -32,6 +32,9 @@ EXTRACT_AFTER_SESSIONS = 30
 SESSIONS_PER_PATIENT = 18.0
 """Measured average over the two years; a little headroom is generated and cut at `as_of`."""
 HEADROOM = 1.1
+LATER_HEADROOM = 1.05
+"""A later chunk of a chunked run simulates this much more than the first chunk needed, so
+that it rarely falls short of its claims by the extract date and is simulated again."""
 APPEALS_STREAM, ELIGIBILITY_STREAM, COHORT_STREAM = 1, 2, 3
 """Random streams drawn from the seed besides the world's own (`_stream`)."""
 Progress = Callable[[str], None]
@@ -365,11 +368,6 @@ def generate_chunks(
         first_claim += size
         yield SyntheticData(tables, truth, as_of, seed, ends_on)
         del tables, truth
-
-
-LATER_HEADROOM = 1.05
-"""A later chunk simulates this much more than the first chunk needed, so that it rarely
-falls short of its claims by the extract date and is simulated again."""
 
 
 def _later_cohort(

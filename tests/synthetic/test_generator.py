@@ -227,6 +227,14 @@ def test_chunks_share_the_world_and_extract_date_but_no_ids(chunks) -> None:
     assert set(chunks[1].tables["claims"]["rendering_provider_id"]) & first_providers
 
 
+def test_chunks_end_on_the_day_asked_for() -> None:
+    chunks = list(generate_chunks(1_500, seed=5, chunk_claims=1_000, ends_on=date(2026, 11, 1)))
+
+    assert {chunk.as_of for chunk in chunks} == {date(2026, 11, 1)}
+    for chunk in chunks:
+        assert chunk.tables["claims"]["submission_date"].max() <= pd.Timestamp("2026-11-01")
+
+
 def test_chunked_run_is_reproducible(chunks) -> None:
     again = list(generate_chunks(5_000, seed=5, chunk_claims=2_000))
     for first, second in zip(chunks, again, strict=True):
