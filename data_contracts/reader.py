@@ -8,6 +8,11 @@ written down with its problem (`quarantine`), unless a table has more of them th
 the ceiling allows. Coercion is strict where the contract is (ISO dates, whole
 numbers, dollars and cents) and forgiving where senders differ harmlessly
 (surrounding blanks, lower-case codes, ICD-10-CM codes without the dot).
+
+A table is `NAME.csv`, `NAME.parquet`, or `NAME.parquet/` as a folder of Parquet parts
+(partitioned by service month; see `data_contracts.writer.write_partitioned`), read as
+the parts one after another. `table_parts` and `read_table_part` let an engine read such a
+table a part at a time, each typed and checked like the whole.
 """
 
 from __future__ import annotations
@@ -164,7 +169,40 @@ def _table_file(directory: Path, name: str) -> tuple[Path | None, list[Problem]]
     return (found[0] if found else None), []
 
 
+def _parts(folder: Path) -> list[Path]:
+    """The Parquet parts of a partitioned table's folder, parts at its root first, then each
+    partition folder's in name order (months in calendar order); hidden (`.`) and metadata
+    (`_`) files are not parts."""
+    parts = (path.relative_to(folder).parts for path in folder.rglob("*.parquet") if path.is_file())
+    return [
+        folder.joinpath(*relative)
+        for relative in sorted(parts)
+        if not any(piece.startswith((".", "_")) for piece in relative)
+    ]
+
+
+def table_parts(directory: str | Path, name: str) -> list[Path]:
+    """The files table `name` of `directory` is read from, in order: a partitioned table's
+    parts (see `data_contracts.writer.write_partitioned`), month by month, or the single
+    file; [] when the table is absent. An engine reads them one at a time with
+    `read_table_part` instead of holding the whole table."""
+    directory = Path(directory)
+    path, problems = _table_file(directory, name)
+    if problems:
+        raise ContractError(str(directory), problems)
+    if path is None:
+        return []
+    return _parts(path) if path.is_dir() else [path]
+
+
 def _read_arrow(path: Path) -> pa_arrow.Table:
+    if path.is_dir():
+        parts = _parts(path)
+        if not parts:
+            raise pa_arrow.ArrowInvalid(f"{path.name} is a folder without Parquet parts")
+        # Each part alone: reading the folder as a dataset would add the partition key
+        # (service_month) as a column the contract does not have.
+        return pa_arrow.concat_tables([pq.read_table(part) for part in parts])
     if path.suffix == ".parquet":
         return pq.read_table(path)
     header = pa_csv.read_csv(path, read_options=pa_csv.ReadOptions(block_size=1 << 16)).schema.names
@@ -377,10 +415,21 @@ def read_table(directory: str | Path, name: str) -> tuple[pd.DataFrame, Path | N
         if problems:
             raise ContractError(str(directory), problems)
         return empty_table(name), None
+    return read_table_part(path, name), path
+
+
+def read_table_part(path: str | Path, name: str) -> pd.DataFrame:
+    """One file of table `name` (a part from `table_parts`, or a whole table's file or
+    folder), typed and checked as `read_table` does, or `ContractError` naming the file.
+
+    Row numbers count the part's own rows; the rules between rows of different parts (a
+    key repeated in two parts) and between tables are for a reader that sees them all.
+    """
+    path = Path(path)
     frame, problems = _load_table(TABLES[name], path, keep_extra=True)
     if problems:
         raise ContractError(str(path), problems)
-    return frame, path
+    return frame
 
 
 def check_table(

@@ -101,9 +101,13 @@ class TenantData:
 
 
 def _stamp(folder: Path) -> tuple:
-    """What changes when a table file is written, added or removed."""
-    files = sorted(p for p in folder.iterdir() if p.suffix in TABLE_SUFFIXES and p.is_file())
+    """What changes when a table file, or a part of a partitioned table, is written, added
+    or removed."""
+    tables = [p for p in folder.iterdir() if p.suffix in TABLE_SUFFIXES]
+    files = sorted(
+        part for table in tables for part in ([table] if table.is_file() else table.rglob("*"))
+    )
     return (
         str(folder.resolve()),
-        *((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files),
+        *((str(p.relative_to(folder)), p.stat().st_mtime_ns, p.stat().st_size) for p in files),
     )

@@ -4,8 +4,15 @@
 in `features/` or `training/` may import this package (import-linter enforces it).
 """
 
-from synthetic.generator import SyntheticData, generate
-from synthetic.output import write_synthetic
+from synthetic.generator import SyntheticData, generate, generate_chunks
+from synthetic.output import write_synthetic, write_synthetic_chunks
 from synthetic.scenarios import SCENARIOS
 
-__all__ = ["SCENARIOS", "SyntheticData", "generate", "write_synthetic"]
+__all__ = [
+    "SCENARIOS",
+    "SyntheticData",
+    "generate",
+    "generate_chunks",
+    "write_synthetic",
+    "write_synthetic_chunks",
+]

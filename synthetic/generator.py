@@ -10,7 +10,7 @@ so the history before it is complete, as in a real clinic's extract.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -31,6 +31,12 @@ EXTRACT_AFTER_SESSIONS = 30
 """Most days the extract may fall after the last session generated (else more are)."""
 SESSIONS_PER_PATIENT = 18.0
 """Measured average over the two years; a little headroom is generated and cut at `as_of`."""
+HEADROOM = 1.1
+LATER_HEADROOM = 1.05
+"""A later chunk of a chunked run simulates this much more than the first chunk needed, so
+that it rarely falls short of its claims by the extract date and is simulated again."""
+APPEALS_STREAM, ELIGIBILITY_STREAM, COHORT_STREAM = 1, 2, 3
+"""Random streams drawn from the seed besides the world's own (`_stream`)."""
 Progress = Callable[[str], None]
 
 
@@ -144,6 +150,28 @@ def _line_level(claims: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     return claims.assign(line_issue=extra_issue | addon_mismatch_only, denied_line_charge=charge)
 
 
+@dataclass(frozen=True)
+class Cohort:
+    """The patients one chunk of a chunked run simulates, in a world shared by every chunk.
+
+    The world (payers, facilities, providers) is drawn from the seed alone, sized by
+    `world_claims` (every chunk's claims), so every chunk has the same one; cohort 0 goes on
+    drawing from the world's stream, as `generate` does, and cohort k from a stream of its
+    own. Patient and authorization numbers start after the earlier cohorts' so none repeats.
+    """
+
+    index: int
+    world_claims: int
+    first_patient: int = 1
+    first_auth: int = 1
+
+
+def _stream(seed: int, stream: int, cohort: int) -> np.random.Generator:
+    """A random stream of the seed; cohort 0's are `generate`'s own, so a run of one chunk
+    is `generate`'s data."""
+    return np.random.default_rng([seed, stream] if cohort == 0 else [seed, stream, cohort])
+
+
 @dataclass
 class Simulation:
     """Everything simulated before the extract cut, indexed by session/claim row."""
@@ -166,19 +194,26 @@ def _simulate(
     progress: Progress,
     origin: np.datetime64,
     drift: scenarios.Drift | None = None,
+    cohort: Cohort | None = None,
 ) -> Simulation:
     """The world, its patients and every claim, with the calendar's day 0 on `origin`.
 
     A `drift` rewrites sessions from its change day on with its own random numbers, so
     every draw from `rng` is the same as without it until adjudication; the remits after
-    that are drawn again (`_splice` keeps the earlier claims' from the run without it)."""
+    that are drawn again (`_splice` keeps the earlier claims' from the run without it).
+    A `cohort` is one chunk's patients in the world of a chunked run (`generate_chunks`)."""
+    cohort = cohort or Cohort(0, n_claims)
     rng = np.random.default_rng(seed)
     payers = world.payer_frame()
-    facilities = world.facility_frame(rng, n_claims)
-    providers = world.provider_frame(rng, facilities, n_claims)
+    facilities = world.facility_frame(rng, cohort.world_claims)
+    providers = world.provider_frame(rng, facilities, cohort.world_claims)
+    if cohort.index:
+        rng = _stream(seed, COHORT_STREAM, cohort.index)
     n_patients = int(np.ceil(n_claims * headroom / SESSIONS_PER_PATIENT)) + 10
     progress("patients and episodes")
-    patients = population.make_patients(rng, n_patients, payers, facilities)
+    patients = population.make_patients(
+        rng, n_patients, payers, facilities, first_id=cohort.first_patient
+    )
     episodes = population.make_episodes(rng, patients, facilities, providers)
     progress("sessions and coding")
     expanded = sessions.expand_sessions(rng, episodes, patients, facilities, providers, payers)
@@ -189,7 +224,7 @@ def _simulate(
     claims = _claim_flags(rng, coded, patients, facilities, providers, payers)
     progress("history: caps and authorizations")
     claims["over_visit_cap"] = history.visits_over_cap(claims, payers, origin)
-    auth = history.authorizations(rng, claims, facilities, payers)
+    auth = history.authorizations(rng, claims, facilities, payers, first_number=cohort.first_auth)
     if drift:
         claims, patients, payers, auth = scenarios.rebill(
             drift, claims, patients, payers, facilities, auth, origin
@@ -248,23 +283,11 @@ def generate(
         raise ValueError("change_on needs a scenario")
     if scenario is not None:
         scenarios.check_scenario(scenario)
-    progress = progress or (lambda step: log.info("synth: %s", step))
-    headroom = 1.1
-    sim = _simulate(n_claims, seed, headroom, progress, START)
-    # Small data sets vary more than the average promises. And the extract must fall at most
-    # a month after the last session: later, only claims sent near a filing limit are still
-    # being sent, and the extract's pending claims would be those alone.
-    while (
-        len(sim.claims) < n_claims
-        or _extract_day(sim, n_claims) > sim.claims["day"].max() + EXTRACT_AFTER_SESSIONS
-    ):
-        headroom *= 1.25
-        sim = _simulate(n_claims, seed, headroom, progress, START)
+    progress = progress or _log_progress
+    sim, headroom = _fitted(n_claims, seed, progress, Cohort(0, n_claims))
     origin = START
     if ends_on is not None:
-        # Which claims exist and when they are sent does not depend on the calendar, so
-        # the extract day is known before choosing the calendar that ends on it.
-        origin = np.datetime64(ends_on, "D") - np.timedelta64(_extract_day(sim, n_claims), "D")
+        origin = _origin(sim, n_claims, ends_on)
         if origin != START:
             sim = _simulate(n_claims, seed, headroom, progress, origin)
     as_of_day = _extract_day(sim, n_claims)
@@ -281,15 +304,151 @@ def generate(
         sim = _splice(sim, _simulate(n_claims, seed, headroom, progress, origin, drift), drift)
 
     progress("cut at the extract date")
-    order = np.lexsort((sim.claims.index.to_numpy(), sim.claims["submission_day"].to_numpy()))
-    claims = sim.claims.iloc[order[:n_claims]]
+    claims = _in_submission_order(sim.claims).iloc[:n_claims]
+    tables, truth = _contract_data(sim, claims, as_of_day, seed, progress)
+    if drift:
+        tables["eligibility"] = scenarios.restate_eligibility(
+            drift, tables["eligibility"], sim.patients, _dates(np.array([drift.change_day]))[0]
+        )
+    _move_dates(tables, origin - START)
+    as_of = (origin + np.timedelta64(as_of_day, "D")).astype(date)
+    change = (origin + np.timedelta64(drift.change_day, "D")).astype(date) if drift else None
+    return SyntheticData(tables, truth, as_of, seed, ends_on, scenario, change)
+
+
+def generate_chunks(
+    n_claims: int,
+    seed: int,
+    chunk_claims: int,
+    progress: Progress | None = None,
+    ends_on: date | None = None,
+) -> Iterator[SyntheticData]:
+    """`n_claims` claims of one synthetic world, `chunk_claims` at a time, so that memory
+    holds one chunk's simulation, never the whole data set's.
+
+    Every chunk shares the world (payers, facilities, providers and their rules), the
+    calendar and the extract date; each has patients of its own (ids never repeat) and
+    claims numbered on from the chunk before. The first chunk is cut as `generate` cuts
+    (its first claims in submission order), which fixes the extract date; a later chunk
+    simulates a fresh cohort of patients and keeps, patient by patient, the claims sent by
+    that date until it has its share, so its last patient may lose their last few claims,
+    like one who stopped coming. A run of one chunk is `generate`'s data; the same seed,
+    claims and chunk size give the same chunks. Each chunk's `tables` hold only its own
+    rows (authorizations and eligibility of its own patients).
+    """
+    if n_claims < 1 or chunk_claims < 1:
+        raise ValueError("n_claims and chunk_claims must be at least 1")
+    progress = progress or _log_progress
+    sizes = [chunk_claims] * (n_claims // chunk_claims)
+    if n_claims % chunk_claims:
+        sizes.append(n_claims % chunk_claims)
+    cohort = Cohort(0, n_claims)
+    sim, headroom = _fitted(sizes[0], seed, progress, cohort)
+    origin = START
+    if ends_on is not None:
+        origin = _origin(sim, sizes[0], ends_on)
+        if origin != START:
+            sim = _simulate(sizes[0], seed, headroom, progress, origin, cohort=cohort)
+    as_of_day = _extract_day(sim, sizes[0])
+    as_of = (origin + np.timedelta64(as_of_day, "D")).astype(date)
+    claims = _in_submission_order(sim.claims).iloc[: sizes[0]]
+    first_claim = first_patient = first_auth = 1
+    for index, size in enumerate(sizes):
+        if index:
+            progress(f"chunk {index + 1} of {len(sizes)}")
+            cohort = Cohort(index, n_claims, first_patient, first_auth)
+            sim, claims = _later_cohort(
+                size, seed, headroom * LATER_HEADROOM, progress, origin, as_of_day, cohort
+            )
+        first_patient += len(sim.patients)
+        first_auth += len(sim.claims)  # a number per session at most, so none repeats
+        tables, truth = _contract_data(sim, claims, as_of_day, seed, progress, index, first_claim)
+        del sim, claims  # the next chunk is simulated without this one's held
+        _move_dates(tables, origin - START)
+        first_claim += size
+        yield SyntheticData(tables, truth, as_of, seed, ends_on)
+        del tables, truth
+
+
+def _later_cohort(
+    n_claims: int,
+    seed: int,
+    headroom: float,
+    progress: Progress,
+    origin: np.datetime64,
+    as_of_day: int,
+    cohort: Cohort,
+) -> tuple[Simulation, pd.DataFrame]:
+    """A later chunk's simulation and its `n_claims` claims sent by `as_of_day`: all of its
+    first patients', in submission order."""
+    while True:
+        sim = _simulate(n_claims, seed, headroom, progress, origin, cohort=cohort)
+        sent = sim.claims[sim.claims["submission_day"].to_numpy() <= as_of_day]
+        if len(sent) >= n_claims:
+            break
+        del sim, sent
+        headroom *= 1.25
+    by_patient = np.lexsort(
+        (sent.index.to_numpy(), sent["submission_day"].to_numpy(), sent["patient"].to_numpy())
+    )
+    return sim, _in_submission_order(sent.iloc[np.sort(by_patient[:n_claims])])
+
+
+def _log_progress(step: str) -> None:
+    log.info("synth: %s", step)
+
+
+def _fitted(
+    n_claims: int, seed: int, progress: Progress, cohort: Cohort
+) -> tuple[Simulation, float]:
+    """A simulation with `n_claims` claims to cut, and the headroom it took.
+
+    Small data sets vary more than the average promises. And the extract must fall at most
+    a month after the last session: later, only claims sent near a filing limit are still
+    being sent, and the extract's pending claims would be those alone."""
+    headroom = HEADROOM
+    sim = _simulate(n_claims, seed, headroom, progress, START, cohort=cohort)
+    while (
+        len(sim.claims) < n_claims
+        or _extract_day(sim, n_claims) > sim.claims["day"].max() + EXTRACT_AFTER_SESSIONS
+    ):
+        headroom *= 1.25
+        sim = _simulate(n_claims, seed, headroom, progress, START, cohort=cohort)
+    return sim, headroom
+
+
+def _origin(sim: Simulation, n_claims: int, ends_on: date) -> np.datetime64:
+    """The calendar's day 0 that puts the extract on `ends_on`. Which claims exist and when
+    they are sent does not depend on the calendar, so the extract day is known before
+    choosing the calendar that ends on it."""
+    return np.datetime64(ends_on, "D") - np.timedelta64(_extract_day(sim, n_claims), "D")
+
+
+def _in_submission_order(claims: pd.DataFrame) -> pd.DataFrame:
+    return claims.iloc[np.lexsort((claims.index.to_numpy(), claims["submission_day"].to_numpy()))]
+
+
+def _contract_data(
+    sim: Simulation,
+    claims: pd.DataFrame,
+    as_of_day: int,
+    seed: int,
+    progress: Progress,
+    cohort: int = 0,
+    first_claim: int = 1,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The contract tables and truth of `claims` (rows of `sim.claims`, in the order their ids
+    are given, from `first_claim` on), as the extract on `as_of_day` shows them."""
     outcome = sim.outcome.loc[claims.index]
     remits = sim.remits.loc[claims.index]
     recovery = appeals_for(
-        np.random.default_rng([seed, 1]), claims, outcome, remits, sim.payers, as_of_day
+        _stream(seed, APPEALS_STREAM, cohort), claims, outcome, remits, sim.payers, as_of_day
     )
     claim_ids = pd.Series(
-        pd.Series(np.arange(1, n_claims + 1)).map("CLM{:09d}".format).to_numpy(), index=claims.index
+        pd.Series(np.arange(first_claim, first_claim + len(claims)))
+        .map("CLM{:09d}".format)
+        .to_numpy(),
+        index=claims.index,
     )
     progress("contract tables")
     ids = _Ids(sim, claim_ids)
@@ -299,14 +458,13 @@ def generate(
         "remits": _remits_table(remits[remits["received_day"] <= as_of_day], ids),
         "authorizations": _authorizations_table(sim, claims, as_of_day, ids),
         "eligibility": _eligibility_table(
-            np.random.default_rng([seed, 2]), sim.patients, claims["patient"].unique(), ids
+            _stream(seed, ELIGIBILITY_STREAM, cohort),
+            sim.patients,
+            claims["patient"].unique(),
+            ids,
         ),
         "appeals": _appeals_table(recovery.appeals, ids),
     }
-    if drift:
-        tables["eligibility"] = scenarios.restate_eligibility(
-            drift, tables["eligibility"], sim.patients, _dates(np.array([drift.change_day]))[0]
-        )
     payer = claims["payer"].to_numpy()
     truth = pd.DataFrame(
         {
@@ -321,10 +479,7 @@ def generate(
             "filing_limit_days": sim.payers["timely_filing_days"].to_numpy()[payer],
         }
     )
-    _move_dates(tables, origin - START)
-    as_of = (origin + np.timedelta64(as_of_day, "D")).astype(date)
-    change = (origin + np.timedelta64(drift.change_day, "D")).astype(date) if drift else None
-    return SyntheticData(tables, truth, as_of, seed, ends_on, scenario, change)
+    return tables, truth
 
 
 def _splice(base: Simulation, changed: Simulation, drift: scenarios.Drift) -> Simulation:

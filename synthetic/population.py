@@ -106,8 +106,13 @@ def _weighted(rng: np.random.Generator, options, weights, size: int) -> np.ndarr
 
 
 def make_patients(
-    rng: np.random.Generator, n: int, payers: pd.DataFrame, facilities: pd.DataFrame
+    rng: np.random.Generator,
+    n: int,
+    payers: pd.DataFrame,
+    facilities: pd.DataFrame,
+    first_id: int = 1,
 ) -> pd.DataFrame:
+    """`n` patients numbered from `first_id` (a later chunk's never repeat an earlier one's)."""
     payer = rng.choice(len(payers), size=n, p=payers["share"].to_numpy())
     switch = rng.random(n) < 0.12
     lost = ~switch & (rng.random(n) < 0.04)
@@ -130,7 +135,7 @@ def make_patients(
     secondary = np.where(first == primary, "", secondary)
     return pd.DataFrame(
         {
-            "patient_id": pd.Series(np.arange(1, n + 1)).map("PAT{:07d}".format),
+            "patient_id": pd.Series(np.arange(first_id, first_id + n)).map("PAT{:07d}".format),
             "payer": payer,
             "second_payer": np.where(switch, second, -1),
             "change_day": change_day,

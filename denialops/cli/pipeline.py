@@ -34,6 +34,8 @@ from settings import get_settings
 
 # Top-level commands (`denialops synth`, ...): merged into the app, which names no group for them.
 commands = typer.Typer()
+CHUNK_CLAIMS = 500_000
+"""`synth --format parquet-partitioned` makes this many claims at a time unless told."""
 
 
 @commands.command()
@@ -45,10 +47,20 @@ def synth(
         str,
         typer.Option(
             "--format",
-            help="csv, parquet, or x12 (837P/837I/835 files plus the other tables as CSV).",
+            help="csv, parquet, x12 (837P/837I/835 files plus the other tables as CSV), or "
+            "parquet-partitioned (folders of Parquet parts by service month, written a chunk "
+            "of claims at a time: memory holds one chunk, not the whole).",
             case_sensitive=False,
         ),
     ] = "csv",
+    chunk_claims: Annotated[
+        int | None,
+        typer.Option(
+            "--chunk-claims",
+            min=1,
+            help=f"Claims per chunk with --format parquet-partitioned (default {CHUNK_CLAIMS:,}).",
+        ),
+    ] = None,
     ends_on: Annotated[
         datetime | None,
         typer.Option(
@@ -77,15 +89,24 @@ def synth(
 ) -> None:
     """Write a synthetic behavioral-health data directory plus truth.csv (evaluation only)."""
     from synthetic import SCENARIOS, generate, write_synthetic
-    from synthetic.output import X12_FOLDER
+    from synthetic.output import PARTITIONED, X12_FOLDER
 
     fmt = fmt.lower()
-    if fmt not in ("csv", "parquet", "x12"):
-        raise typer.BadParameter("use csv, parquet or x12", param_hint="--format")
+    if fmt not in ("csv", "parquet", "x12", PARTITIONED):
+        raise typer.BadParameter(f"use csv, parquet, x12 or {PARTITIONED}", param_hint="--format")
     if scenario is not None and scenario not in SCENARIOS:
         raise typer.BadParameter(f"use one of {', '.join(SCENARIOS)}", param_hint="--scenario")
     if change_on is not None and scenario is None:
         raise typer.BadParameter("needs --scenario", param_hint="--change-on")
+    if fmt == PARTITIONED:
+        if scenario is not None:
+            raise typer.BadParameter(
+                f"is not made in chunks ({PARTITIONED})", param_hint="--scenario"
+            )
+        _synth_in_chunks(claims, out, seed, chunk_claims or CHUNK_CLAIMS, ends_on)
+        return
+    if chunk_claims is not None:
+        raise typer.BadParameter(f"needs --format {PARTITIONED}", param_hint="--chunk-claims")
     started = time.perf_counter()
     with progress_bar() as progress:
         task = progress.add_task("generating", total=None)
@@ -111,6 +132,33 @@ def synth(
             f"claims and remits are X12 files in {out / X12_FOLDER}; bring them in with: "
             f"denialops ingest x12 {out / X12_FOLDER} --out {out}"
         )
+
+
+def _synth_in_chunks(
+    claims: int, out: Path, seed: int, chunk_claims: int, ends_on: datetime | None
+) -> None:
+    """`synth` as partitioned Parquet: one world made and written a chunk at a time."""
+    from synthetic import generate_chunks, write_synthetic_chunks
+
+    started = time.perf_counter()
+    with progress_bar() as progress:
+        task = progress.add_task("generating", total=None)
+        run = write_synthetic_chunks(
+            generate_chunks(
+                claims,
+                seed,
+                chunk_claims,
+                progress=lambda step: progress.update(task, description=step),
+                ends_on=ends_on.date() if ends_on else None,
+            ),
+            out,
+            chunk_claims,
+        )
+    console.print(
+        f"[green]wrote[/] {run.claims:,} claims to {out} in {run.chunks} chunk(s) as partitioned "
+        f"Parquet (as of {run.as_of}, {run.denied / run.claims:.1%} denied) in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
 
 
 @commands.command()

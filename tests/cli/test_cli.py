@@ -41,7 +41,38 @@ def test_unknown_format_is_refused(tmp_path) -> None:
         app, ["synth", "--claims", "10", "--out", str(tmp_path), "--format", "xml"]
     )
     assert result.exit_code == 2
-    assert "csv, parquet or x12" in result.output
+    assert "csv, parquet, x12 or parquet-partitioned" in result.output
+
+
+def test_synth_writes_partitioned_parquet_in_chunks(tmp_path) -> None:
+    out = tmp_path / "data"
+    result = runner.invoke(
+        app,
+        [
+            *("synth", "--claims", "2500", "--seed", "3", "--out", str(out)),
+            *("--format", "parquet-partitioned", "--chunk-claims", "1000"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "in 3 chunk(s)" in result.output
+    assert {path.name for path in out.glob("claims.parquet/*/*.parquet")} == {
+        "part-00000.parquet",
+        "part-00001.parquet",
+        "part-00002.parquet",
+    }
+    manifest = json.loads((out / "synth_manifest.json").read_text())
+    assert (manifest["format"], manifest["chunk_claims"]) == ("parquet-partitioned", 1000)
+    checked = runner.invoke(app, ["validate", "--data", str(out)])
+    assert checked.exit_code == 0, checked.output
+    assert "2,500" in checked.output
+
+
+def test_chunks_need_the_partitioned_format(tmp_path) -> None:
+    result = runner.invoke(
+        app, ["synth", "--claims", "10", "--out", str(tmp_path), "--chunk-claims", "5"]
+    )
+    assert result.exit_code == 2
+    assert "needs --format parquet-partitioned" in result.output
 
 
 def test_synth_scenario_is_in_the_manifest(tmp_path) -> None:

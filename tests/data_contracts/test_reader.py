@@ -14,7 +14,7 @@ import pytest
 from data_contracts import reader
 from data_contracts.reader import ContractError, Problem, empty_table, read_data_dir
 from data_contracts.schemas import TABLES
-from data_contracts.writer import write_data_dir
+from data_contracts.writer import to_arrow, write_data_dir, write_partitioned
 from tests.data_contracts.plausibility_cases import IMPLAUSIBLE, PLAUSIBLE_IDS, Implausible
 
 VALID_CSV = {
@@ -475,6 +475,78 @@ def test_csv_and_parquet_of_one_table_is_an_error(valid_dir: Path, tables, table
     assert problem.rule == f"both {table}.csv and {table}.parquet exist: keep one"
     assert f"  - {table}: both {table}.csv and {table}.parquet exist" in str(error)
     assert not any("required table missing" in p.rule for p in error.problems)
+
+
+# --- a partitioned table, a part at a time -----------------------------------------------
+
+
+def write_in_two_chunks(directory: Path, tables: dict[str, pd.DataFrame]) -> Path:
+    """The valid directory partitioned, C3 served in February: chunk 0 holds C1 and C3,
+    chunk 1 holds C2 (January again)."""
+    tables["claims"].loc[2, "service_date"] = "2024-02-01"
+    typed = read_data_dir(write_csv_dir(directory / "csv", tables)).tables()
+    about_claims = ("claims", "claim_lines", "remits", "appeals")
+    for chunk, claims in enumerate((["C1", "C3"], ["C2"])):
+        part = {name: typed[name][typed[name]["claim_id"].isin(claims)] for name in about_claims}
+        write_partitioned(directory / "parts", part, chunk)
+    return directory / "parts"
+
+
+def test_table_parts_are_in_month_then_chunk_order(tmp_path: Path, tables) -> None:
+    parts = write_in_two_chunks(tmp_path, tables)
+
+    found = reader.table_parts(parts, "claims")
+
+    assert [path.relative_to(parts / "claims.parquet").as_posix() for path in found] == [
+        "service_month=2024-01/part-00000.parquet",
+        "service_month=2024-01/part-00001.parquet",
+        "service_month=2024-02/part-00000.parquet",
+    ]
+    assert reader.table_parts(tmp_path / "csv", "claims") == [tmp_path / "csv/claims.csv"]
+    assert reader.table_parts(parts, "eligibility") == []
+
+
+def test_parts_read_one_at_a_time_add_up_to_the_whole_table(tmp_path: Path, tables) -> None:
+    parts = write_in_two_chunks(tmp_path, tables)
+    whole = read_data_dir(parts)
+    found = reader.table_parts(parts, "claims")
+
+    pieces = [reader.read_table_part(path, "claims") for path in found]
+
+    assert [len(piece) for piece in pieces] == [1, 1, 1]
+    pd.testing.assert_frame_equal(pd.concat(pieces, ignore_index=True), whole.claims)
+    assert "service_month" not in whole.claims.columns
+
+
+def test_a_bad_part_is_named_with_its_own_row(tmp_path: Path, tables) -> None:
+    parts = write_in_two_chunks(tmp_path, tables)
+    february = reader.table_parts(parts, "claims")[-1]
+    bad = reader.read_table_part(february, "claims").assign(original_claim_id=None)
+    pq.write_table(to_arrow("claims", bad), february)
+
+    with pytest.raises(ContractError) as info:
+        reader.read_table_part(february, "claims")
+
+    problem = only_problem(info.value)
+    assert (problem.table, problem.column, problem.rows) == (
+        "claims",
+        "frequency_code, original_claim_id",
+        (1,),
+    )
+    assert str(info.value).startswith(f"{february} breaks the data contract")
+    # The whole directory counts the row among all the table's rows, parts in order.
+    assert problem_at(contract_error(parts), "claims", problem.column).rows == (3,)
+
+
+def test_a_table_folder_without_parts_cannot_be_read(valid_dir: Path) -> None:
+    (valid_dir / "remits.csv").unlink()
+    (valid_dir / "remits.parquet").mkdir()
+
+    problem = only_problem(contract_error(valid_dir))
+
+    assert problem.rule == (
+        "cannot read remits.parquet: remits.parquet is a folder without Parquet parts"
+    )
 
 
 # --- many problems ------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from data_contracts.reader import read_data_dir
+from data_contracts.writer import write_partitioned
 from serving.tenant_data import NoDataError, TenantData
 from settings import Settings
 from storage.tenants import add_tenant
@@ -33,6 +35,21 @@ def test_the_data_is_kept_until_a_table_file_changes(database, practice, tmp_pat
     again = kept.get("default", settings)
     assert again is not first
     assert again.claims["claim_id"].tolist() == first.claims["claim_id"].tolist()
+
+
+def test_a_new_part_of_a_partitioned_table_is_a_change(database, practice, tmp_path) -> None:
+    folder = shutil.copytree(practice, tmp_path / "copy")
+    tables = read_data_dir(folder).tables()
+    for path in folder.glob("*.csv"):
+        path.unlink()
+    write_partitioned(folder, tables, chunk=0)
+    kept = TenantData(database)
+    first = kept.get("default", Settings(queue_data_dir=folder))
+    assert kept.get("default", Settings(queue_data_dir=folder)) is first
+
+    write_partitioned(folder, {"eligibility": tables["eligibility"].iloc[:0]}, chunk=1)
+
+    assert kept.get("default", Settings(queue_data_dir=folder)) is not first
 
 
 def test_a_tenant_reads_its_own_directory_never_the_installations(database, practice) -> None:

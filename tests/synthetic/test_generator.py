@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from data_contracts.denials import remit_denial_categories, timed_psychotherapy_claims
-from data_contracts.reader import read_data_dir
-from synthetic import SyntheticData, generate
+from data_contracts.reader import check_tables, read_data_dir
+from synthetic import SyntheticData, generate, generate_chunks
 from synthetic.world import PAYERS
 
 
@@ -188,3 +188,57 @@ def test_ends_on_moves_every_date_and_keeps_the_calendar() -> None:
     assert over.sum() > 100
     category = op["denial_category"].where(op["denied"])
     assert (category[over] == "visit_limit").mean() > 0.6
+
+
+# --- one world in chunks ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chunks() -> list[SyntheticData]:
+    return list(generate_chunks(5_000, seed=5, chunk_claims=2_000))
+
+
+def test_a_run_of_one_chunk_is_generates_data() -> None:
+    (only,) = generate_chunks(3_000, seed=5, chunk_claims=3_000)
+    whole = generate(3_000, seed=5)
+    for name, frame in whole.tables.items():
+        pd.testing.assert_frame_equal(only.tables[name], frame, obj=name)
+    pd.testing.assert_frame_equal(only.truth, whole.truth)
+
+
+def test_chunks_pass_the_contract_each_alone(chunks) -> None:
+    assert [len(chunk.tables["claims"]) for chunk in chunks] == [2_000, 2_000, 1_000]
+    for index, chunk in enumerate(chunks):
+        check_tables(f"chunk {index}", chunk.tables)
+        assert chunk.truth["claim_id"].equals(chunk.tables["claims"]["claim_id"])
+
+
+def test_chunks_share_the_world_and_extract_date_but_no_ids(chunks) -> None:
+    claims = pd.concat([chunk.tables["claims"] for chunk in chunks], ignore_index=True)
+    assert list(claims["claim_id"]) == [f"CLM{i:09d}" for i in range(1, 5_001)]
+    assert {chunk.as_of for chunk in chunks} == {chunks[0].as_of}
+    assert claims["submission_date"].max() == pd.Timestamp(chunks[0].as_of)
+    for column in ("patient_id", "auth_id"):
+        table = "claims" if column == "patient_id" else "authorizations"
+        per_chunk = [set(chunk.tables[table][column]) for chunk in chunks]
+        assert sum(map(len, per_chunk)) == len(set().union(*per_chunk)), column
+    # The same world: the later chunks' claims go to the first chunk's providers.
+    first_providers = set(chunks[0].tables["claims"]["rendering_provider_id"])
+    assert set(chunks[1].tables["claims"]["rendering_provider_id"]) & first_providers
+
+
+def test_chunks_end_on_the_day_asked_for() -> None:
+    chunks = list(generate_chunks(1_500, seed=5, chunk_claims=1_000, ends_on=date(2026, 11, 1)))
+
+    assert {chunk.as_of for chunk in chunks} == {date(2026, 11, 1)}
+    for chunk in chunks:
+        assert chunk.tables["claims"]["submission_date"].max() <= pd.Timestamp("2026-11-01")
+
+
+def test_chunked_run_is_reproducible(chunks) -> None:
+    again = list(generate_chunks(5_000, seed=5, chunk_claims=2_000))
+    for first, second in zip(chunks, again, strict=True):
+        for name, frame in first.tables.items():
+            pd.testing.assert_frame_equal(second.tables[name], frame, obj=name)
+    other = next(iter(generate_chunks(5_000, seed=6, chunk_claims=2_000)))
+    assert not other.tables["claims"].equals(chunks[0].tables["claims"])
