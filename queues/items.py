@@ -33,7 +33,7 @@ from data_contracts.reader import ContractData
 from features.claim_level import days
 from model_bundle.recovery import RecoveryBundle, recovery_features
 from model_bundle.registered import load_registered
-from queues.deadlines import Deadline, learn_deadlines
+from queues.deadlines import Deadline, Deadlines, learn_deadlines
 from queues.policy import Policy
 from settings import Settings
 from storage.schema import DETAILS
@@ -120,18 +120,43 @@ def open_denials(data: ContractData, category: pd.Series | None = None) -> pd.Da
     )
 
 
+@dataclass(frozen=True)
+class Learned:
+    """What ranking learns from the whole history rather than from each denial: payers'
+    allowed ratios, appeal effort and deadlines."""
+
+    history: History
+    deadlines: Deadlines
+
+
+def learn(data: ContractData, policy: Policy, category: pd.Series | None = None) -> Learned:
+    """`Learned` from all of `data` (`category`: `denial_categories(data)`, computed here
+    when not given)."""
+    if category is None:
+        category = denial_categories(data)
+    return Learned(learn_history(data, category), learn_deadlines(data, policy))
+
+
 def work_items(
-    data: ContractData, recovery: RecoveryBundle, policy: Policy, as_of: date
+    data: ContractData,
+    recovery: RecoveryBundle,
+    policy: Policy,
+    as_of: date,
+    learned: Learned | None = None,
 ) -> pd.DataFrame:
     """One row per open denial: category, the action the policy would take if it is worked
     (after the hard rules), P(recovered) for it, recoverable amount, effort, deadline (NaN:
     unknown) and the day past which it is written off as late (NaN: never), whether the
     deadlines it depends on are unverified, and the billed amount, which bounds what a
-    biller may record as recovered; and the denial's `DETAILS`."""
+    biller may record as recovered; and the denial's `DETAILS`.
+
+    Each row depends on its own claim and on `learned` only, so `data` may be a part of the
+    directory holding whole claims (a shard of the Dask engine, `queues.distributed`) when
+    `learned` comes from the whole of it; by default it is learned from `data`."""
     category = denial_categories(data)
     denials = open_denials(data, category)
-    history = learn_history(data, category)
-    deadlines = learn_deadlines(data, policy)
+    learned = learned or learn(data, policy, category)
+    history, deadlines = learned.history, learned.deadlines
     action = pd.Series(
         [
             _work_action(policy, deadlines.filing, c, remarks, payer, lag)
