@@ -15,10 +15,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
+from cluster import Engine
 from data_contracts.reader import ContractData, ContractError, read_data_dir
 from settings import get_settings
 
 if TYPE_CHECKING:
+    from features.distributed import Shards
+
     from data_contracts.quarantine import QuarantineSummary
     from serving.loading import TenantScorer
     from storage.database import Database
@@ -53,6 +56,16 @@ DataOption = Annotated[
     Path | None,
     typer.Option(
         "--data", help="Contract data directory (default: the tenant's, see `tenants list`)."
+    ),
+]
+
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        case_sensitive=False,
+        help="pandas: compute in this process; dask: shard by patient and compute on the Dask "
+        "cluster (DENIALOPS_DASK_SCHEDULER, or a LocalCluster of this machine). Same output.",
     ),
 ]
 
@@ -123,6 +136,22 @@ def tenant_data(name: str, data: Path | None, option: str = "--data") -> tuple[T
             param_hint=option,
         )
     return tenant, data
+
+
+@contextlib.contextmanager
+def shards_for(engine: Engine, data: ContractData) -> Iterator[Shards | None]:
+    """None on the pandas engine; on the Dask engine `data` split into shards on the cluster
+    (`cluster.dask_client`), there while the block runs."""
+    if engine is Engine.pandas:
+        yield None
+        return
+    from features.distributed import shard_data
+
+    from cluster import dask_client
+
+    settings = get_settings()
+    with dask_client(settings) as client:
+        yield shard_data(data, client, settings.dask_partitions)
 
 
 def when(at: datetime | None) -> str:
