@@ -18,7 +18,7 @@ The API's row path (`features.online`) shares `history_features` and
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TypeVar
@@ -38,6 +38,7 @@ from features.tallies import (
     CLAIM_TALLIES,
     DECAY_DAYS,
     REMIT_TALLIES,
+    TALLIES,
     Tally,
     column,
     event_values,
@@ -84,7 +85,7 @@ def _seeds(
     return distinct[found], values[found]
 
 
-def _run(
+def run_tally(
     tally: Tally,
     events: pd.DataFrame,
     event_times: np.ndarray,
@@ -93,6 +94,9 @@ def _run(
     state: FeatureState | None,
     scope: tuple[str, ...] = (),
 ) -> dict:
+    """`tally`'s finished columns for each query: the events with its key before it, seeded
+    by `state` (anything with `lookup`: the serving state, or the Dask engine's totals of
+    the earlier time chunks). `scope` columns split the key space further."""
     keys = [*scope, *tally.keys]
     both = pd.concat([events[keys], queries[keys]], ignore_index=True)
     codes = key_codes(both, keys)
@@ -122,12 +126,12 @@ def _claim_tallies(
     the claims into separate histories."""
     raw: dict = {}
     for tally in (t for t in CLAIM_TALLIES if t.stage == 1):
-        raw |= _run(tally, base, rank, base, rank, state, scope)
+        raw |= run_tally(tally, base, rank, base, rank, state, scope)
     base = base.assign(
         first_visit_of_day=(raw["patient_payer_day__prior_claims"] == 0).astype("float64")
     )
     for tally in (t for t in CLAIM_TALLIES if t.stage == 2):
-        raw |= _run(tally, base, rank, base, rank, state, scope)
+        raw |= run_tally(tally, base, rank, base, rank, state, scope)
     base["visit_number"] = raw["visit_year__visits"] + base["first_visit_of_day"]
     return raw, base
 
@@ -233,13 +237,20 @@ def _own_history_excluded(
 
 
 @dataclass
-class _Pass:
-    """One pass over claims and remits: the features, and the event frames behind them."""
+class HistoryPass:
+    """One pass over claims and remits: the parts the features are assembled from (claim-level
+    features, claim events, raw tallies, reference features) and the remit events."""
 
-    features: pd.DataFrame
+    level: pd.DataFrame
     base: pd.DataFrame
     rank: np.ndarray
     events: pd.DataFrame
+    raw: dict[str, np.ndarray]
+    reference: pd.DataFrame
+
+    @property
+    def features(self) -> pd.DataFrame:
+        return _assemble(self.level, self.base, self.raw, self.reference)
 
 
 def _features(
@@ -250,7 +261,10 @@ def _features(
     eligibility: pd.DataFrame,
     state: FeatureState | None,
     progress: Progress,
-) -> _Pass:
+    remit_tallies: Sequence[Tally] = REMIT_TALLIES,
+) -> HistoryPass:
+    """The history pass; `remit_tallies` leaves some out for the Dask engine, which runs
+    the tallies whose keys span patients over time chunks (`features.distributed`)."""
     progress("claim-level features")
     level = claim_features(claims, claim_lines)
     base = claim_events(claims, level)
@@ -262,8 +276,8 @@ def _features(
     timed = pd.Series(True, index=timed_psychotherapy_claims(claim_lines))
     events = remit_events(remits, base, timed)
     event_times = events["received_day"].to_numpy(np.float64)
-    for tally in REMIT_TALLIES:
-        raw |= _run(tally, events, event_times, base, submitted, state)
+    for tally in remit_tallies:
+        raw |= run_tally(tally, events, event_times, base, submitted, state)
     if state is not None:
         _remits_before_as_of(raw, base, submitted, state)
     progress("authorizations and eligibility")
@@ -274,7 +288,7 @@ def _features(
         ],
         axis=1,
     )
-    return _Pass(_assemble(level, base, raw, reference), base, rank, events)
+    return HistoryPass(level, base, rank, events, raw, reference)
 
 
 def _remits_before_as_of(
@@ -383,7 +397,7 @@ def _assemble(
 
 def build_features(data: ContractData, progress: Progress | None = None) -> pd.DataFrame:
     """Training path: features of every claim of `data`, indexed by claim_id, in claims order."""
-    return _training_pass(data, progress).features
+    return history_pass(data, progress).features
 
 
 def build_features_and_state(
@@ -391,14 +405,19 @@ def build_features_and_state(
 ) -> tuple[pd.DataFrame, FeatureState]:
     """Training features and the serving state as of after all of `data`, from one pass:
     the same as `build_features` and `build_state` without building the claim events twice."""
-    history = _training_pass(data, progress)
+    history = history_pass(data, progress)
     state = _state_from_events(
         history.base, history.rank, history.events, day_after_latest(data), data
     )
     return history.features, state
 
 
-def _training_pass(data: ContractData, progress: Progress | None) -> _Pass:
+def history_pass(
+    data: ContractData,
+    progress: Progress | None = None,
+    remit_tallies: Sequence[Tally] = REMIT_TALLIES,
+) -> HistoryPass:
+    """The training path's pass over a whole data directory (or one Dask shard of it)."""
     progress = progress or (lambda step: log.info("features: %s", step))
     return _features(
         data.claims,
@@ -408,6 +427,7 @@ def _training_pass(data: ContractData, progress: Progress | None) -> _Pass:
         data.eligibility,
         None,
         progress,
+        remit_tallies,
     )
 
 
@@ -457,23 +477,29 @@ def _state_from_events(
     data: ContractData,
 ) -> FeatureState:
     """Every tally's total per key over the given claim and remit events."""
-    tallies = {}
-    for tally in CLAIM_TALLIES + REMIT_TALLIES:
-        source, times = (
-            (base, rank)
-            if tally.source == "claims"
-            else (events, events["received_day"].to_numpy(np.float64))
-        )
-        codes = key_codes(source, tally.keys)
-        keys, values = totals(
-            codes, times, event_values(tally, source, times), [m.how for m in tally.measures]
-        )
-        first = pd.Series(np.arange(len(codes))).groupby(codes).first().reindex(keys).to_numpy()
-        frame = source.iloc[first][list(tally.keys)].reset_index(drop=True)
-        for index, measure in enumerate(tally.measures):
-            frame[column(tally, measure)] = values[:, index]
-        tallies[tally.name] = frame
+    tallies = {tally.name: tally_totals(tally, base, rank, events) for tally in TALLIES}
     claims = base.iloc[np.argsort(rank)][list(CLAIM_COLUMNS)].reset_index(drop=True)
     remits = events[list(REMIT_COLUMNS)].reset_index(drop=True)
     log.info("feature state as of %s", as_of)
     return FeatureState(as_of, tallies, claims, remits, data.authorizations, data.eligibility)
+
+
+def tally_totals(
+    tally: Tally, base: pd.DataFrame, rank: np.ndarray, events: pd.DataFrame
+) -> pd.DataFrame:
+    """`tally`'s total per key over the claim events (`base`, in `rank` order) or the remit
+    events: its key columns and its raw measure columns, one row per key."""
+    source, times = (
+        (base, rank)
+        if tally.source == "claims"
+        else (events, events["received_day"].to_numpy(np.float64))
+    )
+    codes = key_codes(source, tally.keys)
+    keys, values = totals(
+        codes, times, event_values(tally, source, times), [m.how for m in tally.measures]
+    )
+    first = pd.Series(np.arange(len(codes))).groupby(codes).first().reindex(keys).to_numpy()
+    frame = source.iloc[first][list(tally.keys)].reset_index(drop=True)
+    for index, measure in enumerate(tally.measures):
+        frame[column(tally, measure)] = values[:, index]
+    return frame

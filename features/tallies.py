@@ -207,3 +207,13 @@ def event_values(tally: Tally, events: pd.DataFrame, times: np.ndarray) -> np.nd
             value = value * np.exp(times / DECAY_DAYS)
         columns.append(value)
     return np.column_stack(columns) if columns else np.empty((len(events), 0))
+
+
+SHARD_KEYS = frozenset({"patient_id", "prior_auth_id"})
+"""The Dask engine keeps a patient's claims, and every claim naming an authorization,
+together in one shard: a tally keyed by either is complete within its shard."""
+
+
+def within_shard(tally: Tally) -> bool:
+    """Whether every event a claim's `tally` counts lies in the claim's own shard."""
+    return bool(SHARD_KEYS & set(tally.keys))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from data_contracts.reader import ContractData, read_data_dir
 from queues.drill import scratch_schema
 from queues.store import WorkQueue
 from settings import Settings
@@ -24,6 +25,7 @@ from synthetic import SyntheticData, generate, write_synthetic
 from tests.drift_worlds import DriftWorlds, drift_worlds
 
 SMALL_CLAIMS = 60_000
+PARITY_CLAIMS = 50_000
 POSTGRES_URL = os.environ.get("DENIALOPS_TEST_POSTGRES_URL", "")
 
 
@@ -43,6 +45,30 @@ def synthetic_dir(synthetic_data: SyntheticData, tmp_path_factory: pytest.TempPa
 def worlds(tmp_path_factory: pytest.TempPathFactory) -> DriftWorlds:
     """The drift scenarios' data and a champion from before the change (tests/drift_worlds.py)."""
     return drift_worlds(tmp_path_factory.mktemp("drift-worlds"))
+
+
+@pytest.fixture(scope="session")
+def parity_data(tmp_path_factory: pytest.TempPathFactory) -> ContractData:
+    """50,000 synthetic claims, read as the contract reader reads them: the Dask engine's
+    parity with the pandas engine is measured on these (issue 18)."""
+    out = tmp_path_factory.mktemp("parity")
+    write_synthetic(generate(PARITY_CLAIMS, seed=18), out)
+    return read_data_dir(out)
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[object]:
+    """A two-worker LocalCluster (processes, one thread each), as `cluster.dask_client`
+    starts on a two-core machine: the Dask engine's tests share it."""
+    from dask.distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
