@@ -24,6 +24,7 @@ from serving.scorer import Scorer
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
+
     from features.distributed import Shards
 
 

@@ -125,20 +125,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if browser:
         others = [item for item in items if "page" not in getattr(item, "fixturenames", ())]
         items[:] = others + browser
-
-
-@pytest.fixture(scope="session")
-def dask_client() -> Iterator[object]:
-    """A Client on a LocalCluster of two single-threaded worker processes, as the Dask engine
-    runs by default (`cluster.dask_client`), shared by every test of the engine: a cluster
-    takes seconds to start. A command under test joins it with DENIALOPS_DASK_SCHEDULER set
-    to `dask_client.scheduler.address`."""
-    from dask.distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
