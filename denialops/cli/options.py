@@ -20,9 +20,8 @@ from data_contracts.reader import ContractData, ContractError, read_data_dir
 from settings import get_settings
 
 if TYPE_CHECKING:
-    from features.distributed import Shards
-
     from data_contracts.quarantine import QuarantineSummary
+    from features.distributed import Shards
     from serving.loading import TenantScorer
     from storage.database import Database
     from storage.tenants import Tenant
@@ -145,9 +144,8 @@ def shards_for(engine: Engine, data: ContractData) -> Iterator[Shards | None]:
     if engine is Engine.pandas:
         yield None
         return
-    from features.distributed import shard_data
-
     from cluster import dask_client
+    from features.distributed import shard_data
 
     settings = get_settings()
     with dask_client(settings) as client:
