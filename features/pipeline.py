@@ -46,8 +46,6 @@ from features.tallies import (
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-STEPS = ("claim-level features", "claim history", "remit history", "authorizations and eligibility")
-"""The progress steps `build_features` reports, in order."""
 SMOOTHING = 20.0
 """Pseudo-count pulling a sparse key's denial rate toward the overall rate."""
 Number = TypeVar("Number", np.ndarray, float)

@@ -48,6 +48,16 @@ BadRows = Annotated[
 ]
 
 
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        case_sensitive=False,
+        help="pandas: in this process (the default). dask: on the Dask cluster at "
+        "DENIALOPS_DASK_SCHEDULER, or a LocalCluster of this machine (see the README's "
+        "'Scale-out on Dask').",
+    ),
+]
 TenantOption = Annotated[
     str, typer.Option("--tenant", help="The tenant acted on (see `tenants list`).")
 ]
@@ -55,16 +65,6 @@ DataOption = Annotated[
     Path | None,
     typer.Option(
         "--data", help="Contract data directory (default: the tenant's, see `tenants list`)."
-    ),
-]
-
-EngineOption = Annotated[
-    Engine,
-    typer.Option(
-        "--engine",
-        case_sensitive=False,
-        help="pandas: compute in this process; dask: shard by patient and compute on the Dask "
-        "cluster (DENIALOPS_DASK_SCHEDULER, or a LocalCluster of this machine). Same output.",
     ),
 ]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cluster import Engine
+from data_contracts.reader import ContractData
 from denialops.cli.options import (
     BadRows,
     DataOption,
@@ -134,32 +136,68 @@ features_app = typer.Typer(help="Point-in-time claim features and the serving st
 @features_app.command("build")
 def features_build(
     data: Annotated[Path, typer.Option("--data", help="Contract data directory.")],
-    out: Annotated[Path, typer.Option("--out", help="Parquet file: claim_id plus features.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Parquet: claim_id plus features (with --engine dask, a folder of Parquet "
+            "parts, one per shard, that pandas and pyarrow read as one table).",
+        ),
+    ],
     state: Annotated[
         Path | None,
         typer.Option("--state", help="Also write the serving state (latest tallies) here."),
     ] = None,
     on_bad_rows: BadRows = OnBadRows.quarantine,
+    engine: EngineOption = Engine.pandas,
 ) -> None:
     """Build one feature row per claim from what was known at its submission date."""
-    from features.pipeline import STEPS, build_features, build_state
-
     loaded = read_or_exit(data, on_bad_rows)
     started = time.perf_counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    build = _features_on_dask if engine is Engine.dask else _features_in_process
     with progress_bar() as progress:
-        task = progress.add_task("features", total=len(STEPS))
-        frame = build_features(
-            loaded, progress=lambda step: progress.update(task, description=step, advance=1)
+        task = progress.add_task("features", total=None)
+        claims, columns = build(
+            loaded, out, state, lambda step: progress.update(task, description=step)
         )
-        out.parent.mkdir(parents=True, exist_ok=True)
-        frame.reset_index().to_parquet(out, index=False)
-        if state is not None:
-            progress.update(task, description="serving state")
-            build_state(loaded).save(state)
     console.print(
-        f"[green]wrote[/] {len(frame):,} claims x {frame.shape[1]} features to {out} "
+        f"[green]wrote[/] {claims:,} claims x {columns} features to {out} "
         f"in {time.perf_counter() - started:.1f} s" + (f"; state in {state}" if state else "")
     )
+
+
+def _features_in_process(
+    loaded: ContractData, out: Path, state: Path | None, step: Callable[[str], None]
+) -> tuple[int, int]:
+    from features.pipeline import build_features, build_features_and_state
+
+    if state is None:
+        frame = build_features(loaded, progress=step)
+    else:
+        frame, feature_state = build_features_and_state(loaded, progress=step)
+        feature_state.save(state)
+    frame.reset_index().to_parquet(out, index=False)
+    return len(frame), frame.shape[1]
+
+
+def _features_on_dask(
+    loaded: ContractData, out: Path, state: Path | None, step: Callable[[str], None]
+) -> tuple[int, int]:
+    from cluster import dask_client
+    from features.distributed import build_features_dask, shard_data
+
+    settings = get_settings()
+    with dask_client(settings) as client:
+        step("sharding by patient group")
+        shards = shard_data(loaded, client, settings.dask_partitions)
+        built = build_features_dask(shards, with_state=state is not None, progress=step)
+        step("writing Parquet parts")
+        built.features.reset_index().to_parquet(out, write_index=False, overwrite=True)
+        claims = int(built.features.map_partitions(len).compute().sum())
+    if built.state is not None and state is not None:
+        built.state.save(state)
+    return claims, len(built.features.columns)
 
 
 @commands.command()
