@@ -2,8 +2,10 @@
 
 A work item depends on its own claim (its remit, lines and appeals, which a shard of
 whole patients holds: `features.distributed`) and on what is learned from the whole
-history (`queues.items.Learned`: payers' allowed ratios, appeal effort, deadlines). The
-driver, which read the directory before splitting it, learns that once; it and the
+history (`queues.items.Learned`: payers' allowed ratios, appeal effort, deadlines). That is
+learned in two steps: each shard gives its claims' evidence (`queues.items.Evidence`:
+ratios, efforts, lags; a row per paid remit or appeal), and the driver learns from all of
+it, which sorts and takes medians, so row order is not used. What it learned and the
 recovery model are scattered to every worker once, and `work_items` runs on each shard.
 
 Ranking is a global sort whose ties are broken by the items' order, so it is not done
@@ -22,7 +24,8 @@ import pandas as pd
 
 from data_contracts.reader import ContractData
 from model_bundle.recovery import RecoveryBundle
-from queues.items import learn, work_items
+from queues.deadlines import concat_parts
+from queues.items import Evidence, learn, work_items
 from queues.policy import Policy
 from queues.ranking import rank_items
 
@@ -37,10 +40,10 @@ def rank_shards(
     `shards` live on: the same table (`data` is the directory the driver read and split
     into `shards`)."""
     client = shards.client
-    scattered = client.scatter([recovery, learn(data, policy)], broadcast=True, hash=False)
+    evidence = Evidence.combined(client.gather(shards.map(Evidence.of)))
+    scattered = client.scatter([recovery, learn(evidence, policy)], broadcast=True, hash=False)
     parts = client.gather(shards.map(work_items, scattered[0], policy, as_of, scattered[1]))
-    # a shard without open denials has its columns but not always their dtypes
-    items = pd.concat([part for part in parts if len(part)] or parts[:1], ignore_index=True)
+    items = concat_parts(parts)
     # the pandas engine's order, which breaks rank_items' ties
     position = pd.Index(data.remits["claim_id"]).get_indexer(items["claim_id"])
     return rank_items(

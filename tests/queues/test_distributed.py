@@ -10,7 +10,7 @@ import pandas as pd
 from features.distributed import shard_data, shard_of_claims
 from features.pipeline import day_after_latest
 from queues.distributed import rank_shards
-from queues.items import work_items
+from queues.items import Evidence, learn, work_items
 from queues.policy import default_policy
 from queues.ranking import rank_items
 
@@ -24,6 +24,18 @@ def test_the_dask_engine_ranks_as_the_pandas_engine(queue_data, recovery, dask_c
     assert expected["action"].nunique() > 1
     pd.testing.assert_frame_equal(ranked, expected)
     assert ranked.to_csv(index=False) == expected.to_csv(index=False)
+
+
+def test_what_is_learned_from_the_shards_evidence_is_what_the_whole_teaches(
+    queue_data, dask_client
+) -> None:
+    policy = default_policy()
+    parts = dask_client.gather(shard_data(queue_data, dask_client, partitions=3).parts)
+    whole = learn(Evidence.of(queue_data), policy)
+    assert whole.history.effort
+    assert "learned" in {d.source for d in whole.deadlines.appeal.values()}
+    assert "learned" in {d.source for d in whole.deadlines.filing.values()}
+    assert learn(Evidence.combined([Evidence.of(part) for part in parts]), policy) == whole
 
 
 def test_a_shard_without_open_denials_changes_nothing(queue_data, recovery, dask_client) -> None:
