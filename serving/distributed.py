@@ -4,10 +4,11 @@ The claims are split into shards of whole patients (`features.distributed`), and
 features of shard i are partition i of the Dask features. Each partition is scored with
 `serving.batch.score_frame` beside its own shard's pending claims and their lines (the
 words of the fixes), so a claim never leaves the worker that holds it. The scorer (a
-loaded bundle, large) is scattered to every worker once rather than pickled into each
-task. The results are small (one row per pending claim): they come back to the driver,
-which puts them in the pandas engine's order and keeps the decisions in the audit, as
-`score_pending` does.
+loaded bundle) is scattered to every worker once rather than pickled into each task, and
+without the bundle's feature state (`Scorer.for_features`), which is most of its size and
+which a batch does not read. The results are small (one row per pending claim): they come
+back to the driver, which puts them in the pandas engine's order and keeps the decisions
+in the audit, as `score_pending` does.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def score_pending_dask(
         return pd.DataFrame(columns=COLUMNS)
     features = build_features_dask(shards, progress=progress).features
     progress("scoring and fixes")
-    scattered = shards.client.scatter(scorer, broadcast=True, hash=False)
+    scattered = shards.client.scatter(scorer.for_features(), broadcast=True, hash=False)
     scored = shards.client.compute(score_shards(features, shards, scattered, data)).result()
     in_order = scored.set_index("claim_id").loc[pending].reset_index()
     return finish(in_order, scorer, audit)
