@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -83,37 +85,41 @@ def shard_of_claims(claims: pd.DataFrame, partitions: int) -> np.ndarray:
     return (group[patient] % partitions).astype(np.int64)
 
 
+def _shard_of(keys: pd.Series, shard: np.ndarray, lookup: pd.Series) -> np.ndarray:
+    """For each value of `lookup`, the shard of the claims whose `keys` equal it (all such
+    claims share one), or -1 where no claim has it."""
+    codes, uniques = pd.factorize(keys)
+    per_key = np.full(len(uniques), -1, np.int64)
+    per_key[codes[codes >= 0]] = shard[codes >= 0]
+    # Arrow's hash lookup: pandas' get_indexer on strings goes through Python objects
+    found = pc.index_in(pa.array(lookup, pa.string()), value_set=pa.array(uniques, pa.string()))
+    found = found.fill_null(-1).to_numpy()
+    return np.where(found >= 0, per_key[found], -1)
+
+
 def _split(data: ContractData, shard: np.ndarray, partitions: int) -> list[ContractData]:
     """The tables of each shard: its claims with their lines, remits and appeals, and the
-    authorizations and eligibility its claims can match (by number or by patient)."""
-    of_claim = pd.Series(shard, index=data.claims["claim_id"].to_numpy())
-
-    def by_claim(frame: pd.DataFrame) -> np.ndarray:
-        # a row whose claim is unknown matches no claim anywhere: shard 0 keeps it
-        return of_claim.reindex(frame["claim_id"].to_numpy()).fillna(0).to_numpy(np.int64)
-
-    claim_tables = {
-        name: (getattr(data, name), by_claim(getattr(data, name)))
+    authorizations and eligibility its claims can match (by the number a claim sends, or
+    by its patient). A row whose claim is unknown matches no claim anywhere: shard 0
+    keeps it."""
+    claims = data.claims
+    of = {
+        name: np.maximum(_shard_of(claims["claim_id"], shard, getattr(data, name)["claim_id"]), 0)
         for name in ("claim_lines", "remits", "appeals")
     }
-    parts = []
-    for index in range(partitions):
-        claims = data.claims[shard == index]
-        patients, numbers = claims["patient_id"], claims["prior_auth_id"].dropna()
-        auths = data.authorizations
-        tables = {name: frame[of == index] for name, (frame, of) in claim_tables.items()}
-        parts.append(
-            ContractData(
-                claims=claims,
-                authorizations=auths[
-                    auths["auth_id"].isin(numbers) | auths["patient_id"].isin(patients)
-                ],
-                eligibility=data.eligibility[data.eligibility["patient_id"].isin(patients)],
-                present=data.present,
-                **tables,
-            )
+    by_patient = _shard_of(claims["patient_id"], shard, data.authorizations["patient_id"])
+    by_number = _shard_of(claims["prior_auth_id"], shard, data.authorizations["auth_id"])
+    of_eligibility = _shard_of(claims["patient_id"], shard, data.eligibility["patient_id"])
+    return [
+        ContractData(
+            claims=claims[shard == index],
+            authorizations=data.authorizations[(by_patient == index) | (by_number == index)],
+            eligibility=data.eligibility[of_eligibility == index],
+            present=data.present,
+            **{name: getattr(data, name)[of[name] == index] for name in of},
         )
-    return parts
+        for index in range(partitions)
+    ]
 
 
 def default_partitions(claims: int, workers: int) -> int:
