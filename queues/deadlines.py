@@ -18,6 +18,7 @@ and no configuration the deadline is unknown (None) and the item is worked.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -171,17 +172,54 @@ def filing_lags(data: ContractData) -> pd.DataFrame:
     ).dropna(subset=["payer_id"])
 
 
+@dataclass(frozen=True)
+class Lags:
+    """What deadlines are learned from: the claims' payers and the lags of `appeal_lags` and
+    `filing_lags`. Each lag is one claim's, so the lags of a directory are those of its parts
+    (shards of whole claims) put together."""
+
+    payers: frozenset[str]
+    appeal: pd.DataFrame
+    filing: pd.DataFrame
+
+    @classmethod
+    def of(cls, data: ContractData) -> Lags:
+        return cls(
+            frozenset(data.claims["payer_id"].dropna()), appeal_lags(data), filing_lags(data)
+        )
+
+    @classmethod
+    def combined(cls, parts: Sequence[Lags]) -> Lags:
+        return cls(
+            frozenset().union(*(part.payers for part in parts)),
+            concat_parts([part.appeal for part in parts]),
+            concat_parts([part.filing for part in parts]),
+        )
+
+
+def concat_parts(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Parts of one table as one, in order; an empty part (which has the columns but not
+    always their dtypes) is left out unless all are."""
+    return pd.concat([frame for frame in frames if len(frame)] or frames[:1], ignore_index=True)
+
+
 def learn_deadlines(data: ContractData, policy: Policy) -> Deadlines:
     """Every payer's appeal window and filing limit (of the claims' payers and those the
     policy configures): configured where the policy says, else learned, else unknown."""
-    payers = sorted(set(data.claims["payer_id"].dropna()) | set(policy.payers))
+    return deadlines_from(Lags.of(data), policy)
+
+
+def deadlines_from(lags: Lags, policy: Policy) -> Deadlines:
+    """`learn_deadlines` from the lags (the sorted lags of each payer: their order is not
+    used)."""
+    payers = sorted(lags.payers | set(policy.payers))
     found: dict[Kind, dict[str, Deadline]] = {}
-    for kind, lags, configured in (
-        ("appeal_window", appeal_lags(data), policy.window_days),
-        ("filing_limit", filing_lags(data), policy.filing_limit),
+    for kind, kind_lags, configured in (
+        ("appeal_window", lags.appeal, policy.window_days),
+        ("filing_limit", lags.filing, policy.filing_limit),
     ):
-        by_payer = {payer: group for payer, group in lags.groupby("payer_id")}
-        empty = lags.iloc[:0]
+        by_payer = {payer: group for payer, group in kind_lags.groupby("payer_id")}
+        empty = kind_lags.iloc[:0]
         found[kind] = {}
         for payer in payers:
             group = by_payer.get(payer, empty)

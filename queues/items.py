@@ -14,7 +14,7 @@ policy would take.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -33,7 +33,7 @@ from data_contracts.reader import ContractData
 from features.claim_level import days
 from model_bundle.recovery import RecoveryBundle, recovery_features
 from model_bundle.registered import load_registered
-from queues.deadlines import Deadline, learn_deadlines
+from queues.deadlines import Deadline, Deadlines, Lags, concat_parts, deadlines_from
 from queues.policy import Policy
 from settings import Settings
 from storage.schema import DETAILS
@@ -65,24 +65,61 @@ def load_recovery(settings: Settings) -> tuple[RecoveryBundle, str]:
     return model.bundle, version
 
 
-def learn_history(data: ContractData, category: pd.Series) -> History:
-    """Payers' allowed ratios and appeal effort by action, category and payer;
-    `category` is `denial_categories(data)`, which the caller has already computed."""
-    remits = data.remits
-    claims = data.claims.set_index("claim_id")
-    paid = remits[(remits["status"] == "paid") & (remits["billed_amount"] > 0)]
-    payer = claims["payer_id"].reindex(paid["claim_id"]).to_numpy()
-    ratio = pd.Series((paid["allowed_amount"] / paid["billed_amount"]).to_numpy(), index=payer)
+@dataclass(frozen=True)
+class Evidence:
+    """What ranking learns from, claim by claim: each paid remit's allowed ratio, each
+    appeal's effort (with the denial's category and the payer) and the deadlines' lags.
+    The evidence of a directory is that of its parts (shards of whole claims) put together
+    (`combined`), and what is learned from it depends on no row order."""
+
+    ratios: pd.DataFrame
+    """payer_id and allowed over billed, of the remits paid on a billed amount."""
+    efforts: pd.DataFrame
+    """action, category, payer_id and effort_minutes of each appeal."""
+    lags: Lags
+
+    @classmethod
+    def of(cls, data: ContractData, category: pd.Series | None = None) -> Evidence:
+        """`category`: `denial_categories(data)`, computed here when not given."""
+        if category is None:
+            category = denial_categories(data)
+        remits = data.remits
+        payers = data.claims.set_index("claim_id")["payer_id"]
+        paid = remits[(remits["status"] == "paid") & (remits["billed_amount"] > 0)]
+        ratios = pd.DataFrame(
+            {
+                "payer_id": payers.reindex(paid["claim_id"]).to_numpy(),
+                "ratio": (paid["allowed_amount"] / paid["billed_amount"]).to_numpy(),
+            }
+        )
+        appeals = data.appeals
+        efforts = pd.DataFrame(
+            {
+                "action": appeals["action"].to_numpy(),
+                "category": category.reindex(appeals["claim_id"]).to_numpy(),
+                "payer_id": payers.reindex(appeals["claim_id"]).to_numpy(),
+                "effort_minutes": appeals["effort_minutes"].to_numpy(),
+            }
+        )
+        return cls(ratios, efforts, Lags.of(data))
+
+    @classmethod
+    def combined(cls, parts: Sequence[Evidence]) -> Evidence:
+        return cls(
+            concat_parts([part.ratios for part in parts]),
+            concat_parts([part.efforts for part in parts]),
+            Lags.combined([part.lags for part in parts]),
+        )
+
+
+def learn_history(evidence: Evidence) -> History:
+    """Payers' allowed ratios and appeal effort by action, category and payer."""
+    ratio = pd.Series(evidence.ratios["ratio"].to_numpy(), index=evidence.ratios["payer_id"])
     allowed = ratio.groupby(level=0).median().to_dict() | {"": float(ratio.median())}
     effort: dict[tuple, float] = {}
-    appeals = data.appeals
-    if len(appeals):
-        worked = appeals.assign(
-            category=category.reindex(appeals["claim_id"]).to_numpy(),
-            payer_id=claims["payer_id"].reindex(appeals["claim_id"]).to_numpy(),
-        )
+    if len(evidence.efforts):
         for keys in (["action", "category", "payer_id"], ["action", "category"], ["action"]):
-            groups = worked.groupby(keys)["effort_minutes"].agg(["median", "size"])
+            groups = evidence.efforts.groupby(keys)["effort_minutes"].agg(["median", "size"])
             groups = groups[groups["size"] >= MIN_EXAMPLES]
             for key, minutes in groups["median"].items():
                 effort[key if isinstance(key, tuple) else (key,)] = float(minutes)
@@ -120,18 +157,40 @@ def open_denials(data: ContractData, category: pd.Series | None = None) -> pd.Da
     )
 
 
+@dataclass(frozen=True)
+class Learned:
+    """What ranking learns from the whole history rather than from each denial: payers'
+    allowed ratios, appeal effort and deadlines."""
+
+    history: History
+    deadlines: Deadlines
+
+
+def learn(evidence: Evidence, policy: Policy) -> Learned:
+    """`Learned` from the evidence of the whole directory."""
+    return Learned(learn_history(evidence), deadlines_from(evidence.lags, policy))
+
+
 def work_items(
-    data: ContractData, recovery: RecoveryBundle, policy: Policy, as_of: date
+    data: ContractData,
+    recovery: RecoveryBundle,
+    policy: Policy,
+    as_of: date,
+    learned: Learned | None = None,
 ) -> pd.DataFrame:
     """One row per open denial: category, the action the policy would take if it is worked
     (after the hard rules), P(recovered) for it, recoverable amount, effort, deadline (NaN:
     unknown) and the day past which it is written off as late (NaN: never), whether the
     deadlines it depends on are unverified, and the billed amount, which bounds what a
-    biller may record as recovered; and the denial's `DETAILS`."""
+    biller may record as recovered; and the denial's `DETAILS`.
+
+    Each row depends on its own claim and on `learned` only, so `data` may be a part of the
+    directory holding whole claims (a shard of the Dask engine, `queues.distributed`) when
+    `learned` comes from the whole of it; by default it is learned from `data`."""
     category = denial_categories(data)
     denials = open_denials(data, category)
-    history = learn_history(data, category)
-    deadlines = learn_deadlines(data, policy)
+    learned = learned or learn(Evidence.of(data, category), policy)
+    history, deadlines = learned.history, learned.deadlines
     action = pd.Series(
         [
             _work_action(policy, deadlines.filing, c, remarks, payer, lag)

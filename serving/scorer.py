@@ -12,6 +12,8 @@ trains and never imports `training`.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -137,6 +139,15 @@ class Scorer:
             "overall_time_mismatch_rate": _prior(state_all, "time_code_mismatch"),
         }
         """What a fix may put in place of a payer's own rate: the rate over all payers."""
+
+    def for_features(self) -> Scorer:
+        """This scorer for `score_features` alone: its bundle without the feature state, which
+        only the record and claim paths read (a batch over a directory brings its features).
+        The state is most of a bundle's size and grows with the history, so this is what a
+        cluster's workers are sent."""
+        light = copy.copy(self)
+        light.bundle = dataclasses.replace(self.bundle, state=None)
+        return light
 
     def band(self, p: np.ndarray) -> np.ndarray:
         review, hold = self.thresholds

@@ -21,6 +21,7 @@ from settings import get_settings
 
 if TYPE_CHECKING:
     from data_contracts.quarantine import QuarantineSummary
+    from features.distributed import Shards
     from serving.loading import TenantScorer
     from storage.database import Database
     from storage.tenants import Tenant
@@ -134,6 +135,21 @@ def tenant_data(name: str, data: Path | None, option: str = "--data") -> tuple[T
             param_hint=option,
         )
     return tenant, data
+
+
+@contextlib.contextmanager
+def shards_for(engine: Engine, data: ContractData) -> Iterator[Shards | None]:
+    """None on the pandas engine; on the Dask engine `data` split into shards on the cluster
+    (`cluster.dask_client`), there while the block runs."""
+    if engine is Engine.pandas:
+        yield None
+        return
+    from cluster import dask_client
+    from features.distributed import shard_data
+
+    settings = get_settings()
+    with dask_client(settings) as client:
+        yield shard_data(data, client, settings.dask_partitions)
 
 
 def when(at: datetime | None) -> str:

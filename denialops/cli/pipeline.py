@@ -28,6 +28,7 @@ from denialops.cli.options import (
     progress_bar,
     read_or_exit,
     scorer_or_exit,
+    shards_for,
     tenant_data,
 )
 from settings import get_settings
@@ -420,6 +421,7 @@ def score(
     data: DataOption = None,
     on_bad_rows: BadRows = OnBadRows.quarantine,
     tenant: TenantOption = "default",
+    engine: EngineOption = Engine.pandas,
 ) -> None:
     """Score every pending claim of DIR (no remit yet) with the tenant's registered champion,
     or the shared (`default`) one while the tenant has none; says which answered. Every
@@ -432,14 +434,23 @@ def score(
     loaded = read_or_exit(data, on_bad_rows)
     settings = get_settings()
     answer = scorer_or_exit(known)
-    with Database.from_settings(settings) as database, progress_bar() as progress:
+    with (
+        Database.from_settings(settings) as database,
+        shards_for(engine, loaded) as shards,
+        progress_bar() as progress,
+    ):
         task = progress.add_task("scoring pending claims", total=None)
-        frame = score_pending(
-            loaded,
-            answer.scorer,
-            progress=lambda step: progress.update(task, description=step),
-            audit=AuditLog(database, tenant=known.name),
-        )
+        audit = AuditLog(database, tenant=known.name)
+
+        def step(description: str) -> None:
+            progress.update(task, description=description)
+
+        if shards is None:
+            frame = score_pending(loaded, answer.scorer, step, audit)
+        else:
+            from serving.distributed import score_pending_dask
+
+            frame = score_pending_dask(loaded, shards, answer.scorer, step, audit)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.assign(model_name=answer.model_name).to_csv(out, index=False)
     flagged = int((frame["fix_code"] != "").sum())

@@ -9,16 +9,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from cluster import Engine
 from data_contracts.reader import ContractData, ContractError
 from denialops.cli.options import (
     BadRows,
     DataOption,
+    EngineOption,
     OnBadRows,
     TenantOption,
     console,
     model_said,
     progress_bar,
     read_or_exit,
+    shards_for,
     tenant_data,
     tenant_or_exit,
 )
@@ -57,13 +60,14 @@ def queue_rank(
     as_of: AsOf = None,
     on_bad_rows: BadRows = OnBadRows.quarantine,
     tenant: TenantOption = "default",
+    engine: EngineOption = Engine.pandas,
 ) -> None:
     """Rank every open denial of DIR by expected net recovery per minute of effort."""
     from data_contracts.enums import PAYER_ACTIONS
     from queues.ranking import CONTRACT_COLUMNS
 
     known, data = tenant_data(tenant, data)
-    queue, said = _queue_or_exit(read_or_exit(data, on_bad_rows), as_of, known)
+    queue, said = _queue_or_exit(read_or_exit(data, on_bad_rows), as_of, known, engine)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame = queue.ranked[
         [*CONTRACT_COLUMNS, "deadline", "deadline_unverified", "reason", "billed_amount"]
@@ -291,22 +295,22 @@ def policy_simulate(
 
 
 def _queue_or_exit(
-    data: ContractData, as_of: datetime | None, tenant: Tenant
+    data: ContractData, as_of: datetime | None, tenant: Tenant, engine: Engine = Engine.pandas
 ) -> tuple[RankedQueue, str]:
     """The tenant's ranked queue under its policy, with its recovery model or, while it has
-    none, the shared one, and which model ranked it; or a clear message and exit code 1 (no
-    recovery model, bad policy)."""
+    none, the shared one, and which model ranked it, on `engine`; or a clear message and
+    exit code 1 (no recovery model, bad policy)."""
     from model_bundle.registered import ModelUnavailableError
     from queues.build import build_queue
     from queues.policy import PolicyError, policy_in_force
     from serving.loading import answering
 
     try:
-        with progress_bar() as progress:
+        with shards_for(engine, data) as shards, progress_bar() as progress:
             progress.add_task("ranking open denials", total=None)
             settings, shared = answering(get_settings(), tenant, recovery=True)
             policy = policy_in_force(settings, tenant.name)
-            queue = build_queue(data, settings, as_of.date() if as_of else None, policy)
+            queue = build_queue(data, settings, as_of.date() if as_of else None, policy, shards)
     except (ModelUnavailableError, PolicyError) as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(code=1) from error
