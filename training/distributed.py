@@ -17,6 +17,12 @@ them stop at the same round, with the rule of `lightgbm.early_stopping` on the
 validation log loss. The result is the pandas engine's `FittedBooster`: the same
 booster format, levels and best iteration, so calibration, the bundle and the
 registry do not know which engine trained it.
+
+On one worker the fit is the pandas engine's to the bit (without bagging, whose draws
+follow row order). On several it is not: data-parallel LightGBM takes each feature's
+bins from the rows of one machine, so the model depends on which shards each worker
+holds, and a rerun on another placement gives a slightly different model (test ROC-AUC
+0.9335 to 0.9364 over six two-worker fits on the 50,000 parity claims; pandas 0.9362).
 """
 
 from __future__ import annotations
