@@ -13,6 +13,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,9 @@ from data_contracts.denials import denial_outcomes
 from data_contracts.reader import ContractData
 from features.pipeline import build_features_and_state
 from features.state import FeatureState
+
+if TYPE_CHECKING:
+    from training.distributed import ClusterPeriods
 
 log = logging.getLogger(__name__)
 PARTS = ("train", "validation", "test")
@@ -33,7 +37,8 @@ class TrainingDataError(ValueError):
 @dataclass
 class TrainingSet:
     features: pd.DataFrame
-    """Point-in-time features of adjudicated claims, in submission order, indexed by claim_id."""
+    """Point-in-time features of adjudicated claims, in submission order, indexed by claim_id
+    (on the Dask engine only the `held` rows)."""
     label: pd.Series
     category: pd.Series
     """Contract denial category of denied claims (missing for paid ones)."""
@@ -44,9 +49,18 @@ class TrainingSet:
     fingerprint: str
     state: FeatureState
     """The serving state after all of the data, built in the same pass as the features."""
+    cluster: ClusterPeriods | None = None
+    """The Dask engine's: every claim's features and label on the cluster, where the models
+    are fitted; `features` then holds only the rows the driver needs (see `held`)."""
 
     def rows(self, part: str) -> pd.Index:
         return self.part.index[self.part.to_numpy() == part]
+
+    def held(self, part: str) -> pd.Index:
+        """The part's rows whose features are in `features`: all of them, except on the Dask
+        engine's training period, where only the latest (the logistic baseline's) are."""
+        rows = self.rows(part)
+        return rows if self.cluster is None else rows[rows.isin(self.features.index)]
 
 
 def data_fingerprint(data: ContractData) -> str:
@@ -79,21 +93,35 @@ def time_split(
     return pd.Series(part, index=submission_date.index), (validation_start, test_start)
 
 
-def build_training_set(
-    data: ContractData,
+@dataclass
+class LabelledSplit:
+    """Adjudicated claims in submission order, their labels and their time-split parts:
+    everything of a training set but the features, whichever engine built those."""
+
+    order: pd.Index
+    label: pd.Series
+    category: pd.Series
+    part: pd.Series
+    submission_date: pd.Series
+    cutoffs: tuple[pd.Timestamp, pd.Timestamp]
+
+
+def labelled_split(
+    outcomes: pd.DataFrame,
+    submission_date: pd.Series,
     validation_fraction: float,
     test_fraction: float,
-    progress: Callable[[str], None] | None = None,
-) -> TrainingSet:
-    outcomes = denial_outcomes(data)
+) -> LabelledSplit:
+    """`denial_outcomes` rows split by `submission_date` (per claim_id), checked that every
+    period can train or judge a model."""
     if len(outcomes) < 100:
         raise TrainingDataError(
             f"only {len(outcomes)} adjudicated claims (claims with a remit): need at least 100"
         )
-    features, state = build_features_and_state(data, progress)
-    claims = data.claims.set_index("claim_id")
     adjudicated = (
-        claims.loc[outcomes.index]
+        submission_date.loc[outcomes.index]
+        .rename("submission_date")
+        .rename_axis("claim_id")
         .reset_index()
         .sort_values(["submission_date", "claim_id"])
         .set_index("claim_id")
@@ -111,13 +139,31 @@ def build_training_set(
                 "model needs both denied and paid claims in every period"
             )
     log.info("training set: %s", label.groupby(part).agg(["size", "mean"]).to_dict())
+    return LabelledSplit(
+        order, label, outcomes["category"].reindex(order), part, submission, cutoffs
+    )
+
+
+def build_training_set(
+    data: ContractData,
+    validation_fraction: float,
+    test_fraction: float,
+    progress: Callable[[str], None] | None = None,
+) -> TrainingSet:
+    split = labelled_split(  # before the feature pass, which costs far more
+        denial_outcomes(data),
+        data.claims.set_index("claim_id")["submission_date"],
+        validation_fraction,
+        test_fraction,
+    )
+    features, state = build_features_and_state(data, progress)
     return TrainingSet(
-        features=features.loc[order],
-        label=label,
-        category=outcomes["category"].reindex(order),
-        part=part,
-        submission_date=submission,
-        cutoffs=cutoffs,
+        features=features.loc[split.order],
+        label=split.label,
+        category=split.category,
+        part=split.part,
+        submission_date=split.submission_date,
+        cutoffs=split.cutoffs,
         fingerprint=data_fingerprint(data),
         state=state,
     )

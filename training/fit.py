@@ -128,8 +128,20 @@ def fit_on_periods(
     settings: Settings,
     callbacks: Sequence[Any] = (),
 ) -> FittedBooster:
-    """`fit_booster` on a training set's training period, stopped on its validation period."""
+    """`fit_booster` on a training set's training period, stopped on its validation period;
+    on the Dask engine's training set, the same fit on the cluster (`training.distributed`)."""
     train, valid = ts.rows("train"), ts.rows("validation")
+    if ts.cluster is not None:
+        if callbacks:
+            raise ValueError("LightGBM callbacks of this process cannot run on the Dask workers")
+        return ts.cluster.fit(
+            ts.features.loc[valid],
+            ts.label.loc[valid],
+            columns,
+            sorted(CATEGORICAL),
+            params,
+            settings,
+        )
     return fit_booster(
         ts.features.loc[train],
         ts.label.loc[train],

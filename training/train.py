@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
 
+from cluster import Engine, dask_client
 from data_contracts.reader import ContractData
 from features.catalog import CATEGORICAL, CLAIM_ONLY, FEATURES
 from features.state import STATE_VERSION
@@ -33,7 +34,8 @@ from reports import write_report
 from settings import Settings
 from training import registry, report, tracking
 from training.dataset import TrainingDataError, TrainingSet, build_training_set
-from training.fit import fit_logistic, fit_on_periods, lightgbm_params
+from training.distributed import cluster_training_set
+from training.fit import LOGISTIC_MAX_ROWS, fit_logistic, fit_on_periods, lightgbm_params
 from training.recovery import train_recovery_model
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ def _calibrated(
 def _baselines(ts: TrainingSet, params: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """Test-period P(denial) of the claim-columns-only LightGBM and the logistic regression,
     each calibrated the same way as the model."""
-    train, test = ts.rows("train"), ts.rows("test")
+    train, test = ts.held("train"), ts.rows("test")
     claim_only = fit_on_periods(ts, list(CLAIM_ONLY), params, settings).predict
     logistic = fit_logistic(
         ts.features.loc[train], ts.label.loc[train], ALL_FEATURES, sorted(CATEGORICAL)
@@ -145,14 +147,32 @@ def train_denial_model(
     force: bool = False,
     progress: Progress | None = None,
     trigger: str = "train",
+    engine: Engine = Engine.pandas,
 ) -> TrainResult:
     """Train, evaluate, track and register the denial model; see the module docstring.
     `trigger` (`train`, `retrain`) is tagged on the run, so the runs a schedule started can
-    be told from a person's."""
+    be told from a person's. On the `dask` engine the features and the LightGBM fits run
+    on the cluster (`training.distributed`); the rest is the same code on the same rows."""
     progress = progress or (lambda step: log.info("train: %s", step))
     tracking.configure(settings)
     progress("features and labels")
-    ts = build_training_set(data, settings.validation_fraction, settings.test_fraction)
+    if engine is Engine.pandas:
+        ts = build_training_set(data, settings.validation_fraction, settings.test_fraction)
+        return _train_on(ts, data, settings, params, force, progress, trigger)
+    with dask_client(settings) as client:
+        ts = cluster_training_set(data, client, settings, progress)
+        return _train_on(ts, data, settings, params, force, progress, trigger)
+
+
+def _train_on(
+    ts: TrainingSet,
+    data: ContractData,
+    settings: Settings,
+    params: dict[str, Any] | None,
+    force: bool,
+    progress: Progress,
+    trigger: str,
+) -> TrainResult:
     lgb_params = lightgbm_params(settings, params)
     test = ts.rows("test")
     label = ts.label.loc[test]
@@ -165,6 +185,9 @@ def train_denial_model(
                 "test_start": ts.cutoffs[1].date(),
                 **{f"rows_{part}": len(ts.rows(part)) for part in ("train", "validation", "test")},
                 "features": len(ALL_FEATURES),
+                "engine": Engine.pandas if ts.cluster is None else Engine.dask,
+                # the one model fitted in this process on either engine, on the latest claims
+                "logistic_train_rows": min(len(ts.held("train")), LOGISTIC_MAX_ROWS),
             }
         )
         tracking.log_json(
@@ -282,10 +305,12 @@ def train_all(
     force: bool = False,
     progress: Progress | None = None,
     trigger: str = "train",
+    engine: Engine = Engine.pandas,
 ) -> TrainResult:
-    """The denial model, then the recovery model where the appeals history allows one."""
+    """The denial model (on `engine`), then the recovery model where the appeals history
+    allows one (in this process: appeals are a small table)."""
     progress = progress or (lambda step: log.info("train: %s", step))
-    result = train_denial_model(data, settings, params, force, progress, trigger)
+    result = train_denial_model(data, settings, params, force, progress, trigger, engine)
     if "appeals" not in data.present:
         result.recovery_note = "no appeals table in the data"
         return result

@@ -260,11 +260,14 @@ def train(
     ] = False,
     on_bad_rows: BadRows = OnBadRows.quarantine,
     tenant: TenantOption = "default",
+    engine: EngineOption = Engine.pandas,
 ) -> None:
     """Train the denial model (and the recovery model where appeals exist) and register it,
-    under the tenant's model names (`default`: the installation's)."""
+    under the tenant's model names (`default`: the installation's). With `--engine dask`
+    the features and the LightGBM fits run on the cluster; the registered model is the same
+    kind either way."""
     overrides = json.loads(params.read_text()) if params else None
-    train_and_say(tenant, data, overrides, force, on_bad_rows, "train")
+    train_and_say(tenant, data, overrides, force, on_bad_rows, "train", engine)
 
 
 def train_and_say(
@@ -274,6 +277,7 @@ def train_and_say(
     force: bool,
     on_bad_rows: OnBadRows,
     trigger: str,
+    engine: Engine = Engine.pandas,
 ) -> None:
     """`train` and `retrain`: train, register through the gate, say what became of it."""
     from training.dataset import TrainingDataError
@@ -292,6 +296,7 @@ def train_and_say(
                 force,
                 progress=lambda step: progress.update(task, description=step),
                 trigger=trigger,
+                engine=engine,
             )
         except TrainingDataError as error:
             console.print(f"[red]cannot train:[/] {error}")
