@@ -415,18 +415,19 @@ def read_table(directory: str | Path, name: str) -> tuple[pd.DataFrame, Path | N
         if problems:
             raise ContractError(str(directory), problems)
         return empty_table(name), None
-    return read_table_part(path, name), path
+    return read_table_part(path, name, keep_extra=True), path
 
 
-def read_table_part(path: str | Path, name: str) -> pd.DataFrame:
+def read_table_part(path: str | Path, name: str, keep_extra: bool = False) -> pd.DataFrame:
     """One file of table `name` (a part from `table_parts`, or a whole table's file or
     folder), typed and checked as `read_table` does, or `ContractError` naming the file.
+    `keep_extra` keeps the columns the contract does not name, as `read_table` does.
 
     Row numbers count the part's own rows; the rules between rows of different parts (a
     key repeated in two parts) and between tables are for a reader that sees them all.
     """
     path = Path(path)
-    frame, problems = _load_table(TABLES[name], path, keep_extra=True)
+    frame, problems = _load_table(TABLES[name], path, keep_extra)
     if problems:
         raise ContractError(str(path), problems)
     return frame

@@ -28,24 +28,27 @@ remit columns it keeps.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from itertools import accumulate
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from data_contracts.reader import ContractData
 from features.claim_level import EPOCH
-from features.pipeline import HistoryPass, history_pass, run_tally, tally_totals
+from features.pipeline import (
+    HistoryPass,
+    day_after,
+    history_pass,
+    latest_event,
+    run_tally,
+    tally_totals,
+)
+from features.sharding import Shards
 from features.state import CLAIM_COLUMNS, REMIT_COLUMNS, FeatureState
 from features.tallies import CLAIM_TALLIES, REMIT_TALLIES, TALLIES, Tally, column, within_shard
 
@@ -55,115 +58,7 @@ Progress = Callable[[str], None]
 SHARD_REMIT_TALLIES = tuple(t for t in REMIT_TALLIES if within_shard(t))
 CROSS_TALLIES = tuple(t for t in REMIT_TALLIES if not within_shard(t))
 assert all(within_shard(t) for t in CLAIM_TALLIES), "claim tallies must be keyed by patient"
-CLAIMS_PER_SHARD = 250_000
-"""Default shard size: a shard's pass holds a few times its claims' width in memory."""
 _AGGREGATE = {"sum": "sum", "min": "min", "max": "max"}
-
-
-def shard_of_claims(claims: pd.DataFrame, partitions: int) -> np.ndarray:
-    """Each claim's shard: patients linked by an authorization number they share, or by a
-    replacement naming another patient's claim, land in the same shard.
-
-    Patients and authorization numbers are the nodes of a graph, each claim an edge
-    between its patient and its authorization (and its original's patient); the
-    connected groups are dealt round-robin over the shards.
-    """
-    patient, patients = pd.factorize(claims["patient_id"])
-    named = claims["prior_auth_id"].notna().to_numpy()
-    auth, _ = pd.factorize(claims.loc[named, "prior_auth_id"])
-    original_patient = (
-        pd.Series(patient, index=claims["claim_id"].to_numpy())
-        .reindex(claims["original_claim_id"].to_numpy())
-        .to_numpy()
-    )
-    replaces = ~np.isnan(original_patient)
-    rows = np.concatenate([patient[named], patient[replaces]])
-    cols = np.concatenate([auth + len(patients), original_patient[replaces].astype(np.int64)])
-    nodes = len(patients) + (auth.max() + 1 if len(auth) else 0)
-    graph = coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(nodes, nodes))
-    _, group = connected_components(graph, directed=False)
-    return (group[patient] % partitions).astype(np.int64)
-
-
-def _shard_of(keys: pd.Series, shard: np.ndarray, lookup: pd.Series) -> np.ndarray:
-    """For each value of `lookup`, the shard of the claims whose `keys` equal it (all such
-    claims share one), or -1 where no claim has it."""
-    codes, uniques = pd.factorize(keys)
-    per_key = np.full(len(uniques), -1, np.int64)
-    per_key[codes[codes >= 0]] = shard[codes >= 0]
-    # Arrow's hash lookup: pandas' get_indexer on strings goes through Python objects
-    found = pc.index_in(pa.array(lookup, pa.string()), value_set=pa.array(uniques, pa.string()))
-    found = found.fill_null(-1).to_numpy()
-    return np.where(found >= 0, per_key[found], -1)
-
-
-def _split(data: ContractData, shard: np.ndarray, partitions: int) -> list[ContractData]:
-    """The tables of each shard: its claims with their lines, remits and appeals, and the
-    authorizations and eligibility its claims can match (by the number a claim sends, or
-    by its patient). A row whose claim is unknown matches no claim anywhere: shard 0
-    keeps it."""
-    claims = data.claims
-    of = {
-        name: np.maximum(_shard_of(claims["claim_id"], shard, getattr(data, name)["claim_id"]), 0)
-        for name in ("claim_lines", "remits", "appeals")
-    }
-    by_patient = _shard_of(claims["patient_id"], shard, data.authorizations["patient_id"])
-    by_number = _shard_of(claims["prior_auth_id"], shard, data.authorizations["auth_id"])
-    of_eligibility = _shard_of(claims["patient_id"], shard, data.eligibility["patient_id"])
-    return [
-        ContractData(
-            claims=claims[shard == index],
-            authorizations=data.authorizations[(by_patient == index) | (by_number == index)],
-            eligibility=data.eligibility[of_eligibility == index],
-            present=data.present,
-            **{name: getattr(data, name)[of[name] == index] for name in of},
-        )
-        for index in range(partitions)
-    ]
-
-
-def default_partitions(claims: int, workers: int) -> int:
-    """One shard per `CLAIMS_PER_SHARD` claims, and at least two per worker."""
-    return max(2 * workers, math.ceil(claims / CLAIMS_PER_SHARD))
-
-
-@dataclass
-class Shards:
-    """The contract data split by patient group (`shard_of_claims`), held on the cluster.
-
-    Each part is a `ContractData` of whole claims with their lines, remits and appeals, so
-    per-claim questions (is it pending, what was its outcome) are answered shard by shard.
-    The reference tables are kept whole too, for the serving state."""
-
-    client: Any
-    parts: list[Any]
-    """Futures of `ContractData`, one per shard."""
-    authorizations: pd.DataFrame
-    eligibility: pd.DataFrame
-
-    @property
-    def npartitions(self) -> int:
-        return len(self.parts)
-
-    def map(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
-        """Futures of `fn(shard, *args)`, one per shard, in shard order."""
-        return [self.client.submit(fn, part, *args, pure=False) for part in self.parts]
-
-    def frames(self, fn: Callable[[ContractData], pd.DataFrame], meta: pd.DataFrame) -> Any:
-        """`fn` on every shard as one Dask DataFrame: partition i comes from shard i."""
-        import dask.dataframe as dd
-
-        return dd.from_delayed(self.map(fn), meta=meta, verify_meta=False)
-
-
-def shard_data(data: ContractData, client: Any, partitions: int | None = None) -> Shards:
-    """Split `data` into shards and hand them to the cluster's workers."""
-    workers = max(1, len(client.scheduler_info().get("workers", {})))
-    partitions = partitions or default_partitions(len(data.claims), workers)
-    shard = shard_of_claims(data.claims, partitions)
-    parts = client.scatter(_split(data, shard, partitions))
-    log.info("dask: %d claims in %d shards", len(data.claims), partitions)
-    return Shards(client, parts, data.authorizations, data.eligibility)
 
 
 @dataclass
@@ -336,16 +231,16 @@ def _shard_state(history: HistoryPass) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _latest(data: ContractData) -> pd.Timestamp:
-    return max(data.claims["submission_date"].max(), data.remits["received_date"].max())
+def day_after_latest_dask(shards: Shards) -> date:
+    """`pipeline.day_after_latest` of the data the shards hold."""
+    return day_after(pd.Series(shards.client.gather(shards.map(latest_event))).max())
 
 
 def _state(shards: Shards, histories: list[Any], cross: dict[str, pd.DataFrame]) -> FeatureState:
     """The serving state `pipeline.build_features_and_state` gives, from the shards."""
     client = shards.client
     parts = client.gather([client.submit(_shard_state, h) for h in histories])
-    latest = pd.Series(client.gather(shards.map(_latest))).max()
-    as_of = (latest + timedelta(days=1)).date() if pd.notna(latest) else date.today()
+    as_of = day_after_latest_dask(shards)
     # a key may be in several shards only where it means nothing (no authorization number)
     tallies = cross | _merged(parts, CLAIM_TALLIES + SHARD_REMIT_TALLIES)
     tallies = {tally.name: tallies[tally.name] for tally in TALLIES}

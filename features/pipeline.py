@@ -447,10 +447,19 @@ def features_for_claims(
     ).features
 
 
+def latest_event(data: ContractData) -> pd.Timestamp:
+    """The latest submission or remit date (NaT when there is none)."""
+    return max(data.claims["submission_date"].max(), data.remits["received_date"].max())
+
+
+def day_after(latest: pd.Timestamp) -> date:
+    """'Now' for data whose latest event is `latest`: the day after it (today without one)."""
+    return (latest + timedelta(days=1)).date() if pd.notna(latest) else date.today()
+
+
 def day_after_latest(data: ContractData) -> date:
     """The day after the latest submission or remit: 'now' for a data directory."""
-    latest = max(data.claims["submission_date"].max(), data.remits["received_date"].max())
-    return (latest + timedelta(days=1)).date() if pd.notna(latest) else date.today()
+    return day_after(latest_event(data))
 
 
 def build_state(data: ContractData, as_of: date | None = None) -> FeatureState:

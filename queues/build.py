@@ -18,7 +18,7 @@ from queues.ranking import rank_items
 from settings import Settings
 
 if TYPE_CHECKING:
-    from features.distributed import Shards
+    from features.sharding import Shards
 
 
 @dataclass
@@ -30,23 +30,24 @@ class RankedQueue:
 
 
 def build_queue(
-    data: ContractData,
+    data: ContractData | Shards,
     settings: Settings,
     as_of: date | None = None,
     policy: Policy | None = None,
-    shards: Shards | None = None,
 ) -> RankedQueue:
     """Rank every open denial of `data` as of `as_of` (default: the day after its latest
-    event) under `policy` (default: the one in force in the database); with `shards` (`data`
-    split on a Dask cluster) the work items are computed there, the ranking is the same.
+    event) under `policy` (default: the one in force in the database); with `Shards` (the
+    data on a Dask cluster) the work items are computed there, the ranking is the same.
     Raises `ModelUnavailableError` when no recovery model is registered."""
     recovery, version = load_recovery(settings)
     policy = policy or policy_in_force(settings)
-    as_of = as_of or day_after_latest(data)
-    if shards is None:
+    if isinstance(data, ContractData):
+        as_of = as_of or day_after_latest(data)
         ranked = rank_items(work_items(data, recovery, policy, as_of), policy)
     else:
+        from features.distributed import day_after_latest_dask
         from queues.distributed import rank_shards
 
-        ranked = rank_shards(data, shards, recovery, policy, as_of)
+        as_of = as_of or day_after_latest_dask(data)
+        ranked = rank_shards(data, recovery, policy, as_of)
     return RankedQueue(ranked, policy, version, as_of)

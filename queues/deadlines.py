@@ -197,10 +197,11 @@ class Lags:
         )
 
 
-def concat_parts(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+def concat_parts(frames: Sequence[pd.DataFrame], ignore_index: bool = True) -> pd.DataFrame:
     """Parts of one table as one, in order; an empty part (which has the columns but not
     always their dtypes) is left out unless all are."""
-    return pd.concat([frame for frame in frames if len(frame)] or frames[:1], ignore_index=True)
+    kept = [frame for frame in frames if len(frame)] or frames[:1]
+    return pd.concat(kept, ignore_index=ignore_index)
 
 
 def learn_deadlines(data: ContractData, policy: Policy) -> Deadlines:

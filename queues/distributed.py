@@ -19,33 +19,38 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from data_contracts.reader import ContractData
 from model_bundle.recovery import RecoveryBundle
 from queues.deadlines import concat_parts
-from queues.items import Evidence, learn, work_items
+from queues.items import Evidence, Learned, learn, work_items
 from queues.policy import Policy
 from queues.ranking import rank_items
 
 if TYPE_CHECKING:
-    from features.distributed import Shards
+    from features.sharding import Shards
+
+
+def _items_in_place(
+    shard: ContractData, recovery: RecoveryBundle, policy: Policy, as_of: date, learned: Learned
+) -> pd.DataFrame:
+    """A shard's work items, each indexed by its remit's row in the directory (a shard
+    keeps those), so that the driver can put them in the pandas engine's order."""
+    items = work_items(shard, recovery, policy, as_of, learned)
+    position = pd.Index(shard.remits["claim_id"]).get_indexer(items["claim_id"])
+    return items.set_axis(shard.remits.index[position])
 
 
 def rank_shards(
-    data: ContractData, shards: Shards, recovery: RecoveryBundle, policy: Policy, as_of: date
+    shards: Shards, recovery: RecoveryBundle, policy: Policy, as_of: date
 ) -> pd.DataFrame:
-    """`rank_items(work_items(data, ...))` with the work items computed on the cluster
-    `shards` live on: the same table (`data` is the directory the driver read and split
-    into `shards`)."""
+    """`rank_items(work_items(data, ...))` of the data `shards` hold, with the work items
+    computed on the cluster: the same table."""
     client = shards.client
     evidence = Evidence.combined(client.gather(shards.map(Evidence.of)))
     scattered = client.scatter([recovery, learn(evidence, policy)], broadcast=True, hash=False)
-    parts = client.gather(shards.map(work_items, scattered[0], policy, as_of, scattered[1]))
-    items = concat_parts(parts)
-    # the pandas engine's order, which breaks rank_items' ties
-    position = pd.Index(data.remits["claim_id"]).get_indexer(items["claim_id"])
-    return rank_items(
-        items.iloc[np.argsort(position, kind="stable")].reset_index(drop=True), policy
-    )
+    parts = client.gather(shards.map(_items_in_place, scattered[0], policy, as_of, scattered[1]))
+    # the pandas engine's order (the remits'), which breaks rank_items' ties
+    items = concat_parts(parts, ignore_index=False).sort_index(kind="stable")
+    return rank_items(items.reset_index(drop=True), policy)

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from data_contracts.reader import ContractData
+from data_contracts.reader import ContractData, empty_table
 from serving.audit import AuditLog
-from serving.batch import COLUMNS, RESULT_COLUMNS, finish, pending_claims, score_frame
+from serving.batch import COLUMNS, RESULT_COLUMNS, finish, score_frame
 from serving.scorer import Scorer
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
 
-    from features.distributed import Shards
+    from features.sharding import Shards
 
 
 def _pending(shard: ContractData) -> pd.DataFrame:
@@ -43,20 +43,20 @@ def _pending_lines(shard: ContractData) -> pd.DataFrame:
 def _score_partition(
     features: pd.DataFrame, claims: pd.DataFrame, lines: pd.DataFrame, scorer: Scorer
 ) -> pd.DataFrame:
-    """`score_frame` of one shard: its pending claims' feature rows, in its claims' order."""
-    return score_frame(features.loc[claims["claim_id"]], claims, lines, scorer)
+    """`score_frame` of one shard: its pending claims' feature rows, indexed by their claims'
+    rows in the directory."""
+    scored = score_frame(features.loc[claims["claim_id"]], claims, lines, scorer)
+    return scored.set_axis(claims.index)
 
 
-def score_shards(
-    features: dd.DataFrame, shards: Shards, scorer: object, meta: ContractData
-) -> dd.DataFrame:
-    """`RESULT_COLUMNS` of every pending claim, partition i from shard i (lazy).
+def score_shards(features: dd.DataFrame, shards: Shards, scorer: object) -> dd.DataFrame:
+    """`RESULT_COLUMNS` of every pending claim, partition i from shard i (lazy), indexed by
+    the claims' rows in the directory.
 
     `features`: partition i the feature rows of shard i's claims, indexed by claim_id;
-    `scorer`: the `Scorer`, or a future of it on the cluster; `meta`: tables of the
-    contract's columns and types (the driver's data, or empty tables)."""
-    claims = shards.frames(_pending, meta.claims.iloc[:0])
-    lines = shards.frames(_pending_lines, meta.claim_lines.iloc[:0])
+    `scorer`: the `Scorer`, or a future of it on the cluster."""
+    claims = shards.frames(_pending, empty_table("claims"))
+    lines = shards.frames(_pending_lines, empty_table("claim_lines"))
     empty = pd.DataFrame({"p_denial": pd.Series(dtype=float)})
     result_meta = empty.reindex(columns=RESULT_COLUMNS).astype(
         {column: object for column in RESULT_COLUMNS if column != "p_denial"}
@@ -72,23 +72,20 @@ def score_shards(
 
 
 def score_pending_dask(
-    data: ContractData,
     shards: Shards,
     scorer: Scorer,
     progress: Callable[[str], None] | None = None,
     audit: AuditLog | None = None,
 ) -> pd.DataFrame:
-    """`serving.batch.score_pending` on the cluster `shards` live on: the same table, in the
-    same order (`data`'s pending claims, which the driver read and split into `shards`)."""
+    """`serving.batch.score_pending` of the data `shards` hold, on their cluster: the same
+    table, in the same order (the pending claims' in the directory)."""
     from features.distributed import build_features_dask
 
     progress = progress or (lambda _step: None)
-    pending = pending_claims(data)
-    if pending.empty:
+    if not sum(shards.client.gather(shards.map(lambda shard: len(_pending(shard))))):
         return pd.DataFrame(columns=COLUMNS)
     features = build_features_dask(shards, progress=progress).features
     progress("scoring and fixes")
     scattered = shards.client.scatter(scorer.for_features(), broadcast=True, hash=False)
-    scored = shards.client.compute(score_shards(features, shards, scattered, data)).result()
-    in_order = scored.set_index("claim_id").loc[pending].reset_index()
-    return finish(in_order, scorer, audit)
+    scored = shards.client.compute(score_shards(features, shards, scattered)).result()
+    return finish(scored.sort_index(kind="stable").reset_index(drop=True), scorer, audit)

@@ -43,7 +43,8 @@ from scipy.special import expit
 
 from data_contracts.denials import denial_outcomes
 from data_contracts.reader import ContractData
-from features.distributed import build_features_dask, shard_data
+from features.distributed import build_features_dask
+from features.sharding import shard_data
 from features.state import FeatureState
 from model_bundle.matrix import fit_levels, to_array, to_matrix
 from settings import Settings

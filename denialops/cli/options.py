@@ -21,7 +21,7 @@ from settings import get_settings
 
 if TYPE_CHECKING:
     from data_contracts.quarantine import QuarantineSummary
-    from features.distributed import Shards
+    from features.sharding import Shards
     from serving.loading import TenantScorer
     from storage.database import Database
     from storage.tenants import Tenant
@@ -138,18 +138,27 @@ def tenant_data(name: str, data: Path | None, option: str = "--data") -> tuple[T
 
 
 @contextlib.contextmanager
-def shards_for(engine: Engine, data: ContractData) -> Iterator[Shards | None]:
-    """None on the pandas engine; on the Dask engine `data` split into shards on the cluster
-    (`cluster.dask_client`), there while the block runs."""
+def read_on(engine: Engine, data: Path, on_bad_rows: OnBadRows) -> Iterator[ContractData | Shards]:
+    """The data directory as `engine` holds it: read here (`read_or_exit`), or on the Dask
+    engine read by the workers of the cluster (`cluster.dask_client`) and split into shards
+    (`features.sharding.read_shards`), there while the block runs. The Dask engine reads
+    strictly: a part that breaks the contract is named and the command exits 1."""
     if engine is Engine.pandas:
-        yield None
+        yield read_or_exit(data, on_bad_rows)
         return
     from cluster import dask_client
-    from features.distributed import shard_data
+    from features.sharding import read_shards
 
     settings = get_settings()
     with dask_client(settings) as client:
-        yield shard_data(data, client, settings.dask_partitions)
+        try:
+            with progress_bar() as progress:
+                progress.add_task("reading on the cluster", total=None)
+                shards = read_shards(data, client, settings.dask_partitions)
+        except ContractError as error:
+            console.print(str(error), markup=False, highlight=False)
+            raise typer.Exit(code=1) from error
+        yield shards
 
 
 def when(at: datetime | None) -> str:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -26,12 +26,15 @@ from denialops.cli.options import (
     console,
     model_said,
     progress_bar,
+    read_on,
     read_or_exit,
     scorer_or_exit,
-    shards_for,
     tenant_data,
 )
 from settings import get_settings
+
+if TYPE_CHECKING:
+    from features.sharding import Shards
 
 # Top-level commands (`denialops synth`, ...): merged into the app, which names no group for them.
 commands = typer.Typer()
@@ -200,14 +203,13 @@ def features_build(
     engine: EngineOption = Engine.pandas,
 ) -> None:
     """Build one feature row per claim from what was known at its submission date."""
-    loaded = read_or_exit(data, on_bad_rows)
     started = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
-    build = _features_on_dask if engine is Engine.dask else _features_in_process
-    with progress_bar() as progress:
+    with read_on(engine, data, on_bad_rows) as source, progress_bar() as progress:
         task = progress.add_task("features", total=None)
+        build = _features_in_process if isinstance(source, ContractData) else _features_on_dask
         claims, columns = build(
-            loaded, out, state, lambda step: progress.update(task, description=step)
+            source, out, state, lambda step: progress.update(task, description=step)
         )
     console.print(
         f"[green]wrote[/] {claims:,} claims x {columns} features to {out} "
@@ -230,19 +232,14 @@ def _features_in_process(
 
 
 def _features_on_dask(
-    loaded: ContractData, out: Path, state: Path | None, step: Callable[[str], None]
+    shards: Shards, out: Path, state: Path | None, step: Callable[[str], None]
 ) -> tuple[int, int]:
-    from cluster import dask_client
-    from features.distributed import build_features_dask, shard_data
+    from features.distributed import build_features_dask
 
-    settings = get_settings()
-    with dask_client(settings) as client:
-        step("sharding by patient group")
-        shards = shard_data(loaded, client, settings.dask_partitions)
-        built = build_features_dask(shards, with_state=state is not None, progress=step)
-        step("writing Parquet parts")
-        built.features.reset_index().to_parquet(out, write_index=False, overwrite=True)
-        claims = int(built.features.map_partitions(len).compute().sum())
+    built = build_features_dask(shards, with_state=state is not None, progress=step)
+    step("writing Parquet parts")
+    built.features.reset_index().to_parquet(out, write_index=False, overwrite=True)
+    claims = int(built.features.map_partitions(len).compute().sum())
     if built.state is not None and state is not None:
         built.state.save(state)
     return claims, len(built.features.columns)
@@ -436,12 +433,11 @@ def score(
     from storage.database import Database
 
     known, data = tenant_data(tenant, data)
-    loaded = read_or_exit(data, on_bad_rows)
     settings = get_settings()
     answer = scorer_or_exit(known)
     with (
         Database.from_settings(settings) as database,
-        shards_for(engine, loaded) as shards,
+        read_on(engine, data, on_bad_rows) as source,
         progress_bar() as progress,
     ):
         task = progress.add_task("scoring pending claims", total=None)
@@ -450,12 +446,12 @@ def score(
         def step(description: str) -> None:
             progress.update(task, description=description)
 
-        if shards is None:
-            frame = score_pending(loaded, answer.scorer, step, audit)
+        if isinstance(source, ContractData):
+            frame = score_pending(source, answer.scorer, step, audit)
         else:
             from serving.distributed import score_pending_dask
 
-            frame = score_pending_dask(loaded, shards, answer.scorer, step, audit)
+            frame = score_pending_dask(source, answer.scorer, step, audit)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.assign(model_name=answer.model_name).to_csv(out, index=False)
     flagged = int((frame["fix_code"] != "").sum())

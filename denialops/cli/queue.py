@@ -20,8 +20,8 @@ from denialops.cli.options import (
     console,
     model_said,
     progress_bar,
+    read_on,
     read_or_exit,
-    shards_for,
     tenant_data,
     tenant_or_exit,
 )
@@ -30,6 +30,7 @@ from settings import get_settings
 if TYPE_CHECKING:
     import pandas as pd
 
+    from features.sharding import Shards
     from queues.build import RankedQueue
     from storage.tenants import Tenant
 
@@ -67,7 +68,8 @@ def queue_rank(
     from queues.ranking import CONTRACT_COLUMNS
 
     known, data = tenant_data(tenant, data)
-    queue, said = _queue_or_exit(read_or_exit(data, on_bad_rows), as_of, known, engine)
+    with read_on(engine, data, on_bad_rows) as source:
+        queue, said = _queue_or_exit(source, as_of, known)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame = queue.ranked[
         [*CONTRACT_COLUMNS, "deadline", "deadline_unverified", "reason", "billed_amount"]
@@ -295,22 +297,22 @@ def policy_simulate(
 
 
 def _queue_or_exit(
-    data: ContractData, as_of: datetime | None, tenant: Tenant, engine: Engine = Engine.pandas
+    data: ContractData | Shards, as_of: datetime | None, tenant: Tenant
 ) -> tuple[RankedQueue, str]:
     """The tenant's ranked queue under its policy, with its recovery model or, while it has
-    none, the shared one, and which model ranked it, on `engine`; or a clear message and
-    exit code 1 (no recovery model, bad policy)."""
+    none, the shared one, and which model ranked it, on the engine holding `data`; or a
+    clear message and exit code 1 (no recovery model, bad policy)."""
     from model_bundle.registered import ModelUnavailableError
     from queues.build import build_queue
     from queues.policy import PolicyError, policy_in_force
     from serving.loading import answering
 
     try:
-        with shards_for(engine, data) as shards, progress_bar() as progress:
+        with progress_bar() as progress:
             progress.add_task("ranking open denials", total=None)
             settings, shared = answering(get_settings(), tenant, recovery=True)
             policy = policy_in_force(settings, tenant.name)
-            queue = build_queue(data, settings, as_of.date() if as_of else None, policy, shards)
+            queue = build_queue(data, settings, as_of.date() if as_of else None, policy)
     except (ModelUnavailableError, PolicyError) as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(code=1) from error

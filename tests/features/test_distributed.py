@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from data_contracts.reader import ContractData
-from features.distributed import build_features_dask, shard_data, shard_of_claims
+from features.distributed import build_features_dask
 from features.pipeline import build_features, build_features_and_state
+from features.sharding import shard_data, shard_of_claims
 from features.state import FeatureState
 
 SHARDS = 5

@@ -7,8 +7,8 @@ import dataclasses
 
 import pandas as pd
 
-from features.distributed import shard_data, shard_of_claims
 from features.pipeline import day_after_latest
+from features.sharding import shard_data, shard_of_claims
 from queues.distributed import rank_shards
 from queues.items import Evidence, learn, work_items
 from queues.policy import default_policy
@@ -19,7 +19,7 @@ def test_the_dask_engine_ranks_as_the_pandas_engine(queue_data, recovery, dask_c
     policy, as_of = default_policy(), day_after_latest(queue_data)
     expected = rank_items(work_items(queue_data, recovery, policy, as_of), policy)
     shards = shard_data(queue_data, dask_client, partitions=3)
-    ranked = rank_shards(queue_data, shards, recovery, policy, as_of)
+    ranked = rank_shards(shards, recovery, policy, as_of)
 
     assert expected["action"].nunique() > 1
     pd.testing.assert_frame_equal(ranked, expected)
@@ -47,7 +47,7 @@ def test_a_shard_without_open_denials_changes_nothing(queue_data, recovery, dask
         queue_data, remits=queue_data.remits[~queue_data.remits["claim_id"].isin(unanswered)]
     )
     expected = rank_items(work_items(data, recovery, policy, as_of), policy)
-    ranked = rank_shards(data, shard_data(data, dask_client, partitions=2), recovery, policy, as_of)
+    ranked = rank_shards(shard_data(data, dask_client, partitions=2), recovery, policy, as_of)
 
     assert len(ranked)
     assert ranked.to_csv(index=False) == expected.to_csv(index=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features.distributed import shard_data
+from features.sharding import shard_data
 from serving.audit import AuditLog
 from serving.batch import COLUMNS, score_pending
 from serving.distributed import score_pending_dask
@@ -19,7 +19,7 @@ def test_the_dask_engine_scores_as_the_pandas_engine_and_keeps_the_decisions(
     audit = AuditLog(database)
     # more shards than workers, so a worker scores several and the partitions are uneven
     shards = shard_data(serve_data, dask_client, partitions=3)
-    frame = score_pending_dask(serve_data, shards, scorer, audit=audit)
+    frame = score_pending_dask(shards, scorer, audit=audit)
 
     assert (frame["fix_code"] != "").any()
     assert list(frame.columns) == COLUMNS
