@@ -140,6 +140,8 @@ class Shards:
     """Futures of `ContractData`, one per shard."""
     authorizations: pd.DataFrame
     eligibility: pd.DataFrame
+    present: frozenset[str] = frozenset()
+    """The optional tables the data directory has (`ContractData.present`)."""
 
     @property
     def npartitions(self) -> int:
@@ -163,7 +165,7 @@ def shard_data(data: ContractData, client: Any, partitions: int | None = None) -
     shard = shard_of_claims(data.claims, partitions)
     parts = client.scatter(_split(data, shard, partitions))
     log.info("dask: %d claims in %d shards", len(data.claims), partitions)
-    return Shards(client, parts, data.authorizations, data.eligibility)
+    return Shards(client, parts, data.authorizations, data.eligibility, data.present)
 
 
 @dataclass

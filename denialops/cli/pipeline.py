@@ -3,13 +3,14 @@ features, training and tuning, then scoring (in batch, as a request body, or ser
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -32,6 +33,9 @@ from denialops.cli.options import (
     tenant_data,
 )
 from settings import get_settings
+
+if TYPE_CHECKING:
+    from features.distributed import Shards
 
 # Top-level commands (`denialops synth`, ...): merged into the app, which names no group for them.
 commands = typer.Typer()
@@ -285,18 +289,16 @@ def train_and_say(
 
     known, data = tenant_data(tenant, data)
     settings = known.models(get_settings())
-    loaded = read_or_exit(data, on_bad_rows)
-    with progress_bar() as progress:
+    with _training_source(engine, data, on_bad_rows) as source, progress_bar() as progress:
         task = progress.add_task("training", total=None)
         try:
             result = train_all(
-                loaded,
+                source,
                 settings,
                 overrides,
                 force,
                 progress=lambda step: progress.update(task, description=step),
                 trigger=trigger,
-                engine=engine,
             )
         except TrainingDataError as error:
             console.print(f"[red]cannot train:[/] {error}")
@@ -316,6 +318,19 @@ def train_and_say(
         )
     else:
         console.print(f"recovery model not trained: {result.recovery_note}")
+
+
+@contextlib.contextmanager
+def _training_source(
+    engine: Engine, data: Path, on_bad_rows: OnBadRows
+) -> Iterator[ContractData | Shards]:
+    """What `train_all` trains on: the data read here on the pandas engine; on the Dask
+    engine its shards on the cluster, there while the block runs."""
+    if engine is Engine.pandas:
+        yield read_or_exit(data, on_bad_rows)
+        return
+    with shards_for(engine, read_or_exit(data, on_bad_rows)) as shards:
+        yield shards
 
 
 @commands.command()
