@@ -7,7 +7,11 @@ small or already needed whole by the shared code in `training.train`: each claim
 label, category and submission date (for the time split), and the features of the
 validation and test periods (calibration, metrics, the profile, the champion's
 comparison, the SHAP sample) plus the latest training claims the logistic baseline
-is fitted on, the same rows as on the pandas engine.
+is fitted on, the same rows as on the pandas engine. Of the contract data itself only
+this comes: each shard's sums for the data fingerprint (`shards_fingerprint`), the
+test claims' payer and program for the report, five example claims with their lines
+for the logged model, and the appealed claims the recovery model learns from
+(`collect_claims`); never the whole data.
 
 Early stopping: `lightgbm.dask` 4.7 does not support it (lightgbm-org/LightGBM#3712,
 #4493): each worker would judge its own part of the validation set and stop at its
