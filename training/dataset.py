@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -63,13 +63,42 @@ class TrainingSet:
         return rows if self.cluster is None else rows[rows.isin(self.features.index)]
 
 
-def data_fingerprint(data: ContractData) -> str:
-    """A hash of every table's contents: two runs with the same fingerprint saw the same data."""
+TableSums = dict[str, tuple[int, int]]
+"""Per table: its row count and the wrapping uint64 sum of its rows' hashes."""
+
+
+def table_sums(tables: Mapping[str, pd.DataFrame]) -> TableSums:
+    """The fingerprint's part of some rows of each table. A sum does not depend on row order or
+    on how the rows are split, so shards' sums add up to the whole table's."""
+    return {
+        name: (
+            len(frame),
+            int(pd.util.hash_pandas_object(frame, index=False).to_numpy().sum(dtype=np.uint64)),
+        )
+        for name, frame in tables.items()
+    }
+
+
+def combined_fingerprint(parts: Iterable[TableSums]) -> str:
+    """The data fingerprint of the rows whose `table_sums` are `parts` (each row in one part)."""
+    rows: dict[str, int] = {}
+    sums: dict[str, int] = {}
+    for part in parts:
+        for name, (count, total) in part.items():
+            rows[name] = rows.get(name, 0) + count
+            sums[name] = (sums.get(name, 0) + total) % 2**64
     digest = hashlib.sha256()
-    for name, frame in data.tables().items():
+    for name in sorted(rows):
         digest.update(name.encode())
-        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        digest.update(np.array([rows[name], sums[name]], dtype=np.uint64).tobytes())
     return digest.hexdigest()[:16]
+
+
+def data_fingerprint(data: ContractData) -> str:
+    """A hash of every table's contents: two runs with the same fingerprint saw the same data.
+    Computed from per-table sums so the Dask engine gets the same one from its shards
+    (`training.distributed.shards_fingerprint`) without the data in one place."""
+    return combined_fingerprint([table_sums(data.tables())])
 
 
 def time_split(

@@ -7,7 +7,11 @@ small or already needed whole by the shared code in `training.train`: each claim
 label, category and submission date (for the time split), and the features of the
 validation and test periods (calibration, metrics, the profile, the champion's
 comparison, the SHAP sample) plus the latest training claims the logistic baseline
-is fitted on, the same rows as on the pandas engine.
+is fitted on, the same rows as on the pandas engine. Of the contract data itself only
+this comes: each shard's sums for the data fingerprint (`shards_fingerprint`), the
+test claims' payer and program for the report, five example claims with their lines
+for the logged model, and the appealed claims the recovery model learns from
+(`collect_claims`); never the whole data.
 
 Early stopping: `lightgbm.dask` 4.7 does not support it (lightgbm-org/LightGBM#3712,
 #4493): each worker would judge its own part of the validation set and stop at its
@@ -43,12 +47,19 @@ from scipy.special import expit
 
 from data_contracts.denials import denial_outcomes
 from data_contracts.reader import ContractData
+from data_contracts.writer import CLAIM_TABLES
 from features.distributed import build_features_dask
-from features.sharding import shard_data
+from features.sharding import Shards
 from features.state import FeatureState
 from model_bundle.matrix import fit_levels, to_array, to_matrix
 from settings import Settings
-from training.dataset import TrainingSet, data_fingerprint, labelled_split
+from training.dataset import (
+    TableSums,
+    TrainingSet,
+    combined_fingerprint,
+    labelled_split,
+    table_sums,
+)
 from training.fit import LOGISTIC_MAX_ROWS, FittedBooster
 
 log = logging.getLogger(__name__)
@@ -211,7 +222,7 @@ class ClusterPeriods:
 
 
 def training_set_on_cluster(
-    data: ContractData,
+    fingerprint: str,
     features: dd.DataFrame,
     outcomes: dd.DataFrame,
     state: FeatureState,
@@ -222,7 +233,8 @@ def training_set_on_cluster(
     """The Dask engine's `TrainingSet`: labels, parts and cutoffs as `build_training_set`
     makes them, from outcomes collected to the driver; features of the validation and
     test periods and of the latest `LOGISTIC_MAX_ROWS` training claims collected; the
-    training period's on the cluster (`cluster`)."""
+    training period's on the cluster (`cluster`). `fingerprint` is the data's
+    (`shards_fingerprint`)."""
     collected = outcomes.compute()
     split = labelled_split(
         collected[["denied", "category"]],
@@ -244,25 +256,102 @@ def training_set_on_cluster(
         part=split.part,
         submission_date=split.submission_date,
         cutoffs=split.cutoffs,
-        fingerprint=data_fingerprint(data),
+        fingerprint=fingerprint,
         state=state,
         cluster=periods,
     )
 
 
 def cluster_training_set(
-    data: ContractData, client: Any, settings: Settings, progress: Progress | None = None
+    shards: Shards, settings: Settings, progress: Progress | None = None
 ) -> TrainingSet:
-    """`build_training_set` on the Dask engine: `data` sharded by patient group onto the
-    cluster, features and outcomes computed there (`features.distributed`)."""
-    shards = shard_data(data, client, settings.dask_partitions)
+    """`build_training_set` on the Dask engine: features and outcomes computed in the shards
+    (`features.distributed`), on the cluster."""
     built = build_features_dask(shards, with_state=True, progress=progress)
     return training_set_on_cluster(
-        data,
+        shards_fingerprint(shards),
         built.features,
         shards.frames(claim_outcomes, OUTCOMES_META),
         built.state,
-        client,
+        shards.client,
         settings.validation_fraction,
         settings.test_fraction,
     )
+
+
+def _claim_table_sums(data: ContractData) -> TableSums:
+    return table_sums({name: getattr(data, name) for name in CLAIM_TABLES})
+
+
+def shards_fingerprint(shards: Shards) -> str:
+    """`data_fingerprint` of the sharded data: the per-claim tables' sums from the shards
+    (each row is in one), the reference tables' from the driver (a row of those can be in
+    several shards, or in none)."""
+    parts = shards.client.gather(shards.map(_claim_table_sums))
+    reference = table_sums(
+        {"authorizations": shards.authorizations, "eligibility": shards.eligibility}
+    )
+    return combined_fingerprint([*parts, reference])
+
+
+def claims_of(data: ContractData, claim_ids: Any) -> ContractData:
+    """The rows of the claims `claim_ids` in the per-claim tables (claims, lines, remits,
+    appeals), without authorizations or eligibility: what a question about some claims
+    needs, small enough to bring to the driver."""
+    tables = {name: getattr(data, name) for name in CLAIM_TABLES}
+    return ContractData(
+        **{name: t[t["claim_id"].isin(claim_ids)] for name, t in tables.items()},
+        authorizations=data.authorizations.iloc[:0],
+        eligibility=data.eligibility.iloc[:0],
+        present=data.present,
+    )
+
+
+def appealed_claims(data: ContractData) -> ContractData:
+    """`claims_of` the claims that have appeals: all the recovery model learns from."""
+    return claims_of(data, data.appeals["claim_id"].unique())
+
+
+def _claim_columns(data: ContractData, claim_ids: Any, columns: Sequence[str]) -> pd.DataFrame:
+    claims = data.claims
+    return claims.loc[claims["claim_id"].isin(claim_ids), ["claim_id", *columns]]
+
+
+def _in_read_order(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Shards' rows of one table as one frame, in the order one read of the data gives them
+    (a shard's tables keep that position as their index)."""
+    return pd.concat(frames).sort_index(kind="stable") if len(frames) > 1 else frames[0]
+
+
+def _gathered(source: ContractData | Shards, fn: Callable[..., Any], *args: Any) -> list[Any]:
+    """`fn(data, *args)` of the whole data (one part) or of every shard, on its worker; a
+    large argument goes to the workers once."""
+    if isinstance(source, ContractData):
+        return [fn(source, *args)]
+    args = tuple(
+        source.client.scatter(arg, broadcast=True) if isinstance(arg, pd.Index) else arg
+        for arg in args
+    )
+    return source.client.gather(source.map(fn, *args))
+
+
+def collect_claims(
+    source: ContractData | Shards, fn: Callable[..., ContractData], *args: Any
+) -> ContractData:
+    """The `ContractData` `fn` picks (`claims_of`, `appealed_claims`) from every shard, as one
+    small data set on the driver, its rows in the order of one read of the data."""
+    parts = _gathered(source, fn, *args)
+    return ContractData(
+        **{name: _in_read_order([getattr(p, name) for p in parts]) for name in CLAIM_TABLES},
+        authorizations=parts[0].authorizations,
+        eligibility=parts[0].eligibility,
+        present=parts[0].present,
+    )
+
+
+def collect_claim_columns(
+    source: ContractData | Shards, claim_ids: pd.Index, columns: Sequence[str]
+) -> pd.DataFrame:
+    """`columns` of the claims `claim_ids`, indexed by claim_id in the order of `claim_ids`."""
+    found = _in_read_order(_gathered(source, _claim_columns, claim_ids, columns))
+    return found.set_index("claim_id").loc[claim_ids]

@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
 
-from cluster import Engine, dask_client
+from cluster import Engine
 from data_contracts.reader import ContractData
 from features.catalog import CATEGORICAL, CLAIM_ONLY, FEATURES
+from features.sharding import Shards
 from features.state import STATE_VERSION
 from model_bundle.calibration import Calibrator, choose_calibrator
 from model_bundle.denial import DenialRiskBundle, DenialRiskModel
@@ -34,13 +35,21 @@ from reports import write_report
 from settings import Settings
 from training import registry, report, tracking
 from training.dataset import TrainingDataError, TrainingSet, build_training_set
-from training.distributed import cluster_training_set
+from training.distributed import (
+    appealed_claims,
+    claims_of,
+    cluster_training_set,
+    collect_claim_columns,
+    collect_claims,
+)
 from training.fit import LOGISTIC_MAX_ROWS, fit_logistic, fit_on_periods, lightgbm_params
 from training.recovery import train_recovery_model
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 ALL_FEATURES = [feature.name for feature in FEATURES]
+REPORT_COLUMNS = ["payer_id", "program"]
+"""The claim columns the evaluation report groups the test period by."""
 
 
 @dataclass
@@ -85,11 +94,11 @@ def _baselines(ts: TrainingSet, params: dict[str, Any], settings: Settings) -> d
     }
 
 
-def _log_bundle(bundle: DenialRiskBundle, data: ContractData, test: pd.Index) -> str:
-    example_claims = data.claims[data.claims["claim_id"].isin(test[:5])]
-    example_lines = data.claim_lines[data.claim_lines["claim_id"].isin(example_claims["claim_id"])]
-    rows = to_rows(example_claims, example_lines)
-    signature = infer_signature(rows, bundle.score_claims(example_claims, example_lines))
+def _log_bundle(bundle: DenialRiskBundle, examples: ContractData) -> str:
+    """Log the bundle as a pyfunc model, its signature and input example from `examples`
+    (a few test-period claims with their lines)."""
+    rows = to_rows(examples.claims, examples.claim_lines)
+    signature = infer_signature(rows, bundle.score_claims(examples.claims, examples.claim_lines))
     with tempfile.TemporaryDirectory() as folder:
         bundle.save(Path(folder) / "bundle")
         info = mlflow.pyfunc.log_model(
@@ -109,12 +118,12 @@ def _report(
     scores: dict[str, np.ndarray],
     headline: pd.DataFrame,
     contributions: pd.DataFrame,
-    data: ContractData,
+    claims: pd.DataFrame,
     folder: Path,
 ) -> Path:
+    """The HTML evaluation report; `claims` holds the test claims' `REPORT_COLUMNS`."""
     test = ts.rows("test")
     label = ts.label.loc[test]
-    claims = data.claims.set_index("claim_id").loc[test]
     threshold = float(np.quantile(test_p, 0.9))
     sections = {
         "By payer": group_metrics(label, test_p, claims["payer_id"]),
@@ -141,32 +150,31 @@ def _report(
 
 
 def train_denial_model(
-    data: ContractData,
+    source: ContractData | Shards,
     settings: Settings,
     params: dict[str, Any] | None = None,
     force: bool = False,
     progress: Progress | None = None,
     trigger: str = "train",
-    engine: Engine = Engine.pandas,
 ) -> TrainResult:
     """Train, evaluate, track and register the denial model; see the module docstring.
     `trigger` (`train`, `retrain`) is tagged on the run, so the runs a schedule started can
-    be told from a person's. On the `dask` engine the features and the LightGBM fits run
-    on the cluster (`training.distributed`); the rest is the same code on the same rows."""
+    be told from a person's. Given `Shards` (the Dask engine) the features and the LightGBM
+    fits run on the cluster (`training.distributed`) and the data never comes whole to this
+    process; the rest is the same code on the same rows."""
     progress = progress or (lambda step: log.info("train: %s", step))
     tracking.configure(settings)
     progress("features and labels")
-    if engine is Engine.pandas:
-        ts = build_training_set(data, settings.validation_fraction, settings.test_fraction)
-        return _train_on(ts, data, settings, params, force, progress, trigger)
-    with dask_client(settings) as client:
-        ts = cluster_training_set(data, client, settings, progress)
-        return _train_on(ts, data, settings, params, force, progress, trigger)
+    if isinstance(source, Shards):
+        ts = cluster_training_set(source, settings, progress)
+    else:
+        ts = build_training_set(source, settings.validation_fraction, settings.test_fraction)
+    return _train_on(ts, source, settings, params, force, progress, trigger)
 
 
 def _train_on(
     ts: TrainingSet,
-    data: ContractData,
+    source: ContractData | Shards,
     settings: Settings,
     params: dict[str, Any] | None,
     force: bool,
@@ -243,7 +251,7 @@ def _train_on(
         if same is not None:
             version, alias, reason = same.version, same.alias, same.reason
         else:
-            model_uri = _log_bundle(bundle, data, test)
+            model_uri = _log_bundle(bundle, collect_claims(source, claims_of, test[:5]))
             champion, note = registry.champion_metrics(
                 settings.denial_model_name,
                 label,
@@ -282,7 +290,7 @@ def _train_on(
                 {"LightGBM": test_p.to_numpy(), **baseline_p},
                 headline,
                 bundle.contributions(sample),
-                data,
+                collect_claim_columns(source, test, REPORT_COLUMNS),
                 Path(folder),
             )
             mlflow.log_artifact(str(path))
@@ -299,24 +307,26 @@ def _train_on(
 
 
 def train_all(
-    data: ContractData,
+    source: ContractData | Shards,
     settings: Settings,
     params: dict[str, Any] | None = None,
     force: bool = False,
     progress: Progress | None = None,
     trigger: str = "train",
-    engine: Engine = Engine.pandas,
 ) -> TrainResult:
-    """The denial model (on `engine`), then the recovery model where the appeals history
-    allows one (in this process: appeals are a small table)."""
+    """The denial model (on the cluster when given `Shards`), then the recovery model where
+    the appeals history allows one, in this process from the appealed claims alone (their
+    claims, lines, remits and appeals: a small part of the data)."""
     progress = progress or (lambda step: log.info("train: %s", step))
-    result = train_denial_model(data, settings, params, force, progress, trigger, engine)
-    if "appeals" not in data.present:
+    result = train_denial_model(source, settings, params, force, progress, trigger)
+    if "appeals" not in source.present:
         result.recovery_note = "no appeals table in the data"
         return result
     progress("recovery model")
     try:
-        result.recovery = train_recovery_model(data, settings, force)
+        result.recovery = train_recovery_model(
+            collect_claims(source, appealed_claims), settings, force
+        )
     except TrainingDataError as error:
         result.recovery_note = str(error)
     return result

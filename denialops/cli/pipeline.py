@@ -282,18 +282,16 @@ def train_and_say(
 
     known, data = tenant_data(tenant, data)
     settings = known.models(get_settings())
-    loaded = read_or_exit(data, on_bad_rows)
-    with progress_bar() as progress:
+    with read_on(engine, data, on_bad_rows) as source, progress_bar() as progress:
         task = progress.add_task("training", total=None)
         try:
             result = train_all(
-                loaded,
+                source,
                 settings,
                 overrides,
                 force,
                 progress=lambda step: progress.update(task, description=step),
                 trigger=trigger,
-                engine=engine,
             )
         except TrainingDataError as error:
             console.print(f"[red]cannot train:[/] {error}")

@@ -1,9 +1,11 @@
 """`--engine dask` on `score` and `queue rank`: the same files as the pandas engine, from a
-Dask cluster (the session's LocalCluster, joined through DENIALOPS_DASK_SCHEDULER)."""
+Dask cluster (the session's LocalCluster, joined through DENIALOPS_DASK_SCHEDULER); and
+`train --engine dask` training both models on the same data."""
 
 from __future__ import annotations
 
 import pytest
+from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from denialops.cli import app
@@ -37,3 +39,18 @@ def test_the_dask_engine_writes_the_pandas_engines_file(trained, command) -> Non
         written[engine] = out.read_bytes()
     assert written["pandas"].count(b"\n") > 10
     assert written["dask"] == written["pandas"]
+
+
+def test_train_on_the_dask_engine_registers_both_models_on_the_same_data(trained) -> None:
+    args = ["train", "--data", str(trained["data"]), "--engine", "dask", "--force"]
+    result = runner.invoke(app, args, env=trained["env"])
+    assert result.exit_code == 0, result.output
+    assert "recovery model not trained" not in result.output
+    client = MlflowClient(trained["env"]["MLFLOW_TRACKING_URI"])
+    runs = client.search_runs(
+        [experiment.experiment_id for experiment in client.search_experiments()],
+        "attributes.run_name = 'denial-risk'",
+    )
+    by_engine = {run.data.params["engine"]: run.data.params for run in runs}
+    assert by_engine.keys() == {"pandas", "dask"}
+    assert by_engine["dask"]["data_fingerprint"] == by_engine["pandas"]["data_fingerprint"]

@@ -7,7 +7,15 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from training.dataset import PARTS, TrainingDataError, build_training_set, time_split
+from training.dataset import (
+    PARTS,
+    TrainingDataError,
+    build_training_set,
+    combined_fingerprint,
+    data_fingerprint,
+    table_sums,
+    time_split,
+)
 
 
 def test_parts_follow_submission_dates(train_data) -> None:
@@ -53,3 +61,17 @@ def test_one_submission_date_cannot_be_split() -> None:
     dates = pd.Series(pd.to_datetime(["2025-01-01"] * 200))
     with pytest.raises(TrainingDataError, match="too few submission dates"):
         time_split(dates, 0.15, 0.15)
+
+
+def test_the_fingerprint_sees_one_cell_and_not_row_order(train_data) -> None:
+    fingerprint = data_fingerprint(train_data)
+    remits = train_data.remits.copy()
+    remits.loc[remits.index[7], "paid_amount"] += 0.01
+    assert data_fingerprint(dataclasses.replace(train_data, remits=remits)) != fingerprint
+    # the sums behind it add up over any split of the rows, as the Dask engine's shards do
+    shuffled = train_data.claims.sample(frac=1.0, random_state=3)
+    assert data_fingerprint(dataclasses.replace(train_data, claims=shuffled)) == fingerprint
+    halves = [train_data.claims.iloc[:100], train_data.claims.iloc[100:]]
+    parts = [table_sums({"claims": half}) for half in halves]
+    others = {name: t for name, t in train_data.tables().items() if name != "claims"}
+    assert combined_fingerprint([*parts, table_sums(others)]) == fingerprint

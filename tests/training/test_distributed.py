@@ -55,12 +55,12 @@ def cluster_frames(train_data):
     )
 
 
-def test_cluster_set_splits_and_labels_as_pandas(
-    train_data, pandas_set, cluster_frames, monkeypatch
-) -> None:
+def test_cluster_set_splits_and_labels_as_pandas(pandas_set, cluster_frames, monkeypatch) -> None:
     monkeypatch.setattr(distributed, "LOGISTIC_MAX_ROWS", 1000)
     features, outcomes = cluster_frames
-    ts = training_set_on_cluster(train_data, features, outcomes, pandas_set.state, None, 0.15, 0.15)
+    ts = training_set_on_cluster(
+        pandas_set.fingerprint, features, outcomes, pandas_set.state, None, 0.15, 0.15
+    )
     assert ts.cutoffs == pandas_set.cutoffs
     for name in ("label", "category", "part", "submission_date"):
         pd.testing.assert_series_equal(getattr(ts, name), getattr(pandas_set, name))
