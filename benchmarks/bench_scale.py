@@ -73,6 +73,9 @@ def main() -> None:
     parser.add_argument("--chunk-claims", type=int, default=500_000)
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temp folder")
     parser.add_argument(
+        "--steps", default="features,train,score", help="which of features,train,score to run"
+    )
+    parser.add_argument(
         "--data-root", type=Path, default=None, help="keep (and reuse) the data directories here"
     )
     args = parser.parse_args()
@@ -106,6 +109,8 @@ def main() -> None:
             if reused:
                 print(f"{claims:>11,} synth     reused {data}", flush=True)
                 del steps["synth"]
+            chosen = {"synth", *args.steps.split(",")}
+            steps = {step: words for step, words in steps.items() if step in chosen}
             for step, words in steps.items():
                 seconds, gib = run([str(BIN), *words], env)
                 rows.append((claims, step, seconds, gib))

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.denials import timed_psychotherapy_claims
-from data_contracts.reader import ContractData, empty_table
+from data_contracts.reader import ContractData, empty_table, isin
 from features.asof import accumulate, key_codes, totals
 from features.catalog import CATEGORICAL, FEATURES
 from features.claim_level import claim_features
@@ -164,10 +164,12 @@ def _own_history_at_stake(base: pd.DataFrame, state: FeatureState | None) -> np.
     an authorization with the latter (the state's copy and the claim would both count),
     and a claim submitted before the state's as-of date (the state's totals hold claims
     submitted after it). The row path (`online._claim_history`) applies the same rule."""
-    ids = list(state.claim_lookup().ids) if state is not None else []
+    # Arrow membership against the state's claim column: pandas' isin over Arrow strings
+    # loops in Python over the allowed values (seconds per million state claims)
+    ids = state.claims["claim_id"] if state is not None else pd.Series([], dtype="string")
     claim_ids, original = base["claim_id"], base["original_claim_id"]
-    replaces = original.notna() & (original.isin(ids) | original.isin(claim_ids))
-    resent = claim_ids.isin(ids).to_numpy(bool)
+    replaces = original.notna() & (isin(original, ids) | isin(original, claim_ids))
+    resent = isin(claim_ids, ids).to_numpy(bool)
     has_auth = base["has_prior_auth"].to_numpy(bool)
     shares = base["patient_id"].isin(base.loc[resent, "patient_id"]).to_numpy(bool) | (
         has_auth & base["prior_auth_id"].isin(base.loc[resent & has_auth, "prior_auth_id"])
