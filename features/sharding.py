@@ -37,6 +37,7 @@ from data_contracts.reader import (
     ContractError,
     Problem,
     empty_table,
+    isin,
     read_table_part,
     table_parts,
 )
@@ -95,6 +96,12 @@ def default_partitions(claims: int, workers: int) -> int:
     return max(2 * workers, math.ceil(claims / CLAIMS_PER_SHARD))
 
 
+def _shard_count(client: Any, claims: int, partitions: int | None) -> int:
+    """`partitions` when set, else `default_partitions` for the cluster's workers."""
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    return partitions or default_partitions(claims, workers)
+
+
 @dataclass
 class Shards:
     """The contract data split by patient group (`shard_of_claims`), held on the cluster.
@@ -125,12 +132,6 @@ class Shards:
 
         return dd.from_delayed(self.map(fn), meta=meta, verify_meta=False)
 
-    def gather(self, fn: Callable[[ContractData], pd.DataFrame]) -> pd.DataFrame:
-        """`fn` of every shard, brought to the driver as one frame in the directory's row
-        order (`fn` must keep the index of the table its rows come from)."""
-        pieces = self.client.gather(self.map(fn))
-        return pd.concat(pieces).sort_index(kind="stable")
-
 
 def _groups(directory: Path) -> list[dict[str, list[Path]]]:
     """The claim tables' parts by partition folder (a service month), in the order the
@@ -157,9 +158,8 @@ def _read_group(parts: dict[str, list[Path]]) -> dict[str, pd.DataFrame]:
 def _group_keys(frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, int], list]:
     """What the driver needs of a group: its claims' keys, its row counts, and the claims
     its lines, remits and appeals name that are filed in another group."""
-    own = frames["claims"]["claim_id"]
-    named = pd.concat([frames[name]["claim_id"] for name in CHILD_TABLES]).unique()
-    elsewhere = pd.Series(named)[~pd.Series(named).isin(own).to_numpy()].dropna().tolist()
+    named = pd.concat([frames[name]["claim_id"] for name in CHILD_TABLES]).drop_duplicates()
+    elsewhere = named[~isin(named, frames["claims"]["claim_id"]).to_numpy()].dropna().tolist()
     counts = {name: len(frame) for name, frame in frames.items()}
     return frames["claims"][KEY_COLUMNS], counts, elsewhere
 
@@ -257,8 +257,7 @@ def read_shards(directory: str | Path, client: Any, partitions: int | None = Non
     groups = [client.submit(_read_group, parts) for parts in _groups(directory)]
     known = client.gather([client.submit(_group_keys, group) for group in groups])
     keys = pd.concat([group_keys for group_keys, _, _ in known], ignore_index=True)
-    workers = max(1, len(client.scheduler_info().get("workers", {})))
-    partitions = partitions or default_partitions(len(keys), workers)
+    partitions = _shard_count(client, len(keys), partitions)
     shard = shard_of_claims(keys, partitions)
     offsets = [
         dict(zip(CLAIM_TABLES, at, strict=True))
@@ -315,8 +314,7 @@ def split_data(data: ContractData, partitions: int) -> list[ContractData]:
 def shard_data(data: ContractData, client: Any, partitions: int | None = None) -> Shards:
     """`data`, already read by the driver, split into shards and handed to the cluster's
     workers: `read_shards` for data that is in memory anyway (tests, small directories)."""
-    workers = max(1, len(client.scheduler_info().get("workers", {})))
-    partitions = partitions or default_partitions(len(data.claims), workers)
+    partitions = _shard_count(client, len(data.claims), partitions)
     parts = client.scatter(split_data(data, partitions))
     log.info("dask: %d claims in %d shards", len(data.claims), partitions)
     return Shards(client, parts, data.authorizations, data.eligibility, data.present)

@@ -46,7 +46,7 @@ from lightgbm.callback import CallbackEnv, EarlyStopException
 from scipy.special import expit
 
 from data_contracts.denials import denial_outcomes
-from data_contracts.reader import ContractData
+from data_contracts.reader import ContractData, isin
 from data_contracts.writer import CLAIM_TABLES
 from features.distributed import build_features_dask
 from features.sharding import Shards
@@ -300,7 +300,7 @@ def claims_of(data: ContractData, claim_ids: Any) -> ContractData:
     needs, small enough to bring to the driver."""
     tables = {name: getattr(data, name) for name in CLAIM_TABLES}
     return ContractData(
-        **{name: t[t["claim_id"].isin(claim_ids)] for name, t in tables.items()},
+        **{name: t[isin(t["claim_id"], claim_ids)] for name, t in tables.items()},
         authorizations=data.authorizations.iloc[:0],
         eligibility=data.eligibility.iloc[:0],
         present=data.present,
@@ -314,7 +314,7 @@ def appealed_claims(data: ContractData) -> ContractData:
 
 def _claim_columns(data: ContractData, claim_ids: Any, columns: Sequence[str]) -> pd.DataFrame:
     claims = data.claims
-    return claims.loc[claims["claim_id"].isin(claim_ids), ["claim_id", *columns]]
+    return claims.loc[isin(claims["claim_id"], claim_ids), ["claim_id", *columns]]
 
 
 def _in_read_order(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
