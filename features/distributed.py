@@ -155,17 +155,19 @@ def _by_shard(frame: pd.DataFrame, shards: int) -> list[pd.DataFrame]:
     return [frame[frame["_shard"].to_numpy() == s] for s in range(shards)]
 
 
-def _assembled(history: HistoryPass, *cross: pd.DataFrame) -> pd.DataFrame:
-    """A shard's features: its own tallies and the cross tallies' columns of its claims."""
+def _assembled(history: HistoryPass, keep: pd.Index | None, *cross: pd.DataFrame) -> pd.DataFrame:
+    """A shard's features: its own tallies and the cross tallies' columns of its claims (of
+    the claims `keep` alone, when given)."""
     found = pd.concat(cross, ignore_index=True).sort_values("_row")
     if not np.array_equal(found["_row"].to_numpy(), np.arange(len(history.base))):
         raise RuntimeError("a shard's cross-patient tallies do not cover its claims")
     raw = dict(history.raw)
     for name in found.columns.drop(["_shard", "_row"]):
         raw[name] = found[name].to_numpy(np.float64)
-    return HistoryPass(
+    features = HistoryPass(
         history.level, history.base, history.rank, history.events, raw, history.reference
     ).features
+    return features if keep is None else features.loc[keep]
 
 
 def _chunk_bounds(client: Any, histories: list[Any], chunks: int) -> np.ndarray:
@@ -182,10 +184,17 @@ def _chunk_bounds(client: Any, histories: list[Any], chunks: int) -> np.ndarray:
 
 
 def build_features_dask(
-    shards: Shards, with_state: bool = False, progress: Progress | None = None
+    shards: Shards,
+    with_state: bool = False,
+    progress: Progress | None = None,
+    claims: Callable[[ContractData], pd.Index] | None = None,
 ) -> DaskFeatures:
     """Features of every claim of `shards` (and the serving state as of after all of it,
-    with `with_state`): the values of `pipeline.build_features_and_state`."""
+    with `with_state`): the values of `pipeline.build_features_and_state`.
+
+    `claims`: keep only the features of the claims it names in each shard (all claims' history
+    still counts). A batch scoring the pending claims needs theirs alone, and the cluster then
+    holds a few rows a shard instead of every claim's."""
     progress = progress or (lambda step: log.info("features (dask): %s", step))
     client, count = shards.client, shards.npartitions
     progress("claim and patient history by shard")
@@ -205,9 +214,10 @@ def build_features_dask(
         for chunk, seed in zip(chunks, client.scatter(seeds, broadcast=True), strict=True)
     ]
     progress("assembling features")
+    kept = shards.map(claims) if claims is not None else [None] * count
     parts = [
-        client.submit(_assembled, h, *[client.submit(itemgetter(i), c) for c in cross])
-        for i, h in enumerate(histories)
+        client.submit(_assembled, h, keep, *[client.submit(itemgetter(i), c) for c in cross])
+        for i, (h, keep) in enumerate(zip(histories, kept, strict=True))
     ]
     state = None
     if with_state:

@@ -79,16 +79,27 @@ def shard_of_claims(claims: pd.DataFrame, partitions: int) -> np.ndarray:
     return (group[patient] % partitions).astype(np.int64)
 
 
+class KeyShards:
+    """The shard of each value of a claim key column (all claims with a value share one):
+    the column factorized once, for several lookups."""
+
+    def __init__(self, keys: pd.Series, shard: np.ndarray) -> None:
+        codes, uniques = pd.factorize(keys)
+        self.per_key = np.full(len(uniques), -1, np.int64)
+        self.per_key[codes[codes >= 0]] = shard[codes >= 0]
+        self.uniques = pa.array(uniques, pa.string())
+
+    def __call__(self, lookup: pd.Series) -> np.ndarray:
+        """Each value's shard, or -1 where no claim has it."""
+        # Arrow's hash lookup: pandas' get_indexer on strings goes through Python objects
+        found = pc.index_in(pa.array(lookup, pa.string()), value_set=self.uniques)
+        found = found.fill_null(-1).to_numpy()
+        return np.where(found >= 0, self.per_key[found], -1)
+
+
 def shard_of(keys: pd.Series, shard: np.ndarray, lookup: pd.Series) -> np.ndarray:
-    """For each value of `lookup`, the shard of the claims whose `keys` equal it (all such
-    claims share one), or -1 where no claim has it."""
-    codes, uniques = pd.factorize(keys)
-    per_key = np.full(len(uniques), -1, np.int64)
-    per_key[codes[codes >= 0]] = shard[codes >= 0]
-    # Arrow's hash lookup: pandas' get_indexer on strings goes through Python objects
-    found = pc.index_in(pa.array(lookup, pa.string()), value_set=pa.array(uniques, pa.string()))
-    found = found.fill_null(-1).to_numpy()
-    return np.where(found >= 0, per_key[found], -1)
+    """For each value of `lookup`, the shard of the claims whose `keys` equal it, or -1."""
+    return KeyShards(keys, shard)(lookup)
 
 
 def default_partitions(claims: int, workers: int) -> int:
@@ -224,15 +235,29 @@ def _present(directory: Path) -> frozenset[str]:
     return present
 
 
+def _strays(keys: pd.DataFrame, shard: np.ndarray, known: list[tuple]) -> list[pd.Series]:
+    """For each group (`_group_keys`), the shard of each claim of another group its rows
+    name, indexed by that claim: all groups' in one lookup, none when no row strays."""
+    named = [elsewhere for _, _, elsewhere in known]
+    ids = pd.Series([claim for group in named for claim in group], dtype="string")
+    found = shard_of(keys["claim_id"], shard, ids) if len(ids) else np.empty(0, np.int64)
+    ends = list(accumulate(len(group) for group in named))
+    return [
+        pd.Series(found[end - len(group) : end], index=pd.Index(group, dtype="string"))
+        for group, end in zip(named, ends, strict=True)
+    ]
+
+
 def _reference_split(
     keys: pd.DataFrame, shard: np.ndarray, references: dict[str, pd.DataFrame], partitions: int
 ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     """Each shard's authorizations (by the number its claims send, or by their patient) and
     eligibility (by patient)."""
     authorizations, eligibility = references["authorizations"], references["eligibility"]
-    by_patient = shard_of(keys["patient_id"], shard, authorizations["patient_id"])
+    of_patient = KeyShards(keys["patient_id"], shard)
+    by_patient = of_patient(authorizations["patient_id"])
     by_number = shard_of(keys["prior_auth_id"], shard, authorizations["auth_id"])
-    of_eligibility = shard_of(keys["patient_id"], shard, eligibility["patient_id"])
+    of_eligibility = of_patient(eligibility["patient_id"])
     return [
         (
             authorizations[(by_patient == index) | (by_number == index)],
@@ -270,15 +295,10 @@ def read_shards(directory: str | Path, client: Any, partitions: int | None = Non
     starts = [offset["claims"] for offset in offsets]
     pieces = [
         client.submit(
-            _pieces,
-            group,
-            offset,
-            shard[start : start + len(group_keys)],
-            pd.Series(shard_of(keys["claim_id"], shard, pd.Series(elsewhere)), index=elsewhere),
-            partitions,
+            _pieces, group, offset, shard[start : start + len(group_keys)], strays, partitions
         )
-        for group, offset, start, (group_keys, _, elsewhere) in zip(
-            groups, offsets, starts, known, strict=True
+        for group, offset, start, (group_keys, _, _), strays in zip(
+            groups, offsets, starts, known, _strays(keys, shard, known), strict=True
         )
     ]
     del groups  # each month's tables are freed once cut

@@ -8,6 +8,7 @@ scores raw contract rows in a fresh process.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ BUNDLE_FORMAT = 1
 BOOSTER_FILE = "booster.txt"
 META_FILE = "bundle.json"
 STATE_DIR = "feature_state"
+PYFUNC_BUNDLE = "artifacts/bundle"
+"""Where a pyfunc model logged with `artifacts={"bundle": …}` keeps the bundle's files."""
 PROFILE_FILE = "profile.json"
 """Optional: bundles saved before it existed load with `profile` None, so the format stands."""
 
@@ -49,6 +52,12 @@ class DenialRiskBundle:
 
     def __post_init__(self) -> None:
         self.codes = level_codes(self.levels)
+
+    def without_state(self) -> DenialRiskBundle:
+        """This bundle for `score_features` and `contributions` alone, without the feature
+        state that only the claim paths read: the state is most of a bundle's size and grows
+        with the history, so this is what goes to a cluster's workers."""
+        return dataclasses.replace(self, state=None)
 
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
         return to_array(features, self.columns, self.levels)
@@ -105,7 +114,9 @@ class DenialRiskBundle:
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> DenialRiskBundle:
+    def load(cls, directory: str | Path, with_state: bool = True) -> DenialRiskBundle:
+        """The bundle saved in `directory`; `with_state=False`: as `without_state`, without
+        reading the state's files."""
         directory = Path(directory)
         meta = json.loads((directory / META_FILE).read_text())
         if meta.get("format") != BUNDLE_FORMAT:
@@ -118,7 +129,7 @@ class DenialRiskBundle:
             calibrator=Calibrator.from_dict(meta["calibrator"]),
             columns=meta["columns"],
             levels=meta["levels"],
-            state=FeatureState.load(directory / STATE_DIR),
+            state=FeatureState.load(directory / STATE_DIR) if with_state else None,
             meta=meta["meta"],
             profile=(
                 FeatureProfile.from_dict(json.loads((directory / PROFILE_FILE).read_text()))
@@ -126,6 +137,13 @@ class DenialRiskBundle:
                 else None
             ),
         )
+
+
+def load_for_features(uri: str) -> DenialRiskBundle:
+    """The bundle of the logged or registered model at `uri`, `without_state`, read from its
+    files: what scoring feature rows needs, without the state a pyfunc load reads."""
+    folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+    return DenialRiskBundle.load(folder / PYFUNC_BUNDLE, with_state=False)
 
 
 class DenialRiskModel(mlflow.pyfunc.PythonModel):

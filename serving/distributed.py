@@ -34,6 +34,10 @@ def _pending(shard: ContractData) -> pd.DataFrame:
     return shard.claims[~shard.claims["claim_id"].isin(shard.remits["claim_id"])]
 
 
+def _pending_claims(shard: ContractData) -> pd.Index:
+    return pd.Index(_pending(shard)["claim_id"])
+
+
 def _pending_lines(shard: ContractData) -> pd.DataFrame:
     """The lines of the shard's pending claims."""
     lines = shard.claim_lines
@@ -84,7 +88,7 @@ def score_pending_dask(
     progress = progress or (lambda _step: None)
     if not sum(shards.client.gather(shards.map(lambda shard: len(_pending(shard))))):
         return pd.DataFrame(columns=COLUMNS)
-    features = build_features_dask(shards, progress=progress).features
+    features = build_features_dask(shards, progress=progress, claims=_pending_claims).features
     progress("scoring and fixes")
     scattered = shards.client.scatter(scorer.for_features(), broadcast=True, hash=False)
     scored = shards.client.compute(score_shards(features, shards, scattered)).result()

@@ -29,6 +29,7 @@ __all__ = [
     "ModelUnavailableError",
     "TenantScorer",
     "answering",
+    "load_batch_scorer",
     "load_scorer",
     "load_tenant_scorer",
     "step",
@@ -80,7 +81,27 @@ def answering(
 
 
 def load_scorer(settings: Settings) -> Scorer:
-    """The model at `settings.model_uri`, pinned to a concrete registry version."""
+    """The model at `settings.model_uri`, pinned to a concrete registry version, ready to
+    answer requests: its state's lookups built, out of the garbage collector's walk."""
+    scorer = load_batch_scorer(settings)
+    # What the first request would otherwise pay for (about a second).
+    with step("feature state lookups"):
+        scorer.bundle.state.warm()
+    with step("code lists warm-up"):
+        warm_code_lists()
+    # The state is millions of long-lived objects: out of the collector's reach, a full
+    # collection no longer walks them in the middle of a request.
+    with step("garbage collector freeze"):
+        gc.collect()
+        gc.freeze()
+    return scorer
+
+
+def load_batch_scorer(settings: Settings) -> Scorer:
+    """`load_scorer` for a batch command: the state's lookups are not built. They are
+    Python dictionaries over every key of the history (gigabytes at millions of claims),
+    which a batch over a data directory, bringing its own features, never reads; a
+    lookup that is read is built on first use."""
     with step(f"registry lookup of {settings.model_uri}"):
         uri, version = resolve_version(settings.model_uri, settings.resolved_tracking_uri())
     with step(f"bundle download and load of {uri}"):
@@ -93,16 +114,6 @@ def load_scorer(settings: Settings) -> Scorer:
         settings.drivers_per_claim,
         settings.fix_min_push,
     )
-    # What the first request would otherwise pay for (about a second).
-    with step("feature state lookups"):
-        model.bundle.state.warm()
-    with step("code lists warm-up"):
-        warm_code_lists()
-    # The state is millions of long-lived objects: out of the collector's reach, a full
-    # collection no longer walks them in the middle of a request.
-    with step("garbage collector freeze"):
-        gc.collect()
-        gc.freeze()
     return scorer
 
 

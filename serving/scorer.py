@@ -13,7 +13,6 @@ trains and never imports `training`.
 from __future__ import annotations
 
 import copy
-import dataclasses
 from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -146,7 +145,7 @@ class Scorer:
         The state is most of a bundle's size and grows with the history, so this is what a
         cluster's workers are sent."""
         light = copy.copy(self)
-        light.bundle = dataclasses.replace(self.bundle, state=None)
+        light.bundle = self.bundle.without_state()
         return light
 
     def band(self, p: np.ndarray) -> np.ndarray:

@@ -38,7 +38,8 @@ class TrainingDataError(ValueError):
 class TrainingSet:
     features: pd.DataFrame
     """Point-in-time features of adjudicated claims, in submission order, indexed by claim_id
-    (on the Dask engine only the `held` rows)."""
+    (on the Dask engine only the `held` rows): read them through `predict`, `features_of`
+    and `held`, which work on either engine."""
     label: pd.Series
     category: pd.Series
     """Contract denial category of denied claims (missing for paid ones)."""
@@ -51,16 +52,37 @@ class TrainingSet:
     """The serving state after all of the data, built in the same pass as the features."""
     cluster: ClusterPeriods | None = None
     """The Dask engine's: every claim's features and label on the cluster, where the models
-    are fitted; `features` then holds only the rows the driver needs (see `held`)."""
+    are fitted and predict; `features` then holds only the rows the driver needs (`held`)."""
 
     def rows(self, part: str) -> pd.Index:
         return self.part.index[self.part.to_numpy() == part]
 
     def held(self, part: str) -> pd.Index:
-        """The part's rows whose features are in `features`: all of them, except on the Dask
-        engine's training period, where only the latest (the logistic baseline's) are."""
+        """The part's rows whose features are in `features`: all of them on the pandas engine;
+        on the Dask engine the latest training claims (the logistic baseline's) alone."""
         rows = self.rows(part)
         return rows if self.cluster is None else rows[rows.isin(self.features.index)]
+
+    def predict(self, part: str, fn: Callable[[pd.DataFrame], np.ndarray]) -> np.ndarray:
+        """`fn` (feature rows to one value a row: a model's scores) of the part's claims, in
+        `rows(part)` order. On the Dask engine `fn` runs in the cluster's partitions and only
+        its values come back, so a period's features never have to fit in this process."""
+        rows = self.rows(part)
+        if self.cluster is None:
+            return np.asarray(fn(self.features.loc[rows]))
+        return self.cluster.predict(part, fn, rows)
+
+    def sample(self, part: str, rows: int, seed: int) -> pd.Index:
+        """`rows` of the part's claims drawn at random (all when it has fewer): the claims
+        `DataFrame.sample(rows, random_state=seed)` of the part's features would give."""
+        claims = self.rows(part)
+        return pd.Index(pd.Series(claims).sample(min(rows, len(claims)), random_state=seed))
+
+    def features_of(self, claim_ids: pd.Index) -> pd.DataFrame:
+        """The features of a few claims (a sample: they come to this process), in that order."""
+        if self.cluster is None:
+            return self.features.loc[claim_ids]
+        return self.cluster.features_of(claim_ids)
 
 
 TableSums = dict[str, tuple[int, int]]

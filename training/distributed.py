@@ -1,13 +1,14 @@
 """The Dask engine's training set and fit: the denial model's LightGBM on the cluster.
 
-The training period never comes to the driver: its features and labels stay in the
-cluster's partitions (one per shard of patients) and `lightgbm.dask` fits on them,
-every worker a LightGBM machine of one data-parallel model. What does come back is
-small or already needed whole by the shared code in `training.train`: each claim's
-label, category and submission date (for the time split), and the features of the
-validation and test periods (calibration, metrics, the profile, the champion's
-comparison, the SHAP sample) plus the latest training claims the logistic baseline
-is fitted on, the same rows as on the pandas engine. Of the contract data itself only
+The features never come whole to the driver: they stay in the cluster's partitions (one
+per shard of patients), where `lightgbm.dask` fits on the training period, every worker
+a LightGBM machine of one data-parallel model, and where every model's predictions of
+the validation and test periods are computed (`ClusterPeriods.predict`): only the
+values come back. What else comes back is small: each claim's label, category and
+submission date (for the time split); the validation period as one float matrix, which
+every worker's early stopping reads whole (`ValidationStop`); the latest training
+claims the logistic baseline is fitted on, the same rows as on the pandas engine; and
+the sampled rows of the profile and the SHAP plot. Of the contract data itself only
 this comes: each shard's sums for the data fingerprint (`shards_fingerprint`), the
 test claims' payer and program for the report, five example claims with their lines
 for the logged model, and the appealed claims the recovery model learns from
@@ -85,6 +86,19 @@ def claim_outcomes(data: ContractData) -> pd.DataFrame:
     outcomes = denial_outcomes(data)
     submitted = data.claims.set_index("claim_id")["submission_date"]
     return outcomes.assign(submission_date=submitted.reindex(outcomes.index).to_numpy())
+
+
+def _values(
+    frame: pd.DataFrame, fn: Callable[[pd.DataFrame], np.ndarray], width: int
+) -> pd.DataFrame:
+    """`fn` of one partition's feature rows (a vector, or a matrix `width` wide), by claim_id."""
+    features = frame.drop(columns=LABEL)
+    values = np.asarray(fn(features), dtype=np.float64) if len(features) else np.empty(0)
+    return pd.DataFrame(values.reshape(len(features), width), index=features.index)
+
+
+def _rows_of(features: pd.DataFrame, claim_ids: pd.Index) -> pd.DataFrame:
+    return features[isin(features.index.to_series(), claim_ids).to_numpy()]
 
 
 def _between(
@@ -180,9 +194,46 @@ class ClusterPeriods:
             align_dataframes=False,
         )
 
+    def period(self, part: str) -> dd.DataFrame:
+        """`between` the bounds of a part of the time split (`training.dataset.PARTS`)."""
+        validation, test = self.cutoffs
+        bounds = {
+            "train": (None, validation),
+            "validation": (validation, test),
+            "test": (test, None),
+        }
+        return self.between(*bounds[part])
+
+    def _collect(
+        self, part: str, fn: Callable[[pd.DataFrame], np.ndarray], rows: pd.Index, width: int
+    ) -> np.ndarray:
+        frame = self.period(part)
+        meta = pd.DataFrame(np.empty((0, width)), index=frame._meta.index)
+        found = frame.map_partitions(_values, fn, width, meta=meta).compute()
+        return found.loc[rows].to_numpy()
+
+    def predict(
+        self, part: str, fn: Callable[[pd.DataFrame], np.ndarray], rows: pd.Index
+    ) -> np.ndarray:
+        """`fn` (feature rows to one value a row, e.g. a model's P(denial)) of the part's
+        claims, computed in the partitions; the values in the order of `rows`, the part's."""
+        return self._collect(part, fn, rows, 1)[:, 0]
+
+    def matrix(
+        self, part: str, columns: Sequence[str], levels: dict[str, list[str]], rows: pd.Index
+    ) -> np.ndarray:
+        """`to_array` of the part's claims, built in the partitions, in the order of `rows`."""
+        return self._collect(part, lambda f: to_array(f, columns, levels), rows, len(columns))
+
+    def features_of(self, claim_ids: pd.Index) -> pd.DataFrame:
+        """The feature rows of `claim_ids` (a sample: they come to the driver), in that order."""
+        meta = self.features._meta
+        found = self.features.map_partitions(_rows_of, claim_ids, meta=meta).compute()
+        return found.loc[claim_ids]
+
     def fit(
         self,
-        valid: pd.DataFrame,
+        valid: pd.Index,
         valid_label: pd.Series,
         columns: Sequence[str],
         categorical: Sequence[str],
@@ -190,7 +241,8 @@ class ClusterPeriods:
         settings: Settings,
     ) -> FittedBooster:
         """`fit_booster` with the training period on the cluster: levels from its partitions,
-        the matrix built in them, `DaskLGBMClassifier` stopped by `ValidationStop`."""
+        the matrix built in them, `DaskLGBMClassifier` stopped by `ValidationStop` on the
+        validation period (`valid`: its claims, in order; `valid_label` theirs)."""
         columns = list(columns)
         train = self.between(None, self.cutoffs[0])
         levels = cluster_levels(train, [c for c in categorical if c in columns])
@@ -198,7 +250,7 @@ class ClusterPeriods:
             to_matrix, columns, levels, meta=to_matrix(train._meta, columns, levels)
         )
         stop = ValidationStop(
-            to_array(valid, columns, levels),
+            self.matrix("validation", columns, levels, valid),
             valid_label.to_numpy(),
             settings.early_stopping_rounds,
         )
@@ -231,10 +283,9 @@ def training_set_on_cluster(
     test_fraction: float,
 ) -> TrainingSet:
     """The Dask engine's `TrainingSet`: labels, parts and cutoffs as `build_training_set`
-    makes them, from outcomes collected to the driver; features of the validation and
-    test periods and of the latest `LOGISTIC_MAX_ROWS` training claims collected; the
-    training period's on the cluster (`cluster`). `fingerprint` is the data's
-    (`shards_fingerprint`)."""
+    makes them, from outcomes collected to the driver; the features of the latest
+    `LOGISTIC_MAX_ROWS` training claims collected, every claim's on the cluster
+    (`cluster`). `fingerprint` is the data's (`shards_fingerprint`)."""
     collected = outcomes.compute()
     split = labelled_split(
         collected[["denied", "category"]],
@@ -245,12 +296,12 @@ def training_set_on_cluster(
     periods = ClusterPeriods(client, features, outcomes, split.cutoffs)
     train_dates = split.submission_date[split.part == "train"]
     held_from = train_dates.iloc[-LOGISTIC_MAX_ROWS:].iloc[0]
-    held = periods.between(held_from, None).compute().drop(columns=LABEL)
+    held = periods.between(held_from, split.cutoffs[0]).compute().drop(columns=LABEL)
     log.info(
         "dask training set: %d of %d claims' features on the driver", len(held), len(split.order)
     )
     return TrainingSet(
-        features=held.loc[split.order[split.submission_date.to_numpy() >= held_from]],
+        features=held.loc[train_dates.index[train_dates.to_numpy() >= held_from]],
         label=split.label,
         category=split.category,
         part=split.part,

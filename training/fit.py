@@ -135,7 +135,7 @@ def fit_on_periods(
         if callbacks:
             raise ValueError("LightGBM callbacks of this process cannot run on the Dask workers")
         return ts.cluster.fit(
-            ts.features.loc[valid],
+            valid,
             ts.label.loc[valid],
             columns,
             sorted(CATEGORICAL),

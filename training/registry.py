@@ -73,21 +73,27 @@ def identical_champion(name: str, fingerprint: str, force: bool) -> Decision | N
     return Decision(CHAMPION, str(version.version), reason)
 
 
+def _python_model(uri: str) -> object:
+    return mlflow.pyfunc.load_model(uri).unwrap_python_model()
+
+
 def champion_metrics(
     name: str,
     label: pd.Series,
-    score: Callable[[object], np.ndarray],
+    score: Callable[[Any], np.ndarray],
+    load: Callable[[str], Any] = _python_model,
 ) -> tuple[dict[str, float] | None, str]:
     """Metrics of the current champion on the candidate's test period, or None and why not.
 
-    `score` takes the champion's unwrapped python model and returns its P(denial) on the
-    test claims, so both models are judged on identical rows and features.
+    `load` loads the champion from its URI (by default its unwrapped python model) and
+    `score` takes that and returns its P(denial) on the test claims, so both models are
+    judged on identical rows and features.
     """
     version = current_champion(name)
     if version is None:
         return None, "no champion yet"
     try:
-        model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}").unwrap_python_model()
+        model = load(f"models:/{name}@{CHAMPION}")
         p = score(model)
     except (KeyError, ValueError, MlflowException, OSError) as error:
         return None, f"champion version {version.version} cannot score this test period: {error}"

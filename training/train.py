@@ -27,7 +27,7 @@ from features.catalog import CATEGORICAL, CLAIM_ONLY, FEATURES
 from features.sharding import Shards
 from features.state import STATE_VERSION
 from model_bundle.calibration import Calibrator, choose_calibrator
-from model_bundle.denial import DenialRiskBundle, DenialRiskModel
+from model_bundle.denial import DenialRiskBundle, DenialRiskModel, load_for_features
 from model_bundle.metrics import binary_metrics, category_metrics, group_metrics
 from model_bundle.profile import FeatureProfile
 from model_bundle.rows import to_rows
@@ -50,6 +50,11 @@ Progress = Callable[[str], None]
 ALL_FEATURES = [feature.name for feature in FEATURES]
 REPORT_COLUMNS = ["payer_id", "program"]
 """The claim columns the evaluation report groups the test period by."""
+MODEL_PATH = "model"
+"""The run's artifact folder of the logged bundle."""
+PROFILE_MAX_ROWS = 100_000
+"""The bundle's reference profile is drawn from at most this many test claims: enough for
+its bins' shares to two decimals, and a bounded sample for the Dask engine to collect."""
 
 
 @dataclass
@@ -67,49 +72,76 @@ class TrainResult:
     recovery_note: str = ""
 
 
+@dataclass
+class Calibrated:
+    """A model's raw scorer calibrated on the validation period, with its calibrated
+    P(denial) of the validation and test periods (one pass over each)."""
+
+    calibrator: Calibrator
+    scores: dict[str, float]
+    """`choose_calibrator`'s figures of the chosen calibration."""
+    validation: np.ndarray
+    test: np.ndarray
+
+
 def _calibrated(
     raw: Callable[[pd.DataFrame], np.ndarray], ts: TrainingSet, settings: Settings
-) -> tuple[Callable[[pd.DataFrame], np.ndarray], Calibrator, dict[str, float]]:
-    """Calibrate a scorer on the validation period; returns the calibrated scorer too."""
-    valid = ts.rows("validation")
+) -> Calibrated:
+    """Calibrate a scorer on the validation period and score both held-out periods."""
+    valid_raw = ts.predict("validation", raw)
     calibrator, scores = choose_calibrator(
-        raw(ts.features.loc[valid]),
-        ts.label.loc[valid].to_numpy(),
+        valid_raw,
+        ts.label.loc[ts.rows("validation")].to_numpy(),
         settings.calibration_min_rows_isotonic,
     )
-    return (lambda frame: calibrator.transform(raw(frame))), calibrator, scores
+    return Calibrated(
+        calibrator,
+        scores,
+        calibrator.transform(valid_raw),
+        calibrator.transform(ts.predict("test", raw)),
+    )
 
 
 def _baselines(ts: TrainingSet, params: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """Test-period P(denial) of the claim-columns-only LightGBM and the logistic regression,
     each calibrated the same way as the model."""
-    train, test = ts.held("train"), ts.rows("test")
+    train = ts.held("train")
     claim_only = fit_on_periods(ts, list(CLAIM_ONLY), params, settings).predict
     logistic = fit_logistic(
         ts.features.loc[train], ts.label.loc[train], ALL_FEATURES, sorted(CATEGORICAL)
     )
     return {
-        name: _calibrated(raw, ts, settings)[0](ts.features.loc[test])
+        name: _calibrated(raw, ts, settings).test
         for name, raw in (("claim_only_lightgbm", claim_only), ("logistic_regression", logistic))
     }
 
 
-def _log_bundle(bundle: DenialRiskBundle, examples: ContractData) -> str:
-    """Log the bundle as a pyfunc model, its signature and input example from `examples`
-    (a few test-period claims with their lines)."""
+def _log_bundle(bundle: DenialRiskBundle, examples: ContractData, features: pd.DataFrame) -> str:
+    """Log the bundle as the run's pyfunc model, with its signature and input example from
+    `examples` (a few test-period claims with their lines; `features` theirs); returns the
+    URI to register.
+
+    Saved here and logged as artifacts, not with `mlflow.pyfunc.log_model`: that checks the
+    input example by loading a second copy of the bundle and scoring the claims against its
+    state, which builds the state's lookups over every key of the history (gigabytes at
+    millions of claims). The signature's output is taken from the examples' features: the
+    claim_id and p_denial the claim path returns, without the lookups."""
     rows = to_rows(examples.claims, examples.claim_lines)
-    signature = infer_signature(rows, bundle.score_claims(examples.claims, examples.claim_lines))
+    output = pd.DataFrame(
+        {"claim_id": features.index, "p_denial": bundle.score_features(features)}
+    ).reset_index(drop=True)
     with tempfile.TemporaryDirectory() as folder:
         bundle.save(Path(folder) / "bundle")
-        info = mlflow.pyfunc.log_model(
-            name="model",
+        mlflow.pyfunc.save_model(
+            Path(folder) / MODEL_PATH,
             python_model=DenialRiskModel(),
             artifacts={"bundle": str(Path(folder) / "bundle")},
-            signature=signature,
+            signature=infer_signature(rows, output),
             input_example=rows,
             pip_requirements=tracking.pip_requirements(),
         )
-    return info.model_uri
+        mlflow.log_artifacts(str(Path(folder) / MODEL_PATH), MODEL_PATH)
+    return f"runs:/{mlflow.active_run().info.run_id}/{MODEL_PATH}"
 
 
 def _report(
@@ -205,17 +237,17 @@ def _train_on(
         fitted = fit_on_periods(ts, ALL_FEATURES, lgb_params, settings)
         mlflow.log_metric("best_iteration", fitted.best_iteration)
         progress("calibration")
-        predict, calibrator, calibration_scores = _calibrated(fitted.predict, ts, settings)
+        calibrated = _calibrated(fitted.predict, ts, settings)
+        calibrator = calibrated.calibrator
         mlflow.log_param("calibration", calibrator.method)
-        mlflow.log_metrics(tracking.prefixed("calibration", calibration_scores))
+        mlflow.log_metrics(tracking.prefixed("calibration", calibrated.scores))
         valid = ts.rows("validation")
         mlflow.log_metrics(
             tracking.prefixed(
-                "validation",
-                binary_metrics(ts.label.loc[valid].to_numpy(), predict(ts.features.loc[valid])),
+                "validation", binary_metrics(ts.label.loc[valid].to_numpy(), calibrated.validation)
             )
         )
-        test_p = pd.Series(predict(ts.features.loc[test]), index=test)
+        test_p = pd.Series(calibrated.test, index=test)
         test_metrics = binary_metrics(label.to_numpy(), test_p.to_numpy())
         mlflow.log_metrics(tracking.prefixed("test", test_metrics))
         progress("baselines")
@@ -225,6 +257,7 @@ def _train_on(
             mlflow.log_metrics(tracking.prefixed(f"baseline_{name}_test", metrics))
 
         progress("bundle and registry")
+        profiled = ts.sample("test", PROFILE_MAX_ROWS, settings.seed)
         bundle = DenialRiskBundle(
             fitted.booster,
             calibrator,
@@ -234,7 +267,9 @@ def _train_on(
             meta={"run_id": run.info.run_id, "data_fingerprint": ts.fingerprint},
             # what the model looked like at promotion: its latest out-of-sample rows
             profile=FeatureProfile.from_frame(
-                ts.features.loc[test, fitted.columns], fitted.levels, test_p.to_numpy()
+                ts.features_of(profiled)[fitted.columns],
+                fitted.levels,
+                test_p.loc[profiled].to_numpy(),
             ),
         )
         fingerprint = registry.content_fingerprint(
@@ -251,11 +286,15 @@ def _train_on(
         if same is not None:
             version, alias, reason = same.version, same.alias, same.reason
         else:
-            model_uri = _log_bundle(bundle, collect_claims(source, claims_of, test[:5]))
+            examples = test[:5]
+            model_uri = _log_bundle(
+                bundle, collect_claims(source, claims_of, examples), ts.features_of(examples)
+            )
             champion, note = registry.champion_metrics(
                 settings.denial_model_name,
                 label,
-                lambda model: model.bundle.score_features(ts.features.loc[test]),
+                lambda bundle: ts.predict("test", bundle.score_features),
+                load=load_for_features,
             )
             alias, reason = registry.decide(test_metrics, champion, note, force)
             version = registry.register(model_uri, settings.denial_model_name, alias, fingerprint)
@@ -276,9 +315,7 @@ def _train_on(
         )
 
         progress("evaluation report")
-        sample = ts.features.loc[test].sample(
-            min(settings.shap_sample_rows, len(test)), random_state=settings.seed
-        )
+        sample = ts.features_of(ts.sample("test", settings.shap_sample_rows, settings.seed))
         headline = pd.DataFrame(
             [{"model": "LightGBM (calibrated)", **test_metrics}]
             + [{"model": name, **metrics} for name, metrics in baselines.items()]

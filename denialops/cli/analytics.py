@@ -248,12 +248,12 @@ def _model_chances(data: ContractData, tenant: Tenant, as_of: date) -> pd.Series
     from queues.build import build_queue
     from queues.policy import PolicyError, policy_in_force
     from serving.batch import score_pending
-    from serving.loading import answering, load_tenant_scorer
+    from serving.loading import answering, load_batch_scorer, load_tenant_scorer
 
     settings = get_settings()
     found = []
     try:
-        scorer = load_tenant_scorer(settings, tenant).scorer
+        scorer = load_tenant_scorer(settings, tenant, loader=load_batch_scorer).scorer
         pending = score_pending(data, scorer).set_index("claim_id")["p_denial"]
         found.append(1 - pending.astype(float))
     except ModelUnavailableError as error:

@@ -75,10 +75,10 @@ Username = Annotated[str, typer.Option("--username", help="The person's username
 
 def scorer_or_exit(tenant: Tenant) -> TenantScorer:
     """The tenant's champion (or the shared one), or the reason none loads and exit 1."""
-    from serving.loading import ModelUnavailableError, load_tenant_scorer
+    from serving.loading import ModelUnavailableError, load_batch_scorer, load_tenant_scorer
 
     try:
-        return load_tenant_scorer(get_settings(), tenant)
+        return load_tenant_scorer(get_settings(), tenant, loader=load_batch_scorer)
     except ModelUnavailableError as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(code=1) from error

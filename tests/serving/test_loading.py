@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from types import SimpleNamespace
 
 import pytest
 
+from features.state import FeatureState
 from serving import loading
 from serving.loading import ModelUnavailableError
 from settings import Settings
@@ -31,6 +33,26 @@ def test_each_loading_step_is_logged_with_its_duration(monkeypatch, caplog, bund
         assert any(
             message.startswith(f"{name}: ") and message.endswith(" s") for message in steps
         ), name
+
+
+def test_a_batch_loads_the_model_without_building_the_state_lookups(
+    monkeypatch, bundle, tmp_path
+) -> None:
+    """The lookups are dictionaries over every key of the history (gigabytes at millions of
+    claims) that only the claim path reads: a batch command must not build them."""
+    fresh = dataclasses.replace(
+        bundle, state=FeatureState.load(bundle.state.save(tmp_path / "state"))
+    )
+    monkeypatch.setattr(loading, "resolve_version", lambda _uri, _t: ("models:/m/3", "3"))
+    monkeypatch.setattr(loading, "load_model", lambda _uri: SimpleNamespace(bundle=fresh))
+    monkeypatch.setattr(loading.gc, "freeze", lambda: None)
+    settings = Settings(model_uri="models:/m@champion")
+    assert loading.load_batch_scorer(settings).bundle.state is fresh.state
+    assert not fresh.state._index
+    assert fresh.state._claims is None
+    loading.load_scorer(settings)
+    assert fresh.state._index
+    assert fresh.state._claims is not None
 
 
 @pytest.fixture

@@ -64,8 +64,8 @@ def test_cluster_set_splits_and_labels_as_pandas(pandas_set, cluster_frames, mon
     assert ts.cutoffs == pandas_set.cutoffs
     for name in ("label", "category", "part", "submission_date"):
         pd.testing.assert_series_equal(getattr(ts, name), getattr(pandas_set, name))
-    for part in ("validation", "test"):
-        assert ts.held(part).equals(pandas_set.rows(part))
+    for part in ("validation", "test"):  # scored on the cluster, never collected
+        assert ts.held(part).empty
     # of the training period only the latest claims (and their submission date's others)
     train = pandas_set.rows("train")
     held = ts.held("train")
@@ -76,6 +76,30 @@ def test_cluster_set_splits_and_labels_as_pandas(pandas_set, cluster_frames, mon
     on_cluster = ts.cluster.between(None, ts.cutoffs[0]).compute()
     assert sorted(on_cluster.index) == sorted(train)
     assert on_cluster[LABEL].equals(pandas_set.label.loc[on_cluster.index])
+
+
+def test_cluster_predictions_and_samples_are_the_pandas_ones(pandas_set, cluster_frames) -> None:
+    """What the driver learns of the periods' features on the cluster (a model's values, a
+    sample's rows, the validation matrix) is what the pandas set gives, in its order."""
+    ts = training_set_on_cluster(
+        pandas_set.fingerprint, *cluster_frames, pandas_set.state, None, 0.15, 0.15
+    )
+    levels = fit_levels(pandas_set.features, sorted(CATEGORICAL))
+
+    def score(frame: pd.DataFrame) -> np.ndarray:
+        return np.nansum(to_array(frame, ALL_FEATURES, levels), axis=1)
+
+    for part in PARTS:
+        np.testing.assert_array_equal(ts.predict(part, score), pandas_set.predict(part, score))
+    chosen = ts.sample("test", 40, seed=7)
+    expected = pandas_set.features.loc[pandas_set.rows("test")].sample(40, random_state=7)
+    assert chosen.equals(expected.index)
+    pd.testing.assert_frame_equal(ts.features_of(chosen), expected)
+    valid = pandas_set.rows("validation")
+    np.testing.assert_array_equal(
+        ts.cluster.matrix("validation", ALL_FEATURES, levels, valid),
+        to_array(pandas_set.features.loc[valid], ALL_FEATURES, levels),
+    )
 
 
 def test_levels_on_the_cluster_are_fit_levels(pandas_set, cluster_frames) -> None:
