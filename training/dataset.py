@@ -156,6 +156,26 @@ class LabelledSplit:
     submission_date: pd.Series
     cutoffs: tuple[pd.Timestamp, pd.Timestamp]
 
+    def training_set(
+        self,
+        features: pd.DataFrame,
+        fingerprint: str,
+        state: FeatureState,
+        cluster: ClusterPeriods | None = None,
+    ) -> TrainingSet:
+        """This split with the features an engine built (see `TrainingSet`)."""
+        return TrainingSet(
+            features=features,
+            label=self.label,
+            category=self.category,
+            part=self.part,
+            submission_date=self.submission_date,
+            cutoffs=self.cutoffs,
+            fingerprint=fingerprint,
+            state=state,
+            cluster=cluster,
+        )
+
 
 def labelled_split(
     outcomes: pd.DataFrame,
@@ -208,13 +228,4 @@ def build_training_set(
         test_fraction,
     )
     features, state = build_features_and_state(data, progress)
-    return TrainingSet(
-        features=features.loc[split.order],
-        label=split.label,
-        category=split.category,
-        part=split.part,
-        submission_date=split.submission_date,
-        cutoffs=split.cutoffs,
-        fingerprint=data_fingerprint(data),
-        state=state,
-    )
+    return split.training_set(features.loc[split.order], data_fingerprint(data), state)

@@ -300,16 +300,11 @@ def training_set_on_cluster(
     log.info(
         "dask training set: %d of %d claims' features on the driver", len(held), len(split.order)
     )
-    return TrainingSet(
-        features=held.loc[train_dates.index[train_dates.to_numpy() >= held_from]],
-        label=split.label,
-        category=split.category,
-        part=split.part,
-        submission_date=split.submission_date,
-        cutoffs=split.cutoffs,
-        fingerprint=fingerprint,
-        state=state,
-        cluster=periods,
+    return split.training_set(
+        held.loc[train_dates.index[train_dates.to_numpy() >= held_from]],
+        fingerprint,
+        state,
+        periods,
     )
 
 

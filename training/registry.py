@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import lightgbm as lgb
 import mlflow
 import numpy as np
 import pandas as pd
@@ -58,6 +59,19 @@ def content_fingerprint(*parts: Any) -> str:
     which holds its parameters, the calibrator, the data fingerprint); parts must be JSON."""
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+NETWORK_PARAMETERS = ("machines", "local_listen_port", "time_out", "machine_list_filename")
+"""Parameters in a booster's model text that say where it was trained, not what it is: a
+Dask fit's worker addresses and ports change from run to run."""
+
+
+def booster_text(booster: lgb.Booster) -> str:
+    """The booster's model text for `content_fingerprint`, without `NETWORK_PARAMETERS`."""
+    where = tuple(f"[{name}:" for name in NETWORK_PARAMETERS)
+    return "\n".join(
+        line for line in booster.model_to_string().splitlines() if not line.startswith(where)
+    )
 
 
 def identical_champion(name: str, fingerprint: str, force: bool) -> Decision | None:

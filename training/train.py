@@ -273,7 +273,7 @@ def _train_on(
             ),
         )
         fingerprint = registry.content_fingerprint(
-            fitted.booster.model_to_string(),
+            registry.booster_text(fitted.booster),
             calibrator.to_dict(),
             fitted.columns,
             fitted.levels,

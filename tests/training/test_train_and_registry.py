@@ -7,13 +7,15 @@ import os
 import subprocess
 import sys
 
+import lightgbm as lgb
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 
 from model_bundle.profile import PREDICTION
 from model_bundle.rows import to_rows
-from training.registry import CHALLENGER, CHAMPION, FINGERPRINT_TAG, decide
+from training.registry import CHALLENGER, CHAMPION, FINGERPRINT_TAG, booster_text, decide
 from training.train import train_all, train_denial_model
 
 
@@ -179,3 +181,30 @@ def test_registered_pyfunc_scores_raw_rows_in_a_fresh_process(
     assert scored.set_index("claim_id")["p_denial"].to_numpy() == pytest.approx(
         expected.loc[scored["claim_id"]].to_numpy(), abs=1e-9
     )
+
+
+def test_the_fingerprinted_booster_text_ignores_where_it_was_trained() -> None:
+    """A Dask fit records its workers' addresses and ports, new every run; the same trees
+    trained over another network are the same model, other trees are not."""
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 3))
+    y = (x[:, 0] + 0.3 * rng.random(300) > 0.6).astype(int)
+
+    def fit(port: int, rate: float = 0.1) -> lgb.Booster:
+        params = {
+            "objective": "binary",
+            "verbosity": -1,
+            "num_threads": 1,
+            "deterministic": True,
+            "learning_rate": rate,
+            "num_machines": 1,
+            "machines": f"127.0.0.1:{port},127.0.0.1:{port + 1}",
+            "local_listen_port": port,
+        }
+        return lgb.train(params, lgb.Dataset(x, y), 5)
+
+    here, there = fit(12400), fit(13500)
+    assert here.model_to_string() != there.model_to_string()
+    assert booster_text(here) == booster_text(there)
+    assert "Tree=4" in booster_text(here)
+    assert booster_text(fit(12400, rate=0.2)) != booster_text(here)
