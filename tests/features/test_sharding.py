@@ -24,6 +24,13 @@ def partitioned(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def shards(partitioned: Path, dask_client) -> Shards:
+    """`partitioned` read by the workers once: its 240-odd parts are each read and checked
+    on a worker, the costliest step here, and the tests of that read share it."""
+    return read_shards(partitioned, dask_client, SHARDS)
+
+
 def gathered(shards: Shards) -> dict[str, pd.DataFrame]:
     """Every shard's tables put together again, in the directory's row order."""
     parts = shards.client.gather(shards.parts)
@@ -40,10 +47,8 @@ def assert_claims_whole(shards: Shards) -> None:
             assert getattr(part, name)["claim_id"].isin(part.claims["claim_id"]).all(), name
 
 
-def test_read_shards_holds_the_directory_in_file_order(partitioned: Path, dask_client) -> None:
+def test_read_shards_holds_the_directory_in_file_order(partitioned: Path, shards: Shards) -> None:
     whole = read_data_dir(partitioned)
-
-    shards = read_shards(partitioned, dask_client, SHARDS)
 
     assert shards.npartitions == SHARDS
     assert shards.present == whole.present
@@ -53,11 +58,11 @@ def test_read_shards_holds_the_directory_in_file_order(partitioned: Path, dask_c
     assert_claims_whole(shards)
 
 
-def test_read_shards_cuts_as_split_data_does(partitioned: Path, dask_client) -> None:
+def test_read_shards_cuts_as_split_data_does(partitioned: Path, shards: Shards) -> None:
     """The in-memory split (`shard_data`) and the workers' read give the same shards."""
     expected = split_data(read_data_dir(partitioned), SHARDS)
 
-    got = dask_client.gather(read_shards(partitioned, dask_client, SHARDS).parts)
+    got = shards.client.gather(shards.parts)
 
     for mine, theirs in zip(got, expected, strict=True):
         for name in ("claims", "remits", "authorizations", "eligibility"):
