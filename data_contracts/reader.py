@@ -364,6 +364,12 @@ def _key_problems(table: Table, frame: pd.DataFrame) -> list[Problem]:
     ]
 
 
+def key_problems(name: str, frame: pd.DataFrame) -> list[Problem]:
+    """The rows of table `name` whose key repeats in `frame`: the check between parts read
+    apart (`read_table_part` checks each part's own rows), once their keys are together."""
+    return _key_problems(TABLES[name], frame)
+
+
 def _row_rule_problems(table: Table, frame: pd.DataFrame) -> list[Problem]:
     problems = []
     for rule in table.row_rules:

@@ -38,6 +38,7 @@ from data_contracts.reader import (
     Problem,
     empty_table,
     isin,
+    key_problems,
     read_table_part,
     table_parts,
 )
@@ -271,9 +272,10 @@ def read_shards(directory: str | Path, client: Any, partitions: int | None = Non
     """The contract data of `directory`, read on the cluster and split into shards.
 
     Every part is typed and checked as the contract reader checks it; a bad part is a
-    `ContractError` naming it. Rules between rows of different parts or tables (a key
-    repeated across months, a remit naming no claim) are the pandas reader's: this one
-    keeps such rows where the pandas engine would see them, and does not set rows aside.
+    `ContractError` naming it, and so is a claim id in two parts (rows counted in the
+    directory's claims). Other rules between rows of different parts or tables (another
+    table's key repeated across months, a remit naming no claim) are the pandas reader's:
+    this one keeps such rows where the pandas engine would see them, and sets none aside.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -282,6 +284,9 @@ def read_shards(directory: str | Path, client: Any, partitions: int | None = Non
     groups = [client.submit(_read_group, parts) for parts in _groups(directory)]
     known = client.gather([client.submit(_group_keys, group) for group in groups])
     keys = pd.concat([group_keys for group_keys, _, _ in known], ignore_index=True)
+    repeated = key_problems("claims", keys)  # a claim id filed in two months
+    if repeated:
+        raise ContractError(str(directory), repeated)
     partitions = _shard_count(client, len(keys), partitions)
     shard = shard_of_claims(keys, partitions)
     offsets = [

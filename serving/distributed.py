@@ -1,7 +1,8 @@
 """`denialops score --engine dask`: the batch path of `serving.batch`, shard by shard.
 
 The claims are split into shards of whole patients (`features.distributed`), and the
-features of shard i are partition i of the Dask features. Each partition is scored with
+features of shard i's pending claims (every claim's history counted, only theirs kept)
+are partition i of the Dask features. Each partition is scored with
 `serving.batch.score_frame` beside its own shard's pending claims and their lines (the
 words of the fixes), so a claim never leaves the worker that holds it. The scorer (a
 loaded bundle) is scattered to every worker once rather than pickled into each task, and
@@ -57,7 +58,8 @@ def score_shards(features: dd.DataFrame, shards: Shards, scorer: object) -> dd.D
     """`RESULT_COLUMNS` of every pending claim, partition i from shard i (lazy), indexed by
     the claims' rows in the directory.
 
-    `features`: partition i the feature rows of shard i's claims, indexed by claim_id;
+    `features`: partition i the feature rows of shard i's pending claims (or of all its
+    claims), indexed by claim_id;
     `scorer`: the `Scorer`, or a future of it on the cluster."""
     claims = shards.frames(_pending, empty_table("claims"))
     lines = shards.frames(_pending_lines, empty_table("claim_lines"))

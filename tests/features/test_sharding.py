@@ -109,6 +109,31 @@ def test_a_bad_part_fails_naming_the_part(partitioned: Path, tmp_path: Path, das
     assert "units" in str(info.value)
 
 
+def test_a_claim_id_filed_in_two_months_is_named(
+    partitioned: Path, tmp_path: Path, dask_client
+) -> None:
+    """Each part passes its own checks; the claim key is checked across them, as the pandas
+    reader checks it over the whole table."""
+    twice = tmp_path / "twice"
+    twice.mkdir()
+    for path in partitioned.iterdir():
+        (twice / path.name).symlink_to(path)
+    (twice / "claims.parquet").unlink()
+    parts = table_parts(partitioned, "claims")
+    for part in parts:
+        target = twice / part.relative_to(partitioned)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(part)
+    first = pq.read_table(parts[0]).slice(0, 1)
+    pq.write_table(first, (twice / parts[-1].relative_to(partitioned)).with_name("again.parquet"))
+
+    with pytest.raises(ContractError) as info:
+        read_shards(twice, dask_client, SHARDS)
+
+    assert "duplicate key (claim_id)" in str(info.value)
+    assert first.column("claim_id")[0].as_py() in str(info.value)
+
+
 def test_a_missing_required_table_is_named(tmp_path: Path, dask_client) -> None:
     with pytest.raises(ContractError, match="required table missing: claims"):
         read_shards(tmp_path, dask_client, SHARDS)
