@@ -27,13 +27,25 @@ class Engine(StrEnum):
     dask = "dask"
 
 
+def worker_memory(settings: Settings, workers: int) -> int:
+    """Bytes each LocalCluster worker may use: the machine's memory less the driver's share
+    (`dask_driver_memory_share`), split between the workers. Dask's own default splits the
+    whole machine, as if the driver used nothing; at 5M claims a training driver holds
+    about 8 GiB, and the machine ran out before any worker reached its limit and spilled."""
+    import psutil
+
+    total = psutil.virtual_memory().total
+    return int(total * (1 - settings.dask_driver_memory_share) / workers)
+
+
 @contextmanager
 def dask_client(settings: Settings) -> Iterator[object]:
     """A Client on the configured scheduler, or on a LocalCluster of this machine.
 
     The local cluster runs one single-threaded worker process per core (the feature
     and scoring code is numpy/numba, which holds the GIL in places: processes, not
-    threads, use the cores) and splits the machine's memory between them.
+    threads, use the cores) and splits the machine's memory, less the driver's share
+    (`worker_memory`), between them.
     """
     from dask.distributed import Client, LocalCluster
 
@@ -49,6 +61,7 @@ def dask_client(settings: Settings) -> Iterator[object]:
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            memory_limit=worker_memory(settings, workers),
         ) as cluster,
         Client(cluster) as client,
     ):

@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     dask_workers: int | None = Field(
         None, ge=1, description="Workers of the LocalCluster (unset: one per core)."
     )
+    dask_driver_memory_share: float = Field(
+        0.25,
+        ge=0,
+        lt=1,
+        description="Share of this machine's memory a LocalCluster leaves to the command that "
+        "started it (the driver holds the serving state and the time split while training); "
+        "the workers split the rest, so they spill to disk before the machine runs out.",
+    )
     dask_partitions: int | None = Field(
         None,
         ge=1,

@@ -209,7 +209,8 @@ class ClusterPeriods:
     ) -> np.ndarray:
         frame = self.period(part)
         meta = pd.DataFrame(np.empty((0, width)), index=frame._meta.index)
-        found = frame.map_partitions(_values, fn, width, meta=meta).compute()
+        # delayed: one copy of `fn` (a booster, megabytes) in the graph, not one a partition
+        found = frame.map_partitions(_values, dask.delayed(fn), width, meta=meta).compute()
         return found.loc[rows].to_numpy()
 
     def predict(
@@ -228,7 +229,8 @@ class ClusterPeriods:
     def features_of(self, claim_ids: pd.Index) -> pd.DataFrame:
         """The feature rows of `claim_ids` (a sample: they come to the driver), in that order."""
         meta = self.features._meta
-        found = self.features.map_partitions(_rows_of, claim_ids, meta=meta).compute()
+        wanted = dask.delayed(claim_ids)  # one copy in the graph, not one a partition
+        found = self.features.map_partitions(_rows_of, wanted, meta=meta).compute()
         return found.loc[claim_ids]
 
     def fit(
