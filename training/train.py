@@ -293,7 +293,7 @@ def _train_on(
             champion, note = registry.champion_metrics(
                 settings.denial_model_name,
                 label,
-                lambda bundle: ts.predict("test", bundle.score_features),
+                lambda champion_bundle: ts.predict("test", champion_bundle.score_features),
                 load=load_for_features,
             )
             alias, reason = registry.decide(test_metrics, champion, note, force)
