@@ -21,8 +21,9 @@ what its keys need:
 
 The shards stay on the cluster (futures) from reading to features; only small
 things come back to the driver: submission days for the chunk bounds, the
-cross-patient totals per key, and, for the serving state, the narrow claim and
-remit columns it keeps.
+cross-patient totals per key, and, for the serving state, its files, written a
+tally and a shard's claims and remits at a time (`StateWriter`), so the driver never
+holds the whole state.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import accumulate
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,7 +51,7 @@ from features.pipeline import (
     tally_totals,
 )
 from features.sharding import Shards
-from features.state import CLAIM_COLUMNS, REMIT_COLUMNS, FeatureState
+from features.state import CLAIM_COLUMNS, HISTORY_TABLES, REMIT_COLUMNS, FeatureState, StateWriter
 from features.tallies import CLAIM_TALLIES, REMIT_TALLIES, TALLIES, Tally, column, within_shard
 
 log = logging.getLogger(__name__)
@@ -110,24 +112,25 @@ def _chunk_totals(chunk: tuple[pd.DataFrame, pd.DataFrame]) -> dict[str, pd.Data
     return {tally.name: tally_totals(tally, events, np.empty(0), events) for tally in CROSS_TALLIES}
 
 
+def _merged_tally(frames: Sequence[pd.DataFrame], tally: Tally) -> pd.DataFrame:
+    """A tally's totals per key over several sets of events: sums added, minima and maxima
+    kept."""
+    if len(frames) == 1:
+        return frames[0]
+    how = {column(tally, m): _AGGREGATE[m.how] for m in tally.measures}
+    return (
+        pd.concat(frames, ignore_index=True)
+        .groupby(list(tally.keys), dropna=False, sort=False)
+        .agg(how)
+        .reset_index()
+    )
+
+
 def _merged(
     parts: Sequence[dict[str, pd.DataFrame]], tallies: Sequence[Tally]
 ) -> dict[str, pd.DataFrame]:
-    """Totals per key over several sets of events: sums added, minima and maxima kept."""
-    out = {}
-    for tally in tallies:
-        frames = [part[tally.name] for part in parts]
-        if len(frames) == 1:
-            out[tally.name] = frames[0]
-            continue
-        how = {column(tally, m): _AGGREGATE[m.how] for m in tally.measures}
-        out[tally.name] = (
-            pd.concat(frames, ignore_index=True)
-            .groupby(list(tally.keys), dropna=False, sort=False)
-            .agg(how)
-            .reset_index()
-        )
-    return out
+    """`_merged_tally` of each of `tallies` over `parts`."""
+    return {t.name: _merged_tally([part[t.name] for part in parts], t) for t in tallies}
 
 
 def _seed_state(totals: dict[str, pd.DataFrame]) -> FeatureState:
@@ -185,12 +188,13 @@ def _chunk_bounds(client: Any, histories: list[Any], chunks: int) -> np.ndarray:
 
 def build_features_dask(
     shards: Shards,
-    with_state: bool = False,
+    state_dir: Path | None = None,
     progress: Progress | None = None,
     claims: Callable[[ContractData], pd.Index] | None = None,
 ) -> DaskFeatures:
     """Features of every claim of `shards` (and the serving state as of after all of it,
-    with `with_state`): the values of `pipeline.build_features_and_state`.
+    written to `state_dir` when given and loaded from there): the values of
+    `pipeline.build_features_and_state`.
 
     `claims`: keep only the features of the claims it names in each shard (all claims' history
     still counts). A batch scoring the pending claims needs theirs alone, and the cluster then
@@ -220,9 +224,10 @@ def build_features_dask(
         for i, (h, keep) in enumerate(zip(histories, kept, strict=True))
     ]
     state = None
-    if with_state:
+    if state_dir is not None:
         progress("serving state")
-        state = _state(shards, histories, _merged(totals, CROSS_TALLIES))
+        _write_state(shards, histories, _merged(totals, CROSS_TALLIES), state_dir)
+        state = FeatureState.load(state_dir)
     import dask.dataframe as dd
 
     meta = client.submit(lambda part: part.iloc[:0], parts[0]).result()
@@ -246,16 +251,24 @@ def day_after_latest_dask(shards: Shards) -> date:
     return day_after(pd.Series(shards.client.gather(shards.map(latest_event))).max())
 
 
-def _state(shards: Shards, histories: list[Any], cross: dict[str, pd.DataFrame]) -> FeatureState:
-    """The serving state `pipeline.build_features_and_state` gives, from the shards."""
+def _write_state(
+    shards: Shards, histories: list[Any], cross: dict[str, pd.DataFrame], directory: Path
+) -> None:
+    """The serving state `pipeline.build_features_and_state` gives, written from the shards:
+    the driver holds one tally, or one shard's claims or remits, at a time."""
     client = shards.client
-    parts = client.gather([client.submit(_shard_state, h) for h in histories])
+    parts = [client.submit(_shard_state, h) for h in histories]
+    writer = StateWriter(directory)
+    for tally in TALLIES:
+        if tally.name in cross:
+            writer.tally(tally.name, cross[tally.name])
+            continue
+        # a key may be in several shards only where it means nothing (no authorization number)
+        frames = client.gather([client.submit(itemgetter(tally.name), p) for p in parts])
+        writer.tally(tally.name, _merged_tally(frames, tally))
+    for table in HISTORY_TABLES:
+        for part in parts:
+            writer.append(table, client.submit(itemgetter(f"_{table}"), part).result())
     as_of = day_after_latest_dask(shards)
-    # a key may be in several shards only where it means nothing (no authorization number)
-    tallies = cross | _merged(parts, CLAIM_TALLIES + SHARD_REMIT_TALLIES)
-    tallies = {tally.name: tallies[tally.name] for tally in TALLIES}
-    claims = pd.concat([p["_claims"] for p in parts], ignore_index=True)
-    claims = claims.sort_values(["submission_day", "claim_id"], kind="stable", ignore_index=True)
-    remits = pd.concat([p["_remits"] for p in parts], ignore_index=True)
-    log.info("feature state (dask) as of %s", as_of)
-    return FeatureState(as_of, tallies, claims, remits, shards.authorizations, shards.eligibility)
+    writer.close(as_of, shards.authorizations, shards.eligibility)
+    log.info("feature state (dask) as of %s written to %s", as_of, directory)

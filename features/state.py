@@ -4,7 +4,10 @@ Written by `features.pipeline.build_state` (with the model bundle, later) and
 loaded by the scoring service, so scoring a claim is a few dictionary lookups
 rather than a scan of history. Files: one Parquet per tally, the claims behind
 the claim tallies, the remits behind the remit tallies, the authorizations and
-eligibility tables, and `state.json` with the as-of date.
+eligibility tables, and `state.json` with the as-of date (`StateWriter`).
+A loaded state reads its tallies, claims and remits on first use (`OnFirstUse`): a batch
+over a data directory brings its own features and reads only one tally's totals, and the
+claims and remits are most of a state's size.
 The dictionaries (tally keys, authorizations, coverage, remit history) are built
 in memory on first use or by `warm`; the files do not hold them.
 A claim submitted on or after the as-of date is scored from the totals alone. One
@@ -17,13 +20,18 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from data_contracts.denials import split_list
 from features.asof import IDENTITY, key_codes, running
@@ -205,17 +213,104 @@ class RemitHistory:
         return out
 
 
+class OnFirstUse:
+    """A `FeatureState` field given either as its value or as a function that reads it,
+    called on first use and then kept (`FeatureState.load` gives readers)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_given_{name}"
+
+    def __get__(self, state: Any, owner: type | None = None) -> Any:
+        if state is None:  # the dataclass asks for a default: there is none
+            raise AttributeError(self.slot)
+        value = state.__dict__[self.slot]
+        if callable(value):
+            value = state.__dict__[self.slot] = value()
+        return value
+
+    def __set__(self, state: Any, value: Any) -> None:
+        state.__dict__[self.slot] = value
+
+
+def in_submission_order(claims: pd.DataFrame) -> pd.DataFrame:
+    """The state's claims by submission day, then claim id, as `FeatureState.claims` keeps
+    them; returned as given when they are so already (a pandas-built state's file)."""
+    day, ids = claims["submission_day"].to_numpy(), claims["claim_id"]
+    later = day[1:] > day[:-1]
+    same_day = day[1:] == day[:-1]
+    if (later | (same_day & (ids.to_numpy()[1:] > ids.to_numpy()[:-1]))).all():
+        return claims
+    return claims.sort_values(["submission_day", "claim_id"], kind="stable", ignore_index=True)
+
+
+TALLY_FILE = "tally_{}.parquet"
+HISTORY_TABLES = ("claims", "remits")
+"""The state's tables a writer may take in parts (`StateWriter.append`)."""
+
+
+class StateWriter:
+    """Writes a state's files a piece at a time: each tally on its own, the claims and the
+    remits in parts, so that the Dask engine writes its shards' in turn and never holds
+    the whole state (`features.distributed`). The parts of the claims go in any order:
+    the reader puts them in submission order (`in_submission_order`)."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._tallies: dict[str, int] = {}
+        self._parts: dict[str, pq.ParquetWriter] = {}
+
+    def tally(self, name: str, frame: pd.DataFrame) -> None:
+        frame.to_parquet(self.directory / TALLY_FILE.format(name), index=False)
+        self._tallies[name] = len(frame)
+
+    def append(self, table: str, frame: pd.DataFrame) -> None:
+        """One part of `claims` or `remits`; every part with the columns and dtypes of the first."""
+        if table not in HISTORY_TABLES:
+            raise ValueError(f"{table} is not one of the state's tables in parts {HISTORY_TABLES}")
+        writer = self._parts.get(table)
+        schema = writer.schema if writer is not None else None
+        part = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+        if writer is None:
+            writer = self._parts[table] = pq.ParquetWriter(
+                self.directory / f"{table}.parquet", part.schema
+            )
+        writer.write_table(part)
+
+    def close(self, as_of: date, authorizations: pd.DataFrame, eligibility: pd.DataFrame) -> Path:
+        missing = [table for table in HISTORY_TABLES if table not in self._parts]
+        if missing:
+            raise ValueError(f"a state needs its {' and '.join(missing)}, even with no rows")
+        for writer in self._parts.values():
+            writer.close()
+        authorizations.to_parquet(self.directory / "authorizations.parquet", index=False)
+        eligibility.to_parquet(self.directory / "eligibility.parquet", index=False)
+        meta = {"version": STATE_VERSION, "as_of": as_of.isoformat(), "tallies": self._tallies}
+        (self.directory / "state.json").write_text(json.dumps(meta, indent=2) + "\n")
+        return self.directory
+
+
+def _read_tallies(directory: Path) -> dict[str, pd.DataFrame]:
+    return {
+        tally.name: pd.read_parquet(directory / TALLY_FILE.format(tally.name)) for tally in TALLIES
+    }
+
+
+def _read_claims(path: Path) -> pd.DataFrame:
+    return in_submission_order(pd.read_parquet(path))
+
+
 @dataclass
 class FeatureState:
     as_of: date
-    tallies: dict[str, pd.DataFrame]
+    tallies: dict[str, pd.DataFrame] = OnFirstUse()
     """Per tally: its key columns and its raw measure columns."""
-    claims: pd.DataFrame
+    claims: pd.DataFrame = OnFirstUse()
     """The claims behind the claim tallies, `CLAIM_COLUMNS`, in submission order. A claim
     scored again (or a replacement of one) must not count itself (or its original): its
     history is then recomputed from these, without them (`pipeline._claim_tallies`), and so
     is the history of a claim submitted before `as_of`, from those submitted before it."""
-    remits: pd.DataFrame
+    remits: pd.DataFrame = OnFirstUse()
     """The remit events behind the remit tallies, `REMIT_COLUMNS`, in file order: a claim
     submitted before `as_of` counts those received before it (`remit_history`)."""
     authorizations: pd.DataFrame
@@ -224,6 +319,8 @@ class FeatureState:
     _references: References | None = field(default=None, repr=False)
     _claims: StateClaims | None = field(default=None, repr=False)
     _remits: RemitHistory | None = field(default=None, repr=False)
+    source: Path | None = field(default=None, repr=False, compare=False)
+    """The directory a loaded state reads its files from, and a save copies."""
 
     @property
     def as_of_day(self) -> int:
@@ -279,21 +376,24 @@ class FeatureState:
         return found, values
 
     def save(self, directory: str | Path) -> Path:
+        """Write the state's files; a loaded state's are copied, not read and written again."""
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        if self.source is not None:
+            if directory.resolve() != self.source.resolve():
+                shutil.copytree(self.source, directory, dirs_exist_ok=True)
+            return directory
+        writer = StateWriter(directory)
         for name, frame in self.tallies.items():
-            frame.to_parquet(directory / f"tally_{name}.parquet", index=False)
-        self.claims.to_parquet(directory / "claims.parquet", index=False)
-        self.remits.to_parquet(directory / "remits.parquet", index=False)
-        self.authorizations.to_parquet(directory / "authorizations.parquet", index=False)
-        self.eligibility.to_parquet(directory / "eligibility.parquet", index=False)
-        meta = {"version": STATE_VERSION, "as_of": self.as_of.isoformat()}
-        meta["tallies"] = {name: len(frame) for name, frame in self.tallies.items()}
-        (directory / "state.json").write_text(json.dumps(meta, indent=2) + "\n")
-        return directory
+            writer.tally(name, frame)
+        writer.append("claims", self.claims)
+        writer.append("remits", self.remits)
+        return writer.close(self.as_of, self.authorizations, self.eligibility)
 
     @classmethod
     def load(cls, directory: str | Path) -> FeatureState:
+        """The state saved in `directory`: the reference tables read now, the tallies, claims
+        and remits on first use, so the files must stay while the state is in use (a
+        service reads them all at start, `warm`)."""
         directory = Path(directory)
         meta = json.loads((directory / "state.json").read_text())
         if meta.get("version") != STATE_VERSION:
@@ -301,15 +401,12 @@ class FeatureState:
                 f"{directory} holds feature state version {meta.get('version')}, "
                 f"this code reads version {STATE_VERSION}: rebuild it"
             )
-        tallies = {
-            tally.name: pd.read_parquet(directory / f"tally_{tally.name}.parquet")
-            for tally in TALLIES
-        }
         return cls(
             as_of=date.fromisoformat(meta["as_of"]),
-            tallies=tallies,
-            claims=pd.read_parquet(directory / "claims.parquet"),
-            remits=pd.read_parquet(directory / "remits.parquet"),
+            tallies=partial(_read_tallies, directory),
+            claims=partial(_read_claims, directory / "claims.parquet"),
+            remits=partial(pd.read_parquet, directory / "remits.parquet"),
             authorizations=pd.read_parquet(directory / "authorizations.parquet"),
             eligibility=pd.read_parquet(directory / "eligibility.parquet"),
+            source=directory,
         )

@@ -36,6 +36,7 @@ import logging
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dask
@@ -246,7 +247,7 @@ class ClusterPeriods:
         the matrix built in them, `DaskLGBMClassifier` stopped by `ValidationStop` on the
         validation period (`valid`: its claims, in order; `valid_label` theirs)."""
         columns = list(columns)
-        train = self.between(None, self.cutoffs[0])
+        train = self.period("train")
         levels = cluster_levels(train, [c for c in categorical if c in columns])
         matrix = train.map_partitions(
             to_matrix, columns, levels, meta=to_matrix(train._meta, columns, levels)
@@ -311,11 +312,12 @@ def training_set_on_cluster(
 
 
 def cluster_training_set(
-    shards: Shards, settings: Settings, progress: Progress | None = None
+    shards: Shards, settings: Settings, state_dir: Path, progress: Progress | None = None
 ) -> TrainingSet:
     """`build_training_set` on the Dask engine: features and outcomes computed in the shards
-    (`features.distributed`), on the cluster."""
-    built = build_features_dask(shards, with_state=True, progress=progress)
+    (`features.distributed`), on the cluster; the serving state written to `state_dir`,
+    which must outlast the training set (its bundle copies the files from there)."""
+    built = build_features_dask(shards, state_dir=state_dir, progress=progress)
     return training_set_on_cluster(
         shards_fingerprint(shards),
         built.features,

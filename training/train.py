@@ -198,9 +198,10 @@ def train_denial_model(
     tracking.configure(settings)
     progress("features and labels")
     if isinstance(source, Shards):
-        ts = cluster_training_set(source, settings, progress)
-    else:
-        ts = build_training_set(source, settings.validation_fraction, settings.test_fraction)
+        with tempfile.TemporaryDirectory(prefix="denialops-state-") as folder:
+            ts = cluster_training_set(source, settings, Path(folder), progress)
+            return _train_on(ts, source, settings, params, force, progress, trigger)
+    ts = build_training_set(source, settings.validation_fraction, settings.test_fraction)
     return _train_on(ts, source, settings, params, force, progress, trigger)
 
 

@@ -236,12 +236,10 @@ def _features_on_dask(
 ) -> tuple[int, int]:
     from features.distributed import build_features_dask
 
-    built = build_features_dask(shards, with_state=state is not None, progress=step)
+    built = build_features_dask(shards, state_dir=state, progress=step)
     step("writing Parquet parts")
     built.features.reset_index().to_parquet(out, write_index=False, overwrite=True)
     claims = int(built.features.map_partitions(len).compute().sum())
-    if built.state is not None and state is not None:
-        built.state.save(state)
     return claims, len(built.features.columns)
 
 
